@@ -1,0 +1,12 @@
+//! Strata's Kafka wire layer: bytes in, typed values out, no I/O.
+//!
+//! - [`frame`]: length-prefixed frames with a size cap checked before allocation;
+//! - [`request`] / [`response`]: headers and typed bodies via `kafka-protocol`;
+//! - [`batch`]: a zero-copy view of RecordBatch v2 headers (CRC32C, in-place patching).
+
+pub mod batch;
+pub mod frame;
+pub mod request;
+pub mod response;
+
+pub use kafka_protocol;
