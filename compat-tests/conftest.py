@@ -1,0 +1,86 @@
+"""Fixtures: the real `strata` binary on free loopback ports.
+
+broker          session-scoped, shared by most tests (default configuration)
+fresh_broker    function-scoped, for restart / kill -9 tests
+broker_factory  function-scoped, starts brokers with --override settings
+topic           a unique topic name per test (not created)
+
+Every broker started is stopped at the end, whatever happened, and the tail of
+its log is attached to the report of a failing test.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import pytest
+
+from strata_harness import Broker
+
+_BROKERS_OF_ITEM = "_strata_brokers"
+
+
+def _remember(request, broker: Broker) -> None:
+    node = request.node
+    brokers = getattr(node, _BROKERS_OF_ITEM, None)
+    if brokers is None:
+        brokers = []
+        setattr(node, _BROKERS_OF_ITEM, brokers)
+    brokers.append(broker)
+
+
+@pytest.fixture(scope="session")
+def broker(tmp_path_factory):
+    b = Broker(workdir=tmp_path_factory.mktemp("session-broker"), name="strata-session")
+    try:
+        b.start()
+        yield b
+    finally:
+        b.cleanup()
+
+
+@pytest.fixture(autouse=True)
+def _attach_session_broker(request):
+    # Record which brokers a test used, so a failure report can show their logs.
+    if "broker" in request.fixturenames:
+        _remember(request, request.getfixturevalue("broker"))
+    yield
+
+
+@pytest.fixture
+def broker_factory(request, tmp_path):
+    started = []
+
+    def make(overrides=None, **kwargs) -> Broker:
+        workdir = tmp_path / f"broker{len(started)}"
+        b = Broker(overrides=overrides, workdir=workdir, name=f"strata-{request.node.name}-{len(started)}", **kwargs)
+        started.append(b)
+        _remember(request, b)
+        return b.start()
+
+    try:
+        yield make
+    finally:
+        for b in started:
+            b.cleanup()
+
+
+@pytest.fixture
+def fresh_broker(broker_factory):
+    return broker_factory()
+
+
+@pytest.fixture
+def topic(request):
+    base = re.sub(r"[^a-zA-Z0-9._-]", "-", request.node.name)[:80]
+    return f"{base}-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    if rep.failed:
+        for b in getattr(item, _BROKERS_OF_ITEM, []):
+            rep.sections.append((f"{b.name} log tail ({b.log_path})", b.log_tail(80)))
