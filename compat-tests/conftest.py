@@ -43,9 +43,23 @@ def broker(tmp_path_factory):
 @pytest.fixture(autouse=True)
 def _attach_session_broker(request):
     # Record which brokers a test used, so a failure report can show their logs.
-    if "broker" in request.fixturenames:
-        _remember(request, request.getfixturevalue("broker"))
+    # If the shared broker dies during a test, that test errors with the log tail and the
+    # broker is started again (same ports, same data dir) so that one crash does not
+    # cascade into every later test.
+    if "broker" not in request.fixturenames:
+        yield
+        return
+    b = request.getfixturevalue("broker")
+    _remember(request, b)
+    if not b.is_running():
+        b.start()
     yield
+    if not b.is_running():
+        rc = b.proc.returncode if b.proc else None
+        tail = b.log_tail(80)
+        b.start()
+        pytest.fail(f"the shared broker died during this test (exit code {rc}); restarted it\n"
+                    f"--- log tail ---\n{tail}")
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
 from confluent_kafka import TopicCollection, TopicPartition
 from confluent_kafka.admin import ConfigResource, ResourceType
 
@@ -114,6 +115,7 @@ def test_deleted_topic_stays_deleted_after_restart(fresh_broker, topic):
     assert keep in names and gone not in names
 
 
+@pytest.mark.timeout(300)
 def test_kill9_during_acks_all_produce_loses_no_acknowledged_record(fresh_broker, topic):
     b = fresh_broker
     partitions = 3
