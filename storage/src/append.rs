@@ -1,0 +1,391 @@
+//! The produce path: validate, assign offsets, write, publish.
+//!
+//! Validation (framing and CRC32C of every batch) runs before any lock is
+//! taken. Offsets are assigned by patching a copy of each 61-byte header
+//! (`patch_header` touches only bytes outside the CRC when the timestamp type
+//! is kept), and header copies and the untouched payload slices go to the
+//! file in one vectored write, so the payload is never copied in user space.
+//! LogAppendTime changes bytes inside the CRC, so that case copies each batch
+//! once and lets `patch_header` recompute the CRC.
+
+use std::fs::File;
+use std::io::{self, IoSlice, Write};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use bytes::{Bytes, BytesMut};
+use strata_wire::batch::{patch_header, BatchError, Batches, BATCH_HEADER_LEN};
+
+use crate::config::{FlushPolicy, MAX_SEGMENT_BYTES};
+use crate::durability::start_background_sync;
+use crate::error::{IoContext, StorageError};
+use crate::log::{AppendInfo, Log, Position};
+use crate::segment::{file_path, BatchLocation, Segment};
+
+/// What validation learned about one batch of the request.
+struct Incoming {
+    start: usize,
+    len: usize,
+    last_offset_delta: i32,
+    max_timestamp: i64,
+}
+
+/// Checks framing, CRC and the offset fields of every batch, without copying.
+fn validate(records: &[u8]) -> Result<Vec<Incoming>, StorageError> {
+    if records.is_empty() {
+        return Err(StorageError::InvalidBatch(BatchError::Truncated {
+            needed: BATCH_HEADER_LEN,
+            available: 0,
+        }));
+    }
+    let mut batches = Vec::new();
+    let mut start = 0;
+    for item in Batches::new(records) {
+        let header = item.map_err(StorageError::InvalidBatch)?;
+        header.verify_crc().map_err(StorageError::InvalidBatch)?;
+        // Offsets are assigned from lastOffsetDelta, so it must describe the
+        // records: Kafka producers always send count == lastOffsetDelta + 1.
+        let count = header.record_count();
+        if count == 0 || header.last_offset_delta() != count - 1 {
+            return Err(StorageError::InvalidBatch(BatchError::InvalidRecordCount(
+                count,
+            )));
+        }
+        batches.push(Incoming {
+            start,
+            len: header.total_len(),
+            last_offset_delta: header.last_offset_delta(),
+            max_timestamp: header.max_timestamp(),
+        });
+        start += header.total_len();
+    }
+    Ok(batches)
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// `write_all` for vectored writes (std's is unstable).
+fn write_all_vectored(mut file: &File, mut bufs: &mut [IoSlice<'_>]) -> io::Result<()> {
+    while !bufs.is_empty() {
+        match file.write_vectored(bufs) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => IoSlice::advance_slices(&mut bufs, n),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+impl Log {
+    /// Appends one or more whole v2 batches exactly as a producer sent them.
+    ///
+    /// Every batch's framing and CRC is checked (`InvalidBatch`), then the
+    /// batches get offsets from the log end offset by patching their base
+    /// offset and partition leader epoch; with `log_append_time` they become
+    /// LogAppendTime batches with that max timestamp. All batches of one call
+    /// land in one segment, all or none. The bytes are written (page cache)
+    /// before this returns; durability is `wait_durable`'s job.
+    pub fn append(
+        &self,
+        records: Bytes,
+        leader_epoch: i32,
+        log_append_time: Option<i64>,
+    ) -> Result<AppendInfo, StorageError> {
+        let incoming = validate(&records)?;
+        let total = records.len() as u64;
+        let record_count: i64 = incoming
+            .iter()
+            .map(|b| i64::from(b.last_offset_delta) + 1)
+            .sum();
+
+        let _writer = self.inner.writer.lock();
+        let (base_offset, file, position, interval) = {
+            let st = self.inner.state.lock();
+            st.check_usable()?;
+            let max = st.config.effective_segment_bytes().min(MAX_SEGMENT_BYTES);
+            if total > max {
+                return Err(StorageError::BatchTooLarge { size: total, max });
+            }
+            let active = st.active();
+            let full = active.size > 0
+                && (active.size + total > max || !active.offset_fits(st.log_end + record_count));
+            if full {
+                drop(st);
+                self.roll_locked()?;
+                let st = self.inner.state.lock();
+                (
+                    st.log_end,
+                    st.active().file.clone(),
+                    0,
+                    st.config.index_interval_bytes,
+                )
+            } else {
+                (
+                    st.log_end,
+                    active.file.clone(),
+                    active.size,
+                    st.config.index_interval_bytes,
+                )
+            }
+        };
+
+        // Assign offsets and build the write.
+        let mut offsets = Vec::with_capacity(incoming.len());
+        let mut next = base_offset;
+        for batch in &incoming {
+            offsets.push(next);
+            next += i64::from(batch.last_offset_delta) + 1;
+        }
+        let write = match log_append_time {
+            None => {
+                let mut headers = Vec::with_capacity(incoming.len());
+                for (batch, &offset) in incoming.iter().zip(&offsets) {
+                    let mut header = [0u8; BATCH_HEADER_LEN];
+                    header.copy_from_slice(&records[batch.start..batch.start + BATCH_HEADER_LEN]);
+                    patch_header(&mut header, offset, leader_epoch, None);
+                    headers.push(header);
+                }
+                let mut slices = Vec::with_capacity(incoming.len() * 2);
+                for (batch, header) in incoming.iter().zip(&headers) {
+                    slices.push(IoSlice::new(header));
+                    let rest = batch.start + BATCH_HEADER_LEN..batch.start + batch.len;
+                    slices.push(IoSlice::new(&records[rest]));
+                }
+                write_all_vectored(&file, &mut slices)
+            }
+            Some(time) => {
+                let mut copy = BytesMut::from(&records[..]);
+                for (batch, &offset) in incoming.iter().zip(&offsets) {
+                    let bytes = &mut copy[batch.start..batch.start + batch.len];
+                    patch_header(bytes, offset, leader_epoch, Some(time));
+                }
+                (&*file).write_all(&copy)
+            }
+        };
+        if let Err(e) = write {
+            // Keep the file equal to what the log knows: cut the partial write.
+            if let Err(cut) = file.set_len(position) {
+                self.inner.state.lock().sync.failed = Some(std::sync::Arc::new(cut));
+            }
+            return Err(e).ctx(|| format!("appending to log {}", self.inner.dir.display()));
+        }
+
+        let (info, hw_moved, policy) = {
+            let mut st = self.inner.state.lock();
+            let segment = st.active_mut();
+            if segment.first_append_ms.is_none() {
+                segment.first_append_ms = Some(now_ms());
+            }
+            let mut at = position;
+            for (batch, &offset) in incoming.iter().zip(&offsets) {
+                let location = BatchLocation {
+                    position: at,
+                    len: batch.len,
+                };
+                let last = offset + i64::from(batch.last_offset_delta);
+                let max_ts = log_append_time.unwrap_or(batch.max_timestamp);
+                segment.on_batch(location, offset, last, max_ts, interval);
+                at += batch.len as u64;
+            }
+            let end = Position {
+                segment: segment.base_offset,
+                position: at,
+            };
+            st.log_end = next;
+            st.pending.push_back((next, end));
+            let policy = st.config.flush;
+            let moved = match policy {
+                FlushPolicy::Interval(_) => st.advance_hw(next),
+                FlushPolicy::Always => false,
+            };
+            let info = AppendInfo {
+                base_offset,
+                last_offset: next - 1,
+                log_append_time,
+                log_start_offset: st.log_start,
+            };
+            (info, moved, policy)
+        };
+        drop(_writer);
+        if hw_moved {
+            self.notify_hw();
+        }
+        match policy {
+            FlushPolicy::Always => {
+                start_background_sync(&self.inner);
+            }
+            FlushPolicy::Interval(_) => self.maybe_interval_flush(false)?,
+        }
+        Ok(info)
+    }
+
+    /// Seals the active segment and starts a new one at the log end offset.
+    /// The caller holds the writer lock. The sealed segment is fsynced and
+    /// gets its index files from the next sync job.
+    pub(crate) fn roll_locked(&self) -> Result<(), StorageError> {
+        let base = self.inner.state.lock().log_end;
+        let path = file_path(&self.inner.dir, base, "log");
+        let file =
+            Segment::open_file(&path).ctx(|| format!("creating segment {}", path.display()))?;
+        let mut st = self.inner.state.lock();
+        let old = st.active_mut();
+        old.seal();
+        let entry = (old.file.clone(), old.path.clone(), old.index.clone());
+        st.sync.unsynced_sealed.push(entry);
+        st.sync.dir_dirty = true;
+        st.segments.insert(base, Segment::empty(base, file, path));
+        tracing::debug!(dir = %self.inner.dir.display(), base_offset = base, "rolled segment");
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::*;
+    use crate::LogConfig;
+    use strata_wire::batch::BatchHeader;
+
+    #[test]
+    fn append_assigns_offsets_and_reads_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = open(dir.path(), fast_config());
+        let a = log.append(bytes(batch(3, 100, 10)), 7, None).unwrap();
+        assert_eq!(
+            (a.base_offset, a.last_offset, a.log_start_offset),
+            (0, 2, 0)
+        );
+        // Two batches in one call.
+        let mut two = batch(2, 200, 10);
+        two.extend(batch(5, 300, 10));
+        let b = log.append(bytes(two), 7, None).unwrap();
+        assert_eq!((b.base_offset, b.last_offset), (3, 9));
+        assert_eq!(log.log_end_offset(), 10);
+        assert_eq!(log.high_watermark(), 10);
+
+        let all = log.read(0, 1 << 20, false).unwrap();
+        assert_eq!(offsets(&all), vec![(0, 2), (3, 4), (5, 9)]);
+        let first = BatchHeader::parse(&all).unwrap();
+        assert_eq!(first.partition_leader_epoch(), 7);
+        assert!(!first.is_log_append_time());
+    }
+
+    #[test]
+    fn log_append_time_rewrites_timestamp_and_crc() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = open(dir.path(), fast_config());
+        let info = log
+            .append(bytes(batch(2, 100, 10)), 0, Some(5_000))
+            .unwrap();
+        assert_eq!(info.log_append_time, Some(5_000));
+        let read = log.read(0, 1 << 20, false).unwrap();
+        let h = BatchHeader::parse(&read).unwrap();
+        assert!(h.is_log_append_time());
+        assert_eq!(h.max_timestamp(), 5_000);
+        h.verify_crc().unwrap();
+    }
+
+    #[test]
+    fn invalid_batches_are_refused_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = open(dir.path(), fast_config());
+        let mut bad_crc = batch(1, 1, 10);
+        *bad_crc.last_mut().unwrap() ^= 1;
+        let mut good_then_bad = batch(1, 1, 10);
+        good_then_bad.extend(&bad_crc);
+        for records in [
+            Vec::new(),
+            bad_crc,
+            good_then_bad,
+            batch(1, 1, 10)[..70].to_vec(),
+        ] {
+            let err = log.append(bytes(records), 0, None).unwrap_err();
+            assert!(matches!(err, StorageError::InvalidBatch(_)), "{err:?}");
+        }
+        // lastOffsetDelta that does not match the record count.
+        let mut lying = batch(3, 1, 10);
+        lying[57..61].copy_from_slice(&5i32.to_be_bytes());
+        let crc = crc32c::crc32c(&lying[21..]);
+        lying[17..21].copy_from_slice(&crc.to_be_bytes());
+        assert!(matches!(
+            log.append(bytes(lying), 0, None),
+            Err(StorageError::InvalidBatch(BatchError::InvalidRecordCount(
+                5
+            )))
+        ));
+        assert_eq!(log.log_end_offset(), 0);
+        assert_eq!(log.size_bytes(), 0);
+    }
+
+    #[test]
+    fn rolls_segments_by_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = LogConfig {
+            segment_bytes: 1000,
+            ..fast_config()
+        };
+        let log = open(dir.path(), config);
+        let one = batch(1, 1, 139); // 200 bytes
+        assert_eq!(one.len(), 200);
+        append_n(&log, 12, 1, 0, 139);
+        // 5 batches (1000 bytes) fit a segment; the 6th rolls.
+        let sealed = log.sealed_segments();
+        assert_eq!(
+            sealed.iter().map(|s| s.base_offset).collect::<Vec<_>>(),
+            vec![0, 5]
+        );
+        assert_eq!(sealed[0].size_bytes, 1000);
+        assert_eq!(sealed[1].next_offset, 10);
+        assert_eq!(log.size_bytes(), 2400);
+        // A read stays within one segment.
+        assert_eq!(offsets(&log.read(3, 1 << 20, false).unwrap()).len(), 2);
+        assert_eq!(
+            offsets(&log.read(10, 1 << 20, false).unwrap()),
+            vec![(10, 10), (11, 11)]
+        );
+        // Larger than a segment can ever be.
+        let huge = batch(1, 1, 2000);
+        assert!(matches!(
+            log.append(bytes(huge), 0, None),
+            Err(StorageError::BatchTooLarge { .. })
+        ));
+    }
+
+    #[test]
+    fn concurrent_appends_keep_offsets_contiguous() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = LogConfig {
+            segment_bytes: 8 * 1024,
+            ..fast_config()
+        };
+        let log = open(dir.path(), config);
+        let threads: Vec<_> = (0..4)
+            .map(|t| {
+                let log = log.clone();
+                std::thread::spawn(move || {
+                    for i in 0..100 {
+                        log.append(bytes(batch(1 + (i % 3), t * 1000 + i as i64, 20)), 0, None)
+                            .unwrap();
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        let mut next = 0;
+        while next < log.high_watermark() {
+            let read = log.read(next, 1 << 20, false).unwrap();
+            for (base, last) in offsets(&read) {
+                assert_eq!(base, next);
+                next = last + 1;
+            }
+        }
+        assert_eq!(next, log.log_end_offset());
+        assert!(log.sealed_segments().len() > 2);
+    }
+}

@@ -1,0 +1,58 @@
+//! Per-log configuration, named after the Kafka topic configs it implements.
+
+use std::time::Duration;
+
+/// When appended bytes become durable, and therefore visible to consumers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlushPolicy {
+    /// Default: the high watermark is the last fsynced offset; fsyncs are
+    /// group-committed, so a consumer never reads what a crash could take back.
+    Always,
+    /// Trade durability for speed: the high watermark is the log end offset as
+    /// soon as an append returns, and the log is fsynced at most every
+    /// interval (checked on append and on `enforce_retention`). A crash can
+    /// lose up to one interval of acknowledged and already consumed records.
+    Interval(Duration),
+}
+
+/// Kafka-style topic settings that the log enforces.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogConfig {
+    /// Roll the active segment when an append would make it larger
+    /// (`segment.bytes`, default 1 GiB).
+    pub segment_bytes: u64,
+    /// Roll when the active segment's first append is older than this
+    /// (`segment.ms`, default 7 days); checked in `enforce_retention`.
+    pub segment_ms: Option<u64>,
+    /// Total size cap (`retention.bytes`); `None` is unlimited (Kafka's -1).
+    pub retention_bytes: Option<u64>,
+    /// Delete sealed segments whose max timestamp is older (`retention.ms`);
+    /// `None` is unlimited.
+    pub retention_ms: Option<u64>,
+    /// Sparse index density (`index.interval.bytes`).
+    pub index_interval_bytes: u64,
+    pub flush: FlushPolicy,
+}
+
+/// Segment file positions are stored as u32 in the index files, as in Kafka.
+pub(crate) const MAX_SEGMENT_BYTES: u64 = u32::MAX as u64;
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            segment_bytes: 1 << 30,
+            segment_ms: Some(7 * 24 * 60 * 60 * 1000),
+            retention_bytes: None,
+            retention_ms: Some(7 * 24 * 60 * 60 * 1000),
+            index_interval_bytes: 4096,
+            flush: FlushPolicy::Always,
+        }
+    }
+}
+
+impl LogConfig {
+    /// The segment size actually enforced: positions must fit the index's u32.
+    pub(crate) fn effective_segment_bytes(&self) -> u64 {
+        self.segment_bytes.clamp(1, MAX_SEGMENT_BYTES)
+    }
+}

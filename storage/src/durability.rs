@@ -1,0 +1,334 @@
+//! Group-commit fsync and the high watermark.
+//!
+//! Appends write to the page cache and return; durability is a separate
+//! step. At most one sync job runs at a time. A job snapshots the log end
+//! offset and the files that hold data below it, fsyncs them off the lock
+//! (`spawn_blocking`), then moves the durable offset, and under
+//! `FlushPolicy::Always` the high watermark, to that snapshot. Appends that
+//! land while it runs are picked up by the next job, which the finishing job
+//! starts itself, so one fsync covers every append that queued behind the
+//! previous one and the high watermark advances even when nobody waits.
+//!
+//! Sealed segments are fsynced by the first job after their roll, and only
+//! then get their index files: a valid index file on disk implies the
+//! segment's data was durable (recovery relies on this).
+//!
+//! A failed fsync takes the log offline (`StorageError::SyncFailed`): after
+//! such a failure the kernel may have dropped the dirty pages, so retrying
+//! would report durability that does not exist.
+
+use std::fs::File;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::config::FlushPolicy;
+use crate::error::{IoContext, StorageError};
+use crate::index::SegmentIndex;
+use crate::log::{notify_hw, Inner, Log, State};
+
+/// One fsync round: what it covers and what it must touch.
+pub(crate) struct SyncJob {
+    target: i64,
+    files: Vec<Arc<File>>,
+    sealed: Vec<(Arc<File>, PathBuf, Arc<SegmentIndex>)>,
+    sync_dir: bool,
+}
+
+impl State {
+    /// Whether data or metadata is waiting for an fsync.
+    fn needs_sync(&self) -> bool {
+        self.durable < self.log_end || !self.sync.unsynced_sealed.is_empty() || self.sync.dir_dirty
+    }
+
+    /// Takes what the next sync must cover. The caller runs the job and then
+    /// calls `finish_sync`.
+    fn take_sync_job(&mut self) -> SyncJob {
+        let sealed = std::mem::take(&mut self.sync.unsynced_sealed);
+        let mut files: Vec<Arc<File>> = sealed.iter().map(|(f, _, _)| f.clone()).collect();
+        files.push(self.active().file.clone());
+        let sync_dir = std::mem::take(&mut self.sync.dir_dirty) || !sealed.is_empty();
+        SyncJob {
+            target: self.log_end,
+            files,
+            sealed,
+            sync_dir,
+        }
+    }
+}
+
+fn run_sync(dir: &Path, job: &SyncJob, delay_ms: u64) -> io::Result<()> {
+    if delay_ms > 0 {
+        std::thread::sleep(Duration::from_millis(delay_ms));
+    }
+    for file in &job.files {
+        file.sync_data()?;
+    }
+    for (_, path, index) in &job.sealed {
+        index.write_files(
+            &path.with_extension("index"),
+            &path.with_extension("timeindex"),
+        )?;
+    }
+    if job.sync_dir {
+        File::open(dir)?.sync_all()?;
+    }
+    Ok(())
+}
+
+/// Records a finished job; returns whether the high watermark moved.
+fn finish_sync(inner: &Inner, job: &SyncJob, result: io::Result<()>, was_background: bool) {
+    let moved = {
+        let mut st = inner.state.lock();
+        if was_background {
+            st.sync.running = false;
+        }
+        st.sync.last_sync = Instant::now();
+        inner.sync_rounds.fetch_add(1, Ordering::Relaxed);
+        match result {
+            Ok(()) => {
+                st.durable = st.durable.max(job.target);
+                match st.config.flush {
+                    FlushPolicy::Always => st.advance_hw(job.target),
+                    FlushPolicy::Interval(_) => false,
+                }
+            }
+            Err(e) => {
+                tracing::error!(dir = %inner.dir.display(), error = %e, "fsync failed; log is offline");
+                st.sync.failed = Some(Arc::new(e));
+                true // wake waiters so they see the failure
+            }
+        }
+    };
+    if moved {
+        notify_hw(inner);
+    }
+}
+
+/// Starts a background sync job if none runs and there is something to sync.
+/// Returns false when there is no tokio runtime to run it on.
+pub(crate) fn start_background_sync(inner: &Arc<Inner>) -> bool {
+    let Ok(handle) = tokio::runtime::Handle::try_current() else {
+        return false;
+    };
+    let job = {
+        let mut st = inner.state.lock();
+        if st.sync.running || st.sync.failed.is_some() || !st.needs_sync() {
+            return true;
+        }
+        st.sync.running = true;
+        st.take_sync_job()
+    };
+    let inner = inner.clone();
+    handle.spawn_blocking(move || {
+        let delay = inner.sync_delay_ms.load(Ordering::Relaxed);
+        let result = run_sync(&inner.dir, &job, delay);
+        finish_sync(&inner, &job, result, true);
+        // Chain: appends that queued behind this job get the next one.
+        let again = {
+            let st = inner.state.lock();
+            matches!(st.config.flush, FlushPolicy::Always) && st.needs_sync() && !st.closed
+        };
+        if again {
+            start_background_sync(&inner);
+        }
+    });
+    true
+}
+
+impl Log {
+    /// Completes when every offset below `end_offset` is durable.
+    ///
+    /// With `FlushPolicy::Always` this joins the running group-commit fsync
+    /// or starts one; the high watermark advances to what each fsync covered.
+    /// With `FlushPolicy::Interval` the data is acknowledged without an fsync
+    /// (that is the policy's trade), so this returns at once.
+    pub async fn wait_durable(&self, end_offset: i64) -> Result<(), StorageError> {
+        let mut rx = self.inner.hw_tx.subscribe();
+        loop {
+            {
+                let st = self.inner.state.lock();
+                if let Some(e) = &st.sync.failed {
+                    return Err(StorageError::SyncFailed(e.clone()));
+                }
+                if st.durable >= end_offset {
+                    return Ok(());
+                }
+                if end_offset > st.log_end {
+                    return Err(st.out_of_range(end_offset));
+                }
+                if matches!(st.config.flush, FlushPolicy::Interval(_)) {
+                    return Ok(());
+                }
+                if st.closed {
+                    return Err(StorageError::Closed);
+                }
+            }
+            start_background_sync(&self.inner);
+            if rx.changed().await.is_err() {
+                return Err(StorageError::Closed);
+            }
+        }
+    }
+
+    /// Fsyncs everything appended so far on the calling thread (close, and
+    /// interval flushes outside a runtime). Runs beside a background job if
+    /// one is in flight: concurrent fsyncs of one file are harmless.
+    pub(crate) fn sync_now(&self) -> Result<(), StorageError> {
+        let job = {
+            let mut st = self.inner.state.lock();
+            st.check_usable()?;
+            if !st.needs_sync() {
+                return Ok(());
+            }
+            st.take_sync_job()
+        };
+        let result = run_sync(&self.inner.dir, &job, 0);
+        let error = result
+            .as_ref()
+            .err()
+            .map(|e| io::Error::new(e.kind(), e.to_string()));
+        finish_sync(&self.inner, &job, result, false);
+        match error {
+            Some(e) => Err(e).ctx(|| format!("fsyncing log {}", self.inner.dir.display())),
+            None => Ok(()),
+        }
+    }
+
+    /// Under `FlushPolicy::Interval`, starts a flush when the interval has
+    /// passed. `inline` runs it on this thread when there is no runtime.
+    pub(crate) fn maybe_interval_flush(&self, inline: bool) -> Result<(), StorageError> {
+        let due = {
+            let st = self.inner.state.lock();
+            match st.config.flush {
+                FlushPolicy::Interval(every) => {
+                    !st.sync.running && st.needs_sync() && st.sync.last_sync.elapsed() >= every
+                }
+                FlushPolicy::Always => false,
+            }
+        };
+        if due && !start_background_sync(&self.inner) && inline {
+            self.sync_now()?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testutil::*;
+    use crate::{FlushPolicy, LogConfig};
+
+    fn always() -> LogConfig {
+        LogConfig {
+            flush: FlushPolicy::Always,
+            ..fast_config()
+        }
+    }
+
+    #[test]
+    fn hw_moves_only_after_wait_durable_under_always() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = open(dir.path(), always());
+        // No runtime here, so append cannot start a background fsync.
+        let info = log.append(bytes(batch(3, 1, 10)), 0, None).unwrap();
+        assert_eq!(log.log_end_offset(), 3);
+        assert_eq!(log.high_watermark(), 0);
+        assert!(log.read(0, 1000, false).unwrap().is_empty());
+        assert!(log.read(1, 1000, false).is_err());
+
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let mut rx = log.subscribe();
+        rt.block_on(log.wait_durable(info.last_offset + 1)).unwrap();
+        assert_eq!(log.high_watermark(), 3);
+        assert!(rx.has_changed().unwrap());
+        assert_eq!(*rx.borrow_and_update(), 3);
+        assert_eq!(offsets(&log.read(0, 1000, false).unwrap()), vec![(0, 2)]);
+        // Waiting past the log end is a caller error.
+        assert!(rt.block_on(log.wait_durable(10)).is_err());
+    }
+
+    #[test]
+    fn hw_moves_at_once_under_interval() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = open(dir.path(), fast_config());
+        let mut rx = log.subscribe();
+        log.append(bytes(batch(2, 1, 10)), 0, None).unwrap();
+        assert_eq!(log.high_watermark(), 2);
+        assert_eq!(*rx.borrow_and_update(), 2);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        rt.block_on(log.wait_durable(2)).unwrap();
+        assert_eq!(
+            log.sync_rounds(),
+            0,
+            "interval policy does not fsync per append"
+        );
+    }
+
+    #[test]
+    fn switching_to_interval_releases_the_hw() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = open(dir.path(), always());
+        log.append(bytes(batch(2, 1, 10)), 0, None).unwrap();
+        assert_eq!(log.high_watermark(), 0);
+        log.set_config(fast_config());
+        assert_eq!(log.high_watermark(), 2);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_waiters_share_fsyncs() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = open(dir.path(), always());
+        log.set_sync_delay_ms(20);
+        let appends = 64;
+        let tasks: Vec<_> = (0..appends)
+            .map(|i| {
+                let log = log.clone();
+                tokio::spawn(async move {
+                    let info = log.append(bytes(batch(1, i, 10)), 0, None).unwrap();
+                    log.wait_durable(info.last_offset + 1).await.unwrap();
+                    assert!(log.high_watermark() > info.last_offset);
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap();
+        }
+        assert_eq!(log.high_watermark(), appends);
+        let rounds = log.sync_rounds();
+        assert!(
+            rounds < appends as u64 / 4,
+            "{rounds} fsyncs for {appends} appends"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn hw_advances_without_waiters_under_always() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = open(dir.path(), always());
+        let mut rx = log.subscribe();
+        log.append(bytes(batch(4, 1, 10)), 0, None).unwrap();
+        let hw = *rx.wait_for(|hw| *hw == 4).await.unwrap();
+        assert_eq!(hw, 4);
+    }
+
+    #[test]
+    fn close_syncs_and_is_idempotent() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = open(dir.path(), always());
+        log.append(bytes(batch(2, 1, 10)), 0, None).unwrap();
+        log.close().unwrap();
+        assert_eq!(log.high_watermark(), 2);
+        log.close().unwrap();
+        assert!(matches!(
+            log.append(bytes(batch(1, 1, 10)), 0, None),
+            Err(crate::StorageError::Closed)
+        ));
+    }
+}

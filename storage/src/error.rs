@@ -1,0 +1,79 @@
+//! The one error type of the storage crate.
+//!
+//! Variants are chosen so the broker can map each to exactly one Kafka error
+//! code: `InvalidBatch` and `BatchTooLarge` are the producer's fault
+//! (CORRUPT_MESSAGE, RECORD_LIST_TOO_LARGE / MESSAGE_TOO_LARGE),
+//! `OffsetOutOfRange` is OFFSET_OUT_OF_RANGE, and everything else is a
+//! server-side failure (KAFKA_STORAGE_ERROR or UNKNOWN_SERVER_ERROR).
+
+use std::io;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use strata_wire::batch::BatchError;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum StorageError {
+    /// An I/O call failed; `context` says what the log was doing.
+    #[error("{context}")]
+    Io {
+        context: String,
+        #[source]
+        source: io::Error,
+    },
+    /// A read or a DeleteRecords asked for an offset outside the readable range.
+    #[error(
+        "offset {requested} is out of range: log start offset is {start}, high watermark is {high_watermark}"
+    )]
+    OffsetOutOfRange {
+        requested: i64,
+        start: i64,
+        high_watermark: i64,
+    },
+    /// Produced bytes are not well-framed v2 batches with valid CRCs.
+    #[error("invalid record batch in produce request")]
+    InvalidBatch(#[source] BatchError),
+    /// One append call is larger than a segment may ever be.
+    #[error("record batches of {size} bytes exceed the maximum of {max} bytes")]
+    BatchTooLarge { size: u64, max: u64 },
+    /// Bytes already on disk do not parse as batches (found while reading).
+    #[error("corrupt data in {path} at position {position}")]
+    Corrupt {
+        path: PathBuf,
+        position: u64,
+        #[source]
+        source: BatchError,
+    },
+    /// An fsync failed earlier. The page cache state is unknown after a failed
+    /// fsync, so the log refuses further appends and durability waits instead
+    /// of pretending a retry made the data safe.
+    #[error("log is offline after a failed fsync")]
+    SyncFailed(#[source] Arc<io::Error>),
+    /// The log was closed or deleted.
+    #[error("log is closed")]
+    Closed,
+}
+
+impl StorageError {
+    pub(crate) fn io(context: impl Into<String>, source: io::Error) -> Self {
+        StorageError::Io {
+            context: context.into(),
+            source,
+        }
+    }
+}
+
+/// Attaches a lazily built context to `io::Result`s.
+pub(crate) trait IoContext<T> {
+    fn ctx<F: FnOnce() -> String>(self, f: F) -> Result<T, StorageError>;
+}
+
+impl<T> IoContext<T> for io::Result<T> {
+    fn ctx<F: FnOnce() -> String>(self, f: F) -> Result<T, StorageError> {
+        self.map_err(|source| StorageError::Io {
+            context: f(),
+            source,
+        })
+    }
+}
