@@ -153,3 +153,147 @@ impl Log {
         Ok((removed.len(), bytes))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::testutil::*;
+    use crate::{LogConfig, StorageError};
+
+    fn small() -> LogConfig {
+        LogConfig {
+            segment_bytes: 1000,
+            retention_ms: None,
+            segment_ms: None,
+            ..fast_config()
+        }
+    }
+
+    #[test]
+    fn retention_by_size_deletes_oldest_sealed_segments() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = open(dir.path(), small());
+        append_n(&log, 25, 1, 0, 139); // 200-byte batches, 5 per segment
+        assert_eq!(log.size_bytes(), 5000);
+        let unlimited = log.enforce_retention(0).unwrap();
+        assert_eq!(unlimited.deleted_segments, 0);
+        log.set_config(LogConfig {
+            retention_bytes: Some(2500),
+            ..small()
+        });
+        let outcome = log.enforce_retention(0).unwrap();
+        assert_eq!((outcome.deleted_segments, outcome.deleted_bytes), (2, 2000));
+        assert_eq!(outcome.log_start_offset, 10);
+        assert_eq!(log.log_start_offset(), 10);
+        assert_eq!(log.size_bytes(), 3000);
+        assert!(!crate::segment::file_path(log.dir(), 0, "log").exists());
+        assert!(matches!(
+            log.read(9, 100, true),
+            Err(StorageError::OffsetOutOfRange { .. })
+        ));
+        assert_eq!(offsets(&log.read(10, 200, true).unwrap()), vec![(10, 10)]);
+        // Never the active segment, however small the cap.
+        log.set_config(LogConfig {
+            retention_bytes: Some(0),
+            ..small()
+        });
+        log.enforce_retention(0).unwrap();
+        assert_eq!(log.log_start_offset(), 20);
+        assert_eq!(log.size_bytes(), 1000);
+        // The start offset survives a restart (implied by the first segment).
+        drop(log);
+        assert_eq!(open(dir.path(), small()).log_start_offset(), 20);
+    }
+
+    #[test]
+    fn retention_by_time_and_time_based_rolling() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = open(dir.path(), small());
+        // Segment 0: ts 100..104, segment 5: ts 200..204, active 10: ts 300..
+        for (i, ts) in [100, 101, 102, 103, 104, 200, 201, 202, 203, 204, 300, 301]
+            .iter()
+            .enumerate()
+        {
+            let info = log.append(bytes(batch(1, *ts, 139)), 0, None).unwrap();
+            assert_eq!(info.base_offset, i as i64);
+        }
+        log.set_config(LogConfig {
+            retention_ms: Some(1000),
+            ..small()
+        });
+        assert_eq!(log.enforce_retention(1104).unwrap().deleted_segments, 0);
+        let outcome = log.enforce_retention(1105).unwrap();
+        assert_eq!((outcome.deleted_segments, outcome.log_start_offset), (1, 5));
+        // The active segment is never deleted by time...
+        let outcome = log.enforce_retention(10_000).unwrap();
+        assert_eq!(
+            (outcome.deleted_segments, outcome.log_start_offset),
+            (1, 10)
+        );
+        assert_eq!(log.log_end_offset(), 12);
+        // ...until segment.ms rolls it; then the next pass may delete it.
+        log.set_config(LogConfig {
+            retention_ms: Some(1000),
+            segment_ms: Some(0),
+            ..small()
+        });
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64;
+        let outcome = log.enforce_retention(now).unwrap();
+        assert!(outcome.rolled);
+        assert_eq!(outcome.log_start_offset, 12);
+        assert_eq!(log.size_bytes(), 0);
+        // An empty active segment does not roll.
+        assert!(!log.enforce_retention(now + 1).unwrap().rolled);
+        assert_eq!(
+            log.append(bytes(batch(1, 1, 1)), 0, None)
+                .unwrap()
+                .base_offset,
+            12
+        );
+    }
+
+    #[test]
+    fn delete_records_moves_start_and_persists() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = open(dir.path(), small());
+        append_n(&log, 12, 2, 0, 139); // segments at 0, 10, 20
+        assert!(matches!(
+            log.delete_records_before(25),
+            Err(StorageError::OffsetOutOfRange { requested: 25, .. })
+        ));
+        assert_eq!(log.delete_records_before(13).unwrap(), 13);
+        assert_eq!(log.log_start_offset(), 13);
+        assert_eq!(
+            log.sealed_segments()[0].base_offset,
+            10,
+            "segment 0 deleted"
+        );
+        assert!(log.read(12, 100, true).is_err());
+        // The batch containing the start offset is still returned whole.
+        assert_eq!(offsets(&log.read(13, 200, true).unwrap()), vec![(12, 13)]);
+        // Never backwards.
+        assert_eq!(log.delete_records_before(3).unwrap(), 13);
+        drop(log);
+        let log = open(dir.path(), small());
+        assert_eq!(log.log_start_offset(), 13);
+        assert_eq!(log.delete_records_before(24).unwrap(), 24);
+        assert_eq!(log.read(24, 100, true).unwrap().len(), 0);
+        assert_eq!(log.sealed_segments().len(), 0);
+        let info = log.append(bytes(batch(1, 1, 1)), 0, None).unwrap();
+        assert_eq!((info.base_offset, info.log_start_offset), (24, 24));
+    }
+
+    #[test]
+    fn delete_removes_the_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = open(dir.path(), small());
+        append_n(&log, 3, 1, 0, 10);
+        let path = log.dir().to_path_buf();
+        log.delete().unwrap();
+        assert!(!path.exists());
+        assert!(matches!(log.read(0, 10, true), Err(StorageError::Closed)));
+        log.delete().unwrap();
+    }
+}
