@@ -18,7 +18,7 @@ use strata_wire::batch::{patch_header, BatchError, Batches, BATCH_HEADER_LEN};
 use crate::config::{FlushPolicy, MAX_SEGMENT_BYTES};
 use crate::durability::start_background_sync;
 use crate::error::{IoContext, StorageError};
-use crate::log::{AppendInfo, Log, Position};
+use crate::log::{AppendInfo, Log, PendingSeal, Position};
 use crate::segment::{file_path, BatchLocation, Segment};
 
 /// What validation learned about one batch of the request.
@@ -234,8 +234,13 @@ impl Log {
         let mut st = self.inner.state.lock();
         let old = st.active_mut();
         old.seal();
-        let entry = (old.file.clone(), old.path.clone(), old.index.clone());
-        st.sync.unsynced_sealed.push(entry);
+        let pending = PendingSeal {
+            base_offset: old.base_offset,
+            file: old.file.clone(),
+            path: old.path.clone(),
+            index: old.index.clone(),
+        };
+        st.sync.unsynced_sealed.push(pending);
         st.sync.dir_dirty = true;
         st.segments.insert(base, Segment::empty(base, file, path));
         tracing::debug!(dir = %self.inner.dir.display(), base_offset = base, "rolled segment");
@@ -333,6 +338,8 @@ mod tests {
         assert_eq!(one.len(), 200);
         append_n(&log, 12, 1, 0, 139);
         // 5 batches (1000 bytes) fit a segment; the 6th rolls.
+        assert!(log.sealed_segments().is_empty(), "not yet fsynced");
+        log.flush().unwrap();
         let sealed = log.sealed_segments();
         assert_eq!(
             sealed.iter().map(|s| s.base_offset).collect::<Vec<_>>(),
@@ -386,6 +393,7 @@ mod tests {
             }
         }
         assert_eq!(next, log.log_end_offset());
+        log.flush().unwrap();
         assert!(log.sealed_segments().len() > 2);
     }
 }

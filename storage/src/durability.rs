@@ -19,21 +19,20 @@
 
 use std::fs::File;
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::config::FlushPolicy;
 use crate::error::{IoContext, StorageError};
-use crate::index::SegmentIndex;
-use crate::log::{notify_hw, Inner, Log, State};
+use crate::log::{notify_hw, Inner, Log, PendingSeal, State};
 
 /// One fsync round: what it covers and what it must touch.
 pub(crate) struct SyncJob {
     target: i64,
     files: Vec<Arc<File>>,
-    sealed: Vec<(Arc<File>, PathBuf, Arc<SegmentIndex>)>,
+    sealed: Vec<PendingSeal>,
     sync_dir: bool,
 }
 
@@ -47,7 +46,7 @@ impl State {
     /// calls `finish_sync`.
     fn take_sync_job(&mut self) -> SyncJob {
         let sealed = std::mem::take(&mut self.sync.unsynced_sealed);
-        let mut files: Vec<Arc<File>> = sealed.iter().map(|(f, _, _)| f.clone()).collect();
+        let mut files: Vec<Arc<File>> = sealed.iter().map(|p| p.file.clone()).collect();
         files.push(self.active().file.clone());
         let sync_dir = std::mem::take(&mut self.sync.dir_dirty) || !sealed.is_empty();
         SyncJob {
@@ -66,8 +65,9 @@ fn run_sync(dir: &Path, job: &SyncJob, delay_ms: u64) -> io::Result<()> {
     for file in &job.files {
         file.sync_data()?;
     }
-    for (_, path, index) in &job.sealed {
-        index.write_files(
+    for seal in &job.sealed {
+        let path = &seal.path;
+        seal.index.write_files(
             &path.with_extension("index"),
             &path.with_extension("timeindex"),
         )?;
@@ -90,11 +90,17 @@ fn finish_sync(inner: &Inner, job: &SyncJob, result: io::Result<()>, was_backgro
         match result {
             Ok(()) => {
                 st.durable = st.durable.max(job.target);
+                for seal in &job.sealed {
+                    if let Some(segment) = st.segments.get_mut(&seal.base_offset) {
+                        segment.persisted = true;
+                    }
+                }
                 match st.config.flush {
                     FlushPolicy::Always => st.advance_hw(job.target),
                     FlushPolicy::Interval(_) => false,
                 }
             }
+            Err(_) if st.closed => false, // deleted under a running job
             Err(e) => {
                 tracing::error!(dir = %inner.dir.display(), error = %e, "fsync failed; log is offline");
                 st.sync.failed = Some(Arc::new(e));
@@ -171,6 +177,13 @@ impl Log {
                 return Err(StorageError::Closed);
             }
         }
+    }
+
+    /// Fsyncs everything appended so far, blocking the calling thread (use
+    /// `spawn_blocking` from async code). Under `FlushPolicy::Always` the
+    /// high watermark advances to the log end offset.
+    pub fn flush(&self) -> Result<(), StorageError> {
+        self.sync_now()
     }
 
     /// Fsyncs everything appended so far on the calling thread (close, and

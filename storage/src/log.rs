@@ -96,12 +96,20 @@ pub(crate) struct State {
     pub(crate) closed: bool,
 }
 
+/// A sealed segment waiting for its fsync and index files.
+pub(crate) struct PendingSeal {
+    pub(crate) base_offset: i64,
+    pub(crate) file: Arc<File>,
+    pub(crate) path: PathBuf,
+    pub(crate) index: Arc<SegmentIndex>,
+}
+
 /// Group-commit bookkeeping (see `durability.rs`).
 pub(crate) struct SyncState {
     pub(crate) running: bool,
     /// Sealed segments whose data is not known durable yet, with the index
     /// to write once it is.
-    pub(crate) unsynced_sealed: Vec<(Arc<File>, PathBuf, Arc<SegmentIndex>)>,
+    pub(crate) unsynced_sealed: Vec<PendingSeal>,
     /// A segment file was created or removed since the last directory fsync.
     pub(crate) dir_dirty: bool,
     pub(crate) failed: Option<Arc<io::Error>>,
@@ -241,12 +249,13 @@ impl Log {
         self.inner.state.lock().size_bytes()
     }
 
-    /// Sealed segments whose data is under the high watermark, oldest first.
+    /// Sealed segments that are fsynced, indexed on disk and under the high
+    /// watermark, oldest first: their files will never change again.
     pub fn sealed_segments(&self) -> Vec<SegmentInfo> {
         let st = self.inner.state.lock();
         st.segments
             .values()
-            .filter(|s| s.sealed && s.next_offset <= st.high_watermark)
+            .filter(|s| s.persisted && s.next_offset <= st.high_watermark)
             .map(|s| SegmentInfo {
                 base_offset: s.base_offset,
                 next_offset: s.next_offset,

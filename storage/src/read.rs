@@ -314,6 +314,7 @@ mod tests {
             log.append(bytes(batch(2, 1000 + 10 * i, 40)), 0, None)
                 .unwrap();
         }
+        log.flush().unwrap();
         assert_eq!(log.sealed_segments().len(), 3);
         let at = |ts| log.batch_at_timestamp(ts).unwrap().map(|b| offsets(&b)[0]);
         assert_eq!(at(0), Some((0, 1)));

@@ -219,6 +219,7 @@ impl Log {
                 .index
                 .write_files(&segment.offset_index_path(), &segment.time_index_path())
                 .ctx(|| format!("writing index files of {}", path.display()))?;
+            segment.persisted = true;
             segments.insert(base, segment);
         }
         if segments.is_empty() {
@@ -311,8 +312,9 @@ mod tests {
         };
         let log = open(dir.path(), config.clone());
         append_n(&log, 25, 2, 0, 39);
-        let sealed = log.sealed_segments();
         log.close().unwrap();
+        let sealed = log.sealed_segments();
+        assert_eq!(sealed.len(), 2);
         drop(log);
         let log = open(dir.path(), config);
         assert_eq!(log.log_end_offset(), 50);

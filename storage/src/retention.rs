@@ -132,6 +132,7 @@ impl Log {
             for base in doomed {
                 let segment = st.segments.remove(&base).expect("listed above");
                 removed.push((segment.path.clone(), segment.size));
+                st.sync.unsynced_sealed.retain(|p| p.base_offset != base);
             }
             if !removed.is_empty() {
                 let first = *st
@@ -265,6 +266,7 @@ mod tests {
         ));
         assert_eq!(log.delete_records_before(13).unwrap(), 13);
         assert_eq!(log.log_start_offset(), 13);
+        log.flush().unwrap();
         assert_eq!(
             log.sealed_segments()[0].base_offset,
             10,

@@ -78,6 +78,8 @@ pub(crate) struct Segment {
     /// Wall-clock milliseconds of the first append, for `segment.ms` rolling.
     pub(crate) first_append_ms: Option<i64>,
     pub(crate) sealed: bool,
+    /// Sealed, fsynced and with index files on disk: safe to upload.
+    pub(crate) persisted: bool,
 }
 
 impl Segment {
@@ -105,6 +107,7 @@ impl Segment {
             recent: VecDeque::new(),
             first_append_ms: None,
             sealed: false,
+            persisted: false,
         }
     }
 
@@ -126,6 +129,7 @@ impl Segment {
         }
         segment.index = Arc::new(index);
         segment.sealed = true;
+        segment.persisted = true;
         segment
     }
 
@@ -193,6 +197,8 @@ impl Segment {
             Arc::make_mut(&mut self.index).maybe_push_time(self.max_timestamp, rel);
         }
         self.sealed = true;
+        // Only the active segment needs exact tail positions; bound memory.
+        self.recent = VecDeque::new();
     }
 
     /// Where the batch containing `offset` is, or where to start looking.
