@@ -1,18 +1,16 @@
 //! The produce path: validate, assign offsets, write, publish.
 //!
 //! Validation (framing and CRC32C of every batch) runs before any lock is
-//! taken. Offsets are assigned by patching a copy of each 61-byte header
-//! (`patch_header` touches only bytes outside the CRC when the timestamp type
-//! is kept), and header copies and the untouched payload slices go to the
-//! file in one vectored write, so the payload is never copied in user space.
-//! LogAppendTime changes bytes inside the CRC, so that case copies each batch
-//! once and lets `patch_header` recompute the CRC.
+//! taken. Under the writer lock the request's bytes are copied once into a
+//! buffer, each header is patched in place with `patch_header` (base
+//! offset and leader epoch lie outside the CRC; LogAppendTime also rewrites
+//! the max timestamp and recomputes the CRC), and the buffer goes to the
+//! file in one `write`. No per-record work.
 
-use std::fs::File;
-use std::io::{self, IoSlice, Write};
+use std::io::Write;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use strata_wire::batch::{patch_header, BatchError, Batches, BATCH_HEADER_LEN};
 
 use crate::config::{FlushPolicy, MAX_SEGMENT_BYTES};
@@ -67,19 +65,6 @@ fn now_ms() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
-/// `write_all` for vectored writes (std's is unstable).
-fn write_all_vectored(mut file: &File, mut bufs: &mut [IoSlice<'_>]) -> io::Result<()> {
-    while !bufs.is_empty() {
-        match file.write_vectored(bufs) {
-            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-            Ok(n) => IoSlice::advance_slices(&mut bufs, n),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
-}
-
 impl Log {
     /// Appends one or more whole v2 batches exactly as a producer sent them.
     ///
@@ -102,7 +87,16 @@ impl Log {
             .map(|b| i64::from(b.last_offset_delta) + 1)
             .sum();
 
-        let _writer = self.inner.writer.lock();
+        // One contiguous copy and one write() per call, copied before
+        // taking the lock. Measured (bench.rs,
+        // release, ext4): a writev of patched 61-byte header copies plus the
+        // untouched payload slices ran at 0.8 GB/s for eight 16 KiB batches
+        // per call against 4.5 GB/s for this; a reused buffer held under the
+        // writer lock was also slower (~2 GB/s). For one batch per call all
+        // three were on par.
+        let mut buf = records.to_vec();
+
+        let writer = self.inner.writer.lock();
         let (base_offset, file, position, interval) = {
             let st = self.inner.state.lock();
             st.check_usable()?;
@@ -140,32 +134,12 @@ impl Log {
             offsets.push(next);
             next += i64::from(batch.last_offset_delta) + 1;
         }
-        let write = match log_append_time {
-            None => {
-                let mut headers = Vec::with_capacity(incoming.len());
-                for (batch, &offset) in incoming.iter().zip(&offsets) {
-                    let mut header = [0u8; BATCH_HEADER_LEN];
-                    header.copy_from_slice(&records[batch.start..batch.start + BATCH_HEADER_LEN]);
-                    patch_header(&mut header, offset, leader_epoch, None);
-                    headers.push(header);
-                }
-                let mut slices = Vec::with_capacity(incoming.len() * 2);
-                for (batch, header) in incoming.iter().zip(&headers) {
-                    slices.push(IoSlice::new(header));
-                    let rest = batch.start + BATCH_HEADER_LEN..batch.start + batch.len;
-                    slices.push(IoSlice::new(&records[rest]));
-                }
-                write_all_vectored(&file, &mut slices)
-            }
-            Some(time) => {
-                let mut copy = BytesMut::from(&records[..]);
-                for (batch, &offset) in incoming.iter().zip(&offsets) {
-                    let bytes = &mut copy[batch.start..batch.start + batch.len];
-                    patch_header(bytes, offset, leader_epoch, Some(time));
-                }
-                (&*file).write_all(&copy)
-            }
-        };
+        for (batch, &offset) in incoming.iter().zip(&offsets) {
+            let bytes = &mut buf[batch.start..batch.start + batch.len];
+            patch_header(bytes, offset, leader_epoch, log_append_time);
+        }
+        let write = (&*file).write_all(&buf);
+        drop(buf);
         if let Err(e) = write {
             // Keep the file equal to what the log knows: cut the partial write.
             if let Err(cut) = file.set_len(position) {
@@ -210,7 +184,7 @@ impl Log {
             };
             (info, moved, policy)
         };
-        drop(_writer);
+        drop(writer);
         if hw_moved {
             self.notify_hw();
         }

@@ -11,6 +11,8 @@
 //! Sealed segments are immutable, so they can be uploaded and cached as is.
 
 mod append;
+#[cfg(test)]
+mod bench;
 mod config;
 mod durability;
 mod error;
