@@ -319,3 +319,13 @@ impl Log {
             .store(ms, std::sync::atomic::Ordering::Relaxed);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// The broker shares logs across tasks and threads.
+    #[test]
+    fn log_is_send_and_sync() {
+        fn check<T: Send + Sync + Clone + 'static>() {}
+        check::<super::Log>();
+    }
+}

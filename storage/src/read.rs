@@ -149,36 +149,38 @@ impl Log {
     /// least `timestamp` (ListOffsets by time), skipping batches wholly below
     /// the log start offset. The broker decodes its records for the exact one.
     pub fn batch_at_timestamp(&self, timestamp: i64) -> Result<Option<Bytes>, StorageError> {
-        let (source, from, log_start) = {
+        // Candidate segments in offset order, each with where its scan may
+        // start. Usually the first one answers; a later one is needed only
+        // when the first's qualifying batches lie below the log start offset.
+        let (candidates, log_start) = {
             let st = self.inner.state.lock();
             st.check_usable()?;
-            let found = st
+            let candidates: Vec<(Source, u64)> = st
                 .segments
                 .values()
-                .find(|s| s.next_offset > st.log_start && s.max_timestamp >= timestamp);
-            let Some(segment) = found else {
-                return Ok(None);
-            };
-            // Every batch up to a time entry below `timestamp` is too old.
-            let from = segment
-                .index
-                .floor_time(timestamp)
-                .and_then(|e| segment.index.floor_offset(e.relative_offset))
-                .map_or(0, |e| u64::from(e.position));
-            (
-                Source::of(segment, st.read_limit(segment)),
-                from,
-                st.log_start,
-            )
+                .filter(|s| s.next_offset > st.log_start && s.max_timestamp >= timestamp)
+                .map(|segment| {
+                    // Every batch up to a time entry below `timestamp` is too old.
+                    let from = segment
+                        .index
+                        .floor_time(timestamp)
+                        .and_then(|e| segment.index.floor_offset(e.relative_offset))
+                        .map_or(0, |e| u64::from(e.position));
+                    (Source::of(segment, st.read_limit(segment)), from)
+                })
+                .collect();
+            (candidates, st.log_start)
         };
-        let mut scanner = Scanner::new(&source.file, from, source.limit, LOOKUP_CHUNK);
-        while let Some((position, bytes)) =
-            scanner.next_batch().map_err(|e| source.scan_error(e))?
-        {
-            let header = BatchHeader::parse(&bytes)
-                .map_err(|error| source.scan_error(ScanError::Invalid { position, error }))?;
-            if header.max_timestamp() >= timestamp && header.last_offset() >= log_start {
-                return Ok(Some(bytes));
+        for (source, from) in candidates {
+            let mut scanner = Scanner::new(&source.file, from, source.limit, LOOKUP_CHUNK);
+            while let Some((position, bytes)) =
+                scanner.next_batch().map_err(|e| source.scan_error(e))?
+            {
+                let header = BatchHeader::parse(&bytes)
+                    .map_err(|error| source.scan_error(ScanError::Invalid { position, error }))?;
+                if header.max_timestamp() >= timestamp && header.last_offset() >= log_start {
+                    return Ok(Some(bytes));
+                }
             }
         }
         Ok(None)
@@ -334,6 +336,32 @@ mod tests {
         assert_eq!(
             offsets(&log2.batch_with_max_timestamp().unwrap().unwrap()),
             vec![(1, 1)]
+        );
+    }
+
+    #[test]
+    fn timestamp_lookup_skips_batches_below_the_log_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = LogConfig {
+            segment_bytes: 300,
+            ..fast_config()
+        };
+        let log = open(dir.path(), config);
+        for ts in [10, 500, 20, 30, 600, 40] {
+            log.append(bytes(batch(1, ts, 39)), 0, None).unwrap(); // 3 per segment
+        }
+        assert_eq!(
+            offsets(&log.batch_at_timestamp(400).unwrap().unwrap()),
+            vec![(1, 1)]
+        );
+        log.delete_records_before(2).unwrap();
+        assert_eq!(
+            offsets(&log.batch_at_timestamp(400).unwrap().unwrap()),
+            vec![(4, 4)]
+        );
+        assert_eq!(
+            offsets(&log.batch_at_timestamp(15).unwrap().unwrap()),
+            vec![(2, 2)]
         );
     }
 
