@@ -1,1 +1,31 @@
-fn main() {}
+//! `strata`: start the broker with the effective configuration.
+
+use clap::Parser;
+use strata_broker::config::{BrokerConfig, Cli};
+use tracing_subscriber::EnvFilter;
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_new(&cli.log).unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_writer(std::io::stderr)
+        .init();
+    let config = match BrokerConfig::from_cli(&cli) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("strata: invalid configuration: {e:#}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    match runtime.block_on(strata_broker::run(config)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("strata: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,18 @@
+//! The state every connection and handler shares.
+
+use std::sync::Arc;
+
+use strata_governance::Authorizer;
+
+use crate::cluster::Cluster;
+use crate::metrics::Metrics;
+
+/// Shared broker state.
+pub(crate) struct Broker {
+    pub(crate) cluster: Cluster,
+    pub(crate) advertised_host: String,
+    pub(crate) advertised_port: u16,
+    pub(crate) metrics: Metrics,
+    /// Consulted by handlers before they act; allow-all until the security issue.
+    pub(crate) authorizer: Arc<dyn Authorizer>,
+}

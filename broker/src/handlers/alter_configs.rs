@@ -1,0 +1,62 @@
+//! AlterConfigs (key 33): replace a topic's whole set of config overrides.
+
+use std::collections::BTreeMap;
+
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::alter_configs_response::AlterConfigsResourceResponse;
+use kafka_protocol::messages::{AlterConfigsRequest, AlterConfigsResponse};
+use strata_governance::{Operation, Resource};
+
+use super::configs::{RESOURCE_BROKER, RESOURCE_TOPIC};
+use super::{text, RequestContext};
+
+pub(super) async fn handle(
+    ctx: &RequestContext,
+    request: AlterConfigsRequest,
+) -> AlterConfigsResponse {
+    let cluster = &ctx.broker.cluster;
+    let mut responses = Vec::with_capacity(request.resources.len());
+    for resource in request.resources {
+        let response = AlterConfigsResourceResponse::default()
+            .with_resource_type(resource.resource_type)
+            .with_resource_name(resource.resource_name.clone());
+        let name = resource.resource_name.as_str();
+        let outcome = match resource.resource_type {
+            RESOURCE_TOPIC if !ctx.may_topic(Operation::AlterConfigs, name) => Err((
+                ResponseError::TopicAuthorizationFailed,
+                "Authorization failed.".to_string(),
+            )),
+            RESOURCE_BROKER if !ctx.may(Operation::AlterConfigs, Resource::Cluster) => Err((
+                ResponseError::ClusterAuthorizationFailed,
+                "Authorization failed.".to_string(),
+            )),
+            RESOURCE_TOPIC => match cluster.topic(name) {
+                Some(topic) => {
+                    // A null value removes the override, as an absent one does.
+                    let overrides: BTreeMap<String, String> = resource
+                        .configs
+                        .iter()
+                        .filter_map(|c| c.value.as_ref().map(|v| (c.name.to_string(), v.to_string())))
+                        .collect();
+                    cluster
+                        .replace_topic_configs(&topic, overrides, request.validate_only)
+                        .await
+                        .map_err(|e| (e.code, e.message))
+                }
+                None => Err((ResponseError::UnknownTopicOrPartition, format!("Topic '{name}' does not exist."))),
+            },
+            RESOURCE_BROKER => Err((
+                ResponseError::InvalidRequest,
+                "Strata takes no dynamic broker configs: set broker properties in the config file or with --override".into(),
+            )),
+            other => Err((ResponseError::InvalidRequest, format!("Unsupported resource type {other}"))),
+        };
+        responses.push(match outcome {
+            Ok(()) => response,
+            Err((code, message)) => response
+                .with_error_code(code.code())
+                .with_error_message(Some(text(message))),
+        });
+    }
+    AlterConfigsResponse::default().with_responses(responses)
+}

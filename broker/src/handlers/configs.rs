@@ -1,0 +1,135 @@
+//! What DescribeConfigs, AlterConfigs and IncrementalAlterConfigs share:
+//! resource types and the description of a topic's or the broker's configs.
+
+use std::collections::BTreeMap;
+
+use kafka_protocol::messages::describe_configs_response::{
+    DescribeConfigsResourceResult, DescribeConfigsSynonym,
+};
+
+use super::text;
+use crate::properties::{BrokerProperties, BROKER_ONLY};
+use crate::topic_config::{effective_value, ConfigSource, ConfigType, TOPIC_CONFIGS};
+
+pub(crate) const RESOURCE_TOPIC: i8 = 2;
+pub(crate) const RESOURCE_BROKER: i8 = 4;
+
+/// One described config, before it is shaped for a response version.
+pub(crate) struct Described {
+    pub(crate) name: &'static str,
+    pub(crate) value: String,
+    pub(crate) source: ConfigSource,
+    pub(crate) read_only: bool,
+    pub(crate) kind: ConfigType,
+    pub(crate) doc: &'static str,
+    /// Most specific first, as Kafka orders them.
+    pub(crate) synonyms: Vec<(&'static str, String, ConfigSource)>,
+}
+
+impl Described {
+    pub(crate) fn into_result(
+        self,
+        include_synonyms: bool,
+        include_documentation: bool,
+    ) -> DescribeConfigsResourceResult {
+        let synonyms = if include_synonyms {
+            self.synonyms
+                .into_iter()
+                .map(|(name, value, source)| {
+                    DescribeConfigsSynonym::default()
+                        .with_name(text(name))
+                        .with_value(Some(text(value)))
+                        .with_source(source as i8)
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        DescribeConfigsResourceResult::default()
+            .with_name(text(self.name))
+            .with_value(Some(text(self.value)))
+            .with_read_only(self.read_only)
+            .with_config_source(self.source as i8)
+            .with_is_sensitive(false)
+            .with_synonyms(synonyms)
+            .with_config_type(self.kind as i8)
+            .with_documentation(include_documentation.then(|| text(self.doc)))
+    }
+}
+
+/// Every topic config with its effective value, source and synonyms.
+pub(crate) fn describe_topic(
+    overrides: &BTreeMap<String, String>,
+    broker: &BrokerProperties,
+) -> Vec<Described> {
+    TOPIC_CONFIGS
+        .iter()
+        .map(|def| {
+            let (value, source) = effective_value(def, overrides, broker);
+            let mut synonyms = Vec::new();
+            if let Some(v) = overrides.get(def.name) {
+                synonyms.push((def.name, v.clone(), ConfigSource::DynamicTopic));
+            }
+            if let Some(v) = broker.explicit().get(def.broker_name) {
+                synonyms.push((def.broker_name, v.clone(), ConfigSource::StaticBroker));
+            }
+            synonyms.push((
+                def.broker_name,
+                def.default.to_string(),
+                ConfigSource::Default,
+            ));
+            Described {
+                name: def.name,
+                value,
+                source,
+                read_only: false,
+                kind: def.kind,
+                doc: def.doc,
+                synonyms,
+            }
+        })
+        .collect()
+}
+
+/// Every broker property. All are read-only: Strata takes no dynamic broker configs.
+pub(crate) fn describe_broker(broker: &BrokerProperties) -> Vec<Described> {
+    let mut out: Vec<Described> = TOPIC_CONFIGS
+        .iter()
+        .map(|def| (def.broker_name, def.default, def.kind, def.doc))
+        .chain(
+            BROKER_ONLY
+                .iter()
+                .map(|(name, default, doc)| (*name, *default, broker_only_type(name), *doc)),
+        )
+        .map(|(name, default, kind, doc)| {
+            let (value, source) = match broker.explicit().get(name) {
+                Some(v) => (v.clone(), ConfigSource::StaticBroker),
+                None => (default.to_string(), ConfigSource::Default),
+            };
+            let mut synonyms = vec![(name, value.clone(), source)];
+            if source == ConfigSource::StaticBroker {
+                synonyms.push((name, default.to_string(), ConfigSource::Default));
+            }
+            Described {
+                name,
+                value,
+                source,
+                read_only: true,
+                kind,
+                doc,
+                synonyms,
+            }
+        })
+        .collect();
+    out.sort_by_key(|d| d.name);
+    out
+}
+
+fn broker_only_type(name: &str) -> ConfigType {
+    match name {
+        "auto.create.topics.enable" => ConfigType::Boolean,
+        "default.replication.factor" => ConfigType::Short,
+        "log.retention.check.interval.ms" => ConfigType::Long,
+        _ => ConfigType::Int,
+    }
+}

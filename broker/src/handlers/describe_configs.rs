@@ -1,0 +1,81 @@
+//! DescribeConfigs (key 32): topic and broker configs with sources and synonyms.
+
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::describe_configs_response::DescribeConfigsResult;
+use kafka_protocol::messages::{DescribeConfigsRequest, DescribeConfigsResponse};
+use strata_governance::{Operation, Resource};
+
+use super::configs::{describe_broker, describe_topic, Described, RESOURCE_BROKER, RESOURCE_TOPIC};
+use super::{text, RequestContext};
+
+pub(super) async fn handle(
+    ctx: &RequestContext,
+    request: DescribeConfigsRequest,
+) -> DescribeConfigsResponse {
+    let cluster = &ctx.broker.cluster;
+    let results = request
+        .resources
+        .into_iter()
+        .map(|resource| {
+            let result = DescribeConfigsResult::default()
+                .with_resource_type(resource.resource_type)
+                .with_resource_name(resource.resource_name.clone());
+            let name = resource.resource_name.as_str();
+            let described: Result<Vec<Described>, (ResponseError, String)> =
+                match resource.resource_type {
+                    RESOURCE_TOPIC if !ctx.may_topic(Operation::DescribeConfigs, name) => Err((
+                        ResponseError::TopicAuthorizationFailed,
+                        "Authorization failed.".to_string(),
+                    )),
+                    RESOURCE_BROKER if !ctx.may(Operation::DescribeConfigs, Resource::Cluster) => {
+                        Err((
+                            ResponseError::ClusterAuthorizationFailed,
+                            "Authorization failed.".to_string(),
+                        ))
+                    }
+                    RESOURCE_TOPIC => match cluster.topic(name) {
+                        Some(topic) => Ok(describe_topic(
+                            &topic.config().overrides,
+                            &cluster.properties,
+                        )),
+                        None => Err((
+                            ResponseError::UnknownTopicOrPartition,
+                            format!("Topic '{name}' does not exist."),
+                        )),
+                    },
+                    // "" names the cluster-wide dynamic defaults, of which Strata has none.
+                    RESOURCE_BROKER if name.is_empty() => Ok(Vec::new()),
+                    RESOURCE_BROKER if name == cluster.node_id.to_string() => {
+                        Ok(describe_broker(&cluster.properties))
+                    }
+                    RESOURCE_BROKER => Err((
+                        ResponseError::InvalidRequest,
+                        format!("Unexpected broker id, expected {}", cluster.node_id),
+                    )),
+                    other => Err((
+                        ResponseError::InvalidRequest,
+                        format!("Unsupported resource type {other}"),
+                    )),
+                };
+            match described {
+                Ok(configs) => {
+                    let wanted = resource.configuration_keys.as_ref();
+                    let configs = configs
+                        .into_iter()
+                        .filter(|d| {
+                            wanted.is_none_or(|keys| keys.iter().any(|k| k.as_str() == d.name))
+                        })
+                        .map(|d| {
+                            d.into_result(request.include_synonyms, request.include_documentation)
+                        })
+                        .collect();
+                    result.with_configs(configs)
+                }
+                Err((code, message)) => result
+                    .with_error_code(code.code())
+                    .with_error_message(Some(text(message))),
+            }
+        })
+        .collect();
+    DescribeConfigsResponse::default().with_results(results)
+}

@@ -1,0 +1,180 @@
+//! Fetch (key 1): whole batches read by offset and handed back as bytes,
+//! with a long poll that answers as soon as `min_bytes` are available or
+//! `max_wait_ms` has passed.
+//!
+//! Fetch sessions (KIP-227) are answered session-less: session id 0 tells the
+//! client that no session was created, and it keeps sending full requests.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::future::select_all;
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
+use kafka_protocol::messages::{FetchRequest, FetchResponse};
+use strata_storage::{Log, StorageError};
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+use strata_governance::Operation;
+
+use super::{storage_error_code, RequestContext};
+
+/// Fetch v13 names topics by id instead of by name.
+const TOPIC_IDS_FROM_VERSION: i16 = 13;
+
+/// One requested partition, resolved once per request.
+struct Slot {
+    topic: usize,
+    partition: i32,
+    fetch_offset: i64,
+    max_bytes: usize,
+    target: Result<Log, ResponseError>,
+}
+
+pub(super) async fn handle(ctx: &RequestContext, request: FetchRequest) -> FetchResponse {
+    if request.session_id != 0 {
+        return FetchResponse::default()
+            .with_error_code(ResponseError::FetchSessionIdNotFound.code());
+    }
+    let cluster = &ctx.broker.cluster;
+    let by_id = ctx.version >= TOPIC_IDS_FROM_VERSION;
+    let mut topics = Vec::with_capacity(request.topics.len());
+    let mut slots = Vec::new();
+    for (index, fetch_topic) in request.topics.into_iter().enumerate() {
+        let topic = if by_id {
+            cluster.topic_by_id(fetch_topic.topic_id)
+        } else {
+            cluster.topic(&fetch_topic.topic)
+        };
+        for p in &fetch_topic.partitions {
+            let target = match &topic {
+                None if by_id => Err(ResponseError::UnknownTopicId),
+                None => Err(ResponseError::UnknownTopicOrPartition),
+                // A single node's leader epoch is 0; a newer one is from the future.
+                Some(t) if !ctx.may_topic(Operation::Read, &t.name) => {
+                    Err(ResponseError::TopicAuthorizationFailed)
+                }
+                Some(_) if p.current_leader_epoch > 0 => Err(ResponseError::UnknownLeaderEpoch),
+                Some(t) => t
+                    .partition(p.partition)
+                    .ok_or(ResponseError::UnknownTopicOrPartition),
+            };
+            slots.push(Slot {
+                topic: index,
+                partition: p.partition,
+                fetch_offset: p.fetch_offset,
+                max_bytes: p.partition_max_bytes.max(0) as usize,
+                target,
+            });
+        }
+        topics.push(
+            FetchableTopicResponse::default()
+                .with_topic(fetch_topic.topic)
+                .with_topic_id(fetch_topic.topic_id),
+        );
+    }
+
+    let deadline = Instant::now() + Duration::from_millis(request.max_wait_ms.max(0) as u64);
+    let max_bytes = if request.max_bytes <= 0 {
+        usize::MAX
+    } else {
+        request.max_bytes as usize
+    };
+    let min_bytes = request.min_bytes.max(0) as usize;
+    // Subscribe before the first read so that no append between the read and
+    // the wait goes unnoticed.
+    let mut watchers: Vec<watch::Receiver<i64>> = slots
+        .iter()
+        .filter_map(|s| s.target.as_ref().ok().map(Log::subscribe))
+        .collect();
+    loop {
+        for w in &mut watchers {
+            w.borrow_and_update();
+        }
+        let (partitions, total, any_error) = read_all(&slots, max_bytes);
+        if total >= min_bytes || any_error || watchers.is_empty() || Instant::now() >= deadline {
+            ctx.broker.metrics.fetched_bytes.inc_by(total as u64);
+            return respond(topics, partitions);
+        }
+        let changed = select_all(watchers.iter_mut().map(|w| Box::pin(w.changed())));
+        if tokio::time::timeout_at(deadline, changed).await.is_err() {
+            // Deadline: answer with whatever is there now.
+            let (partitions, total, _) = read_all(&slots, max_bytes);
+            ctx.broker.metrics.fetched_bytes.inc_by(total as u64);
+            return respond(topics, partitions);
+        }
+    }
+}
+
+fn respond(
+    mut topics: Vec<FetchableTopicResponse>,
+    partitions: Vec<(usize, PartitionData)>,
+) -> FetchResponse {
+    for (topic, data) in partitions {
+        topics[topic].partitions.push(data);
+    }
+    FetchResponse::default().with_responses(topics)
+}
+
+/// Reads every slot once. Returns the partitions, total record bytes, and
+/// whether any partition carries an error (which ends the long poll).
+fn read_all(slots: &[Slot], max_bytes: usize) -> (Vec<(usize, PartitionData)>, usize, bool) {
+    let mut total = 0usize;
+    let mut any_error = false;
+    let mut out = Vec::with_capacity(slots.len());
+    for slot in slots {
+        let base = PartitionData::default()
+            .with_partition_index(slot.partition)
+            .with_preferred_read_replica(kafka_protocol::messages::BrokerId(-1));
+        let log = match &slot.target {
+            Ok(log) => log,
+            Err(code) => {
+                any_error = true;
+                out.push((
+                    slot.topic,
+                    base.with_error_code(code.code())
+                        .with_records(Some(Bytes::new())),
+                ));
+                continue;
+            }
+        };
+        let high_watermark = log.high_watermark();
+        let log_start = log.log_start_offset();
+        let base = base
+            .with_high_watermark(high_watermark)
+            .with_last_stable_offset(high_watermark)
+            .with_log_start_offset(log_start);
+        let budget = slot.max_bytes.min(max_bytes.saturating_sub(total));
+        // KIP-74: the first batch of the response is returned whole even past the limits.
+        let min_one_batch = total == 0;
+        let read =
+            if slot.fetch_offset > high_watermark && slot.fetch_offset <= log.log_end_offset() {
+                // Written but not yet durable: nothing to return yet, not an error.
+                Ok(Bytes::new())
+            } else if budget == 0 && !min_one_batch {
+                Ok(Bytes::new())
+            } else {
+                log.read(slot.fetch_offset, budget, min_one_batch)
+            };
+        match read {
+            Ok(records) => {
+                total += records.len();
+                out.push((slot.topic, base.with_records(Some(records))));
+            }
+            Err(e) => {
+                any_error = true;
+                let code = match &e {
+                    StorageError::OffsetOutOfRange { .. } => ResponseError::OffsetOutOfRange,
+                    other => storage_error_code(other),
+                };
+                out.push((
+                    slot.topic,
+                    base.with_error_code(code.code())
+                        .with_records(Some(Bytes::new())),
+                ));
+            }
+        }
+    }
+    (out, total, any_error)
+}

@@ -1,0 +1,145 @@
+//! IncrementalAlterConfigs (key 44): SET, DELETE, APPEND and SUBTRACT on
+//! individual topic configs.
+
+use std::collections::BTreeMap;
+
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::incremental_alter_configs_request::AlterableConfig;
+use kafka_protocol::messages::incremental_alter_configs_response::AlterConfigsResourceResponse;
+use kafka_protocol::messages::{IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse};
+use strata_governance::{Operation, Resource};
+
+use super::configs::{RESOURCE_BROKER, RESOURCE_TOPIC};
+use super::{text, RequestContext};
+use crate::properties::BrokerProperties;
+use crate::topic_config::{self, ConfigType};
+
+const SET: i8 = 0;
+const DELETE: i8 = 1;
+const APPEND: i8 = 2;
+const SUBTRACT: i8 = 3;
+
+pub(super) async fn handle(
+    ctx: &RequestContext,
+    request: IncrementalAlterConfigsRequest,
+) -> IncrementalAlterConfigsResponse {
+    let cluster = &ctx.broker.cluster;
+    let mut responses = Vec::with_capacity(request.resources.len());
+    for resource in request.resources {
+        let response = AlterConfigsResourceResponse::default()
+            .with_resource_type(resource.resource_type)
+            .with_resource_name(resource.resource_name.clone());
+        let name = resource.resource_name.as_str();
+        let outcome = match resource.resource_type {
+            RESOURCE_TOPIC if !ctx.may_topic(Operation::AlterConfigs, name) => Err((
+                ResponseError::TopicAuthorizationFailed,
+                "Authorization failed.".to_string(),
+            )),
+            RESOURCE_BROKER if !ctx.may(Operation::AlterConfigs, Resource::Cluster) => Err((
+                ResponseError::ClusterAuthorizationFailed,
+                "Authorization failed.".to_string(),
+            )),
+            RESOURCE_TOPIC => match cluster.topic(name) {
+                Some(topic) => match apply_ops(&topic.config().overrides, &resource.configs, &cluster.properties) {
+                    Ok(overrides) => cluster
+                        .replace_topic_configs(&topic, overrides, request.validate_only)
+                        .await
+                        .map_err(|e| (e.code, e.message)),
+                    Err(e) => Err(e),
+                },
+                None => Err((ResponseError::UnknownTopicOrPartition, format!("Topic '{name}' does not exist."))),
+            },
+            RESOURCE_BROKER => Err((
+                ResponseError::InvalidRequest,
+                "Strata takes no dynamic broker configs: set broker properties in the config file or with --override".into(),
+            )),
+            other => Err((ResponseError::InvalidRequest, format!("Unsupported resource type {other}"))),
+        };
+        responses.push(match outcome {
+            Ok(()) => response,
+            Err((code, message)) => response
+                .with_error_code(code.code())
+                .with_error_message(Some(text(message))),
+        });
+    }
+    IncrementalAlterConfigsResponse::default().with_responses(responses)
+}
+
+/// Applies the operations to a copy of the overrides.
+fn apply_ops(
+    current: &BTreeMap<String, String>,
+    ops: &[AlterableConfig],
+    broker: &BrokerProperties,
+) -> Result<BTreeMap<String, String>, (ResponseError, String)> {
+    let mut seen = std::collections::HashSet::new();
+    if let Some(dup) = ops.iter().find(|op| !seen.insert(op.name.as_str())) {
+        return Err((
+            ResponseError::InvalidRequest,
+            format!("Error due to duplicate config keys: {}", dup.name.as_str()),
+        ));
+    }
+    let mut overrides = current.clone();
+    for op in ops {
+        let name = op.name.as_str();
+        let def = topic_config::find(name).ok_or_else(|| {
+            (
+                ResponseError::InvalidConfig,
+                format!("Unknown topic config name: {name}"),
+            )
+        })?;
+        let value = op.value.as_ref().map(|v| v.to_string());
+        match op.config_operation {
+            SET => {
+                let value = value.ok_or_else(|| {
+                    (
+                        ResponseError::InvalidRequest,
+                        format!("Null value not supported for : {name}"),
+                    )
+                })?;
+                overrides.insert(name.to_string(), value);
+            }
+            DELETE => {
+                overrides.remove(name);
+            }
+            APPEND | SUBTRACT => {
+                if def.kind != ConfigType::List {
+                    return Err((
+                        ResponseError::InvalidConfig,
+                        format!("Config value append is not allowed for config key: {name}"),
+                    ));
+                }
+                let (existing, _) = topic_config::effective_value(def, &overrides, broker);
+                let mut items: Vec<String> = existing
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(String::from)
+                    .collect();
+                let given: Vec<String> = value
+                    .unwrap_or_default()
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(String::from)
+                    .collect();
+                if op.config_operation == APPEND {
+                    for item in given {
+                        if !items.contains(&item) {
+                            items.push(item);
+                        }
+                    }
+                } else {
+                    items.retain(|i| !given.contains(i));
+                }
+                overrides.insert(name.to_string(), items.join(","));
+            }
+            other => {
+                return Err((
+                    ResponseError::InvalidRequest,
+                    format!("Unknown config operation {other}"),
+                ))
+            }
+        }
+    }
+    Ok(overrides)
+}

@@ -1,0 +1,126 @@
+//! ListOffsets (key 2): earliest, latest, max timestamp and by-time lookups.
+
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::list_offsets_response::{
+    ListOffsetsPartitionResponse, ListOffsetsTopicResponse,
+};
+use kafka_protocol::messages::{ListOffsetsRequest, ListOffsetsResponse};
+use kafka_protocol::records::RecordBatchDecoder;
+use strata_storage::Log;
+
+use strata_governance::Operation;
+
+use super::{storage_error_code, RequestContext};
+
+const LATEST: i64 = -1;
+const EARLIEST: i64 = -2;
+const MAX_TIMESTAMP: i64 = -3;
+const EARLIEST_LOCAL: i64 = -4;
+const LATEST_TIERED: i64 = -5;
+
+pub(super) async fn handle(
+    ctx: &RequestContext,
+    request: ListOffsetsRequest,
+) -> ListOffsetsResponse {
+    let cluster = &ctx.broker.cluster;
+    let topics = request
+        .topics
+        .into_iter()
+        .map(|t| {
+            let topic = cluster.topic(&t.name);
+            let partitions = t
+                .partitions
+                .into_iter()
+                .map(|p| {
+                    let response = ListOffsetsPartitionResponse::default()
+                        .with_partition_index(p.partition_index)
+                        .with_timestamp(-1)
+                        .with_offset(-1)
+                        .with_leader_epoch(-1);
+                    let Some(log) = topic.as_ref().and_then(|t| t.partition(p.partition_index))
+                    else {
+                        return response
+                            .with_error_code(ResponseError::UnknownTopicOrPartition.code());
+                    };
+                    if !ctx.may_topic(Operation::Describe, &t.name) {
+                        return response
+                            .with_error_code(ResponseError::TopicAuthorizationFailed.code());
+                    }
+                    if p.current_leader_epoch > 0 {
+                        return response.with_error_code(ResponseError::UnknownLeaderEpoch.code());
+                    }
+                    match lookup(&log, p.timestamp) {
+                        Ok(Some((offset, timestamp))) => response
+                            .with_offset(offset)
+                            .with_timestamp(timestamp)
+                            .with_leader_epoch(0),
+                        Ok(None) => response,
+                        Err(code) => response.with_error_code(code.code()),
+                    }
+                })
+                .collect();
+            ListOffsetsTopicResponse::default()
+                .with_name(t.name)
+                .with_partitions(partitions)
+        })
+        .collect();
+    ListOffsetsResponse::default().with_topics(topics)
+}
+
+/// The (offset, timestamp) answering `target`; `None` where Kafka answers -1.
+fn lookup(log: &Log, target: i64) -> Result<Option<(i64, i64)>, ResponseError> {
+    match target {
+        // Without transactions the last stable offset is the high watermark.
+        LATEST => Ok(Some((log.high_watermark(), -1))),
+        // No tiering yet: the local log start is the log start.
+        EARLIEST | EARLIEST_LOCAL => Ok(Some((log.log_start_offset(), -1))),
+        // Nothing is tiered, so there is no latest tiered offset.
+        LATEST_TIERED => Ok(None),
+        MAX_TIMESTAMP => {
+            let batch = log
+                .batch_with_max_timestamp()
+                .map_err(|e| storage_error_code(&e))?;
+            Ok(batch.and_then(|b| {
+                find_record(b, |records| {
+                    records.iter().max_by_key(|(_, ts)| *ts).copied()
+                })
+            }))
+        }
+        t if t >= 0 => {
+            let batch = log
+                .batch_at_timestamp(t)
+                .map_err(|e| storage_error_code(&e))?;
+            let start = log.log_start_offset();
+            Ok(batch.and_then(|b| {
+                find_record(b, |records| {
+                    records
+                        .iter()
+                        .find(|(offset, ts)| *ts >= t && *offset >= start)
+                        .copied()
+                })
+            }))
+        }
+        _ => Err(ResponseError::InvalidRequest),
+    }
+}
+
+/// Decodes one batch (decompressing if needed: by-time lookups are the one
+/// ListOffsets case that looks at records) and picks a record from it.
+fn find_record(
+    mut batch: bytes::Bytes,
+    pick: impl Fn(&[(i64, i64)]) -> Option<(i64, i64)>,
+) -> Option<(i64, i64)> {
+    let set = match RecordBatchDecoder::decode(&mut batch) {
+        Ok(set) => set,
+        Err(e) => {
+            tracing::error!(error = %e, "stored batch failed to decode during timestamp lookup");
+            return None;
+        }
+    };
+    let records: Vec<(i64, i64)> = set
+        .records
+        .iter()
+        .map(|r| (r.offset, r.timestamp))
+        .collect();
+    pick(&records)
+}

@@ -1,0 +1,207 @@
+//! One module per Kafka API. The route table below is the single source of
+//! truth: it both dispatches requests and produces the ApiVersions answer, so
+//! nothing is advertised that is not served.
+//!
+//! A handler returns its typed response; per-partition and per-item failures
+//! are error codes inside it. `Err` is reserved for a broken connection.
+
+mod alter_configs;
+mod api_versions;
+mod configs;
+mod create_partitions;
+mod create_topics;
+mod delete_records;
+mod delete_topics;
+mod describe_cluster;
+mod describe_configs;
+mod describe_topic_partitions;
+mod fetch;
+mod incremental_alter_configs;
+mod list_offsets;
+mod metadata;
+mod offset_for_leader_epoch;
+mod produce;
+
+use std::sync::Arc;
+
+use kafka_protocol::messages::{ApiKey, RequestKind, ResponseKind};
+use kafka_protocol::protocol::StrBytes;
+use strata_governance::{Operation, Principal, Resource};
+
+use crate::broker::Broker;
+
+pub(crate) use api_versions::unsupported_version_response;
+
+/// What a handler knows about the request it serves.
+pub(crate) struct RequestContext {
+    pub(crate) broker: Arc<Broker>,
+    pub(crate) version: i16,
+    pub(crate) principal: Arc<Principal>,
+}
+
+impl RequestContext {
+    /// Asks the authorizer whether this request's principal may act.
+    pub(crate) fn may(&self, operation: Operation, resource: Resource<'_>) -> bool {
+        self.broker
+            .authorizer
+            .authorize(&self.principal, operation, &resource)
+    }
+
+    /// May the principal perform `operation` on topic `name`?
+    pub(crate) fn may_topic(&self, operation: Operation, name: &str) -> bool {
+        self.may(operation, Resource::Topic(name))
+    }
+}
+
+/// An API this broker serves and the versions of it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Route {
+    pub(crate) api_key: ApiKey,
+    /// The API's name, for metric labels and logs.
+    pub(crate) name: &'static str,
+    pub(crate) min_version: i16,
+    pub(crate) max_version: i16,
+}
+
+/// A request the router has no handler for: a bug, since decoding checks
+/// the route table first.
+#[derive(Debug, thiserror::Error)]
+#[error("no handler is registered for this api key")]
+pub(crate) struct NotRouted;
+
+macro_rules! routes {
+    ($( $variant:ident => $module:ident, $min:literal ..= $max:literal; )*) => {
+        /// Every API served, with its versions (Kafka 4.1's ranges).
+        pub(crate) const ROUTES: &[Route] = &[
+            $( Route { api_key: ApiKey::$variant, name: stringify!($variant), min_version: $min, max_version: $max }, )*
+        ];
+
+        /// Runs the handler for `body`.
+        pub(crate) async fn dispatch(ctx: &RequestContext, body: RequestKind) -> Result<ResponseKind, NotRouted> {
+            match body {
+                $( RequestKind::$variant(request) => Ok(ResponseKind::$variant($module::handle(ctx, request).await)), )*
+                _ => Err(NotRouted),
+            }
+        }
+    };
+}
+
+routes! {
+    Produce => produce, 3..=12;
+    Fetch => fetch, 4..=17;
+    ListOffsets => list_offsets, 1..=10;
+    Metadata => metadata, 0..=13;
+    ApiVersions => api_versions, 0..=4;
+    CreateTopics => create_topics, 2..=7;
+    DeleteTopics => delete_topics, 1..=6;
+    DeleteRecords => delete_records, 0..=2;
+    OffsetForLeaderEpoch => offset_for_leader_epoch, 2..=4;
+    DescribeConfigs => describe_configs, 1..=4;
+    AlterConfigs => alter_configs, 0..=2;
+    CreatePartitions => create_partitions, 0..=3;
+    IncrementalAlterConfigs => incremental_alter_configs, 0..=1;
+    DescribeCluster => describe_cluster, 0..=2;
+    DescribeTopicPartitions => describe_topic_partitions, 0..=0;
+}
+
+/// Whether `version` of `api_key` is served.
+pub(crate) fn is_served(api_key: ApiKey, version: i16) -> bool {
+    ROUTES
+        .iter()
+        .any(|r| r.api_key == api_key && (r.min_version..=r.max_version).contains(&version))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_stay_within_what_kafka_protocol_can_encode() {
+        for route in ROUTES {
+            let valid = route.api_key.valid_versions();
+            assert!(
+                valid.min <= route.min_version && route.max_version <= valid.max,
+                "{:?} {}..={} outside {:?}",
+                route.api_key,
+                route.min_version,
+                route.max_version,
+                valid
+            );
+        }
+    }
+}
+
+/// Builds a protocol topic name.
+pub(crate) fn topic_name(name: &str) -> kafka_protocol::messages::TopicName {
+    kafka_protocol::messages::TopicName(StrBytes::from_string(name.to_string()))
+}
+
+/// Builds a protocol string.
+pub(crate) fn text(s: impl Into<String>) -> StrBytes {
+    StrBytes::from_string(s.into())
+}
+
+/// The Kafka error code for a storage failure.
+pub(crate) fn storage_error_code(
+    e: &strata_storage::StorageError,
+) -> kafka_protocol::error::ResponseError {
+    use kafka_protocol::error::ResponseError as E;
+    use strata_storage::StorageError as S;
+    use strata_wire::batch::BatchError;
+    match e {
+        S::OffsetOutOfRange { .. } => E::OffsetOutOfRange,
+        S::InvalidBatch(BatchError::UnsupportedMagic(_)) => E::InvalidRecord,
+        S::InvalidBatch(_) => E::CorruptMessage,
+        S::BatchTooLarge { .. } => E::RecordListTooLarge,
+        other => {
+            tracing::error!(error = %other, "storage failure");
+            E::KafkaStorageError
+        }
+    }
+}
+
+/// Kafka's ACL operation codes, for the authorized-operations bit fields.
+pub(crate) mod acl_operations {
+    const READ: i32 = 3;
+    const WRITE: i32 = 4;
+    const CREATE: i32 = 5;
+    const DELETE: i32 = 6;
+    const ALTER: i32 = 7;
+    const DESCRIBE: i32 = 8;
+    const CLUSTER_ACTION: i32 = 9;
+    const DESCRIBE_CONFIGS: i32 = 10;
+    const ALTER_CONFIGS: i32 = 11;
+    const IDEMPOTENT_WRITE: i32 = 12;
+
+    /// Sent when the client did not ask for authorized operations.
+    pub(crate) const NOT_REQUESTED: i32 = i32::MIN;
+
+    fn bits(ops: &[i32]) -> i32 {
+        ops.iter().fold(0, |acc, op| acc | (1 << op))
+    }
+    /// Everything on a topic: the allow-all authorizer permits it all.
+    pub(crate) fn topic_all() -> i32 {
+        bits(&[
+            READ,
+            WRITE,
+            CREATE,
+            DELETE,
+            ALTER,
+            DESCRIBE,
+            DESCRIBE_CONFIGS,
+            ALTER_CONFIGS,
+        ])
+    }
+    /// Everything on the cluster.
+    pub(crate) fn cluster_all() -> i32 {
+        bits(&[
+            CREATE,
+            ALTER,
+            DESCRIBE,
+            CLUSTER_ACTION,
+            DESCRIBE_CONFIGS,
+            ALTER_CONFIGS,
+            IDEMPOTENT_WRITE,
+        ])
+    }
+}

@@ -1,0 +1,259 @@
+//! Produce (key 0): check each partition's batch header and CRC, append the
+//! bytes unchanged with offsets patched in place, and for acks=all answer only
+//! once the group-committed fsync covers them.
+//!
+//! Records are never decoded or decompressed here: every check reads the
+//! RecordBatch v2 header.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::future::join_all;
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
+use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
+use strata_storage::{FlushPolicy, Log};
+use strata_wire::batch::{BatchError, BatchHeader, Compression};
+
+use strata_governance::Operation;
+
+use super::{storage_error_code, text, RequestContext};
+use crate::clock::now_ms;
+use crate::topic_config::{EffectiveTopicConfig, TimestampType};
+
+/// Produce v13 names topics by id instead of by name.
+const TOPIC_IDS_FROM_VERSION: i16 = 13;
+
+/// A partition's outcome before durability is awaited.
+struct Appended {
+    log: Log,
+    end_offset: i64,
+    /// The log fsyncs before its high watermark moves (FlushPolicy::Always).
+    syncs_before_visible: bool,
+}
+
+pub(super) async fn handle(ctx: &RequestContext, request: ProduceRequest) -> ProduceResponse {
+    let cluster = &ctx.broker.cluster;
+    let acks = request.acks;
+    let now = now_ms();
+    let mut responses = Vec::with_capacity(request.topic_data.len());
+    let mut pending: Vec<(usize, usize, Appended)> = Vec::new();
+    for topic_data in request.topic_data {
+        let topic = if ctx.version >= TOPIC_IDS_FROM_VERSION {
+            cluster.topic_by_id(topic_data.topic_id)
+        } else {
+            cluster.topic(&topic_data.name)
+        };
+        let unknown = if ctx.version >= TOPIC_IDS_FROM_VERSION {
+            ResponseError::UnknownTopicId
+        } else {
+            ResponseError::UnknownTopicOrPartition
+        };
+        let mut partitions = Vec::with_capacity(topic_data.partition_data.len());
+        for data in topic_data.partition_data {
+            let response = PartitionProduceResponse::default().with_index(data.index);
+            let log = topic.as_ref().and_then(|t| {
+                t.partition(data.index)
+                    .map(|log| (t.effective_config(), log))
+            });
+            let outcome = match (acks, log) {
+                (-1..=1, Some(_)) if !ctx.may_topic(Operation::Write, &topic_data.name) => {
+                    Err(failure(ResponseError::TopicAuthorizationFailed, None))
+                }
+                (-1..=1, Some((config, log))) => {
+                    let syncs_before_visible = matches!(config.log.flush, FlushPolicy::Always);
+                    append(&log, data.records, acks, &config, now).map(|(fields, end_offset)| {
+                        (
+                            fields,
+                            Appended {
+                                log,
+                                end_offset,
+                                syncs_before_visible,
+                            },
+                        )
+                    })
+                }
+                (-1..=1, None) => Err(failure(unknown, None)),
+                _ => Err(failure(ResponseError::InvalidRequiredAcks, None)),
+            };
+            match outcome {
+                Ok((fields, appended)) => {
+                    ctx.broker
+                        .metrics
+                        .produced_bytes
+                        .inc_by(fields.bytes as u64);
+                    pending.push((responses.len(), partitions.len(), appended));
+                    partitions.push(
+                        response
+                            .with_base_offset(fields.base_offset)
+                            .with_log_append_time_ms(fields.log_append_time.unwrap_or(-1))
+                            .with_log_start_offset(fields.log_start_offset),
+                    );
+                }
+                Err(f) => partitions.push(
+                    response
+                        .with_error_code(f.code.code())
+                        .with_error_message(f.message.map(text))
+                        .with_base_offset(-1)
+                        .with_log_start_offset(-1),
+                ),
+            }
+        }
+        responses.push(
+            TopicProduceResponse::default()
+                .with_name(topic_data.name)
+                .with_topic_id(topic_data.topic_id)
+                .with_partition_responses(partitions),
+        );
+    }
+    if acks == -1 {
+        let timeout = Duration::from_millis(request.timeout_ms.max(0) as u64);
+        let waits = pending
+            .iter()
+            .map(|(_, _, a)| a.log.wait_durable(a.end_offset));
+        let results = tokio::time::timeout(timeout, join_all(waits)).await;
+        for (i, (t, p, _)) in pending.iter().enumerate() {
+            let code = match &results {
+                Ok(results) => match &results[i] {
+                    Ok(()) => continue,
+                    Err(e) => storage_error_code(e),
+                },
+                Err(_) => ResponseError::RequestTimedOut,
+            };
+            let partition = &mut responses[*t].partition_responses[*p];
+            partition.error_code = code.code();
+            partition.base_offset = -1;
+        }
+    } else {
+        // acks 0 and 1 answer at once; the high watermark still waits for the
+        // fsync, which must therefore be started.
+        for (_, _, appended) in pending {
+            if appended.syncs_before_visible {
+                tokio::spawn(async move {
+                    if let Err(e) = appended.log.wait_durable(appended.end_offset).await {
+                        tracing::error!(error = %e, "background fsync failed");
+                    }
+                });
+            }
+        }
+    }
+    ProduceResponse::default().with_responses(responses)
+}
+
+struct Failure {
+    code: ResponseError,
+    message: Option<String>,
+}
+
+fn failure(code: ResponseError, message: Option<String>) -> Failure {
+    Failure { code, message }
+}
+
+struct AppendFields {
+    base_offset: i64,
+    log_append_time: Option<i64>,
+    log_start_offset: i64,
+    bytes: usize,
+}
+
+/// Validates one partition's records from their header and appends them.
+/// Returns the response fields and the end offset to wait for.
+fn append(
+    log: &Log,
+    records: Option<Bytes>,
+    acks: i16,
+    config: &EffectiveTopicConfig,
+    now: i64,
+) -> Result<(AppendFields, i64), Failure> {
+    let records = records.unwrap_or_default();
+    let header = BatchHeader::parse(&records).map_err(|e| match e {
+        BatchError::UnsupportedMagic(m) => failure(
+            ResponseError::InvalidRecord,
+            Some(format!("Produce requests with version 3+ are only allowed to contain record batches with magic version 2, got {m}")),
+        ),
+        other => failure(ResponseError::CorruptMessage, Some(other.to_string())),
+    })?;
+    if header.total_len() != records.len() {
+        return Err(failure(
+            ResponseError::InvalidRecord,
+            Some("Produce requests with version 3+ are only allowed to contain exactly one record batch".into()),
+        ));
+    }
+    if header.total_len() > config.max_message_bytes {
+        return Err(failure(
+            ResponseError::MessageTooLarge,
+            Some(format!(
+                "The record batch of {} bytes is larger than max.message.bytes {}",
+                header.total_len(),
+                config.max_message_bytes
+            )),
+        ));
+    }
+    if let Compression::Unknown(id) = header.compression() {
+        return Err(failure(
+            ResponseError::CorruptMessage,
+            Some(format!("unknown compression codec id {id}")),
+        ));
+    }
+    if header.producer_id() >= 0 || header.is_transactional() || header.is_control() {
+        return Err(failure(
+            ResponseError::InvalidRecord,
+            Some(
+                "idempotent and transactional producers are not supported by this Strata version"
+                    .into(),
+            ),
+        ));
+    }
+    if config.timestamp_type == TimestampType::CreateTime {
+        check_timestamps(&header, config, now)?;
+    }
+    if acks == -1 && config.min_insync_replicas > 1 {
+        return Err(failure(
+            ResponseError::NotEnoughReplicas,
+            Some(format!(
+                "min.insync.replicas is {} but a single-node Strata has 1 in-sync replica",
+                config.min_insync_replicas
+            )),
+        ));
+    }
+    let bytes = records.len();
+    let log_append_time = (config.timestamp_type == TimestampType::LogAppendTime).then_some(now);
+    let info = log.append(records, 0, log_append_time).map_err(|e| {
+        let code = storage_error_code(&e);
+        failure(code, Some(e.to_string()))
+    })?;
+    Ok((
+        AppendFields {
+            base_offset: info.base_offset,
+            log_append_time: info.log_append_time,
+            log_start_offset: info.log_start_offset,
+            bytes,
+        },
+        info.last_offset + 1,
+    ))
+}
+
+/// `message.timestamp.after.max.ms` / `before.max.ms`, from the batch's max
+/// and first timestamps (the header bounds every record's timestamp that
+/// matters here without decoding the records).
+fn check_timestamps(
+    header: &BatchHeader<'_>,
+    config: &EffectiveTopicConfig,
+    now: i64,
+) -> Result<(), Failure> {
+    let max = header.max_timestamp();
+    if max >= 0 && max.saturating_sub(now) > config.timestamp_after_max_ms {
+        return Err(failure(
+            ResponseError::InvalidTimestamp,
+            Some(format!("Timestamp {max} is more than message.timestamp.after.max.ms ahead of the broker's clock")),
+        ));
+    }
+    let first = header.base_timestamp();
+    if first >= 0 && now.saturating_sub(first) > config.timestamp_before_max_ms {
+        return Err(failure(
+            ResponseError::InvalidTimestamp,
+            Some(format!("Timestamp {first} is more than message.timestamp.before.max.ms behind the broker's clock")),
+        ));
+    }
+    Ok(())
+}

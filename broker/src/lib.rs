@@ -1,0 +1,17 @@
+//! The Strata broker: Kafka listener, handlers, cluster metadata and the HTTP
+//! faces, composed into the `strata` binary.
+
+mod broker;
+mod clock;
+mod cluster;
+pub mod config;
+mod handlers;
+mod http;
+mod meta_properties;
+mod metrics;
+mod net;
+pub mod properties;
+mod server;
+mod topic_config;
+
+pub use server::{run, Server};

@@ -1,0 +1,84 @@
+//! Prometheus metrics, declared once and named the Prometheus way.
+
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
+    TextEncoder,
+};
+
+/// The broker's metrics and the registry that serves them.
+pub(crate) struct Metrics {
+    registry: Registry,
+    pub(crate) requests: IntCounterVec,
+    pub(crate) request_duration: HistogramVec,
+    pub(crate) connections: IntGauge,
+    pub(crate) produced_bytes: IntCounter,
+    pub(crate) fetched_bytes: IntCounter,
+    pub(crate) closed_for_bad_input: IntCounter,
+}
+
+impl Metrics {
+    pub(crate) fn new() -> Self {
+        let registry = Registry::new();
+        let requests = IntCounterVec::new(
+            Opts::new("strata_requests_total", "Kafka requests handled, by API."),
+            &["api"],
+        )
+        .expect("valid metric");
+        let request_duration = HistogramVec::new(
+            HistogramOpts::new(
+                "strata_request_duration_seconds",
+                "Time from decoded request to encoded response, by API.",
+            )
+            .buckets(vec![
+                0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0,
+            ]),
+            &["api"],
+        )
+        .expect("valid metric");
+        let connections =
+            IntGauge::new("strata_connections", "Open Kafka connections.").expect("valid metric");
+        let produced_bytes = IntCounter::new(
+            "strata_produced_bytes_total",
+            "Record batch bytes appended by Produce.",
+        )
+        .expect("valid metric");
+        let fetched_bytes = IntCounter::new(
+            "strata_fetched_bytes_total",
+            "Record batch bytes returned by Fetch.",
+        )
+        .expect("valid metric");
+        let closed_for_bad_input = IntCounter::new(
+            "strata_connections_closed_bad_input_total",
+            "Connections closed because a frame or request could not be decoded.",
+        )
+        .expect("valid metric");
+        for c in [
+            Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(request_duration.clone()),
+            Box::new(connections.clone()),
+            Box::new(produced_bytes.clone()),
+            Box::new(fetched_bytes.clone()),
+            Box::new(closed_for_bad_input.clone()),
+        ] {
+            registry.register(c).expect("metric registered once");
+        }
+        Metrics {
+            registry,
+            requests,
+            request_duration,
+            connections,
+            produced_bytes,
+            fetched_bytes,
+            closed_for_bad_input,
+        }
+    }
+
+    /// The Prometheus text exposition of every metric.
+    pub(crate) fn render(&self) -> String {
+        let mut out = Vec::new();
+        TextEncoder::new()
+            .encode(&self.registry.gather(), &mut out)
+            .expect("text encoding cannot fail");
+        String::from_utf8(out).expect("prometheus text is utf-8")
+    }
+}

@@ -1,0 +1,160 @@
+//! Kafka broker properties (`server.properties` names) that Strata honours.
+//!
+//! Topic-default properties (`log.retention.ms`, `message.max.bytes`, ...)
+//! are the broker synonyms of [`crate::topic_config`] entries; the rest are
+//! broker-only. Unknown names are refused at start.
+
+use std::collections::BTreeMap;
+
+use anyhow::{bail, Context};
+
+use crate::topic_config;
+
+/// Broker-only properties: name, default, documentation.
+pub(crate) const BROKER_ONLY: &[(&str, &str, &str)] = &[
+    (
+        "auto.create.topics.enable",
+        "true",
+        "Create a topic when a client asks Metadata for an unknown one.",
+    ),
+    (
+        "default.replication.factor",
+        "1",
+        "Replication factor of auto-created topics (a single node serves 1).",
+    ),
+    (
+        "log.retention.check.interval.ms",
+        "300000",
+        "How often retention and time-based segment rolling run.",
+    ),
+    (
+        "max.connections",
+        "2147483647",
+        "Kafka connections served at once; more wait in the accept queue.",
+    ),
+    ("node.id", "1", "This broker's id in metadata."),
+    (
+        "num.partitions",
+        "1",
+        "Partitions of auto-created topics and of CreateTopics with -1.",
+    ),
+    (
+        "socket.request.max.bytes",
+        "104857600",
+        "Largest request frame; larger frames close the connection.",
+    ),
+];
+
+/// Convenience units Kafka accepts for the retention and roll properties.
+const UNIT_ALIASES: &[(&str, &str, i64)] = &[
+    ("log.retention.minutes", "log.retention.ms", 60_000),
+    ("log.retention.hours", "log.retention.ms", 3_600_000),
+    ("log.roll.hours", "log.roll.ms", 3_600_000),
+];
+
+/// Validated broker properties.
+#[derive(Debug, Clone)]
+pub struct BrokerProperties {
+    pub node_id: i32,
+    pub num_partitions: i32,
+    pub default_replication_factor: i16,
+    pub auto_create_topics_enable: bool,
+    pub socket_request_max_bytes: usize,
+    pub max_connections: usize,
+    pub log_retention_check_interval_ms: u64,
+    /// Every property the operator set, by its canonical name.
+    explicit: BTreeMap<String, String>,
+}
+
+fn parse<T: std::str::FromStr>(
+    map: &BTreeMap<String, String>,
+    name: &str,
+    default: &str,
+) -> anyhow::Result<T>
+where
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
+    let text = map.get(name).map(String::as_str).unwrap_or(default);
+    text.trim()
+        .parse::<T>()
+        .with_context(|| format!("broker property {name}={text:?}"))
+}
+
+impl BrokerProperties {
+    /// Validates `map` (Kafka property name to value) and keeps it.
+    pub fn from_map(mut map: BTreeMap<String, String>) -> anyhow::Result<Self> {
+        for (alias, canonical, factor) in UNIT_ALIASES {
+            if let Some(value) = map.remove(*alias) {
+                if !map.contains_key(*canonical) {
+                    let n: i64 = value
+                        .trim()
+                        .parse()
+                        .with_context(|| format!("broker property {alias}"))?;
+                    map.insert(canonical.to_string(), (n * factor).to_string());
+                }
+            }
+        }
+        for (name, value) in &map {
+            if let Some(def) = topic_config::find_by_broker_name(name) {
+                def.validate(value)
+                    .map_err(|e| anyhow::anyhow!("broker property {name}: {e}"))?;
+            } else if !BROKER_ONLY.iter().any(|(n, _, _)| n == name) {
+                bail!("unknown broker property {name:?}");
+            }
+        }
+        let default = |name: &str| {
+            BROKER_ONLY
+                .iter()
+                .find(|(n, _, _)| *n == name)
+                .expect("listed")
+                .1
+        };
+        let props = BrokerProperties {
+            node_id: parse(&map, "node.id", default("node.id"))?,
+            num_partitions: parse(&map, "num.partitions", default("num.partitions"))?,
+            default_replication_factor: parse(
+                &map,
+                "default.replication.factor",
+                default("default.replication.factor"),
+            )?,
+            auto_create_topics_enable: parse(
+                &map,
+                "auto.create.topics.enable",
+                default("auto.create.topics.enable"),
+            )?,
+            socket_request_max_bytes: parse(
+                &map,
+                "socket.request.max.bytes",
+                default("socket.request.max.bytes"),
+            )?,
+            max_connections: parse(&map, "max.connections", default("max.connections"))?,
+            log_retention_check_interval_ms: parse(
+                &map,
+                "log.retention.check.interval.ms",
+                default("log.retention.check.interval.ms"),
+            )?,
+            explicit: map,
+        };
+        if props.num_partitions < 1 {
+            bail!("num.partitions must be at least 1");
+        }
+        if props.default_replication_factor != 1 {
+            bail!("default.replication.factor must be 1 on a single-node Strata");
+        }
+        if props.socket_request_max_bytes == 0 || props.max_connections == 0 {
+            bail!("socket.request.max.bytes and max.connections must be positive");
+        }
+        Ok(props)
+    }
+
+    /// The properties the operator set explicitly.
+    pub fn explicit(&self) -> &BTreeMap<String, String> {
+        &self.explicit
+    }
+}
+
+impl Default for BrokerProperties {
+    fn default() -> Self {
+        BrokerProperties::from_map(BTreeMap::new()).expect("defaults are valid")
+    }
+}

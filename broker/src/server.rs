@@ -1,0 +1,180 @@
+//! Start-up and shutdown: open the data directory, bind every listener
+//! (failing fast if one cannot be bound), serve until SIGTERM or Ctrl-C, then
+//! let connections answer what they read and close every log.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use strata_governance::AllowAll;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::broker::Broker;
+use crate::cluster::Cluster;
+use crate::config::BrokerConfig;
+use crate::metrics::Metrics;
+use crate::{clock, http, net};
+
+/// Runs the broker until SIGTERM or Ctrl-C.
+pub async fn run(config: BrokerConfig) -> anyhow::Result<()> {
+    let server = Server::start(config).await?;
+    shutdown_signal().await;
+    server.shutdown().await;
+    Ok(())
+}
+
+/// A started broker: every listener bound, every task running.
+pub struct Server {
+    broker: Arc<Broker>,
+    kafka_addr: SocketAddr,
+    admin_addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Server {
+    /// Opens the data directory and binds every listener; fails if any
+    /// cannot be honoured.
+    pub async fn start(config: BrokerConfig) -> anyhow::Result<Self> {
+        tracing::info!(config = %config.describe(), "starting strata");
+        let cluster = Cluster::open(&config.data_dir, config.properties.clone())?;
+        let kafka = bind(config.kafka_addr, "kafka").await?;
+        let kafka_addr = kafka.local_addr()?;
+        let broker = Arc::new(Broker {
+            cluster,
+            advertised_host: config.advertised_host.clone(),
+            advertised_port: config.advertised_port.unwrap_or(kafka_addr.port()),
+            metrics: Metrics::new(),
+            authorizer: Arc::new(AllowAll),
+        });
+        let admin = bind(config.admin_addr, "admin http").await?;
+        let schema_registry = bind(config.schema_registry_addr, "schema registry http").await?;
+        let rest_proxy = bind(config.rest_proxy_addr, "rest proxy http").await?;
+        let admin_addr = admin.local_addr()?;
+        tracing::info!(
+            kafka = %kafka_addr,
+            admin = %admin_addr,
+            schema_registry = %schema_registry.local_addr()?,
+            rest_proxy = %rest_proxy.local_addr()?,
+            "listening"
+        );
+        let (stop, stopped) = watch::channel(false);
+        let tasks = vec![
+            tokio::spawn(net::serve_kafka(kafka, broker.clone(), stopped.clone())),
+            tokio::spawn(serve_http(
+                admin,
+                http::admin_router(broker.clone()),
+                stopped.clone(),
+            )),
+            tokio::spawn(serve_http(
+                schema_registry,
+                http::not_yet_router("Schema Registry"),
+                stopped.clone(),
+            )),
+            tokio::spawn(serve_http(
+                rest_proxy,
+                http::not_yet_router("REST Proxy"),
+                stopped.clone(),
+            )),
+            tokio::spawn(enforce_retention(broker.clone(), stopped)),
+        ];
+        Ok(Server {
+            broker,
+            kafka_addr,
+            admin_addr,
+            stop,
+            tasks,
+        })
+    }
+
+    /// The address the Kafka listener bound (useful with port 0).
+    pub fn kafka_addr(&self) -> SocketAddr {
+        self.kafka_addr
+    }
+
+    /// The address the admin HTTP listener bound.
+    pub fn admin_addr(&self) -> SocketAddr {
+        self.admin_addr
+    }
+
+    /// Stops accepting, lets connections answer what they already read,
+    /// then flushes and closes every log.
+    pub async fn shutdown(self) {
+        tracing::info!("shutting down: answering in-flight requests");
+        let _ = self.stop.send(true);
+        for task in self.tasks {
+            let _ = task.await;
+        }
+        let broker = self.broker;
+        let _ = tokio::task::spawn_blocking(move || broker.cluster.close()).await;
+        tracing::info!("logs flushed and closed");
+    }
+}
+
+async fn bind(addr: SocketAddr, what: &str) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding the {what} listener on {addr}"))
+}
+
+async fn serve_http(
+    listener: TcpListener,
+    router: axum::Router,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let result = axum::serve(listener, router)
+        .with_graceful_shutdown(async move {
+            let _ = stopped.wait_for(|s| *s).await;
+        })
+        .await;
+    if let Err(e) = result {
+        tracing::error!(error = %e, "http server failed");
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("installing the SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+/// Applies retention and time-based rolling every `log.retention.check.interval.ms`.
+async fn enforce_retention(broker: Arc<Broker>, mut stopped: watch::Receiver<bool>) {
+    let every = Duration::from_millis(
+        broker
+            .cluster
+            .properties
+            .log_retention_check_interval_ms
+            .max(1),
+    );
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stopped.wait_for(|s| *s) => return,
+        }
+        let logs = broker.cluster.all_logs();
+        let now = clock::now_ms();
+        let outcome = tokio::task::spawn_blocking(move || {
+            for log in logs {
+                if let Err(e) = log.enforce_retention(now) {
+                    tracing::warn!(error = %e, "retention pass failed");
+                }
+            }
+        })
+        .await;
+        if let Err(e) = outcome {
+            tracing::error!(error = %e, "retention task panicked");
+        }
+    }
+}

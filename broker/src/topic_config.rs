@@ -1,0 +1,276 @@
+//! The topic configurations Strata honours, named as Kafka names them, with
+//! their broker-level synonyms, types, defaults and validation.
+//!
+//! Only configs that change Strata's behaviour are listed: an unlisted name is
+//! refused with INVALID_CONFIG rather than accepted and ignored. Values that
+//! Kafka accepts but Strata cannot honour yet (`cleanup.policy=compact`,
+//! `compression.type` other than `producer`) are refused with a message that
+//! says so.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use strata_storage::{FlushPolicy, LogConfig};
+
+use crate::properties::BrokerProperties;
+
+/// Kafka's config value types (DescribeConfigs v3+ `config_type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ConfigType {
+    Boolean = 1,
+    String = 2,
+    Int = 3,
+    Short = 4,
+    Long = 5,
+    List = 7,
+}
+
+/// Where an effective value came from (DescribeConfigs `config_source`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ConfigSource {
+    DynamicTopic = 1,
+    StaticBroker = 4,
+    Default = 5,
+}
+
+/// One topic config and its broker-level default.
+#[derive(Debug)]
+pub(crate) struct TopicConfigDef {
+    pub(crate) name: &'static str,
+    pub(crate) broker_name: &'static str,
+    pub(crate) kind: ConfigType,
+    pub(crate) default: &'static str,
+    pub(crate) doc: &'static str,
+    validate: fn(&str) -> Result<(), String>,
+}
+
+impl TopicConfigDef {
+    pub(crate) fn validate(&self, value: &str) -> Result<(), String> {
+        (self.validate)(value)
+            .map_err(|why| format!("invalid value {value:?} for {}: {why}", self.name))
+    }
+}
+
+fn long_at_least(min: i64) -> impl Fn(&str) -> Result<(), String> {
+    move |v| match v.trim().parse::<i64>() {
+        Ok(n) if n >= min => Ok(()),
+        Ok(_) => Err(format!("must be at least {min}")),
+        Err(_) => Err("not a long".into()),
+    }
+}
+fn int_at_least(min: i32) -> impl Fn(&str) -> Result<(), String> {
+    move |v| match v.trim().parse::<i32>() {
+        Ok(n) if n >= min => Ok(()),
+        Ok(_) => Err(format!("must be at least {min}")),
+        Err(_) => Err("not an int".into()),
+    }
+}
+
+fn validate_cleanup_policy(v: &str) -> Result<(), String> {
+    for item in v.split(',').map(str::trim) {
+        match item {
+            "delete" => {}
+            "compact" => {
+                return Err("log compaction is not supported by this Strata version".into())
+            }
+            other => return Err(format!("unknown cleanup policy {other:?}")),
+        }
+    }
+    Ok(())
+}
+fn validate_compression(v: &str) -> Result<(), String> {
+    match v {
+        "producer" => Ok(()),
+        "uncompressed" | "gzip" | "snappy" | "lz4" | "zstd" => Err(
+            "Strata stores batches as producers send them; only \"producer\" is supported".into(),
+        ),
+        _ => Err("unknown compression type".into()),
+    }
+}
+fn validate_timestamp_type(v: &str) -> Result<(), String> {
+    match v {
+        "CreateTime" | "LogAppendTime" => Ok(()),
+        _ => Err("must be CreateTime or LogAppendTime".into()),
+    }
+}
+
+macro_rules! def {
+    ($name:literal, $broker:literal, $kind:ident, $default:literal, $validate:expr, $doc:literal) => {
+        TopicConfigDef {
+            name: $name,
+            broker_name: $broker,
+            kind: ConfigType::$kind,
+            default: $default,
+            doc: $doc,
+            validate: |v| ($validate)(v),
+        }
+    };
+}
+
+/// Every topic config Strata knows, sorted by name as Kafka lists them.
+pub(crate) static TOPIC_CONFIGS: &[TopicConfigDef] = &[
+    def!("cleanup.policy", "log.cleanup.policy", List, "delete", validate_cleanup_policy,
+        "Retention policy for old segments; only \"delete\" is supported yet."),
+    def!("compression.type", "compression.type", String, "producer", validate_compression,
+        "Batches are stored as the producer compressed them."),
+    def!("flush.messages", "log.flush.interval.messages", Long, "1", long_at_least(1),
+        "1 (the default) acknowledges acks=all only after fsync; any larger value trades durability for speed: the high watermark advances at once and the log is fsynced every flush.ms."),
+    def!("flush.ms", "log.flush.interval.ms", Long, "1000", long_at_least(1),
+        "Fsync interval used when flush.messages is not 1."),
+    def!("index.interval.bytes", "log.index.interval.bytes", Int, "4096", int_at_least(0),
+        "Bytes between sparse offset index entries."),
+    def!("max.message.bytes", "message.max.bytes", Int, "1048588", int_at_least(0),
+        "Largest record batch the topic accepts."),
+    def!("message.timestamp.after.max.ms", "log.message.timestamp.after.max.ms", Long, "3600000", long_at_least(0),
+        "How far in the future a CreateTime timestamp may be."),
+    def!("message.timestamp.before.max.ms", "log.message.timestamp.before.max.ms", Long, "9223372036854775807", long_at_least(0),
+        "How far in the past a CreateTime timestamp may be."),
+    def!("message.timestamp.type", "log.message.timestamp.type", String, "CreateTime", validate_timestamp_type,
+        "CreateTime keeps the producer's timestamps; LogAppendTime stamps batches with the broker's clock."),
+    def!("min.insync.replicas", "min.insync.replicas", Int, "1", int_at_least(1),
+        "acks=all produce fails with NOT_ENOUGH_REPLICAS when fewer replicas are in sync (a single node has one)."),
+    def!("retention.bytes", "log.retention.bytes", Long, "-1", long_at_least(-1),
+        "Size cap per partition; -1 for none."),
+    def!("retention.ms", "log.retention.ms", Long, "604800000", long_at_least(-1),
+        "Age after which sealed segments are deleted; -1 for never."),
+    def!("segment.bytes", "log.segment.bytes", Int, "1073741824", int_at_least(1_048_576),
+        "Segment size at which the log rolls."),
+    def!("segment.ms", "log.roll.ms", Long, "604800000", long_at_least(1),
+        "Age at which the active segment rolls."),
+];
+
+pub(crate) fn find(name: &str) -> Option<&'static TopicConfigDef> {
+    TOPIC_CONFIGS.iter().find(|d| d.name == name)
+}
+
+pub(crate) fn find_by_broker_name(name: &str) -> Option<&'static TopicConfigDef> {
+    TOPIC_CONFIGS.iter().find(|d| d.broker_name == name)
+}
+
+/// Validates a set of topic overrides, naming the first bad one.
+pub(crate) fn validate_overrides(overrides: &BTreeMap<String, String>) -> Result<(), String> {
+    for (name, value) in overrides {
+        let def = find(name).ok_or_else(|| format!("unknown topic config name: {name}"))?;
+        def.validate(value)?;
+    }
+    Ok(())
+}
+
+/// A config's effective value and where it came from.
+pub(crate) fn effective_value(
+    def: &TopicConfigDef,
+    overrides: &BTreeMap<String, String>,
+    broker: &BrokerProperties,
+) -> (String, ConfigSource) {
+    if let Some(v) = overrides.get(def.name) {
+        return (v.clone(), ConfigSource::DynamicTopic);
+    }
+    if let Some(v) = broker.explicit().get(def.broker_name) {
+        return (v.clone(), ConfigSource::StaticBroker);
+    }
+    (def.default.to_string(), ConfigSource::Default)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TimestampType {
+    CreateTime,
+    LogAppendTime,
+}
+
+/// The settings a topic's produce path and logs run with.
+#[derive(Debug, Clone)]
+pub(crate) struct EffectiveTopicConfig {
+    pub(crate) max_message_bytes: usize,
+    pub(crate) timestamp_type: TimestampType,
+    pub(crate) timestamp_after_max_ms: i64,
+    pub(crate) timestamp_before_max_ms: i64,
+    pub(crate) min_insync_replicas: i32,
+    pub(crate) log: LogConfig,
+}
+
+impl EffectiveTopicConfig {
+    /// Resolves overrides over broker defaults; inputs are assumed validated.
+    pub(crate) fn resolve(overrides: &BTreeMap<String, String>, broker: &BrokerProperties) -> Self {
+        let value =
+            |name: &str| effective_value(find(name).expect("known config"), overrides, broker).0;
+        let long = |name: &str| value(name).trim().parse::<i64>().expect("validated long");
+        let non_negative = |n: i64| if n < 0 { None } else { Some(n as u64) };
+        let flush = if long("flush.messages") == 1 {
+            FlushPolicy::Always
+        } else {
+            FlushPolicy::Interval(Duration::from_millis(long("flush.ms") as u64))
+        };
+        EffectiveTopicConfig {
+            max_message_bytes: long("max.message.bytes") as usize,
+            timestamp_type: if value("message.timestamp.type") == "LogAppendTime" {
+                TimestampType::LogAppendTime
+            } else {
+                TimestampType::CreateTime
+            },
+            timestamp_after_max_ms: long("message.timestamp.after.max.ms"),
+            timestamp_before_max_ms: long("message.timestamp.before.max.ms"),
+            min_insync_replicas: long("min.insync.replicas") as i32,
+            log: LogConfig {
+                segment_bytes: long("segment.bytes") as u64,
+                segment_ms: non_negative(long("segment.ms")),
+                retention_bytes: non_negative(long("retention.bytes")),
+                retention_ms: non_negative(long("retention.ms")),
+                index_interval_bytes: long("index.interval.bytes") as u64,
+                flush,
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn catalogue_defaults_validate() {
+        for def in TOPIC_CONFIGS {
+            def.validate(def.default).unwrap();
+        }
+        let names: Vec<_> = TOPIC_CONFIGS.iter().map(|d| d.name).collect();
+        let mut sorted = names.clone();
+        sorted.sort();
+        assert_eq!(names, sorted);
+    }
+
+    #[test]
+    fn overrides_beat_broker_which_beats_default() {
+        let broker = BrokerProperties::from_map(
+            [("log.retention.ms".to_string(), "1000".to_string())].into(),
+        )
+        .unwrap();
+        let mut overrides = BTreeMap::new();
+        let def = find("retention.ms").unwrap();
+        assert_eq!(
+            effective_value(def, &overrides, &broker),
+            ("1000".into(), ConfigSource::StaticBroker)
+        );
+        overrides.insert("retention.ms".into(), "5".into());
+        assert_eq!(
+            effective_value(def, &overrides, &broker),
+            ("5".into(), ConfigSource::DynamicTopic)
+        );
+        let seg = find("segment.bytes").unwrap();
+        assert_eq!(
+            effective_value(seg, &overrides, &broker).1,
+            ConfigSource::Default
+        );
+        let resolved = EffectiveTopicConfig::resolve(&overrides, &broker);
+        assert_eq!(resolved.log.retention_ms, Some(5));
+        assert!(matches!(resolved.log.flush, FlushPolicy::Always));
+    }
+
+    #[test]
+    fn unsupported_values_are_refused_with_a_reason() {
+        let bad: BTreeMap<_, _> = [("cleanup.policy".to_string(), "compact".to_string())].into();
+        assert!(validate_overrides(&bad).unwrap_err().contains("compaction"));
+        let bad: BTreeMap<_, _> = [("no.such".to_string(), "1".to_string())].into();
+        assert!(validate_overrides(&bad).is_err());
+        let bad: BTreeMap<_, _> = [("segment.bytes".to_string(), "10".to_string())].into();
+        assert!(validate_overrides(&bad).is_err());
+    }
+}
