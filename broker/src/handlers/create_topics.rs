@@ -80,7 +80,8 @@ pub(super) async fn handle(
                         .with_topic_id(id.unwrap_or_default())
                         .with_num_partitions(count)
                         .with_replication_factor(1)
-                        .with_configs(Some(described)),
+                        // v5 added the created topic's configs to the answer.
+                        .with_configs((ctx.version >= 5).then_some(described)),
                 );
             }
             Err(e) => results.push(error(result, e)),

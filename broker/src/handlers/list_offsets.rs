@@ -12,6 +12,9 @@ use strata_governance::Operation;
 
 use super::{storage_error_code, RequestContext};
 
+/// ListOffsets v4 added the leader epoch; older versions cannot carry it.
+const LEADER_EPOCH_FROM_VERSION: i16 = 4;
+
 const LATEST: i64 = -1;
 const EARLIEST: i64 = -2;
 const MAX_TIMESTAMP: i64 = -3;
@@ -53,7 +56,11 @@ pub(super) async fn handle(
                         Ok(Some((offset, timestamp))) => response
                             .with_offset(offset)
                             .with_timestamp(timestamp)
-                            .with_leader_epoch(0),
+                            .with_leader_epoch(if ctx.version >= LEADER_EPOCH_FROM_VERSION {
+                                0
+                            } else {
+                                -1
+                            }),
                         Ok(None) => response,
                         Err(code) => response.with_error_code(code.code()),
                     }
