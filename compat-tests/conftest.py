@@ -22,12 +22,17 @@ _BROKERS_OF_ITEM = "_strata_brokers"
 
 
 def _remember(request, broker: Broker) -> None:
+    """Note that this test used `broker`, and where its log stood when the test began."""
     node = request.node
     brokers = getattr(node, _BROKERS_OF_ITEM, None)
     if brokers is None:
         brokers = []
         setattr(node, _BROKERS_OF_ITEM, brokers)
-    brokers.append(broker)
+    try:
+        start = broker.log_path.stat().st_size
+    except OSError:
+        start = 0
+    brokers.append((broker, start))
 
 
 @pytest.fixture(scope="session")
@@ -96,5 +101,5 @@ def pytest_runtest_makereport(item, call):
     outcome = yield
     rep = outcome.get_result()
     if rep.failed:
-        for b in getattr(item, _BROKERS_OF_ITEM, []):
-            rep.sections.append((f"{b.name} log tail ({b.log_path})", b.log_tail(80)))
+        for b, start in getattr(item, _BROKERS_OF_ITEM, []):
+            rep.sections.append((f"{b.name} log during this test ({b.log_path})", b.log_since(start, 80)))

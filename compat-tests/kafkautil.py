@@ -19,10 +19,20 @@ from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic, Resourc
 REQUEST_TIMEOUT = 15.0
 
 
+# AdminClients are kept for the life of the process: a future from a client that has been
+# garbage-collected fails with _DESTROY, and `admin(b).create_topics(...)[name].result()`
+# would otherwise drop the client before the answer arrives.
+_ADMINS: Dict[tuple, AdminClient] = {}
+
+
 def admin(bootstrap: str, **conf) -> AdminClient:
-    c = {"bootstrap.servers": bootstrap}
-    c.update(conf)
-    return AdminClient(c)
+    key = (bootstrap, tuple(sorted(conf.items())))
+    a = _ADMINS.get(key)
+    if a is None:
+        c = {"bootstrap.servers": bootstrap}
+        c.update(conf)
+        a = _ADMINS[key] = AdminClient(c)
+    return a
 
 
 def producer(bootstrap: str, **conf) -> Producer:

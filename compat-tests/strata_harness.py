@@ -154,6 +154,7 @@ class Broker:
         log.flush()
         env = dict(os.environ)
         env.setdefault("RUST_BACKTRACE", "1")
+        env.setdefault("NO_COLOR", "1")
         env.update(self.env)
         try:
             self.proc = subprocess.Popen(
@@ -257,6 +258,19 @@ class Broker:
         except OSError:
             return "(no log)"
         return "\n".join(data.decode("utf-8", "replace").splitlines()[-lines:])
+
+    def log_since(self, offset: int, lines: int = 80) -> str:
+        """The log written after byte `offset`, at most the last `lines` lines of it."""
+        try:
+            with open(self.log_path, "rb") as f:
+                f.seek(offset)
+                data = f.read()
+        except OSError:
+            return "(no log)"
+        out = data.decode("utf-8", "replace").splitlines()
+        if len(out) > lines:
+            out = [f"... ({len(out) - lines} earlier lines)"] + out[-lines:]
+        return "\n".join(out)
 
     def rss_bytes(self) -> int:
         """Resident set size of the broker process, from /proc/PID/status."""

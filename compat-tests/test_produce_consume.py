@@ -74,7 +74,7 @@ def test_every_codec_round_trip(broker, topic, codec):
     assert batches[0].base_offset == 0
 
 
-@pytest.mark.parametrize("codec", [0, 1, 4])
+@pytest.mark.parametrize("codec", [0, 1, 2, 3], ids=["none", "gzip", "snappy", "lz4"])
 def test_batch_bytes_stored_unchanged(broker, topic, codec):
     """A batch produced by hand comes back byte-for-byte (past the base offset and leader epoch)."""
     create_topic(broker.bootstrap, topic)
@@ -98,6 +98,18 @@ def test_batch_bytes_stored_unchanged(broker, topic, codec):
     # and a real client decodes it
     msgs = consume_range(broker.bootstrap, topic, 0, 1, 20)
     assert [m.value() for m in msgs] == [b"payload-%d" % i * 10 for i in range(20)]
+
+
+def test_zstd_on_produce_v3_is_refused(broker, topic):
+    # Kafka accepts zstd only from Produce v7 on: UNSUPPORTED_COMPRESSION_TYPE (76) before.
+    create_topic(broker.bootstrap, topic)
+    batch = kw.build_batch([b"zstd-%d" % i * 10 for i in range(20)], compression=4)
+    assert kw.split_batches(batch)[0].codec == 4
+    with kw.connect(broker.bootstrap) as s:
+        s.sendall(kw.produce_v3_request(1, topic, 0, batch))
+        _, r = kw.read_response(s)
+        assert kw.parse_produce_v3(r)[(topic, 0)].error_code == 76
+    assert watermarks(broker.bootstrap, topic, 0) == (0, 0)
 
 
 def test_keys_headers_tombstones_and_empty_values(broker, topic):

@@ -47,7 +47,7 @@ def test_sigterm_restart_keeps_records_topics_and_configs(fresh_broker, topic):
     b = fresh_broker
     t1, t2 = f"{topic}-a", f"{topic}-b"
     create_topic(b.bootstrap, t1, partitions=3, config={"retention.ms": "7200000", "max.message.bytes": "300000"})
-    create_topic(b.bootstrap, t2, partitions=1, config={"cleanup.policy": "compact"})
+    create_topic(b.bootstrap, t2, partitions=1, config={"message.timestamp.type": "LogAppendTime"})
     from confluent_kafka.admin import NewPartitions
     result(admin(b.bootstrap).create_partitions([NewPartitions(t2, 2)], request_timeout=REQUEST_TIMEOUT)[t2])
     ids_before = topic_ids(b.bootstrap, [t1, t2])
@@ -72,7 +72,7 @@ def test_sigterm_restart_keeps_records_topics_and_configs(fresh_broker, topic):
     cfg1 = topic_config(b.bootstrap, t1)
     assert cfg1["retention.ms"].value == "7200000"
     assert cfg1["max.message.bytes"].value == "300000"
-    assert topic_config(b.bootstrap, t2)["cleanup.policy"].value == "compact"
+    assert topic_config(b.bootstrap, t2)["message.timestamp.type"].value == "LogAppendTime"
 
     assert watermarks(b.bootstrap, t1, 0) == (0, 200)
     assert watermarks(b.bootstrap, t1, 2) == (50, 200)
