@@ -16,6 +16,7 @@ import uuid
 
 import pytest
 
+from kafkautil import forget
 from strata_harness import Broker
 
 _BROKERS_OF_ITEM = "_strata_brokers"
@@ -42,6 +43,7 @@ def broker(tmp_path_factory):
         b.start()
         yield b
     finally:
+        forget(b.bootstrap)
         b.cleanup()
 
 
@@ -82,6 +84,7 @@ def broker_factory(request, tmp_path):
         yield make
     finally:
         for b in started:
+            forget(b.bootstrap)
             b.cleanup()
 
 

@@ -35,6 +35,12 @@ def admin(bootstrap: str, **conf) -> AdminClient:
     return a
 
 
+def forget(bootstrap: str) -> None:
+    """Drop the cached AdminClients of a broker that is going away (no reconnect noise)."""
+    for key in [k for k in _ADMINS if k[0] == bootstrap]:
+        del _ADMINS[key]
+
+
 def producer(bootstrap: str, **conf) -> Producer:
     c = {
         "bootstrap.servers": bootstrap,

@@ -319,3 +319,32 @@ def test_many_small_records_and_batches(broker, topic):
     finally:
         c.close()
     assert sorted(int(m.value()) for m in msgs) == list(range(n))
+
+
+@pytest.mark.parametrize("acks", [1, -1])
+def test_pipelined_produce_keeps_order(broker, topic, acks):
+    """Produce requests pipelined on one connection are appended in the order they were sent.
+
+    Kafka handles one request per connection at a time, so batches from one producer
+    connection land in send order (librdkafka keeps up to 5 requests in flight and relies
+    on this for ordering without idempotence).
+    """
+    create_topic(broker.bootstrap, topic)
+    rounds, per_round, per_batch = 10, 5, 3
+    expected = []
+    with kw.connect(broker.bootstrap) as s:
+        for rnd in range(rounds):
+            frames = []
+            for j in range(per_round):
+                values = [b"r%02d-b%d-v%d" % (rnd, j, k) * 50 for k in range(per_batch)]
+                expected += values
+                frames.append(kw.produce_v3_request(rnd * 100 + j, topic, 0, kw.build_batch(values), acks=acks))
+            s.sendall(b"".join(frames))
+            for j in range(per_round):
+                corr, r = kw.read_response(s)
+                assert corr == rnd * 100 + j
+                part = kw.parse_produce_v3(r)[(topic, 0)]
+                assert part.error_code == 0
+                assert part.base_offset == (rnd * per_round + j) * per_batch, (rnd, j, part.base_offset)
+    msgs = consume_range(broker.bootstrap, topic, 0, 0, len(expected))
+    assert [m.value() for m in msgs] == expected
