@@ -87,14 +87,18 @@ impl<'a> BatchHeader<'a> {
     /// batch (as its length field says) is present and the magic is 2.
     /// Use [`BatchHeader::verify_crc`] before trusting the payload.
     pub fn parse(bytes: &'a [u8]) -> Result<Self, BatchError> {
-        if bytes.len() < BATCH_HEADER_LEN {
-            return Err(BatchError::Truncated { needed: BATCH_HEADER_LEN, available: bytes.len() });
+        // Magic sits at the same place in v0/v1 message sets, which can be
+        // shorter than a v2 header: check it first so they get the precise error.
+        if let Some(&magic) = bytes.get(MAGIC) {
+            if magic as i8 != 2 {
+                return Err(BatchError::UnsupportedMagic(magic as i8));
+            }
         }
-        // Magic sits after the length; check it first so a v0/v1 message set
-        // (whose length field means something else) gets the precise error.
-        let magic = bytes[MAGIC] as i8;
-        if magic != 2 {
-            return Err(BatchError::UnsupportedMagic(magic));
+        if bytes.len() < BATCH_HEADER_LEN {
+            return Err(BatchError::Truncated {
+                needed: BATCH_HEADER_LEN,
+                available: bytes.len(),
+            });
         }
         let batch_length = be_i32(bytes, BATCH_LENGTH);
         if batch_length < (BATCH_HEADER_LEN - LOG_OVERHEAD) as i32 {
@@ -102,9 +106,14 @@ impl<'a> BatchHeader<'a> {
         }
         let total = LOG_OVERHEAD + batch_length as usize;
         if bytes.len() < total {
-            return Err(BatchError::Truncated { needed: total, available: bytes.len() });
+            return Err(BatchError::Truncated {
+                needed: total,
+                available: bytes.len(),
+            });
         }
-        let header = BatchHeader { bytes: &bytes[..total] };
+        let header = BatchHeader {
+            bytes: &bytes[..total],
+        };
         if header.record_count() < 0 {
             return Err(BatchError::InvalidRecordCount(header.record_count()));
         }
@@ -314,7 +323,10 @@ pub(crate) mod tests {
         let last = b.len() - 1;
         b[last] ^= 0xff;
         let h = BatchHeader::parse(&b).unwrap();
-        assert!(matches!(h.verify_crc(), Err(BatchError::CrcMismatch { .. })));
+        assert!(matches!(
+            h.verify_crc(),
+            Err(BatchError::CrcMismatch { .. })
+        ));
     }
 
     #[test]
@@ -325,7 +337,10 @@ pub(crate) mod tests {
             Err(BatchError::Truncated { .. })
         ));
         b[MAGIC] = 1;
-        assert_eq!(BatchHeader::parse(&b).unwrap_err(), BatchError::UnsupportedMagic(1));
+        assert_eq!(
+            BatchHeader::parse(&b).unwrap_err(),
+            BatchError::UnsupportedMagic(1)
+        );
     }
 
     #[test]

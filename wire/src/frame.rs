@@ -55,11 +55,20 @@ mod tests {
     #[test]
     fn refuses_bad_lengths_before_allocating() {
         let mut buf = BytesMut::from(&(-1i32).to_be_bytes()[..]);
-        assert_eq!(split_frame(&mut buf, 100), Err(FrameError::NonPositiveLength(-1)));
+        assert_eq!(
+            split_frame(&mut buf, 100),
+            Err(FrameError::NonPositiveLength(-1))
+        );
         let mut buf = BytesMut::from(&0i32.to_be_bytes()[..]);
-        assert_eq!(split_frame(&mut buf, 100), Err(FrameError::NonPositiveLength(0)));
+        assert_eq!(
+            split_frame(&mut buf, 100),
+            Err(FrameError::NonPositiveLength(0))
+        );
         let mut buf = BytesMut::from(&i32::MAX.to_be_bytes()[..]);
-        assert!(matches!(split_frame(&mut buf, 100), Err(FrameError::TooLarge { .. })));
+        assert!(matches!(
+            split_frame(&mut buf, 100),
+            Err(FrameError::TooLarge { .. })
+        ));
         assert!(buf.capacity() < 1024);
     }
 
@@ -70,7 +79,10 @@ mod tests {
         buf.extend_from_slice(b"ab");
         assert_eq!(split_frame(&mut buf, 100), Ok(None));
         buf.extend_from_slice(b"c");
-        assert_eq!(split_frame(&mut buf, 100).unwrap().unwrap(), Bytes::from_static(b"abc"));
+        assert_eq!(
+            split_frame(&mut buf, 100).unwrap().unwrap(),
+            Bytes::from_static(b"abc")
+        );
         assert!(buf.is_empty());
     }
 }

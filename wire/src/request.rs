@@ -24,9 +24,17 @@ pub enum RequestError {
     /// The api key is known but this version is not served. Carries what is
     /// needed to answer ApiVersions with UNSUPPORTED_VERSION.
     #[error("{api_key:?} version {version} is not supported")]
-    UnsupportedVersion { api_key: ApiKey, version: i16, correlation_id: i32 },
+    UnsupportedVersion {
+        api_key: ApiKey,
+        version: i16,
+        correlation_id: i32,
+    },
     #[error("malformed {api_key:?} v{version} request: {cause}")]
-    Malformed { api_key: ApiKey, version: i16, cause: String },
+    Malformed {
+        api_key: ApiKey,
+        version: i16,
+        cause: String,
+    },
 }
 
 /// The first fields of every request header, readable whatever the version.
@@ -54,13 +62,17 @@ pub fn peek_header(frame: &[u8]) -> Result<HeaderPrefix, RequestError> {
 /// broker serves that version; the body is decoded only then.
 ///
 /// Record payloads (`records` fields) come out as zero-copy slices of `frame`.
+///
+/// Bytes left after the body are ignored, as Apache Kafka's parser ignores
+/// them: librdkafka 2.16 sends three more bytes than Metadata v13 defines, and
+/// a broker that refused them would refuse every librdkafka admin client.
 pub fn decode_request(
     mut frame: Bytes,
     is_served: impl Fn(ApiKey, i16) -> bool,
 ) -> Result<Request, RequestError> {
     let prefix = peek_header(&frame)?;
-    let api_key =
-        ApiKey::try_from(prefix.api_key).map_err(|_| RequestError::UnknownApiKey(prefix.api_key))?;
+    let api_key = ApiKey::try_from(prefix.api_key)
+        .map_err(|_| RequestError::UnknownApiKey(prefix.api_key))?;
     let version = prefix.api_version;
     if !is_served(api_key, version) {
         return Err(RequestError::UnsupportedVersion {
@@ -69,14 +81,19 @@ pub fn decode_request(
             correlation_id: prefix.correlation_id,
         });
     }
-    let malformed = |cause: String| RequestError::Malformed { api_key, version, cause };
+    let malformed = |cause: String| RequestError::Malformed {
+        api_key,
+        version,
+        cause,
+    };
     let header_version = api_key.request_header_version(version);
     let header =
         RequestHeader::decode(&mut frame, header_version).map_err(|e| malformed(e.to_string()))?;
     let body =
         RequestKind::decode(api_key, &mut frame, version).map_err(|e| malformed(e.to_string()))?;
-    if frame.has_remaining() {
-        return Err(malformed(format!("{} trailing bytes", frame.remaining())));
-    }
-    Ok(Request { api_key, header, body })
+    Ok(Request {
+        api_key,
+        header,
+        body,
+    })
 }

@@ -17,6 +17,7 @@ pub(super) async fn handle(
     ctx: &RequestContext,
     request: DeleteRecordsRequest,
 ) -> DeleteRecordsResponse {
+    let _turn = ctx.append_turn().await;
     let cluster = &ctx.broker.cluster;
     let topics = request
         .topics

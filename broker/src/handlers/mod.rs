@@ -16,6 +16,7 @@ mod describe_cluster;
 mod describe_configs;
 mod describe_topic_partitions;
 mod fetch;
+mod find_coordinator;
 mod incremental_alter_configs;
 mod list_offsets;
 mod metadata;
@@ -37,6 +38,45 @@ pub(crate) struct RequestContext {
     pub(crate) broker: Arc<Broker>,
     pub(crate) version: i16,
     pub(crate) principal: Arc<Principal>,
+    /// Set for requests that append or truncate: their place in the
+    /// connection's order of log changes.
+    pub(crate) append_turn: parking_lot::Mutex<Option<AppendTurn>>,
+}
+
+/// A request's turn to change logs, in the order its connection sent it.
+///
+/// Handlers of pipelined requests run concurrently, but Kafka applies a
+/// connection's requests in order: two produce requests for one partition
+/// must append in the order they were sent, or offsets would not follow the
+/// producer's order. Each turn waits for the previous one to be released;
+/// dropping the turn releases it (also if the handler fails or panics).
+pub(crate) struct AppendTurn {
+    previous: Option<tokio::sync::oneshot::Receiver<()>>,
+    _release: tokio::sync::oneshot::Sender<()>,
+}
+
+impl AppendTurn {
+    /// A turn after `previous`, and the receiver the next turn waits on.
+    pub(crate) fn after(
+        previous: Option<tokio::sync::oneshot::Receiver<()>>,
+    ) -> (Self, tokio::sync::oneshot::Receiver<()>) {
+        let (release, next) = tokio::sync::oneshot::channel();
+        (
+            AppendTurn {
+                previous,
+                _release: release,
+            },
+            next,
+        )
+    }
+
+    /// Waits until every earlier turn of the connection is released.
+    pub(crate) async fn wait(&mut self) {
+        if let Some(previous) = self.previous.take() {
+            // An error means the earlier handler ended without releasing: also done.
+            let _ = previous.await;
+        }
+    }
 }
 
 impl RequestContext {
@@ -45,6 +85,14 @@ impl RequestContext {
         self.broker
             .authorizer
             .authorize(&self.principal, operation, &resource)
+    }
+
+    /// Takes this request's append turn and waits for it; `None` when the
+    /// request was not given one (direct calls in tests).
+    pub(crate) async fn append_turn(&self) -> Option<AppendTurn> {
+        let mut turn = self.append_turn.lock().take()?;
+        turn.wait().await;
+        Some(turn)
     }
 
     /// May the principal perform `operation` on topic `name`?
@@ -90,6 +138,7 @@ routes! {
     Produce => produce, 3..=12;
     Fetch => fetch, 4..=17;
     ListOffsets => list_offsets, 1..=10;
+    FindCoordinator => find_coordinator, 0..=6;
     Metadata => metadata, 0..=13;
     ApiVersions => api_versions, 0..=4;
     CreateTopics => create_topics, 2..=7;

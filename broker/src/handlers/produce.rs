@@ -24,6 +24,9 @@ use crate::topic_config::{EffectiveTopicConfig, TimestampType};
 /// Produce v13 names topics by id instead of by name.
 const TOPIC_IDS_FROM_VERSION: i16 = 13;
 
+/// Kafka accepts zstd-compressed batches from Produce v7 on (KIP-110).
+const ZSTD_FROM_VERSION: i16 = 7;
+
 /// A partition's outcome before durability is awaited.
 struct Appended {
     log: Log,
@@ -35,6 +38,7 @@ struct Appended {
 pub(super) async fn handle(ctx: &RequestContext, request: ProduceRequest) -> ProduceResponse {
     let cluster = &ctx.broker.cluster;
     let acks = request.acks;
+    let turn = ctx.append_turn().await;
     let now = now_ms();
     let mut responses = Vec::with_capacity(request.topic_data.len());
     let mut pending: Vec<(usize, usize, Appended)> = Vec::new();
@@ -62,16 +66,18 @@ pub(super) async fn handle(ctx: &RequestContext, request: ProduceRequest) -> Pro
                 }
                 (-1..=1, Some((config, log))) => {
                     let syncs_before_visible = matches!(config.log.flush, FlushPolicy::Always);
-                    append(&log, data.records, acks, &config, now).map(|(fields, end_offset)| {
-                        (
-                            fields,
-                            Appended {
-                                log,
-                                end_offset,
-                                syncs_before_visible,
-                            },
-                        )
-                    })
+                    append(&log, data.records, acks, ctx.version, &config, now).map(
+                        |(fields, end_offset)| {
+                            (
+                                fields,
+                                Appended {
+                                    log,
+                                    end_offset,
+                                    syncs_before_visible,
+                                },
+                            )
+                        },
+                    )
                 }
                 (-1..=1, None) => Err(failure(unknown, None)),
                 _ => Err(failure(ResponseError::InvalidRequiredAcks, None)),
@@ -106,6 +112,9 @@ pub(super) async fn handle(ctx: &RequestContext, request: ProduceRequest) -> Pro
                 .with_partition_responses(partitions),
         );
     }
+    // Appends are done: the connection's next produce may append while this
+    // one waits for its fsync.
+    drop(turn);
     if acks == -1 {
         let timeout = Duration::from_millis(request.timeout_ms.max(0) as u64);
         let waits = pending
@@ -162,6 +171,7 @@ fn append(
     log: &Log,
     records: Option<Bytes>,
     acks: i16,
+    version: i16,
     config: &EffectiveTopicConfig,
     now: i64,
 ) -> Result<(AppendFields, i64), Failure> {
@@ -186,6 +196,14 @@ fn append(
                 "The record batch of {} bytes is larger than max.message.bytes {}",
                 header.total_len(),
                 config.max_message_bytes
+            )),
+        ));
+    }
+    if header.compression() == Compression::Zstd && version < ZSTD_FROM_VERSION {
+        return Err(failure(
+            ResponseError::UnsupportedCompressionType,
+            Some(format!(
+                "zstd batches need Produce v{ZSTD_FROM_VERSION} or later"
             )),
         ));
     }

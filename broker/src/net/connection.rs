@@ -19,12 +19,12 @@ use strata_wire::response::encode_response;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::TcpStream;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use tracing::Instrument;
 
 use crate::broker::Broker;
-use crate::handlers::{self, RequestContext};
+use crate::handlers::{self, AppendTurn, RequestContext};
 
 /// Requests read ahead of their responses before the reader waits.
 const MAX_IN_FLIGHT: usize = 32;
@@ -76,7 +76,11 @@ impl Connection {
         } = self;
         let _ = stream.set_nodelay(true);
         let (mut reader, writer) = stream.into_split();
-        let requests = RequestStarter { peer, broker };
+        let mut requests = RequestStarter {
+            peer,
+            broker,
+            last_append_turn: None,
+        };
         let (queue, pending) = mpsc::channel(MAX_IN_FLIGHT);
         let writer = tokio::spawn(write_responses(writer, pending));
         let principal = Arc::new(Principal::anonymous());
@@ -122,6 +126,8 @@ impl Connection {
 struct RequestStarter {
     peer: SocketAddr,
     broker: Arc<Broker>,
+    /// Released when the last request that changes logs has made its change.
+    last_append_turn: Option<oneshot::Receiver<()>>,
 }
 
 impl RequestStarter {
@@ -132,7 +138,7 @@ impl RequestStarter {
 
     /// Decodes a frame and starts its handler. `None`: close the connection;
     /// `Some(None)`: nothing to answer (acks=0 produce is answered by no response).
-    fn start(&self, frame: Bytes, principal: &Arc<Principal>) -> Option<Option<Pending>> {
+    fn start(&mut self, frame: Bytes, principal: &Arc<Principal>) -> Option<Option<Pending>> {
         let request = match decode_request(frame, handlers::is_served) {
             Ok(request) => request,
             Err(RequestError::UnsupportedVersion {
@@ -155,10 +161,16 @@ impl RequestStarter {
         let version = request.header.request_api_version;
         let correlation_id = request.header.correlation_id;
         let no_response = matches!(&request.body, RequestKind::Produce(p) if p.acks == 0);
+        let append_turn = matches!(api_key, ApiKey::Produce | ApiKey::DeleteRecords).then(|| {
+            let (turn, next) = AppendTurn::after(self.last_append_turn.take());
+            self.last_append_turn = Some(next);
+            turn
+        });
         let ctx = RequestContext {
             broker: self.broker.clone(),
             version,
             principal: principal.clone(),
+            append_turn: parking_lot::Mutex::new(append_turn),
         };
         let client_id = request
             .header
