@@ -18,7 +18,10 @@ pub struct Principal {
 impl Principal {
     /// The principal of a connection that did not authenticate (PLAINTEXT).
     pub fn anonymous() -> Self {
-        Principal { kind: "User".into(), name: "ANONYMOUS".into() }
+        Principal {
+            kind: "User".into(),
+            name: "ANONYMOUS".into(),
+        }
     }
 }
 
@@ -54,8 +57,12 @@ pub enum Resource<'a> {
 
 /// Decides whether a principal may perform an operation on a resource.
 pub trait Authorizer: Send + Sync + 'static {
-    fn authorize(&self, principal: &Principal, operation: Operation, resource: &Resource<'_>)
-        -> bool;
+    fn authorize(
+        &self,
+        principal: &Principal,
+        operation: Operation,
+        resource: &Resource<'_>,
+    ) -> bool;
 }
 
 /// Permits everything: Kafka's behaviour with no authorizer configured.
@@ -75,6 +82,10 @@ mod tests {
     #[test]
     fn anonymous_principal_displays_as_kafka_writes_it() {
         assert_eq!(Principal::anonymous().to_string(), "User:ANONYMOUS");
-        assert!(AllowAll.authorize(&Principal::anonymous(), Operation::Write, &Resource::Topic("t")));
+        assert!(AllowAll.authorize(
+            &Principal::anonymous(),
+            Operation::Write,
+            &Resource::Topic("t")
+        ));
     }
 }
