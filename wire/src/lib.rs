@@ -2,10 +2,12 @@
 //!
 //! - [`frame`]: length-prefixed frames with a size cap checked before allocation;
 //! - [`request`] / [`response`]: headers and typed bodies via `kafka-protocol`;
-//! - [`batch`]: a zero-copy view of RecordBatch v2 headers (CRC32C, in-place patching).
+//! - [`batch`]: a zero-copy view of RecordBatch v2 headers (CRC32C, in-place patching);
+//! - [`records`]: record-level decoding and rewriting, for log compaction only.
 
 pub mod batch;
 pub mod frame;
+pub mod records;
 pub mod request;
 pub mod response;
 
