@@ -16,7 +16,10 @@ pub enum FlushPolicy {
 }
 
 /// Kafka-style topic settings that the log enforces.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// `cleanup.policy` maps to two flags: `delete` sets `retention_deletes`,
+/// `compact` sets `compact`; `compact,delete` sets both.
+#[derive(Debug, Clone, PartialEq)]
 pub struct LogConfig {
     /// Roll the active segment when an append would make it larger
     /// (`segment.bytes`, default 1 GiB).
@@ -32,6 +35,23 @@ pub struct LogConfig {
     /// Sparse index density (`index.interval.bytes`).
     pub index_interval_bytes: u64,
     pub flush: FlushPolicy,
+    /// `cleanup.policy` includes `compact`: `Log::compact` keeps only the
+    /// latest record per key.
+    pub compact: bool,
+    /// `cleanup.policy` includes `delete`: `enforce_retention` deletes by
+    /// `retention_ms` and `retention_bytes`. A compact-only log keeps its
+    /// old segments (and still honours DeleteRecords).
+    pub retention_deletes: bool,
+    /// How long a tombstone outlives the cleaning that first saw it, so
+    /// consumers reading from the start still see the delete
+    /// (`delete.retention.ms`, default 1 day).
+    pub delete_retention_ms: u64,
+    /// Clean only when dirty bytes are at least this share of the cleanable
+    /// bytes (`min.cleanable.dirty.ratio`, default 0.5).
+    pub min_cleanable_dirty_ratio: f64,
+    /// Segments with a record newer than this stay uncleaned
+    /// (`min.compaction.lag.ms`, default 0).
+    pub min_compaction_lag_ms: u64,
 }
 
 /// Segment file positions are stored as u32 in the index files, as in Kafka.
@@ -46,6 +66,11 @@ impl Default for LogConfig {
             retention_ms: Some(7 * 24 * 60 * 60 * 1000),
             index_interval_bytes: 4096,
             flush: FlushPolicy::Always,
+            compact: false,
+            retention_deletes: true,
+            delete_retention_ms: 24 * 60 * 60 * 1000,
+            min_cleanable_dirty_ratio: 0.5,
+            min_compaction_lag_ms: 0,
         }
     }
 }

@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use strata_wire::batch::BatchError;
+use strata_wire::records::RecordsError;
 use thiserror::Error;
 
 #[derive(Debug, Error)]
@@ -44,6 +45,15 @@ pub enum StorageError {
         position: u64,
         #[source]
         source: BatchError,
+    },
+    /// A stored batch frames correctly but its records do not decode (found
+    /// by compaction, the only reader of individual records).
+    #[error("corrupt records in {path} at position {position}")]
+    CorruptRecords {
+        path: PathBuf,
+        position: u64,
+        #[source]
+        source: RecordsError,
     },
     /// An fsync failed earlier. The page cache state is unknown after a failed
     /// fsync, so the log refuses further appends and durability waits instead

@@ -1,5 +1,5 @@
 //! Strata's partition log: segments, sparse indexes, group-commit fsync,
-//! crash recovery and retention.
+//! crash recovery, retention and compaction.
 //!
 //! The API speaks offsets, timestamps and bytes (whole RecordBatch v2
 //! batches as producers send them); it never sees Kafka message structs. The
@@ -7,12 +7,15 @@
 //!
 //! On disk, one directory per partition, Kafka's layout:
 //! `{base_offset:020}.log` (batches), `.index` (sparse offset index),
-//! `.timeindex` (sparse time index) per segment, and `log-start-offset`.
-//! Sealed segments are immutable, so they can be uploaded and cached as is.
+//! `.timeindex` (sparse time index) per segment, `log-start-offset`, and for
+//! compacted logs `cleaner-offset-checkpoint`.
+//! Sealed segments are immutable, so they can be uploaded and cached as is;
+//! compaction replaces one with a new file under the same name.
 
 mod append;
 #[cfg(test)]
 mod bench;
+mod compaction;
 mod config;
 mod durability;
 mod error;
@@ -26,6 +29,7 @@ mod segment;
 #[cfg(test)]
 mod testutil;
 
+pub use compaction::CompactionOutcome;
 pub use config::{FlushPolicy, LogConfig};
 pub use error::StorageError;
 pub use log::{AppendInfo, Log, RetentionOutcome, SegmentInfo};

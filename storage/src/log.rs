@@ -4,8 +4,9 @@
 //! roll, retention, DeleteRecords, close); it is held across the append's
 //! `write` but never across an fsync. `state` guards bookkeeping only and is
 //! held for microseconds; readers take just `state`, copy what they need
-//! (an `Arc<File>`, positions) and read outside it. Lock order: writer, then
-//! state.
+//! (an `Arc<File>`, positions) and read outside it. `cleaner` serialises
+//! compaction passes, which take `writer` only to swap segments in. Lock
+//! order: cleaner, writer, state.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::fs::File;
@@ -71,6 +72,8 @@ pub(crate) struct Position {
 pub(crate) struct Inner {
     pub(crate) dir: PathBuf,
     pub(crate) writer: Mutex<()>,
+    /// Serialises `compact` calls; taken before `writer`.
+    pub(crate) cleaner: Mutex<()>,
     pub(crate) state: Mutex<State>,
     pub(crate) hw_tx: watch::Sender<i64>,
     /// Completed fsync rounds (tests check group commit with it).
@@ -190,6 +193,7 @@ impl Log {
             inner: Arc::new(Inner {
                 dir,
                 writer: Mutex::new(()),
+                cleaner: Mutex::new(()),
                 state: Mutex::new(state),
                 hw_tx,
                 sync_rounds: AtomicU64::new(0),

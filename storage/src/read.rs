@@ -108,25 +108,41 @@ impl Log {
         max_bytes: usize,
         min_one_batch: bool,
     ) -> Result<Bytes, StorageError> {
-        let (source, hint) = {
-            let st = self.inner.state.lock();
-            st.check_usable()?;
-            if offset < st.log_start || offset > st.high_watermark {
-                return Err(st.out_of_range(offset));
-            }
-            if offset == st.high_watermark {
-                return Ok(Bytes::new());
-            }
-            let Some((_, segment)) = st.segments.range(..=offset).next_back() else {
-                return Err(st.out_of_range(offset));
+        // Usually the segment containing `offset` has the batch. In a
+        // compacted log it may not: the records from `offset` to the end of
+        // that segment can all have been cleaned away, and then the read
+        // goes on in the next segment, as Kafka's does.
+        let mut after: Option<i64> = None;
+        let (source, first) = loop {
+            let (source, hint) = {
+                let st = self.inner.state.lock();
+                st.check_usable()?;
+                if offset < st.log_start || offset > st.high_watermark {
+                    return Err(st.out_of_range(offset));
+                }
+                if offset == st.high_watermark {
+                    return Ok(Bytes::new());
+                }
+                let segment = match after {
+                    None => st.segments.range(..=offset).next_back(),
+                    Some(previous) => st.segments.range(previous + 1..).next(),
+                };
+                let Some((_, segment)) = segment else {
+                    return match after {
+                        None => Err(st.out_of_range(offset)),
+                        Some(_) => Ok(Bytes::new()),
+                    };
+                };
+                let hint = match after {
+                    None => segment.hint(offset),
+                    Some(_) => Hint::ScanFrom(0),
+                };
+                (Source::of(segment, st.read_limit(segment)), hint)
             };
-            (
-                Source::of(segment, st.read_limit(segment)),
-                segment.hint(offset),
-            )
-        };
-        let Some(first) = source.resolve(hint, offset)? else {
-            return Ok(Bytes::new());
+            match source.resolve(hint, offset)? {
+                Some(first) => break (source, first),
+                None => after = Some(source.base_offset),
+            }
         };
         let available = (source.limit.saturating_sub(first.position)) as usize;
         let want = if first.len > max_bytes {

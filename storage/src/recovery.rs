@@ -2,7 +2,11 @@
 //!
 //! Invariants this relies on:
 //! - every batch on disk was written whole by one `append`, with offsets
-//!   contiguous from the segment's base offset;
+//!   contiguous from the segment's base offset, except in sealed segments
+//!   of a compacted log (one with a `cleaner-offset-checkpoint`), where
+//!   offsets only increase;
+//! - an interrupted compaction swap is finished or rolled back first
+//!   (`compaction/swap.rs`);
 //! - a sealed segment's index files are written only after its data was
 //!   fsynced (see `durability.rs`), so "valid index files" means "durable".
 //!
@@ -21,6 +25,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use strata_wire::batch::BatchHeader;
 
+use crate::compaction;
 use crate::config::LogConfig;
 use crate::error::{IoContext, StorageError};
 use crate::index::{self, SegmentIndex};
@@ -36,6 +41,7 @@ fn scan_segment(
     base_offset: i64,
     path: &Path,
     interval: u64,
+    gaps_allowed: bool,
 ) -> Result<(Segment, bool), StorageError> {
     let file = Segment::open_file(path).ctx(|| format!("opening segment {}", path.display()))?;
     let len = file
@@ -61,7 +67,8 @@ fn scan_segment(
         let header = BatchHeader::parse(&bytes).expect("the scanner yields parsed batches");
         let problem = if let Err(e) = header.verify_crc() {
             Some(e.to_string())
-        } else if header.base_offset() != segment.next_offset
+        } else if header.base_offset() < segment.next_offset
+            || (!gaps_allowed && header.base_offset() != segment.next_offset)
             || header.last_offset_delta() < 0
             || !segment.offset_fits(header.last_offset())
         {
@@ -166,6 +173,9 @@ impl Log {
         let dir = dir.into();
         fs::create_dir_all(&dir).ctx(|| format!("creating log directory {}", dir.display()))?;
         let stored_start = read_log_start_file(&dir)?;
+        compaction::finish_interrupted_swaps(&dir)?;
+        // Compaction leaves offset gaps in the sealed segments it rewrote.
+        let compacted = compaction::read_checkpoint(&dir)?.is_some();
         let bases = list_segments(&dir)?;
         let interval = config.index_interval_bytes;
         let mut segments = std::collections::BTreeMap::new();
@@ -188,7 +198,13 @@ impl Log {
                 }
                 tracing::info!(segment = %path.display(), "index missing or invalid; rebuilding by scan");
             }
-            let (mut segment, torn) = scan_segment(base, &path, interval)?;
+            let gaps_allowed = compacted && next_base.is_some();
+            let (mut segment, torn) = scan_segment(base, &path, interval, gaps_allowed)?;
+            if let Some(next) = next_base.filter(|&n| gaps_allowed && segment.next_offset <= n) {
+                // Its last records may have been cleaned away; the next
+                // segment's base says where its offsets end.
+                segment.next_offset = next;
+            }
             let broken = torn || next_base.is_some_and(|n| n != segment.next_offset);
             if torn {
                 segment

@@ -67,7 +67,8 @@ impl Log {
     /// rolls the active segment once `segment_ms` has passed since its first
     /// append; deletes, oldest first, sealed segments below the log start
     /// offset, past `retention_ms` (by their max timestamp) or while the log
-    /// exceeds `retention_bytes`. Never deletes the active segment. Also
+    /// exceeds `retention_bytes` (those two only when `retention_deletes`).
+    /// Never deletes the active segment. Also
     /// runs the `FlushPolicy::Interval` flush when due.
     pub fn enforce_retention(&self, now_ms: i64) -> Result<RetentionOutcome, StorageError> {
         self.maybe_interval_flush(true)?;
@@ -82,7 +83,13 @@ impl Log {
                 }
                 _ => false,
             };
-            (roll, st.config.retention_ms, st.config.retention_bytes)
+            // A compact-only log deletes nothing by time or size.
+            let deletes = st.config.retention_deletes;
+            (
+                roll,
+                st.config.retention_ms.filter(|_| deletes),
+                st.config.retention_bytes.filter(|_| deletes),
+            )
         };
         if roll {
             self.roll_locked()?;
