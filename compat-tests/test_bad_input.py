@@ -26,7 +26,17 @@ REQUIRED_APIS = {
     19: (2, 7),    # CreateTopics
     20: (1, 6),    # DeleteTopics
     21: (0, 2),    # DeleteRecords
-    10: (0, 6),    # FindCoordinator: COORDINATOR_NOT_AVAILABLE until consumer groups land
+    8: (2, 9),     # OffsetCommit
+    9: (1, 9),     # OffsetFetch
+    10: (0, 6),    # FindCoordinator
+    11: (0, 9),    # JoinGroup
+    12: (0, 4),    # Heartbeat
+    13: (0, 5),    # LeaveGroup
+    14: (0, 5),    # SyncGroup
+    15: (0, 6),    # DescribeGroups
+    16: (0, 5),    # ListGroups
+    42: (0, 2),    # DeleteGroups
+    47: (0, 0),    # OffsetDelete
     23: (2, 4),    # OffsetForLeaderEpoch
     32: (1, 4),    # DescribeConfigs
     33: (0, 2),    # AlterConfigs
@@ -36,8 +46,7 @@ REQUIRED_APIS = {
     75: (0, 0),    # DescribeTopicPartitions
 }
 NOT_YET = {
-    8: "OffsetCommit", 9: "OffsetFetch", 11: "JoinGroup", 12: "Heartbeat",
-    13: "LeaveGroup", 14: "SyncGroup", 15: "DescribeGroups", 16: "ListGroups", 17: "SaslHandshake",
+    17: "SaslHandshake",
     22: "InitProducerId", 24: "AddPartitionsToTxn", 26: "EndTxn", 29: "DescribeAcls", 30: "CreateAcls",
     36: "SaslAuthenticate",
 }
@@ -271,35 +280,35 @@ def test_api_versions_advertises_what_is_served(broker):
     assert not extra, f"advertised api keys issue 2 does not ask for: {extra}"
 
 
-def test_find_coordinator_says_no_coordinator_is_available(broker, conn):
-    # FindCoordinator v3 (header v2, flexible): key "g", key_type 0 (group).
-    body = kw.compact_string("g") + kw.i8(0) + b"\x00"
-    conn.sendall(kw.frame(kw.header_v2(10, 3, 41) + body))
+def _find_coordinator_v4(conn, correlation_id: int, key_type: int, keys: list) -> list:
+    body = kw.i8(key_type) + kw.uvarint(len(keys) + 1) + b"".join(kw.compact_string(k) for k in keys) + b"\x00"
+    conn.sendall(kw.frame(kw.header_v2(10, 4, correlation_id) + body))
     corr, r = kw.read_response(conn)
-    assert corr == 41
+    assert corr == correlation_id
     r.tagged_fields()  # response header v1
     r.i32()  # throttle_time_ms
-    assert r.i16() == 15  # COORDINATOR_NOT_AVAILABLE
-    # v4 batches keys: each key gets its own error.
-    body = kw.uvarint(2 + 1) + kw.compact_string("g1") + kw.compact_string("g2")
-    conn.sendall(kw.frame(kw.header_v2(10, 4, 42) + kw.i8(0) + body + b"\x00"))
-    corr, r = kw.read_response(conn)
-    assert corr == 42
-    r.tagged_fields()
-    r.i32()
-    count = r.uvarint() - 1
-    keys = []
-    for _ in range(count):
-        n = r.uvarint() - 1
-        key = r.take(n).decode()
-        node, _port_host = r.i32(), None
-        r.take(r.uvarint() - 1)  # host
-        r.i32()  # port
+    out = []
+    for _ in range(r.uvarint() - 1):
+        key = r.take(r.uvarint() - 1).decode()
+        node = r.i32()
+        host = r.take(r.uvarint() - 1).decode()
+        port = r.i32()
         code = r.i16()
         r.take(max(r.uvarint() - 1, 0))  # error message
         r.tagged_fields()
-        keys.append((key, node, code))
-    assert keys == [("g1", -1, 15), ("g2", -1, 15)]
+        out.append((key, node, host, port, code))
+    return out
+
+
+def test_find_coordinator_names_this_broker_for_groups(broker, conn):
+    host, port = broker.bootstrap.rsplit(":", 1)
+    got = _find_coordinator_v4(conn, 41, 0, ["g1", "g2"])
+    assert got == [("g1", 1, host, int(port), 0), ("g2", 1, host, int(port), 0)]
+
+
+def test_find_coordinator_has_no_transaction_coordinator_yet(broker, conn):
+    got = _find_coordinator_v4(conn, 42, 1, ["tx"])
+    assert [(k, code) for k, _, _, _, code in got] == [("tx", 15)]  # COORDINATOR_NOT_AVAILABLE
 
 
 def test_pipelined_requests_answered_in_order(broker, conn):

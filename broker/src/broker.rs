@@ -5,11 +5,13 @@ use std::sync::Arc;
 use strata_governance::Authorizer;
 
 use crate::cluster::Cluster;
+use crate::groups::GroupCoordinator;
 use crate::metrics::Metrics;
 
 /// Shared broker state.
 pub(crate) struct Broker {
     pub(crate) cluster: Cluster,
+    pub(crate) groups: GroupCoordinator,
     pub(crate) advertised_host: String,
     pub(crate) advertised_port: u16,
     pub(crate) metrics: Metrics,

@@ -5,6 +5,7 @@ mod broker;
 mod clock;
 mod cluster;
 pub mod config;
+mod groups;
 mod handlers;
 mod http;
 mod meta_properties;

@@ -23,6 +23,21 @@ pub(crate) const BROKER_ONLY: &[(&str, &str, &str)] = &[
         "Replication factor of auto-created topics (a single node serves 1).",
     ),
     (
+        "group.initial.rebalance.delay.ms",
+        "3000",
+        "How long a group starting from empty waits for more members.",
+    ),
+    (
+        "group.max.session.timeout.ms",
+        "1800000",
+        "Largest session timeout a group member may ask for.",
+    ),
+    (
+        "group.min.session.timeout.ms",
+        "6000",
+        "Smallest session timeout a group member may ask for.",
+    ),
+    (
         "log.retention.check.interval.ms",
         "300000",
         "How often retention and time-based segment rolling run.",
@@ -37,6 +52,26 @@ pub(crate) const BROKER_ONLY: &[(&str, &str, &str)] = &[
         "num.partitions",
         "1",
         "Partitions of auto-created topics and of CreateTopics with -1.",
+    ),
+    (
+        "offset.metadata.max.bytes",
+        "4096",
+        "Largest metadata string an offset commit may carry.",
+    ),
+    (
+        "offsets.retention.check.interval.ms",
+        "600000",
+        "How often expired committed offsets are removed.",
+    ),
+    (
+        "offsets.retention.minutes",
+        "10080",
+        "How long an empty group's committed offsets are kept.",
+    ),
+    (
+        "offsets.topic.num.partitions",
+        "50",
+        "Partitions of __consumer_offsets when it is created.",
     ),
     (
         "socket.request.max.bytes",
@@ -62,6 +97,13 @@ pub struct BrokerProperties {
     pub socket_request_max_bytes: usize,
     pub max_connections: usize,
     pub log_retention_check_interval_ms: u64,
+    pub group_initial_rebalance_delay_ms: u64,
+    pub group_min_session_timeout_ms: i32,
+    pub group_max_session_timeout_ms: i32,
+    pub offsets_topic_num_partitions: i32,
+    pub offsets_retention_minutes: u64,
+    pub offsets_retention_check_interval_ms: u64,
+    pub offset_metadata_max_bytes: usize,
     /// Every property the operator set, by its canonical name.
     explicit: BTreeMap<String, String>,
 }
@@ -133,8 +175,46 @@ impl BrokerProperties {
                 "log.retention.check.interval.ms",
                 default("log.retention.check.interval.ms"),
             )?,
+            group_initial_rebalance_delay_ms: parse(
+                &map,
+                "group.initial.rebalance.delay.ms",
+                default("group.initial.rebalance.delay.ms"),
+            )?,
+            group_min_session_timeout_ms: parse(
+                &map,
+                "group.min.session.timeout.ms",
+                default("group.min.session.timeout.ms"),
+            )?,
+            group_max_session_timeout_ms: parse(
+                &map,
+                "group.max.session.timeout.ms",
+                default("group.max.session.timeout.ms"),
+            )?,
+            offsets_topic_num_partitions: parse(
+                &map,
+                "offsets.topic.num.partitions",
+                default("offsets.topic.num.partitions"),
+            )?,
+            offsets_retention_minutes: parse(
+                &map,
+                "offsets.retention.minutes",
+                default("offsets.retention.minutes"),
+            )?,
+            offsets_retention_check_interval_ms: parse(
+                &map,
+                "offsets.retention.check.interval.ms",
+                default("offsets.retention.check.interval.ms"),
+            )?,
+            offset_metadata_max_bytes: parse(
+                &map,
+                "offset.metadata.max.bytes",
+                default("offset.metadata.max.bytes"),
+            )?,
             explicit: map,
         };
+        if props.offsets_topic_num_partitions < 1 {
+            bail!("offsets.topic.num.partitions must be at least 1");
+        }
         if props.num_partitions < 1 {
             bail!("num.partitions must be at least 1");
         }

@@ -14,7 +14,9 @@ use tokio::sync::watch;
 use crate::broker::Broker;
 use crate::cluster::Cluster;
 use crate::config::BrokerConfig;
+use crate::groups::{CoordinatorConfig, GroupCoordinator, GroupSettings};
 use crate::metrics::Metrics;
+use crate::properties::BrokerProperties;
 use crate::{clock, http, net};
 
 /// Runs the broker until SIGTERM or Ctrl-C.
@@ -40,10 +42,12 @@ impl Server {
     pub async fn start(config: BrokerConfig) -> anyhow::Result<Self> {
         tracing::info!(config = %config.describe(), "starting strata");
         let cluster = Cluster::open(&config.data_dir, config.properties.clone())?;
+        let groups = GroupCoordinator::open(&cluster, coordinator_config(&config.properties))?;
         let kafka = bind(config.kafka_addr, "kafka").await?;
         let kafka_addr = kafka.local_addr()?;
         let broker = Arc::new(Broker {
             cluster,
+            groups,
             advertised_host: config.advertised_host.clone(),
             advertised_port: config.advertised_port.unwrap_or(kafka_addr.port()),
             metrics: Metrics::new(),
@@ -78,7 +82,11 @@ impl Server {
                 http::not_yet_router("REST Proxy"),
                 stopped.clone(),
             )),
-            tokio::spawn(enforce_retention(broker.clone(), stopped)),
+            tokio::spawn(enforce_retention(broker.clone(), stopped.clone())),
+            tokio::spawn({
+                let broker = broker.clone();
+                async move { broker.groups.run_timers(stopped).await }
+            }),
         ];
         Ok(Server {
             broker,
@@ -110,6 +118,20 @@ impl Server {
         let broker = self.broker;
         let _ = tokio::task::spawn_blocking(move || broker.cluster.close()).await;
         tracing::info!("logs flushed and closed");
+    }
+}
+
+fn coordinator_config(p: &BrokerProperties) -> CoordinatorConfig {
+    CoordinatorConfig {
+        group: GroupSettings {
+            initial_rebalance_delay: Duration::from_millis(p.group_initial_rebalance_delay_ms),
+            min_session_timeout_ms: p.group_min_session_timeout_ms,
+            max_session_timeout_ms: p.group_max_session_timeout_ms,
+        },
+        offsets_partitions: p.offsets_topic_num_partitions,
+        offsets_retention: Duration::from_secs(p.offsets_retention_minutes * 60),
+        offsets_retention_check: Duration::from_millis(p.offsets_retention_check_interval_ms),
+        offset_metadata_max_bytes: p.offset_metadata_max_bytes,
     }
 }
 

@@ -22,6 +22,7 @@ pub(crate) enum ConfigType {
     Int = 3,
     Short = 4,
     Long = 5,
+    Double = 6,
     List = 7,
 }
 
@@ -63,6 +64,14 @@ fn int_at_least(min: i32) -> impl Fn(&str) -> Result<(), String> {
         Ok(n) if n >= min => Ok(()),
         Ok(_) => Err(format!("must be at least {min}")),
         Err(_) => Err("not an int".into()),
+    }
+}
+
+fn ratio(v: &str) -> Result<(), String> {
+    match v.trim().parse::<f64>() {
+        Ok(r) if (0.0..=1.0).contains(&r) => Ok(()),
+        Ok(_) => Err("must be between 0 and 1".into()),
+        Err(_) => Err("not a double".into()),
     }
 }
 
@@ -113,6 +122,8 @@ pub(crate) static TOPIC_CONFIGS: &[TopicConfigDef] = &[
         "Retention policy for old segments; only \"delete\" is supported yet."),
     def!("compression.type", "compression.type", String, "producer", validate_compression,
         "Batches are stored as the producer compressed them."),
+    def!("delete.retention.ms", "log.cleaner.delete.retention.ms", Long, "86400000", long_at_least(0),
+        "How long tombstones stay readable on a compacted topic."),
     def!("flush.messages", "log.flush.interval.messages", Long, "1", long_at_least(1),
         "1 (the default) acknowledges acks=all only after fsync; any larger value trades durability for speed: the high watermark advances at once and the log is fsynced every flush.ms."),
     def!("flush.ms", "log.flush.interval.ms", Long, "1000", long_at_least(1),
@@ -127,6 +138,10 @@ pub(crate) static TOPIC_CONFIGS: &[TopicConfigDef] = &[
         "How far in the past a CreateTime timestamp may be."),
     def!("message.timestamp.type", "log.message.timestamp.type", String, "CreateTime", validate_timestamp_type,
         "CreateTime keeps the producer's timestamps; LogAppendTime stamps batches with the broker's clock."),
+    def!("min.cleanable.dirty.ratio", "log.cleaner.min.cleanable.ratio", Double, "0.5", ratio,
+        "Share of a compacted log that must be uncleaned before it is compacted again."),
+    def!("min.compaction.lag.ms", "log.cleaner.min.compaction.lag.ms", Long, "0", long_at_least(0),
+        "Records younger than this are not compacted."),
     def!("min.insync.replicas", "min.insync.replicas", Int, "1", int_at_least(1),
         "acks=all produce fails with NOT_ENOUGH_REPLICAS when fewer replicas are in sync (a single node has one)."),
     def!("retention.bytes", "log.retention.bytes", Long, "-1", long_at_least(-1),
@@ -195,6 +210,9 @@ impl EffectiveTopicConfig {
             |name: &str| effective_value(find(name).expect("known config"), overrides, broker).0;
         let long = |name: &str| value(name).trim().parse::<i64>().expect("validated long");
         let non_negative = |n: i64| if n < 0 { None } else { Some(n as u64) };
+        let deletes = value("cleanup.policy")
+            .split(',')
+            .any(|p| p.trim() == "delete");
         let flush = if long("flush.messages") == 1 {
             FlushPolicy::Always
         } else {
@@ -213,10 +231,22 @@ impl EffectiveTopicConfig {
             log: LogConfig {
                 segment_bytes: long("segment.bytes") as u64,
                 segment_ms: non_negative(long("segment.ms")),
-                retention_bytes: non_negative(long("retention.bytes")),
-                retention_ms: non_negative(long("retention.ms")),
+                // A compact-only topic (the broker's own __consumer_offsets) is
+                // never trimmed by time or size.
+                retention_bytes: non_negative(long("retention.bytes")).filter(|_| deletes),
+                retention_ms: non_negative(long("retention.ms")).filter(|_| deletes),
                 index_interval_bytes: long("index.interval.bytes") as u64,
                 flush,
+                compact: value("cleanup.policy")
+                    .split(',')
+                    .any(|p| p.trim() == "compact"),
+                retention_deletes: deletes,
+                delete_retention_ms: long("delete.retention.ms") as u64,
+                min_cleanable_dirty_ratio: value("min.cleanable.dirty.ratio")
+                    .trim()
+                    .parse()
+                    .expect("validated double"),
+                min_compaction_lag_ms: long("min.compaction.lag.ms") as u64,
             },
         }
     }

@@ -20,7 +20,7 @@ use uuid::Uuid;
 
 pub(crate) use metadata_log::{MetadataEvent, METADATA_LOG_DIR};
 use metadata_log::{MetadataImage, MetadataLog};
-pub(crate) use topic::{validate_topic_name, Topic, TopicConfigState};
+pub(crate) use topic::{is_internal, validate_topic_name, Topic, TopicConfigState};
 
 use crate::properties::BrokerProperties;
 use crate::topic_config::{self, EffectiveTopicConfig};
@@ -178,6 +178,34 @@ impl Cluster {
         let _guard = self.changes.lock().await;
         let (partitions, effective) =
             self.validate_new_topic(name, partitions, replication_factor, &configs)?;
+        self.create_locked(name, partitions, configs, effective)
+            .await
+    }
+
+    /// Creates one of the broker's internal topics (`__consumer_offsets`),
+    /// whose configs are the broker's to choose and are not user-validated.
+    pub(crate) async fn create_internal_topic(
+        &self,
+        name: &str,
+        partitions: i32,
+        configs: BTreeMap<String, String>,
+    ) -> Result<Arc<Topic>, AdminError> {
+        let _guard = self.changes.lock().await;
+        if let Some(existing) = self.topic(name) {
+            return Ok(existing);
+        }
+        let effective = EffectiveTopicConfig::resolve(&configs, &self.properties);
+        self.create_locked(name, partitions, configs, effective)
+            .await
+    }
+
+    async fn create_locked(
+        &self,
+        name: &str,
+        partitions: i32,
+        configs: BTreeMap<String, String>,
+        effective: EffectiveTopicConfig,
+    ) -> Result<Arc<Topic>, AdminError> {
         let id = Uuid::new_v4();
         let logs = (0..partitions)
             .map(|p| open_partition(&self.data_dir, name, p, &effective))

@@ -68,6 +68,12 @@ impl Topic {
     }
 }
 
+/// Topics the broker keeps for itself. Clients may read them but not write
+/// or delete them, and Metadata flags them `is_internal`.
+pub(crate) fn is_internal(name: &str) -> bool {
+    name == "__consumer_offsets"
+}
+
 /// Kafka's legal topic name: 1-249 of `[a-zA-Z0-9._-]`, not `.` or `..`.
 pub(crate) fn validate_topic_name(name: &str) -> Result<(), String> {
     if name.is_empty() {

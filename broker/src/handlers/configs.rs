@@ -129,7 +129,10 @@ fn broker_only_type(name: &str) -> ConfigType {
     match name {
         "auto.create.topics.enable" => ConfigType::Boolean,
         "default.replication.factor" => ConfigType::Short,
-        "log.retention.check.interval.ms" => ConfigType::Long,
+        "log.retention.check.interval.ms"
+        | "offsets.retention.check.interval.ms"
+        | "offsets.retention.minutes"
+        | "group.initial.rebalance.delay.ms" => ConfigType::Long,
         _ => ConfigType::Int,
     }
 }

@@ -47,12 +47,26 @@ pub(super) async fn handle(
         let result = result
             .with_name(Some(topic_name(&topic.name)))
             .with_topic_id(topic.id);
+        if crate::cluster::is_internal(&topic.name) {
+            responses.push(
+                result
+                    .with_error_code(ResponseError::InvalidTopicException.code())
+                    .with_error_message(Some(text(format!(
+                        "Cannot delete internal topic {}",
+                        topic.name
+                    )))),
+            );
+            continue;
+        }
         if !ctx.may_topic(Operation::Delete, &topic.name) {
             responses.push(result.with_error_code(ResponseError::TopicAuthorizationFailed.code()));
             continue;
         }
         responses.push(match cluster.delete_topic(&topic).await {
-            Ok(()) => result,
+            Ok(()) => {
+                ctx.broker.groups.remove_topic_offsets(&topic.name);
+                result
+            }
             Err(e) => result
                 .with_error_code(e.code.code())
                 .with_error_message(Some(text(e.message))),

@@ -83,6 +83,7 @@ pub(super) async fn handle(
             DescribeTopicPartitionsResponseTopic::default()
                 .with_name(Some(topic_name(&name)))
                 .with_topic_id(topic.id)
+                .with_is_internal(crate::cluster::is_internal(&name))
                 .with_partitions(partitions)
                 .with_topic_authorized_operations(acl_operations::topic_all()),
         );

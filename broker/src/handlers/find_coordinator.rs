@@ -1,49 +1,103 @@
-//! FindCoordinator (key 10): this version of Strata runs no group or
-//! transaction coordinator, so every key gets COORDINATOR_NOT_AVAILABLE, the
-//! answer Kafka gives while no coordinator is loaded. Clients retry later
-//! rather than being pointed at a coordinator that does not exist.
-//!
-//! Serving the API matters beyond groups: librdkafka enables LZ4 only on
-//! brokers that advertise FindCoordinator.
+//! FindCoordinator (key 10): this node coordinates every group. Transaction
+//! coordination is not built yet, so transactional ids get
+//! COORDINATOR_NOT_AVAILABLE rather than an address that would not serve them.
 
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::find_coordinator_response::Coordinator;
 use kafka_protocol::messages::{BrokerId, FindCoordinatorRequest, FindCoordinatorResponse};
+use kafka_protocol::protocol::StrBytes;
+use strata_governance::{Operation, Resource};
 
 use super::{text, RequestContext};
 
 /// v4 batches the keys (KIP-699); earlier versions ask for one.
 const BATCHED_FROM_VERSION: i16 = 4;
+const KEY_TYPE_GROUP: i8 = 0;
 
-const MESSAGE: &str = "The coordinator is not available: this Strata version has no group or transaction coordinator.";
+/// Where a key's coordinator is, or why there is none.
+fn locate(
+    ctx: &RequestContext,
+    key: &str,
+    key_type: i8,
+    topic_ready: bool,
+) -> Result<(i32, String, i32), (ResponseError, &'static str)> {
+    if key_type != KEY_TYPE_GROUP {
+        return Err((
+            ResponseError::CoordinatorNotAvailable,
+            "The coordinator is not available: this Strata version has no transaction coordinator.",
+        ));
+    }
+    if !ctx.may(Operation::Describe, Resource::Group(key)) {
+        return Err((
+            ResponseError::GroupAuthorizationFailed,
+            "Authorization failed.",
+        ));
+    }
+    if !topic_ready {
+        return Err((
+            ResponseError::CoordinatorNotAvailable,
+            "The coordinator is not available.",
+        ));
+    }
+    let broker = &ctx.broker;
+    Ok((
+        broker.cluster.node_id,
+        broker.advertised_host.clone(),
+        i32::from(broker.advertised_port),
+    ))
+}
 
 pub(super) async fn handle(
     ctx: &RequestContext,
     request: FindCoordinatorRequest,
 ) -> FindCoordinatorResponse {
-    let code = ResponseError::CoordinatorNotAvailable.code();
+    let topic_ready = if request.key_type == KEY_TYPE_GROUP {
+        ctx.broker
+            .groups
+            .ensure_offsets_topic(&ctx.broker.cluster)
+            .await
+            .is_ok()
+    } else {
+        true
+    };
     if ctx.version >= BATCHED_FROM_VERSION {
         let coordinators = request
             .coordinator_keys
-            .into_iter()
+            .iter()
             .map(|key| {
-                Coordinator::default()
-                    .with_key(key)
-                    .with_node_id(BrokerId(-1))
-                    .with_port(-1)
-                    .with_error_code(code)
-                    .with_error_message(Some(text(MESSAGE)))
+                let base = Coordinator::default().with_key(key.clone());
+                match locate(ctx, key, request.key_type, topic_ready) {
+                    Ok((node, host, port)) => base
+                        .with_node_id(BrokerId(node))
+                        .with_host(text(host))
+                        .with_port(port),
+                    Err((code, message)) => base
+                        .with_node_id(BrokerId(-1))
+                        .with_host(StrBytes::default())
+                        .with_port(-1)
+                        .with_error_code(code.code())
+                        .with_error_message(Some(text(message))),
+                }
             })
             .collect();
         return FindCoordinatorResponse::default().with_coordinators(coordinators);
     }
-    let response = FindCoordinatorResponse::default()
-        .with_error_code(code)
+    let response = match locate(ctx, &request.key, request.key_type, topic_ready) {
+        Ok((node, host, port)) => {
+            return FindCoordinatorResponse::default()
+                .with_node_id(BrokerId(node))
+                .with_host(text(host))
+                .with_port(port)
+        }
+        Err((code, message)) => (code, message),
+    };
+    let answer = FindCoordinatorResponse::default()
+        .with_error_code(response.0.code())
         .with_node_id(BrokerId(-1))
         .with_port(-1);
     if ctx.version >= 1 {
-        response.with_error_message(Some(text(MESSAGE)))
+        answer.with_error_message(Some(text(response.1)))
     } else {
-        response
+        answer
     }
 }

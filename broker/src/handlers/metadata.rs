@@ -11,7 +11,7 @@ use kafka_protocol::messages::{BrokerId, MetadataRequest, MetadataResponse};
 use strata_governance::{Operation, Resource};
 
 use super::{acl_operations, text, topic_name, RequestContext};
-use crate::cluster::{validate_topic_name, Topic};
+use crate::cluster::{is_internal, validate_topic_name, Topic};
 
 pub(super) async fn handle(ctx: &RequestContext, request: MetadataRequest) -> MetadataResponse {
     let broker = &ctx.broker;
@@ -117,6 +117,7 @@ fn describe(topic: &Arc<Topic>, node: BrokerId, include_ops: bool) -> MetadataRe
     MetadataResponseTopic::default()
         .with_name(Some(topic_name(&topic.name)))
         .with_topic_id(topic.id)
+        .with_is_internal(is_internal(&topic.name))
         .with_partitions(partitions)
         .with_topic_authorized_operations(if include_ops {
             acl_operations::topic_all()

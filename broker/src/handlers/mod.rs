@@ -10,18 +10,28 @@ mod api_versions;
 mod configs;
 mod create_partitions;
 mod create_topics;
+mod delete_groups;
 mod delete_records;
 mod delete_topics;
 mod describe_cluster;
 mod describe_configs;
+mod describe_groups;
 mod describe_topic_partitions;
 mod fetch;
 mod find_coordinator;
+mod heartbeat;
 mod incremental_alter_configs;
+mod join_group;
+mod leave_group;
+mod list_groups;
 mod list_offsets;
 mod metadata;
+mod offset_commit;
+mod offset_delete;
+mod offset_fetch;
 mod offset_for_leader_epoch;
 mod produce;
+mod sync_group;
 
 use std::sync::Arc;
 
@@ -38,6 +48,10 @@ pub(crate) struct RequestContext {
     pub(crate) broker: Arc<Broker>,
     pub(crate) version: i16,
     pub(crate) principal: Arc<Principal>,
+    /// The client's `client.id`, as group members report it.
+    pub(crate) client_id: String,
+    /// The client's address as Kafka writes it (`/127.0.0.1`).
+    pub(crate) client_host: String,
     /// Set for requests that append or truncate: their place in the
     /// connection's order of log changes.
     pub(crate) append_turn: parking_lot::Mutex<Option<AppendTurn>>,
@@ -138,7 +152,15 @@ routes! {
     Produce => produce, 3..=12;
     Fetch => fetch, 4..=17;
     ListOffsets => list_offsets, 1..=10;
+    OffsetCommit => offset_commit, 2..=9;
+    OffsetFetch => offset_fetch, 1..=9;
     FindCoordinator => find_coordinator, 0..=6;
+    JoinGroup => join_group, 0..=9;
+    Heartbeat => heartbeat, 0..=4;
+    LeaveGroup => leave_group, 0..=5;
+    SyncGroup => sync_group, 0..=5;
+    DescribeGroups => describe_groups, 0..=6;
+    ListGroups => list_groups, 0..=5;
     Metadata => metadata, 0..=13;
     ApiVersions => api_versions, 0..=4;
     CreateTopics => create_topics, 2..=7;
@@ -149,6 +171,8 @@ routes! {
     AlterConfigs => alter_configs, 0..=2;
     CreatePartitions => create_partitions, 0..=3;
     IncrementalAlterConfigs => incremental_alter_configs, 0..=1;
+    OffsetDelete => offset_delete, 0..=0;
+    DeleteGroups => delete_groups, 0..=2;
     DescribeCluster => describe_cluster, 0..=2;
     DescribeTopicPartitions => describe_topic_partitions, 0..=0;
 }
@@ -240,6 +264,10 @@ pub(crate) mod acl_operations {
             DESCRIBE_CONFIGS,
             ALTER_CONFIGS,
         ])
+    }
+    /// Everything on a group.
+    pub(crate) fn group_all() -> i32 {
+        bits(&[READ, DELETE, DESCRIBE])
     }
     /// Everything on the cluster.
     pub(crate) fn cluster_all() -> i32 {

@@ -19,6 +19,7 @@ use strata_governance::Operation;
 
 use super::{storage_error_code, text, RequestContext};
 use crate::clock::now_ms;
+use crate::cluster::is_internal;
 use crate::topic_config::{EffectiveTopicConfig, TimestampType};
 
 /// Produce v13 names topics by id instead of by name.
@@ -61,6 +62,13 @@ pub(super) async fn handle(ctx: &RequestContext, request: ProduceRequest) -> Pro
                     .map(|log| (t.effective_config(), log))
             });
             let outcome = match (acks, log) {
+                (-1..=1, Some(_)) if is_internal(&topic_data.name) => Err(failure(
+                    ResponseError::InvalidTopicException,
+                    Some(format!(
+                        "Cannot append to internal topic {}",
+                        topic_data.name.as_str()
+                    )),
+                )),
                 (-1..=1, Some(_)) if !ctx.may_topic(Operation::Write, &topic_data.name) => {
                     Err(failure(ResponseError::TopicAuthorizationFailed, None))
                 }

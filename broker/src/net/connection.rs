@@ -166,18 +166,20 @@ impl RequestStarter {
             self.last_append_turn = Some(next);
             turn
         });
-        let ctx = RequestContext {
-            broker: self.broker.clone(),
-            version,
-            principal: principal.clone(),
-            append_turn: parking_lot::Mutex::new(append_turn),
-        };
         let client_id = request
             .header
             .client_id
             .as_deref()
             .unwrap_or("")
             .to_string();
+        let ctx = RequestContext {
+            broker: self.broker.clone(),
+            version,
+            principal: principal.clone(),
+            client_id: client_id.clone(),
+            client_host: format!("/{}", self.peer.ip()),
+            append_turn: parking_lot::Mutex::new(append_turn),
+        };
         let span =
             tracing::debug_span!("request", api = ?api_key, version, correlation_id, client_id);
         let handle = tokio::spawn(

@@ -1,0 +1,711 @@
+//! The group coordinator: classic consumer groups and committed offsets,
+//! kept in the compacted internal topic `__consumer_offsets`.
+//!
+//! One lock guards every group's in-memory state; calls hold it only for
+//! state changes and the (synchronous, page-cache) append of their records,
+//! so the log order of a group's records is the order its changes happened.
+//! Waiting (for a join phase to end, for the leader's assignment, for an
+//! fsync) happens outside the lock. A timer task expires sessions and ends
+//! join and sync phases whose time is up.
+
+mod classic;
+mod records;
+mod store;
+mod subscription;
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use kafka_protocol::error::ResponseError;
+use parking_lot::{Mutex, RwLock};
+use strata_storage::Log;
+
+use classic::ClassicGroup;
+pub(crate) use classic::{
+    GroupSettings, GroupState, JoinRequest, JoinResult, SyncRequest, SyncResult,
+};
+use records::{OffsetValue, RecordKey};
+pub(crate) use store::OFFSETS_TOPIC;
+
+use crate::clock::now_ms;
+use crate::cluster::{AdminError, Cluster};
+
+/// Coordinator settings, from Kafka's broker properties.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CoordinatorConfig {
+    pub(crate) group: GroupSettings,
+    pub(crate) offsets_partitions: i32,
+    pub(crate) offsets_retention: Duration,
+    pub(crate) offsets_retention_check: Duration,
+    pub(crate) offset_metadata_max_bytes: usize,
+}
+
+/// A committed offset.
+#[derive(Debug, Clone)]
+pub(crate) struct Committed {
+    pub(crate) offset: i64,
+    pub(crate) leader_epoch: i32,
+    pub(crate) metadata: String,
+    commit_timestamp: i64,
+}
+
+struct Group {
+    classic: ClassicGroup,
+    offsets: BTreeMap<(String, i32), Committed>,
+}
+
+/// A member as DescribeGroups reports it.
+#[derive(Debug, Clone)]
+pub(crate) struct MemberDescription {
+    pub(crate) member_id: String,
+    pub(crate) group_instance_id: Option<String>,
+    pub(crate) client_id: String,
+    pub(crate) client_host: String,
+    pub(crate) metadata: Bytes,
+    pub(crate) assignment: Bytes,
+}
+
+/// A group as DescribeGroups and ListGroups report it.
+#[derive(Debug, Clone)]
+pub(crate) struct GroupDescription {
+    pub(crate) group_id: String,
+    pub(crate) state: GroupState,
+    pub(crate) protocol_type: String,
+    pub(crate) protocol_name: String,
+    pub(crate) members: Vec<MemberDescription>,
+}
+
+/// One partition of an OffsetCommit.
+#[derive(Debug, Clone)]
+pub(crate) struct OffsetCommit {
+    pub(crate) topic: String,
+    pub(crate) partition: i32,
+    pub(crate) offset: i64,
+    pub(crate) leader_epoch: i32,
+    pub(crate) metadata: Option<String>,
+}
+
+/// Who commits: a group member at a generation, or a simple consumer (-1).
+#[derive(Debug, Clone)]
+pub(crate) struct Committer {
+    pub(crate) generation_id: i32,
+    pub(crate) member_id: String,
+    pub(crate) group_instance_id: Option<String>,
+}
+
+pub(crate) struct GroupCoordinator {
+    config: CoordinatorConfig,
+    groups: Mutex<HashMap<String, Group>>,
+    /// The partitions of `__consumer_offsets`, once it exists.
+    logs: RwLock<Vec<Log>>,
+    create_topic: tokio::sync::Mutex<()>,
+}
+
+impl GroupCoordinator {
+    /// Rebuilds every group and committed offset from `__consumer_offsets`.
+    pub(crate) fn open(cluster: &Cluster, config: CoordinatorConfig) -> anyhow::Result<Self> {
+        let coordinator = GroupCoordinator {
+            config,
+            groups: Mutex::new(HashMap::new()),
+            logs: RwLock::new(Vec::new()),
+            create_topic: tokio::sync::Mutex::new(()),
+        };
+        if let Some(topic) = cluster.topic(OFFSETS_TOPIC) {
+            let logs = topic.logs();
+            let mut stored_groups = HashMap::new();
+            let mut offsets: HashMap<String, BTreeMap<(String, i32), Committed>> = HashMap::new();
+            for log in &logs {
+                for (key, value) in store::replay(log)? {
+                    let key = match RecordKey::decode(key) {
+                        Ok(key) => key,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "skipping unreadable {OFFSETS_TOPIC} key");
+                            continue;
+                        }
+                    };
+                    match key {
+                        RecordKey::Offset {
+                            group,
+                            topic,
+                            partition,
+                        } => {
+                            let entry = offsets.entry(group).or_default();
+                            match value.map(OffsetValue::decode).transpose() {
+                                Ok(Some(v)) => {
+                                    entry.insert((topic, partition), committed_from(v));
+                                }
+                                Ok(None) => {
+                                    entry.remove(&(topic, partition));
+                                }
+                                Err(e) => {
+                                    tracing::warn!(error = %e, "skipping unreadable offset value")
+                                }
+                            }
+                        }
+                        RecordKey::Group { group } => match value
+                            .map(records::decode_group)
+                            .transpose()
+                        {
+                            Ok(v) => {
+                                stored_groups.insert(group, v);
+                            }
+                            Err(e) => tracing::warn!(error = %e, "skipping unreadable group value"),
+                        },
+                    }
+                }
+            }
+            let now = Instant::now();
+            let mut groups = coordinator.groups.lock();
+            for (id, stored) in stored_groups {
+                let classic = match stored {
+                    Some(stored) => ClassicGroup::restore(&id, stored, config.group, now),
+                    None => continue,
+                };
+                groups.insert(
+                    id,
+                    Group {
+                        classic,
+                        offsets: BTreeMap::new(),
+                    },
+                );
+            }
+            for (id, committed) in offsets {
+                if committed.is_empty() {
+                    continue;
+                }
+                let group = groups.entry(id.clone()).or_insert_with(|| Group {
+                    classic: ClassicGroup::new(&id, config.group),
+                    offsets: BTreeMap::new(),
+                });
+                group.offsets = committed;
+            }
+            tracing::info!(
+                groups = groups.len(),
+                "consumer groups loaded from {OFFSETS_TOPIC}"
+            );
+            drop(groups);
+            *coordinator.logs.write() = logs;
+        }
+        Ok(coordinator)
+    }
+
+    /// Creates `__consumer_offsets` on first use, as Kafka does.
+    pub(crate) async fn ensure_offsets_topic(&self, cluster: &Cluster) -> Result<(), AdminError> {
+        if !self.logs.read().is_empty() {
+            return Ok(());
+        }
+        let _guard = self.create_topic.lock().await;
+        if !self.logs.read().is_empty() {
+            return Ok(());
+        }
+        let topic = match cluster.topic(OFFSETS_TOPIC) {
+            Some(topic) => topic,
+            None => {
+                let configs: BTreeMap<String, String> = [
+                    ("cleanup.policy".to_string(), "compact".to_string()),
+                    ("segment.bytes".to_string(), "104857600".to_string()),
+                ]
+                .into();
+                cluster
+                    .create_internal_topic(OFFSETS_TOPIC, self.config.offsets_partitions, configs)
+                    .await?
+            }
+        };
+        *self.logs.write() = topic.logs();
+        Ok(())
+    }
+
+    /// Appends a group's records; call with the groups lock held so that log
+    /// order follows state order. Returns what to wait on for durability.
+    fn append(
+        &self,
+        group: &str,
+        records: &[(Bytes, Option<Bytes>)],
+    ) -> Result<(Log, i64), ResponseError> {
+        let logs = self.logs.read();
+        if logs.is_empty() {
+            return Err(ResponseError::CoordinatorNotAvailable);
+        }
+        let log = logs[store::partition_for(group, logs.len() as i32) as usize].clone();
+        drop(logs);
+        let batch = store::encode_batch(records, now_ms());
+        match log.append(batch, 0, None) {
+            Ok(info) => Ok((log, info.last_offset + 1)),
+            Err(e) => {
+                tracing::error!(group, error = %e, "writing {OFFSETS_TOPIC} failed");
+                Err(ResponseError::CoordinatorNotAvailable)
+            }
+        }
+    }
+
+    /// Writes the group's record if its state changed.
+    fn persist_if_dirty(&self, group: &mut Group) {
+        if !group.classic.dirty {
+            return;
+        }
+        group.classic.dirty = false;
+        let key = RecordKey::Group {
+            group: group.classic.group_id.clone(),
+        }
+        .encode();
+        let value = records::encode_group(&group.classic.to_stored(now_ms()));
+        if let Err(e) = self.append(&group.classic.group_id, &[(key, Some(value))]) {
+            tracing::warn!(group = %group.classic.group_id, error = ?e, "group state not persisted");
+        }
+    }
+
+    fn new_group(&self, group_id: &str) -> Group {
+        Group {
+            classic: ClassicGroup::new(group_id, self.config.group),
+            offsets: BTreeMap::new(),
+        }
+    }
+
+    pub(crate) async fn join(&self, group_id: &str, request: JoinRequest) -> JoinResult {
+        let receiver = {
+            let mut groups = self.groups.lock();
+            if !request.member_id.is_empty() && !groups.contains_key(group_id) {
+                return JoinResult {
+                    error: Some(ResponseError::UnknownMemberId),
+                    generation_id: -1,
+                    member_id: request.member_id,
+                    ..Default::default()
+                };
+            }
+            let group = groups
+                .entry(group_id.to_string())
+                .or_insert_with(|| self.new_group(group_id));
+            let receiver = group.classic.join(request, Instant::now());
+            self.persist_if_dirty(group);
+            receiver
+        };
+        receiver.await.unwrap_or_else(|_| JoinResult {
+            error: Some(ResponseError::CoordinatorNotAvailable),
+            generation_id: -1,
+            ..Default::default()
+        })
+    }
+
+    pub(crate) async fn sync(&self, group_id: &str, request: SyncRequest) -> SyncResult {
+        let receiver = {
+            let mut groups = self.groups.lock();
+            let Some(group) = groups.get_mut(group_id) else {
+                return SyncResult {
+                    error: Some(ResponseError::UnknownMemberId),
+                    ..Default::default()
+                };
+            };
+            let receiver = group.classic.sync(request, Instant::now());
+            self.persist_if_dirty(group);
+            receiver
+        };
+        receiver.await.unwrap_or_else(|_| SyncResult {
+            error: Some(ResponseError::CoordinatorNotAvailable),
+            ..Default::default()
+        })
+    }
+
+    pub(crate) fn heartbeat(
+        &self,
+        group_id: &str,
+        member_id: &str,
+        group_instance_id: Option<&str>,
+        generation_id: i32,
+    ) -> Result<(), ResponseError> {
+        let mut groups = self.groups.lock();
+        let group = groups
+            .get_mut(group_id)
+            .ok_or(ResponseError::UnknownMemberId)?;
+        group
+            .classic
+            .heartbeat(member_id, group_instance_id, generation_id, Instant::now())
+    }
+
+    /// Removes members; one result per member, in order.
+    pub(crate) fn leave(
+        &self,
+        group_id: &str,
+        members: &[(String, Option<String>)],
+    ) -> Result<Vec<Result<(), ResponseError>>, ResponseError> {
+        let mut groups = self.groups.lock();
+        let group = groups
+            .get_mut(group_id)
+            .ok_or(ResponseError::UnknownMemberId)?;
+        let now = Instant::now();
+        let results = members
+            .iter()
+            .map(|(id, instance)| group.classic.leave(id, instance.as_deref(), now))
+            .collect();
+        self.persist_if_dirty(group);
+        Ok(results)
+    }
+
+    /// Commits offsets and waits until they are durable.
+    pub(crate) async fn commit(
+        &self,
+        group_id: &str,
+        committer: &Committer,
+        commits: Vec<OffsetCommit>,
+    ) -> Result<Vec<Result<(), ResponseError>>, ResponseError> {
+        let now = now_ms();
+        let (wait, results) = {
+            let mut groups = self.groups.lock();
+            let simple = committer.generation_id < 0 && committer.member_id.is_empty();
+            if !groups.contains_key(group_id) {
+                if !simple {
+                    return Err(ResponseError::UnknownMemberId);
+                }
+                groups.insert(group_id.to_string(), self.new_group(group_id));
+            }
+            let group = groups.get_mut(group_id).expect("present");
+            validate_commit(&group.classic, committer)?;
+            let mut records = Vec::new();
+            let mut results = Vec::with_capacity(commits.len());
+            let mut accepted = Vec::new();
+            for c in commits {
+                let metadata = c.metadata.unwrap_or_default();
+                if metadata.len() > self.config.offset_metadata_max_bytes {
+                    results.push(Err(ResponseError::OffsetMetadataTooLarge));
+                    continue;
+                }
+                let value = OffsetValue {
+                    offset: c.offset,
+                    leader_epoch: c.leader_epoch,
+                    metadata,
+                    commit_timestamp: now,
+                };
+                let key = RecordKey::Offset {
+                    group: group_id.to_string(),
+                    topic: c.topic.clone(),
+                    partition: c.partition,
+                };
+                records.push((key.encode(), Some(value.encode())));
+                accepted.push(((c.topic, c.partition), committed_from(value)));
+                results.push(Ok(()));
+            }
+            if records.is_empty() {
+                return Ok(results);
+            }
+            let wait = self.append(group_id, &records)?;
+            group.offsets.extend(accepted);
+            (wait, results)
+        };
+        let (log, end) = wait;
+        log.wait_durable(end).await.map_err(|e| {
+            tracing::error!(group = group_id, error = %e, "offset commit not durable");
+            ResponseError::CoordinatorNotAvailable
+        })?;
+        Ok(results)
+    }
+
+    /// Committed offsets of a group: the given partitions, or all of them.
+    pub(crate) fn fetch_offsets(
+        &self,
+        group_id: &str,
+        partitions: Option<&[(String, i32)]>,
+    ) -> Vec<((String, i32), Option<Committed>)> {
+        let groups = self.groups.lock();
+        let offsets = groups.get(group_id).map(|g| &g.offsets);
+        match partitions {
+            Some(wanted) => wanted
+                .iter()
+                .map(|tp| (tp.clone(), offsets.and_then(|o| o.get(tp)).cloned()))
+                .collect(),
+            None => offsets
+                .map(|o| {
+                    o.iter()
+                        .map(|(tp, c)| (tp.clone(), Some(c.clone())))
+                        .collect()
+                })
+                .unwrap_or_default(),
+        }
+    }
+
+    /// OffsetDelete: per-partition results, or a group-level error.
+    pub(crate) fn delete_offsets(
+        &self,
+        group_id: &str,
+        partitions: &[(String, i32)],
+    ) -> Result<Vec<Result<(), ResponseError>>, ResponseError> {
+        let mut groups = self.groups.lock();
+        let group = groups
+            .get_mut(group_id)
+            .ok_or(ResponseError::GroupIdNotFound)?;
+        let subscribed: Vec<String> = if group.classic.state == GroupState::Empty {
+            Vec::new()
+        } else if group.classic.protocol_type.as_deref() == Some("consumer") {
+            let protocol = group.classic.protocol_name.clone().unwrap_or_default();
+            let mut topics: Vec<String> = group
+                .classic
+                .members
+                .values()
+                .flat_map(|m| {
+                    let meta = m
+                        .protocols
+                        .iter()
+                        .find(|(n, _)| *n == protocol)
+                        .map(|(_, b)| b.clone())
+                        .unwrap_or_default();
+                    subscription::subscribed_topics(meta).unwrap_or_default()
+                })
+                .collect();
+            topics.sort();
+            topics.dedup();
+            topics
+        } else {
+            return Err(ResponseError::NonEmptyGroup);
+        };
+        let mut records = Vec::new();
+        let results: Vec<_> = partitions
+            .iter()
+            .map(|(topic, partition)| {
+                if subscribed.contains(topic) {
+                    return Err(ResponseError::GroupSubscribedToTopic);
+                }
+                if group.offsets.remove(&(topic.clone(), *partition)).is_some() {
+                    let key = RecordKey::Offset {
+                        group: group_id.to_string(),
+                        topic: topic.clone(),
+                        partition: *partition,
+                    };
+                    records.push((key.encode(), None));
+                }
+                Ok(())
+            })
+            .collect();
+        if !records.is_empty() {
+            self.append(group_id, &records)?;
+        }
+        Ok(results)
+    }
+
+    /// Every group, for ListGroups.
+    pub(crate) fn list(&self) -> Vec<GroupDescription> {
+        let groups = self.groups.lock();
+        let mut out: Vec<_> = groups.values().map(describe).collect();
+        out.sort_by(|a, b| a.group_id.cmp(&b.group_id));
+        out
+    }
+
+    pub(crate) fn describe(&self, group_id: &str) -> Option<GroupDescription> {
+        self.groups.lock().get(group_id).map(describe)
+    }
+
+    /// DeleteGroups: only empty groups, with their offsets.
+    pub(crate) fn delete_group(&self, group_id: &str) -> Result<(), ResponseError> {
+        let mut groups = self.groups.lock();
+        let group = groups
+            .get_mut(group_id)
+            .ok_or(ResponseError::GroupIdNotFound)?;
+        if !group.classic.is_empty() {
+            return Err(ResponseError::NonEmptyGroup);
+        }
+        let mut records: Vec<(Bytes, Option<Bytes>)> = group
+            .offsets
+            .keys()
+            .map(|(topic, partition)| {
+                (
+                    RecordKey::Offset {
+                        group: group_id.to_string(),
+                        topic: topic.clone(),
+                        partition: *partition,
+                    }
+                    .encode(),
+                    None,
+                )
+            })
+            .collect();
+        records.push((
+            RecordKey::Group {
+                group: group_id.to_string(),
+            }
+            .encode(),
+            None,
+        ));
+        self.append(group_id, &records)?;
+        group.classic.mark_dead();
+        groups.remove(group_id);
+        Ok(())
+    }
+
+    /// Drops every committed offset of a deleted topic.
+    pub(crate) fn remove_topic_offsets(&self, topic: &str) {
+        let mut groups = self.groups.lock();
+        let ids: Vec<String> = groups.keys().cloned().collect();
+        for id in ids {
+            let group = groups.get_mut(&id).expect("listed");
+            let gone: Vec<(String, i32)> = group
+                .offsets
+                .keys()
+                .filter(|(t, _)| t == topic)
+                .cloned()
+                .collect();
+            if gone.is_empty() {
+                continue;
+            }
+            let records: Vec<_> = gone
+                .iter()
+                .map(|(t, p)| {
+                    (
+                        RecordKey::Offset {
+                            group: id.clone(),
+                            topic: t.clone(),
+                            partition: *p,
+                        }
+                        .encode(),
+                        None,
+                    )
+                })
+                .collect();
+            for tp in &gone {
+                group.offsets.remove(tp);
+            }
+            if let Err(e) = self.append(&id, &records) {
+                tracing::warn!(group = %id, error = ?e, "tombstones for a deleted topic's offsets not written");
+            }
+        }
+    }
+
+    /// Expires sessions, ends join and sync phases, and (every
+    /// `offsets.retention.check.interval.ms`) expires offsets of empty groups.
+    pub(crate) async fn run_timers(&self, mut stopped: tokio::sync::watch::Receiver<bool>) {
+        let mut last_expiry = Instant::now();
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+                _ = stopped.wait_for(|s| *s) => return,
+            }
+            let now = Instant::now();
+            let mut groups = self.groups.lock();
+            for group in groups.values_mut() {
+                group.classic.tick(now);
+                self.persist_if_dirty(group);
+            }
+            if now.duration_since(last_expiry) >= self.config.offsets_retention_check {
+                last_expiry = now;
+                self.expire_offsets(&mut groups);
+            }
+        }
+    }
+
+    /// Kafka's offset expiry: once a group is empty, its offsets older than
+    /// `offsets.retention.minutes` go; a group left with nothing goes too.
+    fn expire_offsets(&self, groups: &mut HashMap<String, Group>) {
+        let cutoff = now_ms() - self.config.offsets_retention.as_millis() as i64;
+        let ids: Vec<String> = groups.keys().cloned().collect();
+        for id in ids {
+            let group = groups.get_mut(&id).expect("listed");
+            if !group.classic.is_empty() {
+                continue;
+            }
+            let expired: Vec<(String, i32)> = group
+                .offsets
+                .iter()
+                .filter(|(_, c)| c.commit_timestamp <= cutoff)
+                .map(|(tp, _)| tp.clone())
+                .collect();
+            let mut records: Vec<(Bytes, Option<Bytes>)> = expired
+                .iter()
+                .map(|(t, p)| {
+                    (
+                        RecordKey::Offset {
+                            group: id.clone(),
+                            topic: t.clone(),
+                            partition: *p,
+                        }
+                        .encode(),
+                        None,
+                    )
+                })
+                .collect();
+            for tp in &expired {
+                group.offsets.remove(tp);
+            }
+            let remove_group = group.offsets.is_empty();
+            if remove_group {
+                records.push((RecordKey::Group { group: id.clone() }.encode(), None));
+            }
+            if !records.is_empty() {
+                tracing::info!(group = %id, offsets = expired.len(), "expired committed offsets");
+                if let Err(e) = self.append(&id, &records) {
+                    tracing::warn!(group = %id, error = ?e, "offset expiry not written");
+                    continue;
+                }
+            }
+            if remove_group {
+                groups.remove(&id);
+            }
+        }
+    }
+}
+
+fn committed_from(v: OffsetValue) -> Committed {
+    Committed {
+        offset: v.offset,
+        leader_epoch: v.leader_epoch,
+        metadata: v.metadata,
+        commit_timestamp: v.commit_timestamp,
+    }
+}
+
+/// Kafka's classic-group offset commit checks.
+fn validate_commit(group: &ClassicGroup, committer: &Committer) -> Result<(), ResponseError> {
+    if group.state == GroupState::Dead {
+        return Err(ResponseError::CoordinatorNotAvailable);
+    }
+    if committer.generation_id < 0 && group.state == GroupState::Empty {
+        // A simple consumer or an admin client committing for an empty group.
+        return Ok(());
+    }
+    if committer.generation_id >= 0
+        || !committer.member_id.is_empty()
+        || committer.group_instance_id.is_some()
+    {
+        let Some(member) = group.members.get(&committer.member_id) else {
+            return Err(ResponseError::UnknownMemberId);
+        };
+        if committer.group_instance_id.is_some()
+            && member.group_instance_id != committer.group_instance_id
+        {
+            return Err(ResponseError::FencedInstanceId);
+        }
+        if committer.generation_id != group.generation_id {
+            return Err(ResponseError::IllegalGeneration);
+        }
+    } else {
+        return Err(ResponseError::UnknownMemberId);
+    }
+    if group.state == GroupState::CompletingRebalance {
+        return Err(ResponseError::RebalanceInProgress);
+    }
+    Ok(())
+}
+
+fn describe(group: &Group) -> GroupDescription {
+    let c = &group.classic;
+    let protocol = c.protocol_name.clone().unwrap_or_default();
+    GroupDescription {
+        group_id: c.group_id.clone(),
+        state: c.state,
+        protocol_type: c.protocol_type.clone().unwrap_or_default(),
+        protocol_name: protocol.clone(),
+        members: c
+            .members
+            .values()
+            .map(|m| MemberDescription {
+                member_id: m.member_id.clone(),
+                group_instance_id: m.group_instance_id.clone(),
+                client_id: m.client_id.clone(),
+                client_host: m.client_host.clone(),
+                metadata: m
+                    .protocols
+                    .iter()
+                    .find(|(n, _)| *n == protocol)
+                    .map(|(_, b)| b.clone())
+                    .unwrap_or_default(),
+                assignment: m.assignment.clone(),
+            })
+            .collect(),
+    }
+}

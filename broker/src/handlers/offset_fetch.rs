@@ -1,0 +1,171 @@
+//! OffsetFetch (key 9): committed offsets for one group (v1-7) or many (v8+).
+//! An unknown group or partition has offset -1 and no error, as in Kafka.
+
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::offset_fetch_response::{
+    OffsetFetchResponseGroup, OffsetFetchResponsePartition, OffsetFetchResponsePartitions,
+    OffsetFetchResponseTopic, OffsetFetchResponseTopics,
+};
+use kafka_protocol::messages::{OffsetFetchRequest, OffsetFetchResponse};
+use strata_governance::{Operation, Resource};
+
+use super::{text, topic_name, RequestContext};
+use crate::groups::Committed;
+
+const GROUPS_FROM_VERSION: i16 = 8;
+
+/// A topic's partitions: index, committed offset if any, per-partition error.
+type PartitionOffsets = Vec<(i32, Option<Committed>, Option<ResponseError>)>;
+
+/// One group's answer, before it is shaped for the version.
+struct GroupOffsets {
+    error: Option<ResponseError>,
+    topics: Vec<(String, PartitionOffsets)>,
+}
+
+pub(super) async fn handle(
+    ctx: &RequestContext,
+    request: OffsetFetchRequest,
+) -> OffsetFetchResponse {
+    if ctx.version >= GROUPS_FROM_VERSION {
+        let groups = request
+            .groups
+            .iter()
+            .map(|g| {
+                let wanted = g.topics.as_ref().map(|ts| {
+                    ts.iter()
+                        .map(|t| (t.name.to_string(), t.partition_indexes.clone()))
+                        .collect::<Vec<_>>()
+                });
+                let answer = fetch(ctx, g.group_id.0.as_str(), wanted);
+                OffsetFetchResponseGroup::default()
+                    .with_group_id(g.group_id.clone())
+                    .with_error_code(answer.error.map_or(0, |e| e.code()))
+                    .with_topics(
+                        answer
+                            .topics
+                            .into_iter()
+                            .map(|(name, parts)| {
+                                OffsetFetchResponseTopics::default()
+                                    .with_name(topic_name(&name))
+                                    .with_partitions(
+                                        parts
+                                            .into_iter()
+                                            .map(|(p, c, e)| {
+                                                let (offset, epoch, meta) = fields(c);
+                                                OffsetFetchResponsePartitions::default()
+                                                    .with_partition_index(p)
+                                                    .with_committed_offset(offset)
+                                                    .with_committed_leader_epoch(epoch)
+                                                    .with_metadata(Some(text(meta)))
+                                                    .with_error_code(e.map_or(0, |e| e.code()))
+                                            })
+                                            .collect(),
+                                    )
+                            })
+                            .collect(),
+                    )
+            })
+            .collect();
+        return OffsetFetchResponse::default().with_groups(groups);
+    }
+    let wanted = request.topics.as_ref().map(|ts| {
+        ts.iter()
+            .map(|t| (t.name.to_string(), t.partition_indexes.clone()))
+            .collect::<Vec<_>>()
+    });
+    let answer = fetch(ctx, request.group_id.0.as_str(), wanted);
+    let topics = answer
+        .topics
+        .into_iter()
+        .map(|(name, parts)| {
+            OffsetFetchResponseTopic::default()
+                .with_name(topic_name(&name))
+                .with_partitions(
+                    parts
+                        .into_iter()
+                        .map(|(p, c, e)| {
+                            let (offset, epoch, meta) = fields(c);
+                            OffsetFetchResponsePartition::default()
+                                .with_partition_index(p)
+                                .with_committed_offset(offset)
+                                .with_committed_leader_epoch(epoch)
+                                .with_metadata(Some(text(meta)))
+                                .with_error_code(e.map_or(0, |e| e.code()))
+                        })
+                        .collect(),
+                )
+        })
+        .collect();
+    // v1 has no top-level error code; the group error goes on the partitions.
+    let response = OffsetFetchResponse::default().with_topics(topics);
+    if ctx.version >= 2 {
+        response.with_error_code(answer.error.map_or(0, |e| e.code()))
+    } else {
+        response
+    }
+}
+
+fn fields(c: Option<Committed>) -> (i64, i32, String) {
+    match c {
+        Some(c) => (c.offset, c.leader_epoch, c.metadata),
+        None => (-1, -1, String::new()),
+    }
+}
+
+fn fetch(
+    ctx: &RequestContext,
+    group_id: &str,
+    wanted: Option<Vec<(String, Vec<i32>)>>,
+) -> GroupOffsets {
+    if group_id.is_empty() {
+        return GroupOffsets {
+            error: Some(ResponseError::InvalidGroupId),
+            topics: Vec::new(),
+        };
+    }
+    if !ctx.may(Operation::Describe, Resource::Group(group_id)) {
+        return GroupOffsets {
+            error: Some(ResponseError::GroupAuthorizationFailed),
+            topics: Vec::new(),
+        };
+    }
+    let groups = &ctx.broker.groups;
+    let mut topics: Vec<(String, PartitionOffsets)> = Vec::new();
+    match wanted {
+        Some(wanted) => {
+            for (topic, partitions) in wanted {
+                let allowed = ctx.may_topic(Operation::Describe, &topic);
+                let tps: Vec<(String, i32)> =
+                    partitions.iter().map(|p| (topic.clone(), *p)).collect();
+                let found = groups.fetch_offsets(group_id, Some(&tps));
+                let parts = found
+                    .into_iter()
+                    .map(|((_, p), c)| {
+                        if allowed {
+                            (p, c, None)
+                        } else {
+                            (p, None, Some(ResponseError::TopicAuthorizationFailed))
+                        }
+                    })
+                    .collect();
+                topics.push((topic, parts));
+            }
+        }
+        None => {
+            for ((topic, p), c) in groups.fetch_offsets(group_id, None) {
+                if !ctx.may_topic(Operation::Describe, &topic) {
+                    continue;
+                }
+                match topics.last_mut() {
+                    Some((t, parts)) if *t == topic => parts.push((p, c, None)),
+                    _ => topics.push((topic, vec![(p, c, None)])),
+                }
+            }
+        }
+    }
+    GroupOffsets {
+        error: None,
+        topics,
+    }
+}
