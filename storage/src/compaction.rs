@@ -156,7 +156,21 @@ impl Log {
                 }
                 !(r.is_tombstone && r.offset < plan.first_dirty && header.max_timestamp() < horizon)
             };
-            if let Some(segment) = self.clean_segment(view, &plan.config, keep)? {
+            let segment = match self.clean_segment(view, &plan.config, keep) {
+                Ok(segment) => segment,
+                Err(e) => {
+                    // The originals are untouched; leave no `.cleaned` files.
+                    let current = swap::CleanedPaths::new(&view.path);
+                    let written = cleaned.iter().map(|(_, c): &(_, swap::Cleaned)| &c.paths);
+                    for paths in written.chain([&current]) {
+                        if let Err(cleanup) = paths.remove_all() {
+                            tracing::warn!(error = %cleanup, "removing files of a failed compaction");
+                        }
+                    }
+                    return Err(e);
+                }
+            };
+            if let Some(segment) = segment {
                 outcome.cleaned_segments += 1;
                 outcome.bytes_before += view.limit;
                 outcome.bytes_after += segment.segment.size;

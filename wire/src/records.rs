@@ -4,46 +4,46 @@
 //! topics (refusing records without a key).
 //!
 //! Everything else in Strata moves batches as opaque bytes (see [`batch`]).
-//! Decoding and compression codecs (gzip, snappy, lz4, zstd) are
-//! `kafka-protocol`'s; this module only adds what its encoder does not keep
-//! on its own when a batch is rewritten: the original attributes (timestamp
-//! type included), the last offset delta (so the batch still ends where it
-//! ended, as Kafka's cleaner keeps it for producer sequence state), and a
-//! LogAppendTime batch's max timestamp.
+//! The compression codecs (gzip, snappy, lz4, zstd) are `kafka-protocol`'s.
+//! Records themselves are walked here rather than decoded into
+//! `kafka_protocol::records::Record`s: a rewritten batch then carries its
+//! kept records byte for byte (a `Record` keeps headers in a map, which
+//! would drop repeated header keys), and keeps its base offset, last offset
+//! delta, base sequence and timestamps as Kafka's cleaner does: offset and
+//! timestamp deltas stay valid, and producer sequence state survives.
 //!
 //! [`batch`]: crate::batch
 
 use std::error::Error as StdError;
+use std::ops::Range;
 
-use bytes::{Bytes, BytesMut};
-use kafka_protocol::records::{
-    Compression as KafkaCompression, Record, RecordBatchDecoder, RecordBatchEncoder,
-    RecordEncodeOptions,
-};
+use bytes::{BufMut, Bytes, BytesMut};
+use kafka_protocol::compression::{self as codec, Compressor, Decompressor};
 use thiserror::Error;
 
-use crate::batch::{BatchError, BatchHeader, Batches, Compression, BATCH_HEADER_LEN};
+use crate::batch::{BatchError, BatchHeader, Batches, Compression, BATCH_HEADER_LEN, LOG_OVERHEAD};
 
 // Header field positions, as documented in `batch.rs`.
+const BATCH_LENGTH: usize = 8;
 const CRC: usize = 17;
 const ATTRIBUTES: usize = 21;
-const LAST_OFFSET_DELTA: usize = 23;
 const MAX_TIMESTAMP: usize = 35;
+const RECORD_COUNT: usize = 57;
 
 /// Why the records of a batch could not be read or rewritten.
 #[derive(Debug, Error)]
 pub enum RecordsError {
     #[error("invalid record batch")]
     Batch(#[from] BatchError),
-    /// The batch frames correctly but its records do not decode (bad CRC,
-    /// corrupt compressed data, malformed varints).
+    /// The batch frames correctly but its records do not decode (corrupt
+    /// compressed data, malformed varints, lengths past the batch).
     #[error("cannot decode the records of the batch at offset {base_offset}")]
     Decode {
         base_offset: i64,
         #[source]
         source: Box<dyn StdError + Send + Sync>,
     },
-    /// Re-encoding kept records failed, or did not give back one batch.
+    /// Compressing kept records failed.
     #[error("cannot re-encode the batch at offset {base_offset}")]
     Encode {
         base_offset: i64,
@@ -64,17 +64,6 @@ pub struct RecordSummary {
     pub is_tombstone: bool,
 }
 
-impl RecordSummary {
-    fn of(record: &Record) -> RecordSummary {
-        RecordSummary {
-            offset: record.offset,
-            timestamp: record.timestamp,
-            key: record.key.clone(),
-            is_tombstone: record.value.is_none(),
-        }
-    }
-}
-
 /// The result of [`filter_batch`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Filtered {
@@ -82,43 +71,154 @@ pub enum Filtered {
     Unchanged,
     /// No record was kept: the batch goes away.
     Empty,
-    /// Some records were kept, re-encoded as one batch with the original
-    /// codec, attributes, producer fields and leader epoch. Kept records keep
-    /// their offsets, and the batch keeps its last offset; its base offset
-    /// becomes the first kept record's offset.
+    /// Some records were kept, byte for byte, in one batch with the original
+    /// codec, attributes, base and last offset, producer fields and leader
+    /// epoch; only the record count, the length, the max timestamp (for
+    /// CreateTime batches) and the CRC change.
     Rewritten(Bytes),
 }
 
-fn decode(batch: &Bytes, base_offset: i64) -> Result<Vec<Record>, RecordsError> {
-    let mut buf = batch.clone();
-    RecordBatchDecoder::decode(&mut buf)
-        .map(|set| set.records)
-        .map_err(|e| RecordsError::Decode {
-            base_offset,
-            source: e.into(),
-        })
+type BoxError = Box<dyn StdError + Send + Sync>;
+
+/// One record inside the (decompressed) records of a batch.
+struct RawRecord {
+    /// The whole record, its length varint included.
+    bytes: Range<usize>,
+    offset: i64,
+    timestamp: i64,
+    key: Option<Range<usize>>,
+    is_tombstone: bool,
 }
 
-/// Decodes the records of the one batch in `batch` (decompressing it if
-/// needed; the CRC is checked).
-pub fn decode_records(batch: &Bytes) -> Result<Vec<RecordSummary>, RecordsError> {
+impl RawRecord {
+    fn summary(&self, region: &Bytes) -> RecordSummary {
+        RecordSummary {
+            offset: self.offset,
+            timestamp: self.timestamp,
+            key: self.key.clone().map(|k| region.slice(k)),
+            is_tombstone: self.is_tombstone,
+        }
+    }
+}
+
+fn decode_error(header: &BatchHeader<'_>, source: impl Into<BoxError>) -> RecordsError {
+    RecordsError::Decode {
+        base_offset: header.base_offset(),
+        source: source.into(),
+    }
+}
+
+fn decompress<D: Decompressor<Bytes, Buf = Bytes>>(mut raw: Bytes) -> Result<Bytes, BoxError> {
+    D::decompress(&mut raw, |out| Ok(std::mem::take(out))).map_err(BoxError::from)
+}
+
+fn compress<C: Compressor<BytesMut, BufMut = BytesMut>>(region: &[u8]) -> Result<Bytes, BoxError> {
+    let mut out = BytesMut::new();
+    C::compress(&mut out, |buf| {
+        buf.put_slice(region);
+        Ok(())
+    })
+    .map_err(BoxError::from)?;
+    Ok(out.freeze())
+}
+
+/// The records region of a batch, decompressed. The CRC is verified first.
+fn records_region(header: &BatchHeader<'_>) -> Result<Bytes, RecordsError> {
+    header.verify_crc()?;
+    let raw = Bytes::copy_from_slice(&header.bytes()[BATCH_HEADER_LEN..]);
+    match header.compression() {
+        Compression::None => Ok(raw),
+        Compression::Gzip => decompress::<codec::Gzip>(raw),
+        Compression::Snappy => decompress::<codec::Snappy>(raw),
+        Compression::Lz4 => decompress::<codec::Lz4>(raw),
+        Compression::Zstd => decompress::<codec::Zstd>(raw),
+        Compression::Unknown(id) => Err(format!("unknown compression codec {id}").into()),
+    }
+    .map_err(|e| decode_error(header, e))
+}
+
+/// A length-prefixed byte string inside `record` at `*at`: `None` for -1.
+fn blob(record: &[u8], at: &mut usize) -> Option<Option<Range<usize>>> {
+    let n = read_varint(record, at)?;
+    if n == -1 {
+        return Some(None);
+    }
+    let start = *at;
+    let end = start.checked_add(usize::try_from(n).ok()?)?;
+    if end > record.len() {
+        return None;
+    }
+    *at = end;
+    Some(Some(start..end))
+}
+
+/// Locates each record of `region` (the batch's records, decompressed):
+/// `length, attributes, timestampDelta, offsetDelta, key, value, headers`,
+/// skipping the headers by the record's length. Never reads out of bounds.
+fn walk(header: &BatchHeader<'_>, region: &[u8]) -> Result<Vec<RawRecord>, RecordsError> {
+    let malformed = |what: &str| decode_error(header, format!("malformed record: {what}"));
+    let count = usize::try_from(header.record_count()).map_err(|_| malformed("record count"))?;
+    // A record takes at least 7 bytes: the count cannot make us allocate more.
+    let mut records = Vec::with_capacity(count.min(region.len() / 7));
+    let mut at = 0;
+    for _ in 0..count {
+        let start = at;
+        let len = read_varint(region, &mut at).ok_or_else(|| malformed("length"))?;
+        let end = usize::try_from(len)
+            .ok()
+            .and_then(|len| at.checked_add(len))
+            .filter(|&end| end <= region.len())
+            .ok_or_else(|| malformed("length"))?;
+        let record = &region[..end];
+        let mut p = at + 1; // attributes
+        let timestamp_delta =
+            read_varint(record, &mut p).ok_or_else(|| malformed("timestamp delta"))?;
+        let offset_delta = read_varint(record, &mut p).ok_or_else(|| malformed("offset delta"))?;
+        let key = blob(record, &mut p).ok_or_else(|| malformed("key"))?;
+        let value = blob(record, &mut p).ok_or_else(|| malformed("value"))?;
+        let timestamp = if header.is_log_append_time() {
+            header.max_timestamp()
+        } else {
+            header.base_timestamp().wrapping_add(timestamp_delta)
+        };
+        records.push(RawRecord {
+            bytes: start..end,
+            offset: header.base_offset().wrapping_add(offset_delta),
+            timestamp,
+            key,
+            is_tombstone: value.is_none(),
+        });
+        at = end;
+    }
+    if at != region.len() {
+        return Err(malformed("bytes after the last record"));
+    }
+    Ok(records)
+}
+
+/// Decodes the records of the one batch at the start of `batch`
+/// (decompressing it if needed; the CRC is checked).
+pub fn decode_records(batch: &[u8]) -> Result<Vec<RecordSummary>, RecordsError> {
     let header = BatchHeader::parse(batch)?;
-    let records = decode(batch, header.base_offset())?;
-    Ok(records.iter().map(RecordSummary::of).collect())
+    let region = records_region(&header)?;
+    let records = walk(&header, &region)?;
+    Ok(records.iter().map(|r| r.summary(&region)).collect())
 }
 
-/// Keeps the records of the one batch in `batch` for which `keep` says so.
-/// Returns what became of the batch and how many records were dropped.
+/// Keeps the records of the one batch at the start of `batch` for which
+/// `keep` says so. Returns what became of the batch and how many records
+/// were dropped.
 pub fn filter_batch(
-    batch: &Bytes,
+    batch: &[u8],
     mut keep: impl FnMut(&RecordSummary) -> bool,
 ) -> Result<(Filtered, usize), RecordsError> {
     let header = BatchHeader::parse(batch)?;
-    let records = decode(batch, header.base_offset())?;
+    let region = records_region(&header)?;
+    let records = walk(&header, &region)?;
     let total = records.len();
-    let kept: Vec<Record> = records
-        .into_iter()
-        .filter(|r| keep(&RecordSummary::of(r)))
+    let kept: Vec<&RawRecord> = records
+        .iter()
+        .filter(|r| keep(&r.summary(&region)))
         .collect();
     let removed = total - kept.len();
     if removed == 0 {
@@ -127,75 +227,43 @@ pub fn filter_batch(
     if kept.is_empty() {
         return Ok((Filtered::Empty, removed));
     }
-    Ok((Filtered::Rewritten(encode_kept(&header, kept)?), removed))
-}
-
-/// Encodes `kept` (records of the batch `original`, in offset order) as one
-/// batch that carries over everything the header said about them.
-fn encode_kept(original: &BatchHeader<'_>, mut kept: Vec<Record>) -> Result<Bytes, RecordsError> {
-    let base_offset = original.base_offset();
-    let encode_error = |source: Box<dyn StdError + Send + Sync>| RecordsError::Encode {
-        base_offset,
+    let mut plain = Vec::with_capacity(region.len());
+    for r in &kept {
+        plain.extend_from_slice(&region[r.bytes.clone()]);
+    }
+    let body = match header.compression() {
+        Compression::None => Ok(Bytes::from(plain)),
+        Compression::Gzip => compress::<codec::Gzip>(&plain),
+        Compression::Snappy => compress::<codec::Snappy>(&plain),
+        Compression::Lz4 => compress::<codec::Lz4>(&plain),
+        Compression::Zstd => compress::<codec::Zstd>(&plain),
+        Compression::Unknown(_) => unreachable!("decode refused the codec"),
+    }
+    .map_err(|source| RecordsError::Encode {
+        base_offset: header.base_offset(),
         source,
-    };
-    let compression = match original.compression() {
-        Compression::None => KafkaCompression::None,
-        Compression::Gzip => KafkaCompression::Gzip,
-        Compression::Snappy => KafkaCompression::Snappy,
-        Compression::Lz4 => KafkaCompression::Lz4,
-        Compression::Zstd => KafkaCompression::Zstd,
-        Compression::Unknown(id) => {
-            return Err(encode_error(
-                format!("unknown compression codec {id}").into(),
-            ))
-        }
-    };
-    // The encoder starts a new batch wherever `offset - sequence` changes,
-    // and derives the base sequence from the first record: keep the
-    // difference constant so the kept records stay one batch, with the
-    // original base sequence shifted to the first kept offset (or -1, "no
-    // sequence", for producers that are not idempotent).
-    let first = kept[0].offset;
-    let base_sequence = original.base_sequence();
-    for record in &mut kept {
-        let from = if base_sequence < 0 {
-            first
-        } else {
-            base_offset
-        };
-        let start = if base_sequence < 0 { -1 } else { base_sequence };
-        record.sequence = start.wrapping_add((record.offset - from) as i32);
+    })?;
+    let mut out = BytesMut::with_capacity(BATCH_HEADER_LEN + body.len());
+    out.put_slice(&batch[..BATCH_HEADER_LEN]);
+    out.put_slice(&body);
+    let batch_length = i32::try_from(out.len() - LOG_OVERHEAD)
+        .map_err(|_| decode_error(&header, "rewritten batch too large"))?;
+    out[BATCH_LENGTH..BATCH_LENGTH + 4].copy_from_slice(&batch_length.to_be_bytes());
+    out[RECORD_COUNT..RECORD_COUNT + 4].copy_from_slice(&(kept.len() as i32).to_be_bytes());
+    if !header.is_log_append_time() {
+        // As Kafka's cleaner: the max timestamp of what is left.
+        let max = kept.iter().map(|r| r.timestamp).max().expect("not empty");
+        out[MAX_TIMESTAMP..MAX_TIMESTAMP + 8].copy_from_slice(&max.to_be_bytes());
     }
-    let mut buf = BytesMut::new();
-    let options = RecordEncodeOptions {
-        version: 2,
-        compression,
-    };
-    RecordBatchEncoder::encode(&mut buf, kept.iter(), &options)
-        .map_err(|e| encode_error(e.into()))?;
-    let len = BatchHeader::parse(&buf)?.total_len();
-    if len != buf.len() {
-        return Err(encode_error("kept records were split over batches".into()));
-    }
-    // What the encoder computes differently from the original header.
-    let last_delta = i32::try_from(original.last_offset() - first)
-        .map_err(|_| encode_error("offset range does not fit a batch".into()))?;
-    buf[ATTRIBUTES..ATTRIBUTES + 2].copy_from_slice(&original.attributes().to_be_bytes());
-    buf[LAST_OFFSET_DELTA..LAST_OFFSET_DELTA + 4].copy_from_slice(&last_delta.to_be_bytes());
-    if original.is_log_append_time() {
-        buf[MAX_TIMESTAMP..MAX_TIMESTAMP + 8]
-            .copy_from_slice(&original.max_timestamp().to_be_bytes());
-    }
-    let crc = crc32c::crc32c(&buf[ATTRIBUTES..]);
-    buf[CRC..CRC + 4].copy_from_slice(&crc.to_be_bytes());
-    Ok(buf.freeze())
+    let crc = crc32c::crc32c(&out[ATTRIBUTES..]);
+    out[CRC..CRC + 4].copy_from_slice(&crc.to_be_bytes());
+    Ok((Filtered::Rewritten(out.freeze()), removed))
 }
 
 /// Whether any record in `records` (whole v2 batches, as a produce request
 /// carries them) has a null key: Kafka refuses those for compacted topics
 /// (INVALID_RECORD). Control batches are skipped. Uncompressed batches are
-/// walked record header by record header without allocating; compressed
-/// ones are decompressed (and their CRC checked).
+/// walked in place; compressed ones are CRC-checked and decompressed.
 pub fn batch_has_null_key(records: &[u8]) -> Result<bool, RecordsError> {
     for item in Batches::new(records) {
         let header = item?;
@@ -203,46 +271,18 @@ pub fn batch_has_null_key(records: &[u8]) -> Result<bool, RecordsError> {
             continue;
         }
         let null = match header.compression() {
-            Compression::None => uncompressed_has_null_key(&header)?,
+            // Walked in place: no copy on the produce path.
+            Compression::None => walk(&header, &header.bytes()[BATCH_HEADER_LEN..])?,
             _ => {
-                let batch = Bytes::copy_from_slice(header.bytes());
-                decode(&batch, header.base_offset())?
-                    .iter()
-                    .any(|r| r.key.is_none())
+                let region = records_region(&header)?;
+                walk(&header, &region)?
             }
-        };
+        }
+        .iter()
+        .any(|r| r.key.is_none());
         if null {
             return Ok(true);
         }
-    }
-    Ok(false)
-}
-
-/// Walks `length, attributes, timestampDelta, offsetDelta, keyLength` of
-/// each record, skipping the rest by its length.
-fn uncompressed_has_null_key(header: &BatchHeader<'_>) -> Result<bool, RecordsError> {
-    let bytes = &header.bytes()[BATCH_HEADER_LEN..];
-    let malformed = |what: &str| RecordsError::Decode {
-        base_offset: header.base_offset(),
-        source: format!("malformed record: {what}").into(),
-    };
-    let mut at = 0;
-    for _ in 0..header.record_count() {
-        let len = read_varint(bytes, &mut at).ok_or_else(|| malformed("length"))?;
-        let len = usize::try_from(len).map_err(|_| malformed("negative length"))?;
-        let end = at
-            .checked_add(len)
-            .filter(|&end| end <= bytes.len())
-            .ok_or_else(|| malformed("length past the batch"))?;
-        let record = &bytes[at..end];
-        let mut p = 1; // attributes
-        read_varint(record, &mut p).ok_or_else(|| malformed("timestamp delta"))?;
-        read_varint(record, &mut p).ok_or_else(|| malformed("offset delta"))?;
-        let key_len = read_varint(record, &mut p).ok_or_else(|| malformed("key length"))?;
-        if key_len == -1 {
-            return Ok(true);
-        }
-        at = end;
     }
     Ok(false)
 }
@@ -264,7 +304,10 @@ fn read_varint(bytes: &[u8], at: &mut usize) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kafka_protocol::records::TimestampType;
+    use kafka_protocol::records::{
+        Compression as KafkaCompression, Record, RecordBatchDecoder, RecordBatchEncoder,
+        RecordEncodeOptions, TimestampType,
+    };
 
     fn record(offset: i64, key: Option<&'static [u8]>, value: Option<&'static [u8]>) -> Record {
         Record {
@@ -276,8 +319,8 @@ mod tests {
             producer_epoch: -1,
             timestamp_type: TimestampType::Creation,
             offset,
-            // Non-idempotent: base sequence -1, constant `offset - sequence`
-            // so the encoder keeps the sample in one batch.
+            // Not idempotent: base sequence -1; a constant `offset - sequence`
+            // keeps the encoder from splitting the sample into batches.
             sequence: (offset - 11) as i32,
             timestamp: 1_000 + offset,
             key: key.map(Bytes::from_static),
@@ -338,7 +381,7 @@ mod tests {
                 BatchHeader::parse(&new).unwrap(),
             );
             h.verify_crc().unwrap();
-            assert_eq!(h.base_offset(), 11);
+            assert_eq!(h.base_offset(), old.base_offset());
             assert_eq!(h.last_offset(), old.last_offset());
             assert_eq!(h.record_count(), 3);
             assert_eq!(h.attributes(), old.attributes());
@@ -348,6 +391,9 @@ mod tests {
             let offsets: Vec<_> = got.iter().map(|r| r.offset).collect();
             assert_eq!(offsets, vec![11, 12, 13]);
             assert!(got[1].is_tombstone);
+            // The kept records are exactly the original ones.
+            let all = |b: &Bytes| RecordBatchDecoder::decode(&mut b.clone()).unwrap().records;
+            assert_eq!(all(&new), all(&batch)[1..].to_vec());
 
             assert_eq!(
                 filter_batch(&batch, |_| true).unwrap(),
@@ -380,10 +426,10 @@ mod tests {
         assert!(h.is_log_append_time());
         assert_eq!(h.max_timestamp(), 99_999);
         assert_eq!((h.producer_id(), h.producer_epoch()), (77, 3));
-        assert_eq!(h.base_sequence(), 41);
+        assert_eq!(h.base_sequence(), 40);
         assert_eq!(
             (h.base_offset(), h.last_offset(), h.record_count()),
-            (11, 13, 2)
+            (10, 13, 2)
         );
         // The last sequence (base sequence + last offset delta) is unchanged.
         assert_eq!(h.base_sequence() + h.last_offset_delta(), 43);
@@ -404,6 +450,29 @@ mod tests {
         let mut bad = encode(&keyed, KafkaCompression::None).to_vec();
         bad[BATCH_HEADER_LEN] = 0x7e; // zigzag 63: more than the records hold
         assert!(batch_has_null_key(&bad).is_err());
+    }
+
+    proptest::proptest! {
+        /// Arbitrary bytes behind a well-framed header (CRC made valid) never
+        /// make the record walk panic or read out of bounds.
+        #[test]
+        fn garbage_records_never_panic(
+            payload in proptest::collection::vec(proptest::num::u8::ANY, 0..200),
+            count in -2i32..50,
+            compression in 0i16..5,
+        ) {
+            let mut b = encode(&sample(), KafkaCompression::None)[..BATCH_HEADER_LEN].to_vec();
+            b.extend_from_slice(&payload);
+            let len = (b.len() - LOG_OVERHEAD) as i32;
+            b[BATCH_LENGTH..BATCH_LENGTH + 4].copy_from_slice(&len.to_be_bytes());
+            b[RECORD_COUNT..RECORD_COUNT + 4].copy_from_slice(&count.to_be_bytes());
+            b[ATTRIBUTES..ATTRIBUTES + 2].copy_from_slice(&compression.to_be_bytes());
+            let crc = crc32c::crc32c(&b[ATTRIBUTES..]);
+            b[CRC..CRC + 4].copy_from_slice(&crc.to_be_bytes());
+            let _ = decode_records(&b);
+            let _ = filter_batch(&b, |r| r.offset % 2 == 0);
+            let _ = batch_has_null_key(&b);
+        }
     }
 
     #[test]

@@ -462,3 +462,25 @@ fn appends_and_reads_race_compaction() {
         assert_eq!(last.2.as_deref(), Some(expected.to_string().as_str()));
     }
 }
+
+#[test]
+fn undecodable_records_fail_the_pass_and_change_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = open(dir.path(), config());
+    // Valid framing and CRC, but the payload is not records.
+    append_n(&log, 12, 1, 0, 39);
+    log.flush().unwrap();
+    let before = log.read(0, 1 << 20, true).unwrap();
+    let err = log.compact(1_000).unwrap_err();
+    assert!(
+        matches!(err, crate::StorageError::CorruptRecords { .. }),
+        "{err:?}"
+    );
+    assert_eq!(log.read(0, 1 << 20, true).unwrap(), before);
+    assert!(fs::read_dir(log.dir()).unwrap().all(|e| !e
+        .unwrap()
+        .file_name()
+        .to_str()
+        .unwrap()
+        .contains(".cleaned")));
+}
