@@ -38,6 +38,11 @@ pub(crate) const BROKER_ONLY: &[(&str, &str, &str)] = &[
         "Smallest session timeout a group member may ask for.",
     ),
     (
+        "log.cleaner.backoff.ms",
+        "15000",
+        "Pause between log compaction passes over the compacted topics.",
+    ),
+    (
         "log.retention.check.interval.ms",
         "300000",
         "How often retention and time-based segment rolling run.",
@@ -97,6 +102,7 @@ pub struct BrokerProperties {
     pub socket_request_max_bytes: usize,
     pub max_connections: usize,
     pub log_retention_check_interval_ms: u64,
+    pub log_cleaner_backoff_ms: u64,
     pub group_initial_rebalance_delay_ms: u64,
     pub group_min_session_timeout_ms: i32,
     pub group_max_session_timeout_ms: i32,
@@ -209,6 +215,11 @@ impl BrokerProperties {
                 &map,
                 "offset.metadata.max.bytes",
                 default("offset.metadata.max.bytes"),
+            )?,
+            log_cleaner_backoff_ms: parse(
+                &map,
+                "log.cleaner.backoff.ms",
+                default("log.cleaner.backoff.ms"),
             )?,
             explicit: map,
         };

@@ -83,6 +83,7 @@ impl Server {
                 stopped.clone(),
             )),
             tokio::spawn(enforce_retention(broker.clone(), stopped.clone())),
+            tokio::spawn(compact_logs(broker.clone(), stopped.clone())),
             tokio::spawn({
                 let broker = broker.clone();
                 async move { broker.groups.run_timers(stopped).await }
@@ -169,6 +170,37 @@ async fn shutdown_signal() {
     }
     #[cfg(not(unix))]
     let _ = ctrl_c.await;
+}
+
+/// Compacts the logs of compacted topics every `log.cleaner.backoff.ms`, one
+/// log at a time on a blocking thread (a cleaning pass rewrites segments and
+/// must not hold up the async workers).
+async fn compact_logs(broker: Arc<Broker>, mut stopped: watch::Receiver<bool>) {
+    let every = Duration::from_millis(broker.cluster.properties.log_cleaner_backoff_ms.max(1));
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stopped.wait_for(|s| *s) => return,
+        }
+        for topic in broker.cluster.topics() {
+            if !topic.effective_config().log.compact {
+                continue;
+            }
+            for log in topic.logs() {
+                let now = clock::now_ms();
+                match tokio::task::spawn_blocking(move || log.compact(now)).await {
+                    Ok(Ok(outcome)) if outcome.cleaned_segments > 0 => {
+                        tracing::info!(topic = %topic.name, ?outcome, "compacted");
+                    }
+                    Ok(Ok(_)) => {}
+                    Ok(Err(e)) => {
+                        tracing::warn!(topic = %topic.name, error = %e, "compaction failed")
+                    }
+                    Err(e) => tracing::error!(error = %e, "compaction task panicked"),
+                }
+            }
+        }
+    }
 }
 
 /// Applies retention and time-based rolling every `log.retention.check.interval.ms`.

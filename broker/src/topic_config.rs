@@ -3,8 +3,8 @@
 //!
 //! Only configs that change Strata's behaviour are listed: an unlisted name is
 //! refused with INVALID_CONFIG rather than accepted and ignored. Values that
-//! Kafka accepts but Strata cannot honour yet (`cleanup.policy=compact`,
-//! `compression.type` other than `producer`) are refused with a message that
+//! Kafka accepts but Strata does not honour (`compression.type` other than
+//! `producer`: batches are stored as sent) are refused with a message that
 //! says so.
 
 use std::collections::BTreeMap;
@@ -78,10 +78,7 @@ fn ratio(v: &str) -> Result<(), String> {
 fn validate_cleanup_policy(v: &str) -> Result<(), String> {
     for item in v.split(',').map(str::trim) {
         match item {
-            "delete" => {}
-            "compact" => {
-                return Err("log compaction is not supported by this Strata version".into())
-            }
+            "delete" | "compact" => {}
             other => return Err(format!("unknown cleanup policy {other:?}")),
         }
     }
@@ -119,7 +116,7 @@ macro_rules! def {
 /// Every topic config Strata knows, sorted by name as Kafka lists them.
 pub(crate) static TOPIC_CONFIGS: &[TopicConfigDef] = &[
     def!("cleanup.policy", "log.cleanup.policy", List, "delete", validate_cleanup_policy,
-        "Retention policy for old segments; only \"delete\" is supported yet."),
+        "delete: old segments go by retention.ms and retention.bytes; compact: only the latest record per key is kept."),
     def!("compression.type", "compression.type", String, "producer", validate_compression,
         "Batches are stored as the producer compressed them."),
     def!("delete.retention.ms", "log.cleaner.delete.retention.ms", Long, "86400000", long_at_least(0),
@@ -296,8 +293,9 @@ mod tests {
 
     #[test]
     fn unsupported_values_are_refused_with_a_reason() {
-        let bad: BTreeMap<_, _> = [("cleanup.policy".to_string(), "compact".to_string())].into();
-        assert!(validate_overrides(&bad).unwrap_err().contains("compaction"));
+        let bad: BTreeMap<_, _> =
+            [("cleanup.policy".to_string(), "compact,shred".to_string())].into();
+        assert!(validate_overrides(&bad).unwrap_err().contains("shred"));
         let bad: BTreeMap<_, _> = [("no.such".to_string(), "1".to_string())].into();
         assert!(validate_overrides(&bad).is_err());
         let bad: BTreeMap<_, _> = [("segment.bytes".to_string(), "10".to_string())].into();

@@ -129,7 +129,8 @@ fn broker_only_type(name: &str) -> ConfigType {
     match name {
         "auto.create.topics.enable" => ConfigType::Boolean,
         "default.replication.factor" => ConfigType::Short,
-        "log.retention.check.interval.ms"
+        "log.cleaner.backoff.ms"
+        | "log.retention.check.interval.ms"
         | "offsets.retention.check.interval.ms"
         | "offsets.retention.minutes"
         | "group.initial.rebalance.delay.ms" => ConfigType::Long,

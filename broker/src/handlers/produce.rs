@@ -230,6 +230,20 @@ fn append(
             ),
         ));
     }
+    if config.log.compact {
+        // The one produce-path check that reads records: Kafka refuses keyless
+        // records on compacted topics. Topics without compaction never pay for it.
+        match strata_wire::records::batch_has_null_key(&records) {
+            Ok(false) => {}
+            Ok(true) => {
+                return Err(failure(
+                    ResponseError::InvalidRecord,
+                    Some("Compacted topic cannot accept message without key.".into()),
+                ))
+            }
+            Err(e) => return Err(failure(ResponseError::CorruptMessage, Some(e.to_string()))),
+        }
+    }
     if config.timestamp_type == TimestampType::CreateTime {
         check_timestamps(&header, config, now)?;
     }
