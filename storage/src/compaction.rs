@@ -147,7 +147,6 @@ impl Log {
         let map = build_offset_map(&plan)?;
         let horizon = now_ms.saturating_sub(plan.config.delete_retention_ms as i64);
         let mut cleaned = Vec::new();
-        let mut outcome = CompactionOutcome::default();
         for view in &plan.cleanable {
             let keep = |header: &BatchHeader<'_>, r: &RecordSummary| {
                 let Some(key) = &r.key else { return true };
@@ -171,10 +170,6 @@ impl Log {
                 }
             };
             if let Some(segment) = segment {
-                outcome.cleaned_segments += 1;
-                outcome.bytes_before += view.limit;
-                outcome.bytes_after += segment.segment.size;
-                outcome.records_removed += segment.removed;
                 cleaned.push((view.clone(), segment));
             }
         }
@@ -187,7 +182,7 @@ impl Log {
             // offset gaps in a segment that must be rebuilt by a scan.
             swap::write_checkpoint(&self.inner.dir, plan.first_dirty)?;
         }
-        self.swap_in(cleaned)?;
+        let outcome = self.swap_in(cleaned)?;
         swap::write_checkpoint(&self.inner.dir, end)?;
         if outcome.cleaned_segments > 0 {
             tracing::info!(

@@ -50,7 +50,8 @@ pub struct RetentionOutcome {
     pub log_start_offset: i64,
 }
 
-/// A sealed (immutable) segment, for tiering.
+/// A sealed (immutable) segment, for tiering. In a compacted log the same
+/// base offset can later name a cleaned replacement: compare `size_bytes`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SegmentInfo {
     pub base_offset: i64,
@@ -254,7 +255,9 @@ impl Log {
     }
 
     /// Sealed segments that are fsynced, indexed on disk and under the high
-    /// watermark, oldest first: their files will never change again.
+    /// watermark, oldest first: their files will never change again, except
+    /// that compaction may replace one with a new, smaller file under the
+    /// same name (a different `size_bytes` and possibly `max_timestamp`).
     pub fn sealed_segments(&self) -> Vec<SegmentInfo> {
         let st = self.inner.state.lock();
         st.segments

@@ -27,7 +27,7 @@ use crate::index::{read_optional, write_durably};
 use crate::log::Log;
 use crate::segment::Segment;
 
-use super::SegmentView;
+use super::{CompactionOutcome, SegmentView};
 
 const CHECKPOINT_FILE: &str = "cleaner-offset-checkpoint";
 const CLEANED: &str = ".cleaned";
@@ -142,10 +142,15 @@ pub(super) struct Cleaned {
 }
 
 impl Log {
-    /// Steps 2 and 3 for every cleaned segment of a pass.
-    pub(super) fn swap_in(&self, cleaned: Vec<(SegmentView, Cleaned)>) -> Result<(), StorageError> {
+    /// Steps 2 and 3 for every cleaned segment of a pass; counts what was
+    /// swapped in (not what retention deleted meanwhile).
+    pub(super) fn swap_in(
+        &self,
+        cleaned: Vec<(SegmentView, Cleaned)>,
+    ) -> Result<CompactionOutcome, StorageError> {
+        let mut outcome = CompactionOutcome::default();
         if cleaned.is_empty() {
-            return Ok(());
+            return Ok(outcome);
         }
         let dir = &self.inner.dir;
         for (_, c) in &cleaned {
@@ -169,6 +174,10 @@ impl Log {
                     .get(&view.base_offset)
                     .is_some_and(|s| std::sync::Arc::ptr_eq(&s.file, &view.file));
                 if same {
+                    outcome.cleaned_segments += 1;
+                    outcome.bytes_before += view.limit;
+                    outcome.bytes_after += c.segment.size;
+                    outcome.records_removed += c.removed;
                     current.push(c);
                 } else {
                     // Deleted by retention meanwhile: nothing to replace.
@@ -193,7 +202,8 @@ impl Log {
             }
         }
         drop(writer);
-        sync_dir(dir).ctx(|| format!("fsyncing directory {}", dir.display()))
+        sync_dir(dir).ctx(|| format!("fsyncing directory {}", dir.display()))?;
+        Ok(outcome)
     }
 }
 
