@@ -24,7 +24,7 @@ SANITIZER="${FUZZ_SANITIZER:-address}"
 BUILD_TIMEOUT="${FUZZ_BUILD_TIMEOUT:-1200}"
 # Extra libFuzzer flags, split on spaces.
 read -r -a EXTRA_ARGS <<<"${FUZZ_ARGS:-}"
-ALL_TARGETS=(frame_and_request record_batches)
+ALL_TARGETS=(frame_and_request record_batches records)
 if [ "$#" -gt 0 ]; then
     TARGETS=("$@")
 else
@@ -56,7 +56,11 @@ failed=()
 for target in "${TARGETS[@]}"; do
     corpus="$FUZZ_DIR/corpus/$target"
     mkdir -p "$corpus" "$FUZZ_DIR/artifacts/$target"
-    cp -n "$FUZZ_DIR/seeds/$target"/*.bin "$corpus"/ 2>/dev/null || true
+    seed_dir="$FUZZ_DIR/seeds/$target"
+    if [ "$target" = records ]; then
+        seed_dir="$FUZZ_DIR/seeds/record_batches"
+    fi
+    cp -n "$seed_dir"/*.bin "$corpus"/ 2>/dev/null || true
     echo "run.sh: fuzzing $target for ${SECONDS_PER_TARGET}s" >&2
     # The libFuzzer bound is the real one; timeout only catches a hang in
     # libFuzzer itself (it exits 124 and counts as a failure).
