@@ -123,7 +123,14 @@ impl MetadataLog {
     /// Opens the log and replays it.
     pub(crate) fn open(data_dir: &Path) -> anyhow::Result<(Self, MetadataImage)> {
         let dir = data_dir.join(METADATA_LOG_DIR);
-        let log = Log::open(&dir, LogConfig::default())
+        // Every event is needed to replay the state: never trimmed, never compacted.
+        let config = LogConfig {
+            retention_ms: None,
+            retention_bytes: None,
+            retention_deletes: false,
+            ..LogConfig::default()
+        };
+        let log = Log::open(&dir, config)
             .with_context(|| format!("opening metadata log {}", dir.display()))?;
         let mut image = MetadataImage::default();
         let mut offset = log.log_start_offset();
