@@ -165,7 +165,9 @@ impl<'a> BatchHeader<'a> {
     }
     /// Offset of the last record: base offset plus last offset delta.
     pub fn last_offset(&self) -> i64 {
-        self.base_offset() + i64::from(self.last_offset_delta())
+        // Saturating: hostile headers must not overflow (storage validates the delta).
+        self.base_offset()
+            .saturating_add(i64::from(self.last_offset_delta()))
     }
     pub fn base_timestamp(&self) -> i64 {
         be_i64(self.bytes, BASE_TIMESTAMP)
