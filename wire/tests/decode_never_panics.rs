@@ -316,7 +316,7 @@ proptest! {
     fn decode_request_random_body(
         pick in any::<prop::sample::Index>(),
         correlation_id in any::<i32>(),
-        mut body in vec(any::<u8>(), 0..256),
+        body in vec(any::<u8>(), 0..256),
     ) {
         let versions = all_versions();
         let (key, version) = versions[pick.index(versions.len())];
