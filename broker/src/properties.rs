@@ -23,6 +23,16 @@ pub(crate) const BROKER_ONLY: &[(&str, &str, &str)] = &[
         "Replication factor of auto-created topics (a single node serves 1).",
     ),
     (
+        "group.consumer.heartbeat.interval.ms",
+        "5000",
+        "Heartbeat interval given to consumer-protocol (KIP-848) group members.",
+    ),
+    (
+        "group.consumer.session.timeout.ms",
+        "45000",
+        "Consumer-protocol (KIP-848) members not heard from for this long leave their group.",
+    ),
+    (
         "group.initial.rebalance.delay.ms",
         "3000",
         "How long a group starting from empty waits for more members.",
@@ -106,6 +116,8 @@ pub struct BrokerProperties {
     pub group_initial_rebalance_delay_ms: u64,
     pub group_min_session_timeout_ms: i32,
     pub group_max_session_timeout_ms: i32,
+    pub group_consumer_session_timeout_ms: i32,
+    pub group_consumer_heartbeat_interval_ms: i32,
     pub offsets_topic_num_partitions: i32,
     pub offsets_retention_minutes: u64,
     pub offsets_retention_check_interval_ms: u64,
@@ -196,6 +208,16 @@ impl BrokerProperties {
                 "group.max.session.timeout.ms",
                 default("group.max.session.timeout.ms"),
             )?,
+            group_consumer_session_timeout_ms: parse(
+                &map,
+                "group.consumer.session.timeout.ms",
+                default("group.consumer.session.timeout.ms"),
+            )?,
+            group_consumer_heartbeat_interval_ms: parse(
+                &map,
+                "group.consumer.heartbeat.interval.ms",
+                default("group.consumer.heartbeat.interval.ms"),
+            )?,
             offsets_topic_num_partitions: parse(
                 &map,
                 "offsets.topic.num.partitions",
@@ -225,6 +247,11 @@ impl BrokerProperties {
         };
         if props.offsets_topic_num_partitions < 1 {
             bail!("offsets.topic.num.partitions must be at least 1");
+        }
+        if props.group_consumer_heartbeat_interval_ms < 1
+            || props.group_consumer_heartbeat_interval_ms >= props.group_consumer_session_timeout_ms
+        {
+            bail!("group.consumer.heartbeat.interval.ms must be positive and below group.consumer.session.timeout.ms");
         }
         if props.num_partitions < 1 {
             bail!("num.partitions must be at least 1");

@@ -70,8 +70,10 @@ fn uniform(
     members: &BTreeMap<String, MemberSpec>,
     topics: &BTreeMap<Uuid, i32>,
 ) -> BTreeMap<String, Assignment> {
-    let mut owned: BTreeMap<&str, BTreeSet<(Uuid, i32)>> =
-        members.keys().map(|m| (m.as_str(), BTreeSet::new())).collect();
+    let mut owned: BTreeMap<&str, BTreeSet<(Uuid, i32)>> = members
+        .keys()
+        .map(|m| (m.as_str(), BTreeSet::new()))
+        .collect();
     let mut taken: BTreeSet<(Uuid, i32)> = BTreeSet::new();
     // Keep what is still valid: the member still subscribes and the partition exists.
     for (id, spec) in members {
@@ -84,7 +86,10 @@ fn uniform(
             }
             for &p in partitions {
                 if p < count && taken.insert((*topic, p)) {
-                    owned.get_mut(id.as_str()).expect("member").insert((*topic, p));
+                    owned
+                        .get_mut(id.as_str())
+                        .expect("member")
+                        .insert((*topic, p));
                 }
             }
         }

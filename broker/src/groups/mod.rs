@@ -8,7 +8,10 @@
 //! fsync) happens outside the lock. A timer task expires sessions and ends
 //! join and sync phases whose time is up.
 
+mod assignors;
 mod classic;
+mod consumer;
+mod consumer_records;
 mod records;
 mod store;
 mod subscription;
@@ -21,9 +24,15 @@ use kafka_protocol::error::ResponseError;
 use parking_lot::{Mutex, RwLock};
 use strata_storage::Log;
 
+pub(crate) use assignors::Assignment;
 use classic::ClassicGroup;
 pub(crate) use classic::{
     GroupSettings, GroupState, JoinRequest, JoinResult, SyncRequest, SyncResult,
+};
+use consumer::ConsumerGroup;
+pub(crate) use consumer::{
+    validate_request as validate_consumer_heartbeat, ConsumerGroupDescription, ConsumerHeartbeat,
+    ConsumerSettings, TopicsView,
 };
 use records::{OffsetValue, RecordKey};
 pub(crate) use store::OFFSETS_TOPIC;
@@ -52,6 +61,8 @@ pub(crate) struct Committed {
 
 struct Group {
     classic: ClassicGroup,
+    /// Set when the group is a KIP-848 consumer group (`classic` then stays empty).
+    consumer: Option<ConsumerGroup>,
     offsets: BTreeMap<(String, i32), Committed>,
 }
 
@@ -71,6 +82,10 @@ pub(crate) struct MemberDescription {
 pub(crate) struct GroupDescription {
     pub(crate) group_id: String,
     pub(crate) state: GroupState,
+    /// "classic" or "consumer" (ListGroups v5).
+    pub(crate) group_type: &'static str,
+    /// The state's name as ListGroups reports it.
+    pub(crate) state_name: &'static str,
     pub(crate) protocol_type: String,
     pub(crate) protocol_name: String,
     pub(crate) members: Vec<MemberDescription>,
@@ -100,6 +115,7 @@ pub(crate) struct GroupCoordinator {
     /// The partitions of `__consumer_offsets`, once it exists.
     logs: RwLock<Vec<Log>>,
     create_topic: tokio::sync::Mutex<()>,
+    consumer_settings: ConsumerSettings,
 }
 
 impl GroupCoordinator {
@@ -110,13 +126,29 @@ impl GroupCoordinator {
             groups: Mutex::new(HashMap::new()),
             logs: RwLock::new(Vec::new()),
             create_topic: tokio::sync::Mutex::new(()),
+            consumer_settings: ConsumerSettings {
+                session_timeout_ms: cluster.properties.group_consumer_session_timeout_ms,
+                heartbeat_interval_ms: cluster.properties.group_consumer_heartbeat_interval_ms,
+            },
         };
         if let Some(topic) = cluster.topic(OFFSETS_TOPIC) {
             let logs = topic.logs();
             let mut stored_groups = HashMap::new();
             let mut offsets: HashMap<String, BTreeMap<(String, i32), Committed>> = HashMap::new();
+            let mut consumer_groups = consumer::ConsumerReplay::default();
             for log in &logs {
                 for (key, value) in store::replay(log)? {
+                    match consumer_records::ConsumerKey::decode(&key) {
+                        Some(Ok(key)) => {
+                            consumer_groups.apply(key, value);
+                            continue;
+                        }
+                        Some(Err(e)) => {
+                            tracing::warn!(error = %e, "skipping unreadable {OFFSETS_TOPIC} key");
+                            continue;
+                        }
+                        None => {}
+                    }
                     let key = match RecordKey::decode(key) {
                         Ok(key) => key,
                         Err(e) => {
@@ -166,6 +198,19 @@ impl GroupCoordinator {
                     id,
                     Group {
                         classic,
+                        consumer: None,
+                        offsets: BTreeMap::new(),
+                    },
+                );
+            }
+            for (id, stored) in consumer_groups.groups {
+                let consumer =
+                    ConsumerGroup::restore(&id, stored, coordinator.consumer_settings, now);
+                groups.insert(
+                    id.clone(),
+                    Group {
+                        classic: ClassicGroup::new(&id, config.group),
+                        consumer: Some(consumer),
                         offsets: BTreeMap::new(),
                     },
                 );
@@ -176,6 +221,7 @@ impl GroupCoordinator {
                 }
                 let group = groups.entry(id.clone()).or_insert_with(|| Group {
                     classic: ClassicGroup::new(&id, config.group),
+                    consumer: None,
                     offsets: BTreeMap::new(),
                 });
                 group.offsets = committed;
@@ -258,6 +304,7 @@ impl GroupCoordinator {
     fn new_group(&self, group_id: &str) -> Group {
         Group {
             classic: ClassicGroup::new(group_id, self.config.group),
+            consumer: None,
             offsets: BTreeMap::new(),
         }
     }
@@ -276,6 +323,22 @@ impl GroupCoordinator {
             let group = groups
                 .entry(group_id.to_string())
                 .or_insert_with(|| self.new_group(group_id));
+            if let Some(consumer) = &group.consumer {
+                if !consumer.members.is_empty() {
+                    return JoinResult {
+                        error: Some(ResponseError::InconsistentGroupProtocol),
+                        generation_id: -1,
+                        member_id: request.member_id,
+                        ..Default::default()
+                    };
+                }
+                // An empty consumer group turns back into a classic one.
+                let tombstones = consumer.group_tombstones();
+                if let Err(e) = self.append(group_id, &tombstones) {
+                    tracing::warn!(group = group_id, error = ?e, "consumer group records not removed");
+                }
+                group.consumer = None;
+            }
             let receiver = group.classic.join(request, Instant::now());
             self.persist_if_dirty(group);
             receiver
@@ -359,7 +422,12 @@ impl GroupCoordinator {
                 groups.insert(group_id.to_string(), self.new_group(group_id));
             }
             let group = groups.get_mut(group_id).expect("present");
-            validate_commit(&group.classic, committer)?;
+            match &group.consumer {
+                Some(consumer) => {
+                    consumer.validate_commit(&committer.member_id, committer.generation_id)?
+                }
+                None => validate_commit(&group.classic, committer)?,
+            }
             let mut records = Vec::new();
             let mut results = Vec::with_capacity(commits.len());
             let mut accepted = Vec::new();
@@ -432,7 +500,13 @@ impl GroupCoordinator {
         let group = groups
             .get_mut(group_id)
             .ok_or(ResponseError::GroupIdNotFound)?;
-        let subscribed: Vec<String> = if group.classic.state == GroupState::Empty {
+        let subscribed: Vec<String> = if let Some(consumer) = &group.consumer {
+            if consumer.members.is_empty() {
+                Vec::new()
+            } else {
+                consumer.subscribed_topic_names().into_iter().collect()
+            }
+        } else if group.classic.state == GroupState::Empty {
             Vec::new()
         } else if group.classic.protocol_type.as_deref() == Some("consumer") {
             let protocol = group.classic.protocol_name.clone().unwrap_or_default();
@@ -488,8 +562,14 @@ impl GroupCoordinator {
         out
     }
 
+    /// DescribeGroups: classic groups only (a consumer group is not found
+    /// there, as in Kafka).
     pub(crate) fn describe(&self, group_id: &str) -> Option<GroupDescription> {
-        self.groups.lock().get(group_id).map(describe)
+        self.groups
+            .lock()
+            .get(group_id)
+            .filter(|g| g.consumer.is_none())
+            .map(describe)
     }
 
     /// DeleteGroups: only empty groups, with their offsets.
@@ -498,7 +578,7 @@ impl GroupCoordinator {
         let group = groups
             .get_mut(group_id)
             .ok_or(ResponseError::GroupIdNotFound)?;
-        if !group.classic.is_empty() {
+        if !group.is_empty() {
             return Err(ResponseError::NonEmptyGroup);
         }
         let mut records: Vec<(Bytes, Option<Bytes>)> = group
@@ -523,6 +603,9 @@ impl GroupCoordinator {
             .encode(),
             None,
         ));
+        if let Some(consumer) = &group.consumer {
+            records.extend(consumer.group_tombstones());
+        }
         self.append(group_id, &records)?;
         group.classic.mark_dead();
         groups.remove(group_id);
@@ -581,6 +664,12 @@ impl GroupCoordinator {
             for group in groups.values_mut() {
                 group.classic.tick(now);
                 self.persist_if_dirty(group);
+                if let Some(consumer) = group.consumer.as_mut() {
+                    for member in consumer.tick(now) {
+                        tracing::info!(group = %consumer.group_id, member = %member, "consumer group member removed: session or rebalance timeout");
+                    }
+                    self.flush_consumer(group);
+                }
             }
             if now.duration_since(last_expiry) >= self.config.offsets_retention_check {
                 last_expiry = now;
@@ -596,7 +685,7 @@ impl GroupCoordinator {
         let ids: Vec<String> = groups.keys().cloned().collect();
         for id in ids {
             let group = groups.get_mut(&id).expect("listed");
-            if !group.classic.is_empty() {
+            if !group.is_empty() {
                 continue;
             }
             let expired: Vec<(String, i32)> = group
@@ -625,6 +714,9 @@ impl GroupCoordinator {
             let remove_group = group.offsets.is_empty();
             if remove_group {
                 records.push((RecordKey::Group { group: id.clone() }.encode(), None));
+                if let Some(consumer) = &group.consumer {
+                    records.extend(consumer.group_tombstones());
+                }
             }
             if !records.is_empty() {
                 tracing::info!(group = %id, offsets = expired.len(), "expired committed offsets");
@@ -637,6 +729,13 @@ impl GroupCoordinator {
                 groups.remove(&id);
             }
         }
+    }
+}
+
+impl Group {
+    /// No members of either protocol.
+    fn is_empty(&self) -> bool {
+        self.classic.is_empty() && self.consumer.as_ref().is_none_or(|c| c.members.is_empty())
     }
 }
 
@@ -683,11 +782,24 @@ fn validate_commit(group: &ClassicGroup, committer: &Committer) -> Result<(), Re
 }
 
 fn describe(group: &Group) -> GroupDescription {
+    if let Some(consumer) = &group.consumer {
+        return GroupDescription {
+            group_id: consumer.group_id.clone(),
+            state: GroupState::Stable,
+            group_type: "consumer",
+            state_name: consumer.state().name(),
+            protocol_type: "consumer".to_string(),
+            protocol_name: String::new(),
+            members: Vec::new(),
+        };
+    }
     let c = &group.classic;
     let protocol = c.protocol_name.clone().unwrap_or_default();
     GroupDescription {
         group_id: c.group_id.clone(),
         state: c.state,
+        group_type: "classic",
+        state_name: c.state.name(),
         protocol_type: c.protocol_type.clone().unwrap_or_default(),
         protocol_name: protocol.clone(),
         members: c

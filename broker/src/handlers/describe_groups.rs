@@ -27,10 +27,13 @@ pub(super) async fn handle(
                 let dead = base.with_group_state(text("Dead"));
                 return if ctx.version >= NOT_FOUND_FROM_VERSION {
                     dead.with_error_code(ResponseError::GroupIdNotFound.code())
-                        .with_error_message(Some(text(format!(
-                            "Group {} not found.",
-                            id.0.as_str()
-                        ))))
+                        .with_error_message(Some(text(
+                            if ctx.broker.groups.is_consumer_group(id.0.as_str()) {
+                                format!("Group {} is not a classic group.", id.0.as_str())
+                            } else {
+                                format!("Group {} not found.", id.0.as_str())
+                            },
+                        )))
                 } else {
                     dead
                 };

@@ -6,9 +6,6 @@ use strata_governance::{Operation, Resource};
 
 use super::{text, RequestContext};
 
-/// Every group here speaks the classic protocol.
-const GROUP_TYPE: &str = "classic";
-
 pub(super) async fn handle(ctx: &RequestContext, request: ListGroupsRequest) -> ListGroupsResponse {
     let states: Vec<String> = request
         .states_filter
@@ -25,8 +22,8 @@ pub(super) async fn handle(ctx: &RequestContext, request: ListGroupsRequest) -> 
         .groups
         .list()
         .into_iter()
-        .filter(|g| states.is_empty() || states.contains(&g.state.name().to_lowercase()))
-        .filter(|_| types.is_empty() || types.iter().any(|t| t == GROUP_TYPE))
+        .filter(|g| states.is_empty() || states.contains(&g.state_name.to_lowercase()))
+        .filter(|g| types.is_empty() || types.iter().any(|t| t == g.group_type))
         .filter(|g| ctx.may(Operation::Describe, Resource::Group(&g.group_id)))
         .map(|g| {
             let listed = ListedGroup::default()
@@ -34,9 +31,9 @@ pub(super) async fn handle(ctx: &RequestContext, request: ListGroupsRequest) -> 
                 .with_protocol_type(text(g.protocol_type));
             match ctx.version {
                 v if v >= 5 => listed
-                    .with_group_state(text(g.state.name()))
-                    .with_group_type(text(GROUP_TYPE)),
-                4 => listed.with_group_state(text(g.state.name())),
+                    .with_group_state(text(g.state_name))
+                    .with_group_type(text(g.group_type)),
+                4 => listed.with_group_state(text(g.state_name)),
                 _ => listed,
             }
         })

@@ -8,6 +8,8 @@
 mod alter_configs;
 mod api_versions;
 mod configs;
+mod consumer_group_describe;
+mod consumer_group_heartbeat;
 mod create_partitions;
 mod create_topics;
 mod delete_groups;
@@ -175,6 +177,8 @@ routes! {
     DeleteGroups => delete_groups, 0..=2;
     DescribeCluster => describe_cluster, 0..=2;
     DescribeTopicPartitions => describe_topic_partitions, 0..=0;
+    ConsumerGroupHeartbeat => consumer_group_heartbeat, 0..=1;
+    ConsumerGroupDescribe => consumer_group_describe, 0..=1;
 }
 
 /// Whether `version` of `api_key` is served.

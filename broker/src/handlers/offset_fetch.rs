@@ -37,7 +37,19 @@ pub(super) async fn handle(
                         .map(|t| (t.name.to_string(), t.partition_indexes.clone()))
                         .collect::<Vec<_>>()
                 });
-                let answer = fetch(ctx, g.group_id.0.as_str(), wanted);
+                // v9: a consumer group's member must be known at its epoch.
+                let member_check = ctx.broker.groups.validate_consumer_fetch(
+                    g.group_id.0.as_str(),
+                    g.member_id.as_deref(),
+                    g.member_epoch,
+                );
+                let answer = match member_check {
+                    Err(e) => GroupOffsets {
+                        error: Some(e),
+                        topics: Vec::new(),
+                    },
+                    Ok(()) => fetch(ctx, g.group_id.0.as_str(), wanted),
+                };
                 OffsetFetchResponseGroup::default()
                     .with_group_id(g.group_id.clone())
                     .with_error_code(answer.error.map_or(0, |e| e.code()))
