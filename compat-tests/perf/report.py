@@ -22,6 +22,9 @@ HEADLINE = {
     "rss": "idle_MiB",
     "kcat produce": "MB/s",
     "kcat consume": "MB/s",
+    "offset commit": "commits/s",
+    "rebalance 10 (cold)": "s_after_last_join",
+    "rebalance 10 (10th joins)": "s_after_last_join",
 }
 EXTRA = {
     "e2e latency": ["p99_ms", "p99.9_ms"],
@@ -29,6 +32,7 @@ EXTRA = {
     "rss": ["with_conns_MiB"],
     "produce": ["records/s"],
     "consume": ["records/s"],
+    "rebalance 10 (cold)": ["s_beyond_delay"],
 }
 
 

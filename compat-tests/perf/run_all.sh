@@ -20,7 +20,7 @@ if [[ -n "${TANSU_CMD:-}" ]]; then
     compare=(--compare-cmd "$TANSU_CMD" --compare-bootstrap "${TANSU_BOOTSTRAP:-127.0.0.1:19092}" --compare-label tansu)
 fi
 cd "$here"
-for script in produce_throughput.py consume_throughput.py latency.py cpu_per_gb.py rss.py kcat_throughput.py; do
+for script in produce_throughput.py consume_throughput.py latency.py cpu_per_gb.py rss.py kcat_throughput.py commit_throughput.py rebalance_time.py; do
     echo "## $script"
     timeout "${PERF_SCRIPT_TIMEOUT:-900}" "$py" "$script" --json "$out" "${compare[@]}" "$@" || echo "($script exited $?)"
     echo
