@@ -11,7 +11,9 @@
 mod assignors;
 mod classic;
 mod consumer;
+mod consumer_api;
 mod consumer_records;
+mod consumer_replay;
 mod records;
 mod store;
 mod subscription;
@@ -30,10 +32,8 @@ pub(crate) use classic::{
     GroupSettings, GroupState, JoinRequest, JoinResult, SyncRequest, SyncResult,
 };
 use consumer::ConsumerGroup;
-pub(crate) use consumer::{
-    validate_request as validate_consumer_heartbeat, ConsumerGroupDescription, ConsumerHeartbeat,
-    ConsumerSettings, TopicsView,
-};
+pub(crate) use consumer::{ConsumerGroupDescription, ConsumerSettings, TopicsView};
+pub(crate) use consumer_api::{validate_request as validate_consumer_heartbeat, ConsumerHeartbeat};
 use records::{OffsetValue, RecordKey};
 pub(crate) use store::OFFSETS_TOPIC;
 
@@ -135,7 +135,7 @@ impl GroupCoordinator {
             let logs = topic.logs();
             let mut stored_groups = HashMap::new();
             let mut offsets: HashMap<String, BTreeMap<(String, i32), Committed>> = HashMap::new();
-            let mut consumer_groups = consumer::ConsumerReplay::default();
+            let mut consumer_groups = consumer_replay::ConsumerReplay::default();
             for log in &logs {
                 for (key, value) in store::replay(log)? {
                     match consumer_records::ConsumerKey::decode(&key) {
