@@ -1,9 +1,9 @@
 """Small helpers around confluent-kafka (librdkafka) used by several suites.
 
-Consumer groups are not served by the broker yet, so every consumer here uses
-assign() with explicit offsets, never subscribe(), and never commits. The
-Python Consumer insists on a group.id; it gets a unique one with auto commit
-and offset store disabled, so no group coordinator is ever needed.
+Every consumer here uses assign() with explicit offsets, never subscribe(), and
+never commits (group consumers are in groupsutil.py). The Python Consumer insists
+on a group.id; it gets a unique one with auto commit and offset store disabled,
+so no group coordinator is ever needed.
 """
 
 from __future__ import annotations

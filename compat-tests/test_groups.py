@@ -545,7 +545,8 @@ def test_offset_fetch_for_unknown_group_answers_minus_one(broker, topic):
 def test_kip848_consumer_protocol_split_and_reassign(broker_factory, topic):
     """group.protocol=consumer (ConsumerGroupHeartbeat): the broker assigns; two librdkafka
     members split 4 partitions, consume everything; when one leaves the other gets all."""
-    b = broker_factory(FAST_GROUPS)
+    hb_ms = 1000
+    b = broker_factory(dict(FAST_GROUPS, **{"group.consumer.heartbeat.interval.ms": hb_ms}))
     P = 4
     create_topic(b.bootstrap, topic, P)
     group = unique("g-848")
@@ -568,13 +569,15 @@ def test_kip848_consumer_protocol_split_and_reassign(broker_factory, topic):
         bm.close()
         took = run_until([a], lambda: a.assigned == set(range(P)), 15, "A gets every partition after B left",
                          lambda: describe([a.assigned]))
+        # The bar: an assignment change reaches members within one heartbeat interval (+ slack).
+        assert took < hb_ms / 1000 + 1.0, f"reassignment took {took:.2f}s with heartbeat interval {hb_ms} ms"
         produced |= produce_spread(b.bootstrap, topic, P, 40, "n2")
         run_until([a], lambda: produced <= ledger.delivered_pairs(), 30, "records consumed after B left")
         run_for([a], 0.5)
         res = ledger.check(produced)
         assert res["missing"] == [] and res["after_commit"] == [], res
         assert {p: o for (t, p), o in group_offsets(b.bootstrap, group).items()} == end_offsets(b.bootstrap, topic, P)
-        print(f"KIP-848 reassignment after leave took {took:.2f}s")
+        print(f"KIP-848 reassignment after leave took {took:.2f}s (heartbeat interval {hb_ms} ms)")
     finally:
         a.close()
         bm.close()
