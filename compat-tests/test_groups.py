@@ -458,6 +458,31 @@ def test_delete_committed_offsets_of_a_topic(broker_factory, topic):
     assert err == 69  # GROUP_ID_NOT_FOUND
 
 
+def test_offsets_of_a_deleted_topic_are_removed(broker_factory, topic):
+    b = broker_factory(FAST_GROUPS)
+    keep = topic + "-keep"
+    create_topic(b.bootstrap, topic, 2)
+    create_topic(b.bootstrap, keep, 1)
+    group = unique("g-deltopic")
+    ad = admin(b.bootstrap)
+    ad.alter_consumer_group_offsets(
+        [ConsumerGroupTopicPartitions(group, [TopicPartition(topic, 0, 0), TopicPartition(topic, 1, 0),
+                                              TopicPartition(keep, 0, 0)])],
+        request_timeout=REQUEST_TIMEOUT)[group].result(REQUEST_TIMEOUT)
+    assert set(group_offsets(b.bootstrap, group)) == {(topic, 0), (topic, 1), (keep, 0)}
+    ad.delete_topics([topic], operation_timeout=10, request_timeout=REQUEST_TIMEOUT)[topic].result(REQUEST_TIMEOUT)
+    deadline = time.monotonic() + 10
+    left = None
+    while time.monotonic() < deadline:
+        left = {k: v for k, v in group_offsets(b.bootstrap, group).items() if v >= 0}
+        if left == {(keep, 0): 0}:
+            break
+        time.sleep(0.2)
+    assert left == {(keep, 0): 0}, f"offsets after the topic was deleted: {left}"
+    b.restart()
+    assert {k: v for k, v in group_offsets(b.bootstrap, group).items() if v >= 0} == {(keep, 0): 0}
+
+
 # -- raw protocol errors --------------------------------------------------------------
 def test_raw_join_sync_heartbeat_commit_errors(broker_factory, topic):
     from kafka.protocol.commit import OffsetCommitRequest_v2, OffsetFetchRequest_v3
