@@ -50,7 +50,6 @@ pub(super) async fn handle(
         ConsumerGroupHeartbeatResponse::default()
             .with_error_code(e.code())
             .with_error_message(message.map(text))
-            .with_member_epoch(-1)
     };
     if let Err(e) = validate_consumer_heartbeat(&group_id, &heartbeat, ctx.version) {
         return error(e.error, e.message);
