@@ -37,6 +37,8 @@ REQUIRED_APIS = {
     16: (0, 5),    # ListGroups
     42: (0, 2),    # DeleteGroups
     47: (0, 0),    # OffsetDelete
+    68: (0, 1),    # ConsumerGroupHeartbeat (KIP-848)
+    69: (0, 1),    # ConsumerGroupDescribe (KIP-848)
     23: (2, 4),    # OffsetForLeaderEpoch
     32: (1, 4),    # DescribeConfigs
     33: (0, 2),    # AlterConfigs
