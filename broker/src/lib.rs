@@ -8,6 +8,7 @@ pub mod config;
 mod groups;
 mod handlers;
 mod http;
+mod internal_log;
 mod meta_properties;
 mod metrics;
 mod net;

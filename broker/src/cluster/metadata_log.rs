@@ -10,11 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use anyhow::Context;
-use bytes::{Bytes, BytesMut};
-use kafka_protocol::indexmap::IndexMap;
-use kafka_protocol::records::{
-    Compression, Record, RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
-};
+use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use strata_storage::{Log, LogConfig};
 use uuid::Uuid;
@@ -133,27 +129,16 @@ impl MetadataLog {
         let log = Log::open(&dir, config)
             .with_context(|| format!("opening metadata log {}", dir.display()))?;
         let mut image = MetadataImage::default();
-        let mut offset = log.log_start_offset();
-        let end = log.high_watermark();
-        while offset < end {
-            let mut chunk = log
-                .read(offset, 1 << 20, true)
-                .with_context(|| format!("reading metadata log at offset {offset}"))?;
-            if chunk.is_empty() {
-                break;
-            }
-            while !chunk.is_empty() {
-                let set = RecordBatchDecoder::decode(&mut chunk).map_err(|e| {
-                    anyhow::anyhow!("decoding metadata batch near offset {offset}: {e}")
-                })?;
-                for record in set.records {
-                    let value = record.value.context("metadata record without a value")?;
-                    let event: MetadataEvent = serde_json::from_slice(&value)
-                        .with_context(|| format!("metadata record at offset {}", record.offset))?;
-                    image.apply(&event);
-                    offset = record.offset + 1;
-                }
-            }
+        for (key, value) in crate::internal_log::replay(&log)? {
+            let value = value.with_context(|| {
+                format!(
+                    "metadata record for {:?} without a value",
+                    String::from_utf8_lossy(&key)
+                )
+            })?;
+            let event: MetadataEvent =
+                serde_json::from_slice(&value).context("decoding a metadata event")?;
+            image.apply(&event);
         }
         Ok((MetadataLog { log }, image))
     }
@@ -181,30 +166,11 @@ impl MetadataLog {
 
 fn encode_event(event: &MetadataEvent) -> anyhow::Result<Bytes> {
     let value = serde_json::to_vec(event).context("encoding metadata event")?;
-    let now = crate::clock::now_ms();
-    let record = Record {
-        transactional: false,
-        control: false,
-        delete_horizon: false,
-        partition_leader_epoch: 0,
-        producer_id: -1,
-        producer_epoch: -1,
-        timestamp_type: TimestampType::Creation,
-        offset: 0,
-        sequence: -1,
-        timestamp: now,
-        key: Some(Bytes::copy_from_slice(event.topic_name().as_bytes())),
-        value: Some(Bytes::from(value)),
-        headers: IndexMap::new(),
-    };
-    let mut buf = BytesMut::new();
-    let options = RecordEncodeOptions {
-        version: 2,
-        compression: Compression::None,
-    };
-    RecordBatchEncoder::encode(&mut buf, [&record], &options)
-        .map_err(|e| anyhow::anyhow!("encoding metadata batch: {e}"))?;
-    Ok(buf.freeze())
+    let key = Bytes::copy_from_slice(event.topic_name().as_bytes());
+    Ok(crate::internal_log::encode_batch(
+        &[(key, Some(Bytes::from(value)))],
+        crate::clock::now_ms(),
+    ))
 }
 
 #[cfg(test)]
