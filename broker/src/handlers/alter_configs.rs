@@ -2,12 +2,10 @@
 
 use std::collections::BTreeMap;
 
-use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::alter_configs_response::AlterConfigsResourceResponse;
 use kafka_protocol::messages::{AlterConfigsRequest, AlterConfigsResponse};
-use strata_governance::{Operation, Resource};
 
-use super::configs::{RESOURCE_BROKER, RESOURCE_TOPIC};
+use super::configs::topic_to_alter;
 use super::{text, RequestContext};
 
 pub(super) async fn handle(
@@ -21,35 +19,24 @@ pub(super) async fn handle(
             .with_resource_type(resource.resource_type)
             .with_resource_name(resource.resource_name.clone());
         let name = resource.resource_name.as_str();
-        let outcome = match resource.resource_type {
-            RESOURCE_TOPIC if !ctx.may_topic(Operation::AlterConfigs, name) => Err((
-                ResponseError::TopicAuthorizationFailed,
-                "Authorization failed.".to_string(),
-            )),
-            RESOURCE_BROKER if !ctx.may(Operation::AlterConfigs, Resource::Cluster) => Err((
-                ResponseError::ClusterAuthorizationFailed,
-                "Authorization failed.".to_string(),
-            )),
-            RESOURCE_TOPIC => match cluster.topic(name) {
-                Some(topic) => {
-                    // A null value removes the override, as an absent one does.
-                    let overrides: BTreeMap<String, String> = resource
-                        .configs
-                        .iter()
-                        .filter_map(|c| c.value.as_ref().map(|v| (c.name.to_string(), v.to_string())))
-                        .collect();
-                    cluster
-                        .replace_topic_configs(&topic, overrides, request.validate_only)
-                        .await
-                        .map_err(|e| (e.code, e.message))
-                }
-                None => Err((ResponseError::UnknownTopicOrPartition, format!("Topic '{name}' does not exist."))),
-            },
-            RESOURCE_BROKER => Err((
-                ResponseError::InvalidRequest,
-                "Strata takes no dynamic broker configs: set broker properties in the config file or with --override".into(),
-            )),
-            other => Err((ResponseError::InvalidRequest, format!("Unsupported resource type {other}"))),
+        let outcome = match topic_to_alter(ctx, resource.resource_type, name) {
+            Ok(topic) => {
+                // A null value removes the override, as an absent one does.
+                let overrides: BTreeMap<String, String> = resource
+                    .configs
+                    .iter()
+                    .filter_map(|c| {
+                        c.value
+                            .as_ref()
+                            .map(|v| (c.name.to_string(), v.to_string()))
+                    })
+                    .collect();
+                cluster
+                    .replace_topic_configs(&topic, overrides, request.validate_only)
+                    .await
+                    .map_err(|e| (e.code, e.message))
+            }
+            Err(e) => Err(e),
         };
         responses.push(match outcome {
             Ok(()) => response,

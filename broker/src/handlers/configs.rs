@@ -7,12 +7,49 @@ use kafka_protocol::messages::describe_configs_response::{
     DescribeConfigsResourceResult, DescribeConfigsSynonym,
 };
 
-use super::text;
+use std::sync::Arc;
+
+use kafka_protocol::error::ResponseError;
+use strata_governance::{Operation, Resource};
+
+use super::{text, RequestContext};
+use crate::cluster::Topic;
 use crate::properties::{BrokerProperties, BROKER_ONLY};
 use crate::topic_config::{effective_value, ConfigSource, ConfigType, TOPIC_CONFIGS};
 
 pub(crate) const RESOURCE_TOPIC: i8 = 2;
 pub(crate) const RESOURCE_BROKER: i8 = 4;
+
+/// A refused config change: Kafka error code and message.
+pub(crate) type ConfigError = (ResponseError, String);
+
+/// The topic an AlterConfigs or IncrementalAlterConfigs resource names, after
+/// the checks both share: authorization, resource type, existence. Broker
+/// resources are refused: Strata takes no dynamic broker configs.
+pub(crate) fn topic_to_alter(
+    ctx: &RequestContext,
+    resource_type: i8,
+    name: &str,
+) -> Result<Arc<Topic>, ConfigError> {
+    let denied = || "Authorization failed.".to_string();
+    match resource_type {
+        RESOURCE_TOPIC if !ctx.may_topic(Operation::AlterConfigs, name) => {
+            Err((ResponseError::TopicAuthorizationFailed, denied()))
+        }
+        RESOURCE_BROKER if !ctx.may(Operation::AlterConfigs, Resource::Cluster) => {
+            Err((ResponseError::ClusterAuthorizationFailed, denied()))
+        }
+        RESOURCE_TOPIC => ctx.broker.cluster.topic(name).ok_or_else(|| {
+            (ResponseError::UnknownTopicOrPartition, format!("Topic '{name}' does not exist."))
+        }),
+        RESOURCE_BROKER => Err((
+            ResponseError::InvalidRequest,
+            "Strata takes no dynamic broker configs: set broker properties in the config file or with --override"
+                .into(),
+        )),
+        other => Err((ResponseError::InvalidRequest, format!("Unsupported resource type {other}"))),
+    }
+}
 
 /// One described config, before it is shaped for a response version.
 pub(crate) struct Described {

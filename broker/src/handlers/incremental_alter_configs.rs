@@ -7,9 +7,8 @@ use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::incremental_alter_configs_request::AlterableConfig;
 use kafka_protocol::messages::incremental_alter_configs_response::AlterConfigsResourceResponse;
 use kafka_protocol::messages::{IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse};
-use strata_governance::{Operation, Resource};
 
-use super::configs::{RESOURCE_BROKER, RESOURCE_TOPIC};
+use super::configs::topic_to_alter;
 use super::{text, RequestContext};
 use crate::properties::BrokerProperties;
 use crate::topic_config::{self, ConfigType};
@@ -30,30 +29,21 @@ pub(super) async fn handle(
             .with_resource_type(resource.resource_type)
             .with_resource_name(resource.resource_name.clone());
         let name = resource.resource_name.as_str();
-        let outcome = match resource.resource_type {
-            RESOURCE_TOPIC if !ctx.may_topic(Operation::AlterConfigs, name) => Err((
-                ResponseError::TopicAuthorizationFailed,
-                "Authorization failed.".to_string(),
-            )),
-            RESOURCE_BROKER if !ctx.may(Operation::AlterConfigs, Resource::Cluster) => Err((
-                ResponseError::ClusterAuthorizationFailed,
-                "Authorization failed.".to_string(),
-            )),
-            RESOURCE_TOPIC => match cluster.topic(name) {
-                Some(topic) => match apply_ops(&topic.config().overrides, &resource.configs, &cluster.properties) {
+        let outcome = match topic_to_alter(ctx, resource.resource_type, name) {
+            Ok(topic) => {
+                match apply_ops(
+                    &topic.config().overrides,
+                    &resource.configs,
+                    &cluster.properties,
+                ) {
                     Ok(overrides) => cluster
                         .replace_topic_configs(&topic, overrides, request.validate_only)
                         .await
                         .map_err(|e| (e.code, e.message)),
                     Err(e) => Err(e),
-                },
-                None => Err((ResponseError::UnknownTopicOrPartition, format!("Topic '{name}' does not exist."))),
-            },
-            RESOURCE_BROKER => Err((
-                ResponseError::InvalidRequest,
-                "Strata takes no dynamic broker configs: set broker properties in the config file or with --override".into(),
-            )),
-            other => Err((ResponseError::InvalidRequest, format!("Unsupported resource type {other}"))),
+                }
+            }
+            Err(e) => Err(e),
         };
         responses.push(match outcome {
             Ok(()) => response,
