@@ -1,6 +1,36 @@
-//! Confluent-compatible Schema Registry.
+//! Confluent-compatible Schema Registry: the format core.
 //!
-//! Not built yet: the Schema Registry issue fills this crate (formats,
-//! compatibility checkers, the `_schemas`-backed state and its axum router).
-//! Until then the broker's Schema Registry port answers every request with
-//! HTTP 501 and a Confluent-style error body, never a claim of success.
+//! This crate holds what the registry knows about schemas, independent of
+//! HTTP and storage:
+//!
+//! - [`SchemaType`] and [`ParsedSchema`]: parse a schema text of one of
+//!   Confluent's three formats (AVRO, JSON, PROTOBUF) together with its
+//!   references, already resolved by the caller to their schema texts. A
+//!   parse failure is a [`SchemaError`] that the HTTP surface maps to
+//!   Confluent's `42201 Invalid schema`.
+//! - [`ParsedSchema::canonical`]: the string that decides "same schema"
+//!   (the registry returns the same id for the same canonical string), and
+//!   [`ParsedSchema::normalized`] for Confluent's `normalize=true`.
+//! - [`compat::check`]: Confluent's compatibility levels with
+//!   Confluent-style messages, one checker per format ([`avro`], [`json`],
+//!   [`protobuf`] document the rules each covers).
+//! - [`wire`] and [`validate_payload`]: the Confluent wire format (magic
+//!   byte, schema id, Protobuf message indexes) and payload decoding for
+//!   broker-side validation.
+//!
+//! Every type here is `Send + Sync` and cheap to clone ([`ParsedSchema`]
+//! shares its parsed form behind an `Arc`), so an axum router state and a
+//! `_schemas`-log-backed store can cache parsed schemas by id.
+
+pub mod avro;
+pub mod compat;
+mod error;
+pub mod json;
+pub mod protobuf;
+mod schema;
+pub mod wire;
+
+pub use compat::{check, CompatibilityLevel};
+pub use error::{PayloadError, SchemaError, WireError};
+pub use schema::{ParsedSchema, ResolvedReference, SchemaType};
+pub use wire::validate_payload;
