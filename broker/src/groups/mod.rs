@@ -10,6 +10,8 @@
 
 mod assignors;
 mod classic;
+#[cfg(test)]
+mod classic_tests;
 mod consumer;
 mod consumer_api;
 mod consumer_records;
