@@ -113,11 +113,9 @@ fn invalid(e: apache_avro::Error) -> SchemaError {
 
 fn collect_names<'a>(schema: &'a Schema, names: &mut HashMap<Name, &'a Schema>) {
     match schema {
-        Schema::Record(r) => {
-            if names.insert(r.name.clone(), schema).is_none() {
-                for f in &r.fields {
-                    collect_names(&f.schema, names);
-                }
+        Schema::Record(r) if names.insert(r.name.clone(), schema).is_none() => {
+            for f in &r.fields {
+                collect_names(&f.schema, names);
             }
         }
         Schema::Enum(e) => {

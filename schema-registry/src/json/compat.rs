@@ -60,10 +60,7 @@ impl Incompatibility {
     pub fn describe(&self, reader_role: &str, writer_role: &str) -> String {
         let (a, b, p) = (reader_role, writer_role, &self.path);
         let t = self.error_type;
-        let description = if t.ends_with("_ADDED") && t != "REQUIRED_ATTRIBUTE_ADDED"
-            || t == "REQUIRED_ATTRIBUTE_ADDED"
-            || t == "ADDITIONAL_PROPERTIES_REMOVED"
-        {
+        let description = if t.ends_with("_ADDED") || t == "ADDITIONAL_PROPERTIES_REMOVED" {
             format!("The keyword at path '{p}' in the {a} schema is not present in the {b} schema")
         } else if t.ends_with("_INCREASED") {
             format!("The value at path '{p}' in the {a} schema is more than its value in the {b} schema")
@@ -315,16 +312,14 @@ impl<'a> Diff<'a> {
         let ut = types(u);
         match (&ot, &ut) {
             (None, Some(_)) => self.add("TYPE_NARROWED", path),
-            (Some(ot), Some(ut)) => {
-                if !ot.iter().all(|t| covered(t, ut)) {
-                    if ut.iter().all(|t| covered(t, ot)) {
-                        self.add("TYPE_NARROWED", path);
-                    } else {
-                        self.add("TYPE_CHANGED", path);
-                    }
-                    // Keywords of a different type do not compare meaningfully.
-                    return;
+            (Some(ot), Some(ut)) if !ot.iter().all(|t| covered(t, ut)) => {
+                if ut.iter().all(|t| covered(t, ot)) {
+                    self.add("TYPE_NARROWED", path);
+                } else {
+                    self.add("TYPE_CHANGED", path);
                 }
+                // Keywords of a different type do not compare meaningfully.
+                return;
             }
             _ => {}
         }

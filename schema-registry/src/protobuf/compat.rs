@@ -256,7 +256,7 @@ impl Diff {
                     }
                 }
                 (None, Some(u)) => {
-                    if u_oneof.get(&n).is_none() && u.cardinality() == Cardinality::Required {
+                    if !u_oneof.contains_key(&n) && u.cardinality() == Cardinality::Required {
                         self.add("REQUIRED_FIELD_ADDED", format!("{path}/{n}"));
                     }
                 }
