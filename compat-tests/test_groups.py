@@ -609,3 +609,34 @@ def test_kip848_consumer_protocol_split_and_reassign(broker_factory, topic):
     finally:
         a.close()
         bm.close()
+
+
+def test_offsets_of_an_empty_group_expire_after_offsets_retention(broker_factory, topic):
+    # Kafka's unit is minutes, so this waits a little over one.
+    overrides = dict(FAST_GROUPS)
+    overrides.update({"offsets.retention.minutes": "1", "offsets.retention.check.interval.ms": "500"})
+    b = broker_factory(overrides)
+    create_topic(b.bootstrap, topic, 1)
+    produce_spread(b.bootstrap, topic, 1, 5, "x")
+    ad = admin(b.bootstrap)
+    kept, expiring = unique("g-kept"), unique("g-expire")
+    for group in (kept, expiring):
+        # Offset 5 is the end: the member below has nothing to consume and commits nothing,
+        # so both groups' offsets carry the same, aging commit timestamp.
+        ad.alter_consumer_group_offsets([ConsumerGroupTopicPartitions(group, [TopicPartition(topic, 0, 5)])],
+                                        request_timeout=REQUEST_TIMEOUT)[group].result(REQUEST_TIMEOUT)
+    # A live member keeps the first group's offsets: only empty groups expire.
+    ledger = Ledger()
+    m = Member(b.bootstrap, kept, topic, ledger, "K")
+    try:
+        run_until([m], lambda: m.assigned == {0}, 20, "member joined")
+        deadline = time.time() + 100
+        while time.time() < deadline and group_offsets(b.bootstrap, expiring):
+            run_for([m], 1.0)
+        assert group_offsets(b.bootstrap, expiring) == {}, "offsets of the empty group did not expire"
+        listing = ad.list_consumer_groups(request_timeout=REQUEST_TIMEOUT).result(REQUEST_TIMEOUT)
+        assert expiring not in {g.group_id for g in listing.valid}, "an expired group with nothing left is gone"
+        assert ledger.delivered_pairs() == set()
+        assert group_offsets(b.bootstrap, kept) == {(topic, 0): 5}
+    finally:
+        m.close()
