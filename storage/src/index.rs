@@ -11,6 +11,8 @@ use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::Path;
 
+use crate::error::{IoContext, StorageError};
+
 /// One offset index entry: the batch whose base offset is `relative_offset`
 /// (relative to the segment's base offset) starts at `position`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -174,6 +176,31 @@ pub(crate) fn write_durably(path: &Path, bytes: &[u8]) -> io::Result<()> {
     file.sync_all()?;
     drop(file);
     fs::rename(&tmp, path)
+}
+
+/// Reads a file holding one offset written by [`write_offset_file`], if it
+/// exists. A garbled file is an error, never a silent reset: these files
+/// (log start, cleaner checkpoint) guard against resurrecting records.
+pub(crate) fn read_offset_file(dir: &Path, name: &str) -> Result<Option<i64>, StorageError> {
+    let path = dir.join(name);
+    let Some(bytes) = read_optional(&path).ctx(|| format!("reading {}", path.display()))? else {
+        return Ok(None);
+    };
+    let text = String::from_utf8_lossy(&bytes);
+    text.trim().parse::<i64>().map(Some).map_err(|e| {
+        StorageError::io(
+            format!("parsing {}: {text:?}", path.display()),
+            io::Error::new(io::ErrorKind::InvalidData, e),
+        )
+    })
+}
+
+/// Writes one offset durably: temp file, fsync, rename, then the directory.
+pub(crate) fn write_offset_file(dir: &Path, name: &str, offset: i64) -> Result<(), StorageError> {
+    let path = dir.join(name);
+    write_durably(&path, format!("{offset}\n").as_bytes())
+        .and_then(|()| File::open(dir)?.sync_all())
+        .ctx(|| format!("writing {}", path.display()))
 }
 
 #[cfg(test)]

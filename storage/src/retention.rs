@@ -7,11 +7,10 @@
 //! rename, directory fsync) before the call returns; offsets moved by
 //! retention need no file, since the first segment's base offset implies them.
 
-use std::fs;
 use std::path::Path;
 
-use crate::error::{IoContext, StorageError};
-use crate::index::{read_optional, write_durably};
+use crate::error::StorageError;
+use crate::index::{read_offset_file, write_offset_file};
 use crate::log::{Log, RetentionOutcome};
 use crate::recovery::remove_segment_files;
 
@@ -20,24 +19,11 @@ const LOG_START_FILE: &str = "log-start-offset";
 /// The persisted log start offset, if any. A garbled file is an error rather
 /// than a silent reset, which would resurrect deleted records.
 pub(crate) fn read_log_start_file(dir: &Path) -> Result<Option<i64>, StorageError> {
-    let path = dir.join(LOG_START_FILE);
-    let Some(bytes) = read_optional(&path).ctx(|| format!("reading {}", path.display()))? else {
-        return Ok(None);
-    };
-    let text = String::from_utf8_lossy(&bytes);
-    text.trim().parse::<i64>().map(Some).map_err(|e| {
-        StorageError::io(
-            format!("parsing {}: {text:?}", path.display()),
-            std::io::Error::new(std::io::ErrorKind::InvalidData, e),
-        )
-    })
+    read_offset_file(dir, LOG_START_FILE)
 }
 
 fn write_log_start_file(dir: &Path, offset: i64) -> Result<(), StorageError> {
-    let path = dir.join(LOG_START_FILE);
-    write_durably(&path, format!("{offset}\n").as_bytes())
-        .and_then(|()| fs::File::open(dir)?.sync_all())
-        .ctx(|| format!("writing {}", path.display()))
+    write_offset_file(dir, LOG_START_FILE, offset)
 }
 
 impl Log {

@@ -583,21 +583,7 @@ impl GroupCoordinator {
         if !group.is_empty() {
             return Err(ResponseError::NonEmptyGroup);
         }
-        let mut records: Vec<(Bytes, Option<Bytes>)> = group
-            .offsets
-            .keys()
-            .map(|(topic, partition)| {
-                (
-                    RecordKey::Offset {
-                        group: group_id.to_string(),
-                        topic: topic.clone(),
-                        partition: *partition,
-                    }
-                    .encode(),
-                    None,
-                )
-            })
-            .collect();
+        let mut records = offset_tombstones(group_id, group.offsets.keys());
         records.push((
             RecordKey::Group {
                 group: group_id.to_string(),
@@ -629,20 +615,7 @@ impl GroupCoordinator {
             if gone.is_empty() {
                 continue;
             }
-            let records: Vec<_> = gone
-                .iter()
-                .map(|(t, p)| {
-                    (
-                        RecordKey::Offset {
-                            group: id.clone(),
-                            topic: t.clone(),
-                            partition: *p,
-                        }
-                        .encode(),
-                        None,
-                    )
-                })
-                .collect();
+            let records = offset_tombstones(&id, gone.iter());
             for tp in &gone {
                 group.offsets.remove(tp);
             }
@@ -696,20 +669,7 @@ impl GroupCoordinator {
                 .filter(|(_, c)| c.commit_timestamp <= cutoff)
                 .map(|(tp, _)| tp.clone())
                 .collect();
-            let mut records: Vec<(Bytes, Option<Bytes>)> = expired
-                .iter()
-                .map(|(t, p)| {
-                    (
-                        RecordKey::Offset {
-                            group: id.clone(),
-                            topic: t.clone(),
-                            partition: *p,
-                        }
-                        .encode(),
-                        None,
-                    )
-                })
-                .collect();
+            let mut records = offset_tombstones(&id, expired.iter());
             for tp in &expired {
                 group.offsets.remove(tp);
             }
@@ -739,6 +699,23 @@ impl Group {
     fn is_empty(&self) -> bool {
         self.classic.is_empty() && self.consumer.as_ref().is_none_or(|c| c.members.is_empty())
     }
+}
+
+/// Tombstones that delete a group's committed offsets for these partitions.
+fn offset_tombstones<'a>(
+    group: &str,
+    partitions: impl Iterator<Item = &'a (String, i32)>,
+) -> Vec<(Bytes, Option<Bytes>)> {
+    partitions
+        .map(|(topic, partition)| {
+            let key = RecordKey::Offset {
+                group: group.to_string(),
+                topic: topic.clone(),
+                partition: *partition,
+            };
+            (key.encode(), None)
+        })
+        .collect()
 }
 
 fn committed_from(v: OffsetValue) -> Committed {

@@ -23,7 +23,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::error::{IoContext, StorageError};
-use crate::index::{read_optional, write_durably};
+use crate::index::{read_offset_file, write_offset_file};
 use crate::log::Log;
 use crate::segment::Segment;
 
@@ -36,24 +36,11 @@ const SWAP: &str = ".swap";
 /// The first dirty offset: everything below it was cleaned by a finished
 /// pass. Its presence also marks a log whose segments may have offset gaps.
 pub(crate) fn read_checkpoint(dir: &Path) -> Result<Option<i64>, StorageError> {
-    let path = dir.join(CHECKPOINT_FILE);
-    let Some(bytes) = read_optional(&path).ctx(|| format!("reading {}", path.display()))? else {
-        return Ok(None);
-    };
-    let text = String::from_utf8_lossy(&bytes);
-    text.trim().parse::<i64>().map(Some).map_err(|e| {
-        StorageError::io(
-            format!("parsing {}: {text:?}", path.display()),
-            io::Error::new(io::ErrorKind::InvalidData, e),
-        )
-    })
+    read_offset_file(dir, CHECKPOINT_FILE)
 }
 
 pub(super) fn write_checkpoint(dir: &Path, offset: i64) -> Result<(), StorageError> {
-    let path = dir.join(CHECKPOINT_FILE);
-    write_durably(&path, format!("{offset}\n").as_bytes())
-        .and_then(|()| sync_dir(dir))
-        .ctx(|| format!("writing {}", path.display()))
+    write_offset_file(dir, CHECKPOINT_FILE, offset)
 }
 
 fn sync_dir(dir: &Path) -> io::Result<()> {
