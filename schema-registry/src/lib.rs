@@ -27,6 +27,8 @@ pub mod compat;
 mod error;
 pub mod json;
 pub mod protobuf;
+pub mod records;
+pub mod registry;
 mod schema;
 pub mod wire;
 
