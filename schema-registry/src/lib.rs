@@ -25,6 +25,7 @@
 pub mod avro;
 pub mod compat;
 mod error;
+pub mod http;
 pub mod json;
 pub mod protobuf;
 pub mod records;

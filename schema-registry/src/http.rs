@@ -1,0 +1,681 @@
+//! The Schema Registry's HTTP API, Confluent's paths and bodies.
+//!
+//! Reads answer from the in-memory [`Registry`]. A write is planned against
+//! the state, appended through the [`SchemaLog`] the broker provides (which
+//! returns once the records are durable), applied to the state, and only
+//! then answered. Writes are serialized, so each plan is applied to the
+//! state it was made against and log order is state order.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, RwLock, RwLockReadGuard};
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Path, Query, Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::records::{LogRecord, SchemaReference};
+use crate::registry::{
+    NewSchema, Planned, Registry, RegistryError, Schema, SubjectVersion, VersionSpec,
+};
+use crate::SchemaType;
+
+/// The content type of every answer.
+pub const CONTENT_TYPE: &str = "application/vnd.schemaregistry.v1+json";
+
+/// A boxed future, so that [`SchemaLog`] is object-safe.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Where registry writes go: the broker's `_schemas` topic.
+pub trait SchemaLog: Send + Sync + 'static {
+    /// Appends the records in order and resolves once they are durable.
+    fn append(&self, records: Vec<LogRecord>) -> BoxFuture<'_, Result<(), String>>;
+}
+
+/// The router's state: the registry and its log.
+pub struct SchemaRegistry {
+    registry: RwLock<Registry>,
+    writes: tokio::sync::Mutex<()>,
+    log: Arc<dyn SchemaLog>,
+    kafka_cluster_id: String,
+}
+
+impl SchemaRegistry {
+    /// A registry (usually rebuilt from the log) writing to `log`.
+    pub fn new(
+        registry: Registry,
+        log: Arc<dyn SchemaLog>,
+        kafka_cluster_id: impl Into<String>,
+    ) -> Arc<Self> {
+        Arc::new(SchemaRegistry {
+            registry: RwLock::new(registry),
+            writes: tokio::sync::Mutex::new(()),
+            log,
+            kafka_cluster_id: kafka_cluster_id.into(),
+        })
+    }
+
+    /// The current state, for readers such as broker-side validation.
+    pub fn read(&self) -> RwLockReadGuard<'_, Registry> {
+        self.registry.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    async fn write<T>(
+        &self,
+        plan: impl FnOnce(&Registry) -> Result<Planned<T>, RegistryError>,
+    ) -> Result<T, RegistryError> {
+        let _turn = self.writes.lock().await;
+        let planned = plan(&self.read())?;
+        if planned.records.is_empty() {
+            return Ok(planned.answer);
+        }
+        self.log
+            .append(planned.records.clone())
+            .await
+            .map_err(RegistryError::Store)?;
+        let mut registry = self.registry.write().unwrap_or_else(|e| e.into_inner());
+        for (key, value) in &planned.records {
+            registry
+                .apply(key, value.as_deref())
+                .map_err(RegistryError::Store)?;
+        }
+        Ok(planned.answer)
+    }
+}
+
+type Shared = Arc<SchemaRegistry>;
+
+/// The Schema Registry's routes.
+pub fn router(state: Arc<SchemaRegistry>) -> Router {
+    Router::new()
+        .route("/", get(|| async { reply(json!({})) }))
+        .route("/schemas", get(list_schemas))
+        .route("/schemas/types", get(schema_types))
+        .route("/schemas/ids/{id}", get(schema_by_id))
+        .route("/schemas/ids/{id}/schema", get(raw_schema_by_id))
+        .route("/schemas/ids/{id}/subjects", get(subjects_by_id))
+        .route("/schemas/ids/{id}/versions", get(versions_by_id))
+        .route("/subjects", get(list_subjects))
+        .route("/subjects/{subject}", post(lookup).delete(delete_subject))
+        .route(
+            "/subjects/{subject}/versions",
+            get(list_versions).post(register),
+        )
+        .route(
+            "/subjects/{subject}/versions/{version}",
+            get(get_version).delete(delete_version),
+        )
+        .route(
+            "/subjects/{subject}/versions/{version}/schema",
+            get(raw_version_schema),
+        )
+        .route(
+            "/subjects/{subject}/versions/{version}/referencedby",
+            get(referenced_by),
+        )
+        .route(
+            "/compatibility/subjects/{subject}/versions",
+            post(compatibility_all),
+        )
+        .route(
+            "/compatibility/subjects/{subject}/versions/{version}",
+            post(compatibility_one),
+        )
+        .route(
+            "/config",
+            get(global_config)
+                .put(put_global_config)
+                .delete(delete_global_config),
+        )
+        .route(
+            "/config/{subject}",
+            get(subject_config)
+                .put(put_subject_config)
+                .delete(delete_subject_config),
+        )
+        .route("/mode", get(global_mode).put(put_global_mode))
+        .route(
+            "/mode/{subject}",
+            get(subject_mode)
+                .put(put_subject_mode)
+                .delete(delete_subject_mode),
+        )
+        .route("/contexts", get(|| async { reply(json!(["."])) }))
+        .route("/v1/metadata/id", get(metadata_id))
+        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, 404, "HTTP 404 Not Found") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                405,
+                "HTTP 405 Method Not Allowed",
+            )
+        })
+        .with_state(state)
+}
+
+// ----- errors, bodies and parameters -----
+
+/// An error answer: `{"error_code": N, "message": "..."}`.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: u32,
+    message: String,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: u32, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<RegistryError> for ApiError {
+    fn from(e: RegistryError) -> Self {
+        let (status, code) = e.status_and_code();
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        ApiError::new(status, code, e.to_string())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response = reply(json!({"error_code": self.code, "message": self.message}));
+        *response.status_mut() = self.status;
+        response
+    }
+}
+
+type ApiResult = Result<Response, ApiError>;
+
+fn reply(body: Value) -> Response {
+    let mut response = axum::Json(body).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
+    response
+}
+
+/// The one JSON body extractor: Confluent's content types, unknown fields
+/// accepted, and failures answered with the registry's error body.
+pub struct SrJson<T>(pub T);
+
+const ACCEPTED_TYPES: [&str; 4] = [
+    "application/vnd.schemaregistry.v1+json",
+    "application/vnd.schemaregistry+json",
+    "application/json",
+    "application/octet-stream",
+];
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for SrJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        if let Some(content_type) = req.headers().get(header::CONTENT_TYPE) {
+            let media = content_type
+                .to_str()
+                .unwrap_or("")
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase();
+            if !ACCEPTED_TYPES.contains(&media.as_str()) {
+                return Err(ApiError::new(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    415,
+                    "HTTP 415 Unsupported Media Type",
+                ));
+            }
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                400,
+                format!("unreadable body: {e}"),
+            )
+        })?;
+        serde_json::from_slice(&bytes).map(SrJson).map_err(|e| {
+            use serde_json::error::Category;
+            match e.classify() {
+                Category::Data => {
+                    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, 422, e.to_string())
+                }
+                _ => ApiError::new(StatusCode::BAD_REQUEST, 400, e.to_string()),
+            }
+        })
+    }
+}
+
+type Params = Query<HashMap<String, String>>;
+
+fn flag(params: &Params, name: &str) -> bool {
+    params
+        .get(name)
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+}
+
+fn parse_id(id: &str) -> Result<u32, ApiError> {
+    id.parse::<u32>()
+        .map_err(|_| RegistryError::SchemaNotFound(format!("Schema {id} not found")).into())
+}
+
+fn schema_fields(out: &mut serde_json::Map<String, Value>, schema: &Schema) {
+    if schema.schema_type != SchemaType::Avro {
+        out.insert("schemaType".into(), json!(schema.schema_type.as_str()));
+    }
+    if !schema.references.is_empty() {
+        out.insert("references".into(), json!(schema.references));
+    }
+    out.insert("schema".into(), json!(schema.text));
+}
+
+fn version_json(v: &SubjectVersion) -> Value {
+    let mut out = serde_json::Map::new();
+    out.insert("subject".into(), json!(v.subject));
+    out.insert("version".into(), json!(v.version));
+    out.insert("id".into(), json!(v.schema.id));
+    schema_fields(&mut out, &v.schema);
+    Value::Object(out)
+}
+
+/// A schema in a request body. `metadata` and `ruleSet` (even `null`) and
+/// any other field are accepted and not stored.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SchemaRequest {
+    #[serde(default)]
+    schema: Option<String>,
+    #[serde(default)]
+    schema_type: Option<String>,
+    #[serde(default)]
+    references: Option<Vec<SchemaReference>>,
+    #[serde(default)]
+    id: Option<i64>,
+    #[serde(default)]
+    version: Option<i64>,
+}
+
+impl SchemaRequest {
+    fn into_new(self, normalize: bool) -> Result<NewSchema, ApiError> {
+        let text = self
+            .schema
+            .ok_or_else(|| RegistryError::InvalidSchema("Empty schema".into()))?;
+        let schema_type = SchemaType::from_optional(self.schema_type.as_deref())
+            .map_err(|e| RegistryError::InvalidSchema(e.to_string()))?;
+        let id = match self.id {
+            None => None,
+            Some(id) if id < 0 => None,
+            Some(id) => Some(
+                u32::try_from(id)
+                    .map_err(|_| RegistryError::InvalidSchema(format!("Invalid schema id {id}")))?,
+            ),
+        };
+        let version = match self.version {
+            None => None,
+            Some(v) if v < 0 => None,
+            Some(v) => {
+                Some(i32::try_from(v).map_err(|_| RegistryError::InvalidVersion(v.to_string()))?)
+            }
+        };
+        Ok(NewSchema {
+            schema_type,
+            text,
+            references: self.references.unwrap_or_default(),
+            id,
+            version,
+            normalize,
+        })
+    }
+}
+
+// ----- schemas -----
+
+async fn schema_types() -> Response {
+    reply(json!(SchemaType::ALL.map(SchemaType::as_str)))
+}
+
+async fn list_schemas(State(s): State<Shared>, params: Params) -> Response {
+    let prefix = params.get("subjectPrefix").map_or("", String::as_str);
+    let latest_only = flag(&params, "latestOnly");
+    let all = s.read().all_versions(flag(&params, "deleted"));
+    let mut out: Vec<Value> = Vec::new();
+    for (i, v) in all.iter().enumerate() {
+        if !v.subject.starts_with(prefix) {
+            continue;
+        }
+        if latest_only && all.get(i + 1).is_some_and(|n| n.subject == v.subject) {
+            continue;
+        }
+        out.push(version_json(v));
+    }
+    reply(Value::Array(out))
+}
+
+async fn schema_by_id(State(s): State<Shared>, Path(id): Path<String>) -> ApiResult {
+    let id = parse_id(&id)?;
+    let registry = s.read();
+    let schema = registry.schema(id)?;
+    let mut out = serde_json::Map::new();
+    schema_fields(&mut out, schema);
+    Ok(reply(Value::Object(out)))
+}
+
+async fn raw_schema_by_id(State(s): State<Shared>, Path(id): Path<String>) -> ApiResult {
+    let id = parse_id(&id)?;
+    let text = s.read().schema(id)?.text.clone();
+    Ok(([(header::CONTENT_TYPE, CONTENT_TYPE)], text).into_response())
+}
+
+async fn subjects_by_id(State(s): State<Shared>, Path(id): Path<String>, p: Params) -> ApiResult {
+    let id = parse_id(&id)?;
+    let mut subjects: Vec<String> = s
+        .read()
+        .subject_versions_of(id, flag(&p, "deleted"))?
+        .into_iter()
+        .map(|(subject, _)| subject)
+        .collect();
+    subjects.dedup();
+    Ok(reply(json!(subjects)))
+}
+
+async fn versions_by_id(State(s): State<Shared>, Path(id): Path<String>, p: Params) -> ApiResult {
+    let id = parse_id(&id)?;
+    let versions: Vec<Value> = s
+        .read()
+        .subject_versions_of(id, flag(&p, "deleted"))?
+        .into_iter()
+        .map(|(subject, version)| json!({"subject": subject, "version": version}))
+        .collect();
+    Ok(reply(Value::Array(versions)))
+}
+
+// ----- subjects -----
+
+async fn list_subjects(State(s): State<Shared>, p: Params) -> Response {
+    let prefix = p.get("subjectPrefix").map_or("", String::as_str);
+    let subjects = s
+        .read()
+        .subjects(prefix, flag(&p, "deleted"), flag(&p, "deletedOnly"));
+    reply(json!(subjects))
+}
+
+async fn lookup(
+    State(s): State<Shared>,
+    Path(subject): Path<String>,
+    p: Params,
+    SrJson(body): SrJson<SchemaRequest>,
+) -> ApiResult {
+    let new = body.into_new(flag(&p, "normalize"))?;
+    let found = s.read().lookup(&subject, &new, flag(&p, "deleted"))?;
+    Ok(reply(version_json(&found)))
+}
+
+async fn list_versions(
+    State(s): State<Shared>,
+    Path(subject): Path<String>,
+    p: Params,
+) -> ApiResult {
+    let deleted = flag(&p, "deleted") || flag(&p, "deletedOnly");
+    let registry = s.read();
+    let mut versions = registry.versions(&subject, deleted)?;
+    if flag(&p, "deletedOnly") {
+        let live = registry.versions(&subject, false).unwrap_or_default();
+        versions.retain(|v| !live.contains(v));
+    }
+    Ok(reply(json!(versions)))
+}
+
+async fn register(
+    State(s): State<Shared>,
+    Path(subject): Path<String>,
+    p: Params,
+    SrJson(body): SrJson<SchemaRequest>,
+) -> ApiResult {
+    let new = body.into_new(flag(&p, "normalize"))?;
+    let id = s.write(|r| r.plan_register(&subject, &new)).await?;
+    let registry = s.read();
+    let version = registry
+        .subject_versions_of(id, false)?
+        .into_iter()
+        .filter(|(sub, _)| *sub == subject)
+        .map(|(_, v)| v)
+        .max();
+    let mut out = serde_json::Map::new();
+    out.insert("id".into(), json!(id));
+    if let Some(version) = version {
+        out.insert("version".into(), json!(version));
+    }
+    schema_fields(&mut out, registry.schema(id)?);
+    Ok(reply(Value::Object(out)))
+}
+
+async fn get_version(
+    State(s): State<Shared>,
+    Path((subject, version)): Path<(String, String)>,
+    p: Params,
+) -> ApiResult {
+    let spec = VersionSpec::parse(&version)?;
+    let found = s.read().version(&subject, spec, flag(&p, "deleted"))?;
+    Ok(reply(version_json(&found)))
+}
+
+async fn raw_version_schema(
+    State(s): State<Shared>,
+    Path((subject, version)): Path<(String, String)>,
+    p: Params,
+) -> ApiResult {
+    let spec = VersionSpec::parse(&version)?;
+    let found = s.read().version(&subject, spec, flag(&p, "deleted"))?;
+    Ok(([(header::CONTENT_TYPE, CONTENT_TYPE)], found.schema.text).into_response())
+}
+
+async fn referenced_by(
+    State(s): State<Shared>,
+    Path((subject, version)): Path<(String, String)>,
+) -> ApiResult {
+    let spec = VersionSpec::parse(&version)?;
+    let registry = s.read();
+    let found = registry.version(&subject, spec, true)?;
+    Ok(reply(
+        json!(registry.referenced_by(&subject, found.version)),
+    ))
+}
+
+async fn delete_subject(
+    State(s): State<Shared>,
+    Path(subject): Path<String>,
+    p: Params,
+) -> ApiResult {
+    let permanent = flag(&p, "permanent");
+    let versions = s
+        .write(|r| r.plan_delete_subject(&subject, permanent))
+        .await?;
+    Ok(reply(json!(versions)))
+}
+
+async fn delete_version(
+    State(s): State<Shared>,
+    Path((subject, version)): Path<(String, String)>,
+    p: Params,
+) -> ApiResult {
+    let spec = VersionSpec::parse(&version)?;
+    let permanent = flag(&p, "permanent");
+    let version = s
+        .write(|r| r.plan_delete_version(&subject, spec, permanent))
+        .await?;
+    Ok(reply(json!(version)))
+}
+
+// ----- compatibility -----
+
+async fn compatibility(
+    s: Shared,
+    subject: &str,
+    version: Option<VersionSpec>,
+    p: &Params,
+    body: SchemaRequest,
+) -> ApiResult {
+    let new = body.into_new(flag(p, "normalize"))?;
+    let messages = s.read().check_compatibility(subject, version, &new)?;
+    let mut out = json!({"is_compatible": messages.is_empty()});
+    if flag(p, "verbose") {
+        out["messages"] = json!(messages);
+    }
+    Ok(reply(out))
+}
+
+async fn compatibility_all(
+    State(s): State<Shared>,
+    Path(subject): Path<String>,
+    p: Params,
+    SrJson(body): SrJson<SchemaRequest>,
+) -> ApiResult {
+    compatibility(s, &subject, None, &p, body).await
+}
+
+async fn compatibility_one(
+    State(s): State<Shared>,
+    Path((subject, version)): Path<(String, String)>,
+    p: Params,
+    SrJson(body): SrJson<SchemaRequest>,
+) -> ApiResult {
+    let spec = VersionSpec::parse(&version)?;
+    compatibility(s, &subject, Some(spec), &p, body).await
+}
+
+// ----- config and mode -----
+
+#[derive(Deserialize)]
+struct ConfigRequest {
+    #[serde(default)]
+    compatibility: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ModeRequest {
+    #[serde(default)]
+    mode: Option<String>,
+}
+
+async fn global_config(State(s): State<Shared>) -> Response {
+    reply(json!({"compatibilityLevel": s.read().global_config().as_str()}))
+}
+
+async fn subject_config(
+    State(s): State<Shared>,
+    Path(subject): Path<String>,
+    p: Params,
+) -> ApiResult {
+    let level = s
+        .read()
+        .subject_config(&subject, flag(&p, "defaultToGlobal"))?;
+    Ok(reply(json!({"compatibilityLevel": level.as_str()})))
+}
+
+async fn put_config(s: Shared, subject: Option<String>, body: ConfigRequest) -> ApiResult {
+    let level = body.compatibility.unwrap_or_default();
+    let level = s
+        .write(|r| r.plan_config(subject.as_deref(), Some(&level)))
+        .await?;
+    Ok(reply(json!({"compatibility": level.as_str()})))
+}
+
+async fn put_global_config(
+    State(s): State<Shared>,
+    SrJson(body): SrJson<ConfigRequest>,
+) -> ApiResult {
+    put_config(s, None, body).await
+}
+
+async fn put_subject_config(
+    State(s): State<Shared>,
+    Path(subject): Path<String>,
+    SrJson(body): SrJson<ConfigRequest>,
+) -> ApiResult {
+    put_config(s, Some(subject), body).await
+}
+
+async fn delete_global_config(State(s): State<Shared>) -> ApiResult {
+    let before = s.write(|r| r.plan_config(None, None)).await?;
+    Ok(reply(json!({"compatibilityLevel": before.as_str()})))
+}
+
+async fn delete_subject_config(State(s): State<Shared>, Path(subject): Path<String>) -> ApiResult {
+    let before = s.write(|r| r.plan_config(Some(&subject), None)).await?;
+    Ok(reply(json!({"compatibilityLevel": before.as_str()})))
+}
+
+async fn global_mode(State(s): State<Shared>) -> Response {
+    reply(json!({"mode": s.read().global_mode().as_str()}))
+}
+
+async fn subject_mode(
+    State(s): State<Shared>,
+    Path(subject): Path<String>,
+    p: Params,
+) -> ApiResult {
+    let mode = s
+        .read()
+        .subject_mode(&subject, flag(&p, "defaultToGlobal"))?;
+    Ok(reply(json!({"mode": mode.as_str()})))
+}
+
+async fn put_mode(s: Shared, subject: Option<String>, p: &Params, body: ModeRequest) -> ApiResult {
+    let mode = body.mode.unwrap_or_default();
+    let force = flag(p, "force");
+    let mode = s
+        .write(|r| r.plan_mode(subject.as_deref(), Some(&mode), force))
+        .await?;
+    Ok(reply(json!({"mode": mode.as_str()})))
+}
+
+async fn put_global_mode(
+    State(s): State<Shared>,
+    p: Params,
+    SrJson(body): SrJson<ModeRequest>,
+) -> ApiResult {
+    put_mode(s, None, &p, body).await
+}
+
+async fn put_subject_mode(
+    State(s): State<Shared>,
+    Path(subject): Path<String>,
+    p: Params,
+    SrJson(body): SrJson<ModeRequest>,
+) -> ApiResult {
+    put_mode(s, Some(subject), &p, body).await
+}
+
+async fn delete_subject_mode(State(s): State<Shared>, Path(subject): Path<String>) -> ApiResult {
+    let before = s
+        .write(|r| r.plan_mode(Some(&subject), None, false))
+        .await?;
+    Ok(reply(json!({"mode": before.as_str()})))
+}
+
+async fn metadata_id(State(s): State<Shared>) -> Response {
+    reply(json!({
+        "scope": {
+            "path": [],
+            "clusters": {
+                "kafka-cluster": s.kafka_cluster_id,
+                "schema-registry-cluster": "schema-registry",
+            }
+        }
+    }))
+}
+
+#[cfg(test)]
+#[path = "http_tests.rs"]
+mod tests;
