@@ -17,7 +17,7 @@ use crate::config::BrokerConfig;
 use crate::groups::{CoordinatorConfig, GroupCoordinator, GroupSettings};
 use crate::metrics::Metrics;
 use crate::properties::BrokerProperties;
-use crate::{clock, http, net};
+use crate::{clock, http, net, schemas};
 
 /// Runs the broker until SIGTERM or Ctrl-C.
 pub async fn run(config: BrokerConfig) -> anyhow::Result<()> {
@@ -53,6 +53,7 @@ impl Server {
             metrics: Metrics::new(),
             authorizer: Arc::new(AllowAll),
         });
+        let schemas = schemas::open(&broker.cluster).await?;
         let admin = bind(config.admin_addr, "admin http").await?;
         let schema_registry = bind(config.schema_registry_addr, "schema registry http").await?;
         let rest_proxy = bind(config.rest_proxy_addr, "rest proxy http").await?;
@@ -74,7 +75,7 @@ impl Server {
             )),
             tokio::spawn(serve_http(
                 schema_registry,
-                http::not_yet_router("Schema Registry"),
+                strata_schema_registry::http::router(schemas),
                 stopped.clone(),
             )),
             tokio::spawn(serve_http(

@@ -1,5 +1,6 @@
-//! The HTTP faces: admin (`/health`, `/metrics`), and the Schema Registry and
-//! REST Proxy ports, which answer 501 until their issues land.
+//! The HTTP faces owned by the broker: admin (`/health`, `/metrics`) and the
+//! REST Proxy port, which answers 501 until its issue lands. The Schema
+//! Registry's router lives in `strata-schema-registry` (see `schemas.rs`).
 
 mod admin;
 mod not_yet;

@@ -1,0 +1,190 @@
+"""The Schema Registry port with confluent_kafka.schema_registry and raw HTTP.
+
+Registration of Avro, JSON Schema and Protobuf, shared ids, lookups,
+compatibility, config, deletes, Confluent's error codes, persistence across
+a restart through `_schemas`, and Avro serializers producing through the
+broker and consuming back.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import requests
+from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
+from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
+from confluent_kafka.schema_registry.error import SchemaRegistryError
+from confluent_kafka.serialization import MessageField, SerializationContext
+
+from kafkautil import consume, consumer, create_topic, produce_ok, producer, unique
+
+CT = "application/vnd.schemaregistry.v1+json"
+
+USER_V1 = json.dumps({"type": "record", "name": "User", "namespace": "compat",
+                      "fields": [{"name": "name", "type": "string"}]})
+USER_V2_DEFAULT = json.dumps({"type": "record", "name": "User", "namespace": "compat",
+                              "fields": [{"name": "name", "type": "string"},
+                                         {"name": "age", "type": "int", "default": 0}]})
+USER_V2_NO_DEFAULT = json.dumps({"type": "record", "name": "User", "namespace": "compat",
+                                 "fields": [{"name": "name", "type": "string"},
+                                            {"name": "age", "type": "int"}]})
+JSON_SCHEMA = json.dumps({"type": "object", "properties": {"a": {"type": "string"}}})
+PROTO = 'syntax = "proto3";\npackage compat;\nmessage Thing { string a = 1; int32 b = 2; }\n'
+
+
+def client(b) -> SchemaRegistryClient:
+    return SchemaRegistryClient({"url": b.schema_registry_url})
+
+
+def post(b, path, body):
+    return requests.post(b.schema_registry_url + path, data=json.dumps(body),
+                         headers={"Content-Type": CT}, timeout=10)
+
+
+def get(b, path):
+    return requests.get(b.schema_registry_url + path, timeout=10)
+
+
+def test_register_all_types_and_read_back(broker):
+    sr = client(broker)
+    avro_subject, json_subject, proto_subject = unique("avro"), unique("json"), unique("proto")
+    avro_id = sr.register_schema(avro_subject, Schema(USER_V1, "AVRO"))
+    json_id = sr.register_schema(json_subject, Schema(JSON_SCHEMA, "JSON"))
+    proto_id = sr.register_schema(proto_subject, Schema(PROTO, "PROTOBUF"))
+    assert len({avro_id, json_id, proto_id}) == 3
+
+    # The same schema again, and under another subject, keeps its id.
+    assert sr.register_schema(avro_subject, Schema(USER_V1, "AVRO")) == avro_id
+    other = unique("avro-other")
+    assert sr.register_schema(other, Schema(USER_V1, "AVRO")) == avro_id
+
+    fetched = sr.get_schema(proto_id)
+    assert fetched.schema_type == "PROTOBUF"
+    assert "message Thing" in fetched.schema_str
+    assert json.loads(sr.get_schema(avro_id).schema_str)["name"] == "User"
+
+    latest = sr.get_latest_version(json_subject)
+    assert (latest.schema_id, latest.version, latest.schema.schema_type) == (json_id, 1, "JSON")
+    assert sr.get_versions(avro_subject) == [1]
+    assert sr.get_version(avro_subject, 1).schema_id == avro_id
+    found = sr.lookup_schema(avro_subject, Schema(USER_V1, "AVRO"))
+    assert (found.schema_id, found.version) == (avro_id, 1)
+    subjects = sr.get_subjects()
+    assert {avro_subject, json_subject, proto_subject, other} <= set(subjects)
+    assert sorted(get(broker, f"/schemas/ids/{avro_id}/subjects").json()) == sorted([avro_subject, other])
+    assert get(broker, "/schemas/types").json() == ["JSON", "PROTOBUF", "AVRO"]
+    r = get(broker, f"/subjects/{avro_subject}/versions/latest")
+    assert r.headers["Content-Type"] == CT
+
+
+def test_compatibility_and_config(broker):
+    sr = client(broker)
+    subject = unique("compat")
+    sr.register_schema(subject, Schema(USER_V1, "AVRO"))
+    assert sr.test_compatibility(subject, Schema(USER_V2_DEFAULT, "AVRO")) is True
+    assert sr.test_compatibility(subject, Schema(USER_V2_NO_DEFAULT, "AVRO")) is False
+
+    with pytest.raises(SchemaRegistryError) as e:
+        sr.register_schema(subject, Schema(USER_V2_NO_DEFAULT, "AVRO"))
+    assert e.value.http_status_code == 409 and e.value.error_code == 409
+
+    r = post(broker, f"/compatibility/subjects/{subject}/versions/latest?verbose=true",
+             {"schema": USER_V2_NO_DEFAULT})
+    assert r.status_code == 200 and r.json()["is_compatible"] is False and r.json()["messages"]
+
+    assert sr.get_compatibility() == "BACKWARD"
+    assert sr.set_compatibility(subject, "NONE") == {"compatibility": "NONE"}
+    assert sr.get_compatibility(subject) == "NONE"
+    assert sr.register_schema(subject, Schema(USER_V2_NO_DEFAULT, "AVRO")) > 0
+    assert sr.get_versions(subject) == [1, 2]
+
+
+def test_soft_and_permanent_delete(broker):
+    sr = client(broker)
+    subject = unique("delete")
+    sr.register_schema(subject, Schema(USER_V1, "AVRO"))
+    sr.register_schema(subject, Schema(USER_V2_DEFAULT, "AVRO"))
+    assert sr.delete_version(subject, 1) == 1
+    assert sr.get_versions(subject) == [2]
+    r = requests.delete(f"{broker.schema_registry_url}/subjects/{subject}?permanent=true", timeout=10)
+    assert (r.status_code, r.json()["error_code"]) == (404, 40405)
+    assert sr.delete_subject(subject) == [2]
+    assert subject not in sr.get_subjects()
+    assert subject in get(broker, "/subjects?deleted=true").json()
+    assert sr.delete_subject(subject, permanent=True) == [1, 2]
+    assert subject not in get(broker, "/subjects?deleted=true").json()
+    r = get(broker, f"/subjects/{subject}/versions")
+    assert (r.status_code, r.json()["error_code"]) == (404, 40401)
+
+
+def test_error_codes_over_raw_http(broker):
+    subject = unique("errors")
+    r = get(broker, f"/subjects/{subject}/versions/1")
+    assert (r.status_code, r.json()["error_code"]) == (404, 40401)
+    assert post(broker, f"/subjects/{subject}/versions", {"schema": USER_V1}).status_code == 200
+    r = get(broker, f"/subjects/{subject}/versions/7")
+    assert (r.status_code, r.json()["error_code"]) == (404, 40402)
+    r = get(broker, "/schemas/ids/987654")
+    assert (r.status_code, r.json()["error_code"]) == (404, 40403)
+    r = post(broker, f"/subjects/{subject}/versions", {"schema": "{not avro"})
+    assert (r.status_code, r.json()["error_code"]) == (422, 42201)
+    r = post(broker, f"/subjects/{subject}/versions", {"schema": USER_V2_NO_DEFAULT})
+    assert (r.status_code, r.json()["error_code"]) == (409, 409)
+    assert "message" in r.json()
+    r = get(broker, f"/subjects/{subject}/versions/zero")
+    assert (r.status_code, r.json()["error_code"]) == (422, 42202)
+    # Explicit nulls and unknown fields are accepted, in every content type.
+    for ct in (CT, "application/vnd.schemaregistry+json", "application/json"):
+        r = requests.post(f"{broker.schema_registry_url}/subjects/{subject}/versions",
+                          data=json.dumps({"schema": USER_V1, "metadata": None, "ruleSet": None,
+                                           "references": None, "somethingNew": 1}),
+                          headers={"Content-Type": ct}, timeout=10)
+        assert r.status_code == 200, r.text
+    assert get(broker, "/contexts").json() == ["."]
+    assert "kafka-cluster" in get(broker, "/v1/metadata/id").json()["scope"]["clusters"]
+
+
+def test_restart_keeps_subjects_ids_and_config(fresh_broker):
+    b = fresh_broker
+    sr = client(b)
+    a_id = sr.register_schema("a-value", Schema(USER_V1, "AVRO"))
+    p_id = sr.register_schema("p-value", Schema(PROTO, "PROTOBUF"))
+    sr.set_compatibility("a-value", "FULL")
+    sr.set_compatibility(None, "FORWARD")
+    sr.register_schema("gone", Schema(JSON_SCHEMA, "JSON"))
+    sr.delete_subject("gone")
+    b.restart()
+    sr = client(b)
+    assert sorted(sr.get_subjects()) == ["a-value", "p-value"]
+    assert get(b, "/subjects?deleted=true").json() == ["a-value", "gone", "p-value"]
+    assert sr.get_latest_version("a-value").schema_id == a_id
+    assert sr.get_schema(p_id).schema_type == "PROTOBUF"
+    assert sr.get_compatibility("a-value") == "FULL"
+    assert sr.get_compatibility() == "FORWARD"
+    # Ids continue after the replayed ones.
+    new_id = sr.register_schema("b-value", Schema('"string"', "AVRO"))
+    assert new_id > max(a_id, p_id)
+    assert sr.register_schema("a-value", Schema(USER_V1, "AVRO")) == a_id
+
+
+def test_avro_serializer_through_the_broker(broker, topic):
+    sr = client(broker)
+    create_topic(broker.bootstrap, topic)
+    serializer = AvroSerializer(sr, USER_V1)
+    deserializer = AvroDeserializer(sr)
+    ctx = SerializationContext(topic, MessageField.VALUE)
+    users = [{"name": f"user-{i}"} for i in range(5)]
+    p = producer(broker.bootstrap)
+    produce_ok(p, topic, [{"value": serializer(u, ctx)} for u in users])
+    latest = sr.get_latest_version(f"{topic}-value")
+    c = consumer(broker.bootstrap)
+    try:
+        c.subscribe([topic])
+        messages = consume(c, len(users))
+    finally:
+        c.close()
+    for m in messages:
+        assert m.value()[0] == 0
+        assert int.from_bytes(m.value()[1:5], "big") == latest.schema_id
+    assert [deserializer(m.value(), ctx) for m in messages] == users
