@@ -15,6 +15,7 @@ import requests
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
 from confluent_kafka.schema_registry.error import SchemaRegistryError
+from confluent_kafka.schema_registry.json_schema import JSONDeserializer, JSONSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
 from kafkautil import consume, consumer, create_topic, produce_ok, producer, unique
@@ -188,3 +189,44 @@ def test_avro_serializer_through_the_broker(broker, topic):
         assert m.value()[0] == 0
         assert int.from_bytes(m.value()[1:5], "big") == latest.schema_id
     assert [deserializer(m.value(), ctx) for m in messages] == users
+
+
+def test_json_serializer_through_the_broker(broker, topic):
+    sr = client(broker)
+    create_topic(broker.bootstrap, topic)
+    schema = json.dumps({"$schema": "http://json-schema.org/draft-07/schema#", "title": "Thing",
+                         "type": "object", "properties": {"a": {"type": "string"}, "b": {"type": "integer"}},
+                         "required": ["a"]})
+    serializer = JSONSerializer(schema, sr)
+    deserializer = JSONDeserializer(schema, schema_registry_client=sr)
+    ctx = SerializationContext(topic, MessageField.VALUE)
+    things = [{"a": f"thing-{i}", "b": i} for i in range(3)]
+    p = producer(broker.bootstrap)
+    produce_ok(p, topic, [{"value": serializer(t, ctx)} for t in things])
+    registered = sr.get_latest_version(f"{topic}-value")
+    assert registered.schema.schema_type == "JSON"
+    c = consumer(broker.bootstrap)
+    try:
+        c.subscribe([topic])
+        messages = consume(c, len(things))
+    finally:
+        c.close()
+    assert {int.from_bytes(m.value()[1:5], "big") for m in messages} == {registered.schema_id}
+    assert [deserializer(m.value(), ctx) for m in messages] == things
+
+
+def test_import_mode_keeps_explicit_ids(fresh_broker):
+    b = fresh_broker
+    r = requests.put(f"{b.schema_registry_url}/mode", data=json.dumps({"mode": "IMPORT"}),
+                     headers={"Content-Type": CT}, timeout=10)
+    assert r.json() == {"mode": "IMPORT"}
+    r = post(b, "/subjects/imported/versions", {"schema": USER_V1, "id": 100, "version": 4})
+    assert r.status_code == 200 and r.json()["id"] == 100, r.text
+    requests.put(f"{b.schema_registry_url}/mode", data=json.dumps({"mode": "READWRITE"}),
+                 headers={"Content-Type": CT}, timeout=10)
+    r = post(b, "/subjects/imported/versions", {"schema": USER_V1, "id": 7})
+    assert (r.status_code, r.json()["error_code"]) == (422, 42205)
+    b.restart()
+    assert get(b, "/subjects/imported/versions").json() == [4]
+    assert get(b, "/schemas/ids/100").status_code == 200
+    assert post(b, "/subjects/next/versions", {"schema": '"string"'}).json()["id"] == 101
