@@ -11,11 +11,13 @@ from __future__ import annotations
 import json
 
 import pytest
+from google.protobuf import descriptor_pb2, descriptor_pool, message_factory, timestamp_pb2
 import requests
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 from confluent_kafka.schema_registry.json_schema import JSONDeserializer, JSONSerializer
+from confluent_kafka.schema_registry.protobuf import ProtobufDeserializer, ProtobufSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
 from kafkautil import consume, consumer, create_topic, produce_ok, producer, unique
@@ -230,3 +232,47 @@ def test_import_mode_keeps_explicit_ids(fresh_broker):
     assert get(b, "/subjects/imported/versions").json() == [4]
     assert get(b, "/schemas/ids/100").status_code == 200
     assert post(b, "/subjects/next/versions", {"schema": '"string"'}).json()["id"] == 101
+
+
+def _reading_class():
+    """A message class built at run time (no protoc): compat.Reading with a Timestamp."""
+    name = "compat_reading.proto"
+    pool = descriptor_pool.Default()
+    try:
+        pool.FindFileByName(name)
+    except KeyError:
+        fdp = descriptor_pb2.FileDescriptorProto(name=name, package="compat", syntax="proto3",
+                                                 dependency=["google/protobuf/timestamp.proto"])
+        m = fdp.message_type.add(name="Reading")
+        F = descriptor_pb2.FieldDescriptorProto
+        m.field.add(name="sensor", number=1, type=F.TYPE_STRING, label=F.LABEL_OPTIONAL)
+        m.field.add(name="value", number=2, type=F.TYPE_DOUBLE, label=F.LABEL_OPTIONAL)
+        m.field.add(name="at", number=3, type=F.TYPE_MESSAGE, label=F.LABEL_OPTIONAL,
+                    type_name=".google.protobuf.Timestamp")
+        assert timestamp_pb2.Timestamp  # the dependency is in the default pool
+        pool.Add(fdp)
+    return message_factory.GetMessageClass(pool.FindMessageTypeByName("compat.Reading"))
+
+
+def test_protobuf_serializer_through_the_broker(broker, topic):
+    sr = client(broker)
+    create_topic(broker.bootstrap, topic)
+    Reading = _reading_class()
+    serializer = ProtobufSerializer(Reading, sr, {"use.deprecated.format": False})
+    deserializer = ProtobufDeserializer(Reading, {"use.deprecated.format": False})
+    ctx = SerializationContext(topic, MessageField.VALUE)
+    readings = [Reading(sensor=f"s{i}", value=i / 2) for i in range(3)]
+    for i, r in enumerate(readings):
+        r.at.seconds = 1_700_000_000 + i
+    p = producer(broker.bootstrap)
+    produce_ok(p, topic, [{"value": serializer(r, ctx)} for r in readings])
+    registered = sr.get_latest_version(f"{topic}-value")
+    assert registered.schema.schema_type == "PROTOBUF"
+    c = consumer(broker.bootstrap)
+    try:
+        c.subscribe([topic])
+        messages = consume(c, len(readings))
+    finally:
+        c.close()
+    assert {int.from_bytes(m.value()[1:5], "big") for m in messages} == {registered.schema_id}
+    assert [deserializer(m.value(), ctx) for m in messages] == readings

@@ -10,6 +10,9 @@
 //! - [`ProtobufSchema::canonical`]: a stable text rendering of the compiled
 //!   `FileDescriptorProto` (comments, whitespace and source positions
 //!   dropped), so layout and comment changes keep the id.
+//! - A schema or reference given as a base64-encoded `FileDescriptorProto`
+//!   (as Confluent's Python and Go serializers register them) is accepted
+//!   when the text does not parse as `.proto`, and kept as given.
 //! - [`ProtobufSchema::normalized`]: the text as given (Confluent's
 //!   Protobuf normalization, which re-prints the `.proto`, is not done).
 //! - [`compat`]: Confluent's Protobuf rules.
@@ -45,10 +48,26 @@ struct ReferenceResolver {
 impl FileResolver for ReferenceResolver {
     fn open_file(&self, name: &str) -> Result<File, protox::Error> {
         match self.files.get(name) {
-            Some(source) => File::from_source(name, source),
+            Some(source) => File::from_source(name, source).or_else(|error| {
+                // Confluent also accepts a base64-encoded FileDescriptorProto
+                // (what the Python and Go serializers register).
+                from_descriptor(name, source).ok_or(error)
+            }),
             None => Err(protox::Error::file_not_found(name)),
         }
     }
+}
+
+/// A base64 `FileDescriptorProto`, compiled under `name`.
+fn from_descriptor(name: &str, source: &str) -> Option<File> {
+    use base64::Engine as _;
+    use prost::Message as _;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(source.trim())
+        .ok()?;
+    let mut proto = prost_types::FileDescriptorProto::decode(bytes.as_slice()).ok()?;
+    proto.name = Some(name.to_owned());
+    Some(File::from_file_descriptor_proto(proto))
 }
 
 impl ProtobufSchema {

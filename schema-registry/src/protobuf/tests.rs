@@ -253,3 +253,18 @@ fn messages_are_confluents() {
         "{errorType:\"FIELD_SCALAR_KIND_CHANGED\", description:\"The kind of a SCALAR field at path '#/M/1' in the new schema does not match its kind in the old schema\"}"
     );
 }
+
+#[test]
+fn base64_file_descriptors_are_accepted() {
+    use base64::Engine as _;
+    use prost::Message as _;
+    let text = p3("message Thing { string a = 1; }");
+    let compiled = parse(&text);
+    let mut proto = compiled.file().file_descriptor_proto().clone();
+    proto.name = Some("thing.proto".into());
+    let encoded = base64::engine::general_purpose::STANDARD.encode(proto.encode_to_vec());
+    let from_descriptor = ProtobufSchema::parse(&encoded, &[]).unwrap();
+    assert_eq!(from_descriptor.canonical(), compiled.canonical());
+    assert_eq!(from_descriptor.text(), encoded);
+    assert!(ProtobufSchema::parse("bm90IGEgZGVzY3JpcHRvcg==", &[]).is_err());
+}
