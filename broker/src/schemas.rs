@@ -86,3 +86,60 @@ impl SchemaLog for SchemasLog {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::http::Request;
+    use tower::ServiceExt;
+
+    use super::*;
+    use crate::properties::BrokerProperties;
+
+    async fn call(router: &axum::Router, method: &str, uri: &str, body: &str) -> String {
+        let request = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("content-type", "application/json")
+            .body(Body::from(body.to_owned()))
+            .unwrap();
+        let response = router.clone().oneshot(request).await.unwrap();
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        String::from_utf8(bytes.to_vec()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn writes_land_in_schemas_and_survive_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let cluster = Cluster::open(dir.path(), BrokerProperties::default()).unwrap();
+        let router = strata_schema_registry::http::router(open(&cluster).await.unwrap());
+        let topic = cluster.topic(SCHEMAS_TOPIC).unwrap();
+        assert!(topic.effective_config().log.compact);
+        let registered = call(
+            &router,
+            "POST",
+            "/subjects/s/versions",
+            r#"{"schema": "\"string\""}"#,
+        )
+        .await;
+        assert!(registered.contains(r#""id":1"#), "{registered}");
+        call(&router, "PUT", "/config", r#"{"compatibility": "FULL"}"#).await;
+        let records = replay(&topic.logs()[0]).unwrap();
+        assert_eq!(
+            &records[0].0[..],
+            br#"{"keytype":"SCHEMA","subject":"s","version":1,"magic":1}"#
+        );
+        cluster.close();
+        drop(router);
+
+        let cluster = Cluster::open(dir.path(), BrokerProperties::default()).unwrap();
+        let router = strata_schema_registry::http::router(open(&cluster).await.unwrap());
+        let got = call(&router, "GET", "/subjects/s/versions/latest", "").await;
+        assert!(got.contains(r#""id":1"#), "{got}");
+        let config = call(&router, "GET", "/config", "").await;
+        assert_eq!(config, r#"{"compatibilityLevel":"FULL"}"#);
+        cluster.close();
+    }
+}
