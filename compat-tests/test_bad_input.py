@@ -334,3 +334,20 @@ def test_many_connections_each_served(broker):
     finally:
         for s in socks:
             s.close()
+
+
+def test_offset_fetch_v1_puts_group_errors_on_partitions(broker, conn):
+    # v1 has no top-level error code: Kafka reports a group error on every
+    # requested partition. An empty group id is INVALID_GROUP_ID (24).
+    body = kw.string("") + kw.i32(1) + kw.string("t") + kw.i32(2) + kw.i32(0) + kw.i32(1)
+    conn.sendall(kw.frame(kw.header_v1(9, 1, 77) + body))
+    corr, r = kw.read_response(conn)
+    assert corr == 77
+    assert r.i32() == 1
+    assert r.string() == "t"
+    got = []
+    for _ in range(r.i32()):
+        partition, offset = r.i32(), r.i64()
+        r.string()  # metadata
+        got.append((partition, offset, r.i16()))
+    assert got == [(0, -1, 24), (1, -1, 24)]

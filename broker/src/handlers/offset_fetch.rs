@@ -23,6 +23,20 @@ struct GroupOffsets {
     topics: Vec<(String, PartitionOffsets)>,
 }
 
+/// One partition of the answer; v1-7 and v8+ use different types with the
+/// same fields.
+macro_rules! partition {
+    ($ty:ident, $index:expr, $committed:expr, $error:expr) => {{
+        let (offset, epoch, meta) = fields($committed);
+        $ty::default()
+            .with_partition_index($index)
+            .with_committed_offset(offset)
+            .with_committed_leader_epoch(epoch)
+            .with_metadata(Some(text(meta)))
+            .with_error_code($error.map_or(0, |e: ResponseError| e.code()))
+    }};
+}
+
 pub(super) async fn handle(
     ctx: &RequestContext,
     request: OffsetFetchRequest,
@@ -64,13 +78,7 @@ pub(super) async fn handle(
                                         parts
                                             .into_iter()
                                             .map(|(p, c, e)| {
-                                                let (offset, epoch, meta) = fields(c);
-                                                OffsetFetchResponsePartitions::default()
-                                                    .with_partition_index(p)
-                                                    .with_committed_offset(offset)
-                                                    .with_committed_leader_epoch(epoch)
-                                                    .with_metadata(Some(text(meta)))
-                                                    .with_error_code(e.map_or(0, |e| e.code()))
+                                                partition!(OffsetFetchResponsePartitions, p, c, e)
                                             })
                                             .collect(),
                                     )
@@ -86,7 +94,23 @@ pub(super) async fn handle(
             .map(|t| (t.name.to_string(), t.partition_indexes.clone()))
             .collect::<Vec<_>>()
     });
-    let answer = fetch(ctx, request.group_id.0.as_str(), wanted);
+    let mut answer = fetch(ctx, request.group_id.0.as_str(), wanted.clone());
+    if ctx.version < 2 {
+        // v1 has no top-level error code: a group error goes on every
+        // requested partition, as Kafka answers it.
+        if let Some(error) = answer.error {
+            answer.topics = wanted
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(topic, parts)| {
+                    (
+                        topic,
+                        parts.into_iter().map(|p| (p, None, Some(error))).collect(),
+                    )
+                })
+                .collect();
+        }
+    }
     let topics = answer
         .topics
         .into_iter()
@@ -96,20 +120,11 @@ pub(super) async fn handle(
                 .with_partitions(
                     parts
                         .into_iter()
-                        .map(|(p, c, e)| {
-                            let (offset, epoch, meta) = fields(c);
-                            OffsetFetchResponsePartition::default()
-                                .with_partition_index(p)
-                                .with_committed_offset(offset)
-                                .with_committed_leader_epoch(epoch)
-                                .with_metadata(Some(text(meta)))
-                                .with_error_code(e.map_or(0, |e| e.code()))
-                        })
+                        .map(|(p, c, e)| partition!(OffsetFetchResponsePartition, p, c, e))
                         .collect(),
                 )
         })
         .collect();
-    // v1 has no top-level error code; the group error goes on the partitions.
     let response = OffsetFetchResponse::default().with_topics(topics);
     if ctx.version >= 2 {
         response.with_error_code(answer.error.map_or(0, |e| e.code()))
