@@ -93,6 +93,13 @@ fn validate_compression(v: &str) -> Result<(), String> {
         _ => Err("unknown compression type".into()),
     }
 }
+fn validate_boolean(v: &str) -> Result<(), String> {
+    match v.trim() {
+        "true" | "false" => Ok(()),
+        other => Err(format!("{other:?} is not a boolean (true or false)")),
+    }
+}
+
 fn validate_timestamp_type(v: &str) -> Result<(), String> {
     match v {
         "CreateTime" | "LogAppendTime" => Ok(()),
@@ -133,6 +140,10 @@ pub(crate) static TOPIC_CONFIGS: &[TopicConfigDef] = &[
         "How far in the future a CreateTime timestamp may be."),
     def!("message.timestamp.before.max.ms", "log.message.timestamp.before.max.ms", Long, "9223372036854775807", long_at_least(0),
         "How far in the past a CreateTime timestamp may be."),
+    def!("local.retention.bytes", "log.local.retention.bytes", Long, "-2", long_at_least(-2),
+        "With remote.storage.enable, the size of uploaded segments kept on local disk; -2 for retention.bytes."),
+    def!("local.retention.ms", "log.local.retention.ms", Long, "-2", long_at_least(-2),
+        "With remote.storage.enable, how long uploaded segments stay on local disk; -2 for retention.ms."),
     def!("message.timestamp.type", "log.message.timestamp.type", String, "CreateTime", validate_timestamp_type,
         "CreateTime keeps the producer's timestamps; LogAppendTime stamps batches with the broker's clock."),
     def!("min.cleanable.dirty.ratio", "log.cleaner.min.cleanable.ratio", Double, "0.5", ratio,
@@ -141,6 +152,8 @@ pub(crate) static TOPIC_CONFIGS: &[TopicConfigDef] = &[
         "Records younger than this are not compacted."),
     def!("min.insync.replicas", "min.insync.replicas", Int, "1", int_at_least(1),
         "acks=all produce fails with NOT_ENOUGH_REPLICAS when fewer replicas are in sync (a single node has one)."),
+    def!("remote.storage.enable", "log.remote.storage.enable", Boolean, "false", validate_boolean,
+        "Upload sealed segments to the broker's tier (--tier-url) and serve reads below the local log start from it."),
     def!("retention.bytes", "log.retention.bytes", Long, "-1", long_at_least(-1),
         "Size cap per partition; -1 for none."),
     def!("retention.ms", "log.retention.ms", Long, "604800000", long_at_least(-1),
@@ -164,6 +177,31 @@ pub(crate) fn validate_overrides(overrides: &BTreeMap<String, String>) -> Result
     for (name, value) in overrides {
         let def = find(name).ok_or_else(|| format!("unknown topic config name: {name}"))?;
         def.validate(value)?;
+    }
+    validate_remote_storage(overrides)
+}
+
+/// Kafka's cross-config rules for KIP-405: no remote storage on compacted
+/// topics, and local retention within total retention.
+fn validate_remote_storage(overrides: &BTreeMap<String, String>) -> Result<(), String> {
+    let get = |name: &str| overrides.get(name).map(|v| v.trim());
+    if get("remote.storage.enable") == Some("true")
+        && get("cleanup.policy").is_some_and(|p| p.split(',').any(|p| p.trim() == "compact"))
+    {
+        return Err("remote log storage is not supported for compacted topics".into());
+    }
+    let long = |name: &str| get(name).and_then(|v| v.parse::<i64>().ok());
+    for (local, total) in [
+        ("local.retention.ms", "retention.ms"),
+        ("local.retention.bytes", "retention.bytes"),
+    ] {
+        if let (Some(l), Some(t)) = (long(local), long(total)) {
+            if l >= 0 && t >= 0 && l > t {
+                return Err(format!(
+                    "{local} ({l}) must not be greater than {total} ({t})"
+                ));
+            }
+        }
     }
     Ok(())
 }
@@ -210,6 +248,21 @@ impl EffectiveTopicConfig {
         let deletes = value("cleanup.policy")
             .split(',')
             .any(|p| p.trim() == "delete");
+        let remote_storage = value("remote.storage.enable").trim() == "true";
+        // With remote storage the log's own retention is the local one; the
+        // tier applies the total retention across both tiers.
+        let local = |local_name: &str, total_name: &str| match long(local_name) {
+            -2 => long(total_name),
+            n => n,
+        };
+        let (retention_ms, retention_bytes) = if remote_storage {
+            (
+                local("local.retention.ms", "retention.ms"),
+                local("local.retention.bytes", "retention.bytes"),
+            )
+        } else {
+            (long("retention.ms"), long("retention.bytes"))
+        };
         let flush = if long("flush.messages") == 1 {
             FlushPolicy::Always
         } else {
@@ -230,8 +283,8 @@ impl EffectiveTopicConfig {
                 segment_ms: non_negative(long("segment.ms")),
                 // A compact-only topic (the broker's own __consumer_offsets) is
                 // never trimmed by time or size.
-                retention_bytes: non_negative(long("retention.bytes")).filter(|_| deletes),
-                retention_ms: non_negative(long("retention.ms")).filter(|_| deletes),
+                retention_bytes: non_negative(retention_bytes).filter(|_| deletes),
+                retention_ms: non_negative(retention_ms).filter(|_| deletes),
                 index_interval_bytes: long("index.interval.bytes") as u64,
                 flush,
                 compact: value("cleanup.policy")
@@ -244,6 +297,7 @@ impl EffectiveTopicConfig {
                     .parse()
                     .expect("validated double"),
                 min_compaction_lag_ms: long("min.compaction.lag.ms") as u64,
+                remote_storage,
             },
         }
     }

@@ -52,6 +52,11 @@ pub struct LogConfig {
     /// Segments with a record newer than this stay uncleaned
     /// (`min.compaction.lag.ms`, default 0).
     pub min_compaction_lag_ms: u64,
+    /// `remote.storage.enable`: sealed segments are uploaded by the tier, and
+    /// retention (then local retention: the broker passes `local.retention.*`
+    /// as `retention_ms`/`retention_bytes`) deletes only segments the tier
+    /// reported uploaded (`Log::set_tiered_range`).
+    pub remote_storage: bool,
 }
 
 /// Segment file positions are stored as u32 in the index files, as in Kafka.
@@ -71,6 +76,7 @@ impl Default for LogConfig {
             delete_retention_ms: 24 * 60 * 60 * 1000,
             min_cleanable_dirty_ratio: 0.5,
             min_compaction_lag_ms: 0,
+            remote_storage: false,
         }
     }
 }

@@ -32,6 +32,11 @@ pub enum StorageError {
         start: i64,
         high_watermark: i64,
     },
+    /// The offset is readable, but its segment is no longer on local disk:
+    /// it lives only in remote storage (see `Log::set_tiered_range`), which
+    /// the caller reads instead.
+    #[error("offset {requested} is below the local log start offset {local_start}: read it from remote storage")]
+    NotLocal { requested: i64, local_start: i64 },
     /// Produced bytes are not well-framed v2 batches with valid CRCs.
     #[error("invalid record batch in produce request")]
     InvalidBatch(#[source] BatchError),

@@ -28,8 +28,10 @@ mod scan;
 mod segment;
 #[cfg(test)]
 mod testutil;
+mod tiered;
 
 pub use compaction::CompactionOutcome;
 pub use config::{FlushPolicy, LogConfig};
 pub use error::StorageError;
 pub use log::{AppendInfo, Log, RetentionOutcome, SegmentInfo};
+pub use tiered::TieredRange;

@@ -23,6 +23,7 @@ use crate::config::{FlushPolicy, LogConfig};
 use crate::error::{IoContext, StorageError};
 use crate::index::SegmentIndex;
 use crate::segment::Segment;
+use crate::tiered::TieredRange;
 
 /// A partition log. Cheap to clone: clones share one log.
 #[derive(Clone)]
@@ -87,7 +88,13 @@ pub(crate) struct State {
     pub(crate) config: LogConfig,
     /// By base offset; the last one is the active segment.
     pub(crate) segments: BTreeMap<i64, Segment>,
+    /// The first offset a consumer may read, across both tiers (see `tiered.rs`).
     pub(crate) log_start: i64,
+    /// The floor DeleteRecords (or total retention of a tiered log) set,
+    /// persisted in `log-start-offset`; 0 when never set.
+    pub(crate) start_floor: i64,
+    /// What remote storage holds of this log, as the tier last reported.
+    pub(crate) tiered: Option<TieredRange>,
     pub(crate) log_end: i64,
     pub(crate) high_watermark: i64,
     /// Where the high watermark falls in the files: reads stop there.
@@ -172,6 +179,15 @@ impl State {
             Equal => self.hw_position.position.min(segment.size),
             Greater => 0,
         }
+    }
+
+    /// The base offset of the oldest segment still on local disk.
+    pub(crate) fn first_local(&self) -> i64 {
+        *self
+            .segments
+            .keys()
+            .next()
+            .expect("a log always has an active segment")
     }
 
     pub(crate) fn out_of_range(&self, requested: i64) -> StorageError {

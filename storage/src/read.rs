@@ -101,7 +101,8 @@ impl Log {
     /// next fetch continues in the next one.
     ///
     /// `offset` outside `[log start, high watermark]` is `OffsetOutOfRange`;
-    /// `offset == high watermark` returns no bytes.
+    /// `offset == high watermark` returns no bytes; an offset only remote
+    /// storage holds is `NotLocal`.
     pub fn read(
         &self,
         offset: i64,
@@ -122,6 +123,13 @@ impl Log {
                 }
                 if offset == st.high_watermark {
                     return Ok(Bytes::new());
+                }
+                let local_start = st.first_local();
+                if offset < local_start {
+                    return Err(StorageError::NotLocal {
+                        requested: offset,
+                        local_start,
+                    });
                 }
                 let segment = match after {
                     None => st.segments.range(..=offset).next_back(),

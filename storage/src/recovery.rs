@@ -263,6 +263,8 @@ impl Log {
             config,
             segments,
             log_start,
+            start_floor: stored_start.unwrap_or(0),
+            tiered: None,
             log_end,
             high_watermark: log_end,
             hw_position,

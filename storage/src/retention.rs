@@ -44,7 +44,11 @@ impl Log {
             }
         }
         write_log_start_file(&self.inner.dir, offset)?;
-        self.inner.state.lock().log_start = offset;
+        {
+            let mut st = self.inner.state.lock();
+            st.start_floor = offset;
+            st.recompute_log_start();
+        }
         self.delete_eligible_segments(|_, _| false)?;
         Ok(offset)
     }
@@ -54,7 +58,8 @@ impl Log {
     /// append; deletes, oldest first, sealed segments below the log start
     /// offset, past `retention_ms` (by their max timestamp) or while the log
     /// exceeds `retention_bytes` (those two only when `retention_deletes`).
-    /// Never deletes the active segment. Also
+    /// Never deletes the active segment, nor, with `remote_storage`, a
+    /// segment not yet uploaded (see `tiered.rs`). Also
     /// runs the `FlushPolicy::Interval` flush when due.
     pub fn enforce_retention(&self, now_ms: i64) -> Result<RetentionOutcome, StorageError> {
         self.maybe_interval_flush(true)?;
@@ -116,7 +121,10 @@ impl Log {
                     break;
                 }
                 let below_start = segment.next_offset <= st.log_start;
-                if !(below_start || delete(segment.max_timestamp, segment.size)) {
+                let chosen = !below_start
+                    && st.may_delete_locally(segment.next_offset)
+                    && delete(segment.max_timestamp, segment.size);
+                if !(below_start || chosen) {
                     break;
                 }
                 doomed.push(segment.base_offset);
@@ -128,12 +136,7 @@ impl Log {
                 st.sync.unsynced_sealed.retain(|p| p.base_offset != base);
             }
             if !removed.is_empty() {
-                let first = *st
-                    .segments
-                    .keys()
-                    .next()
-                    .expect("the active segment remains");
-                st.log_start = st.log_start.max(first);
+                st.recompute_log_start();
                 st.sync.dir_dirty = true;
             }
             removed
