@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import random
 import shutil
+import subprocess
 import time
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
@@ -42,7 +43,7 @@ from kafkautil import (
     watermarks,
 )
 from moto import MotoServer
-from strata_harness import BrokerStartError, free_ports
+from strata_harness import BrokerStartError, free_ports, strata_bin
 
 PREFIX = "cluster"
 SEGMENT = 1 << 20  # 1 MiB, the smallest segment.bytes Kafka accepts
@@ -588,13 +589,14 @@ def test_list_offsets_by_timestamp_into_tiered_range(moto, broker_factory, topic
     assert_same(read_from(b.bootstrap, topic, 0, i, 1), {i: recs[i]}, "record at a tiered timestamp")
 
 
-def test_kip1005_offsets_without_remote_storage(moto, broker_factory, topic):
-    """On a topic that does not tier, -4 is the log start and -5 finds nothing (offset -1), as in Kafka."""
-    b = start_tiered(broker_factory, moto)
-    create_topic(b.bootstrap, topic)
-    produce_records(b.bootstrap, topic, make_records(10))
-    assert offset_of(b.bootstrap, topic, 0, EARLIEST_LOCAL) == 0
-    assert offset_of(b.bootstrap, topic, 0, LATEST_TIERED) == -1
+def test_kip1005_offsets_without_remote_storage(broker, topic):
+    """Where nothing tiers, -4 is the log start and -5 finds nothing (offset -1), as in Kafka."""
+    create_topic(broker.bootstrap, topic)
+    produce_records(broker.bootstrap, topic, make_records(10))
+    tp = TopicPartition(topic, 0, 3)
+    assert result(admin(broker.bootstrap).delete_records([tp], request_timeout=REQUEST_TIMEOUT)[tp]).low_watermark == 3
+    assert offset_of(broker.bootstrap, topic, 0, EARLIEST_LOCAL) == 3
+    assert offset_of(broker.bootstrap, topic, 0, LATEST_TIERED) == -1
 
 
 # -- 5. DeleteRecords below the local log start ---------------------------------------
@@ -633,7 +635,14 @@ def test_delete_records_below_local_start(moto, broker_factory, topic):
 
 
 # -- 6. start-up checks and the file:// tier -------------------------------------------------
+def assert_tier_flags() -> None:
+    """The binary knows --tier-url (else a start-up failure would be clap's, which also says "tier")."""
+    out = subprocess.run([str(strata_bin()), "--help"], capture_output=True, text=True, timeout=10).stdout
+    assert "--tier-url" in out, "this strata binary has no --tier-url flag"
+
+
 def test_unreachable_tier_url_stops_start_up(broker_factory, tmp_path):
+    assert_tier_flags()
     (port,) = free_ports(1)  # nothing listens there
     env = {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}", "AWS_REGION": "us-east-1",
            "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_ALLOW_HTTP": "true"}
@@ -649,6 +658,7 @@ def test_unreachable_tier_url_stops_start_up(broker_factory, tmp_path):
 
 
 def test_missing_bucket_stops_start_up(moto, broker_factory):
+    assert_tier_flags()
     with pytest.raises(BrokerStartError) as e:
         broker_factory(dict(TIER_OVERRIDES), extra_args=["--tier-url", "s3://no-such-bucket/cluster"],
                        env=moto.env(), start_timeout=90)
