@@ -13,6 +13,7 @@ use std::time::Duration;
 use strata_storage::{FlushPolicy, LogConfig};
 
 use crate::properties::BrokerProperties;
+use crate::schema_validation::{validate_mode, SubjectNameStrategy, ValidationConfig};
 
 /// Kafka's config value types (DescribeConfigs v3+ `config_type`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,6 +127,14 @@ pub(crate) static TOPIC_CONFIGS: &[TopicConfigDef] = &[
         "delete: old segments go by retention.ms and retention.bytes; compact: only the latest record per key is kept."),
     def!("compression.type", "compression.type", String, "producer", validate_compression,
         "Batches are stored as the producer compressed them."),
+    def!("confluent.key.schema.validation", "confluent.key.schema.validation", Boolean, "false", validate_boolean,
+        "True if schema validation at record key is enabled for this topic."),
+    def!("confluent.key.subject.name.strategy", "confluent.key.subject.name.strategy", String, "io.confluent.kafka.serializers.subject.TopicNameStrategy", SubjectNameStrategy::validate,
+        "Determines how to construct the subject name under which the key schema is registered with the schema registry. By default, TopicNameStrategy is used."),
+    def!("confluent.value.schema.validation", "confluent.value.schema.validation", Boolean, "false", validate_boolean,
+        "True if schema validation at record value is enabled for this topic."),
+    def!("confluent.value.subject.name.strategy", "confluent.value.subject.name.strategy", String, "io.confluent.kafka.serializers.subject.TopicNameStrategy", SubjectNameStrategy::validate,
+        "Determines how to construct the subject name under which the value schema is registered with the schema registry. By default, TopicNameStrategy is used."),
     def!("delete.retention.ms", "log.cleaner.delete.retention.ms", Long, "86400000", long_at_least(0),
         "How long tombstones stay readable on a compacted topic."),
     def!("flush.messages", "log.flush.interval.messages", Long, "1", long_at_least(1),
@@ -162,6 +171,8 @@ pub(crate) static TOPIC_CONFIGS: &[TopicConfigDef] = &[
         "Segment size at which the log rolls."),
     def!("segment.ms", "log.roll.ms", Long, "604800000", long_at_least(1),
         "Age at which the active segment rolls."),
+    def!("strata.value.schema.validation.mode", "strata.value.schema.validation.mode", String, "id", validate_mode,
+        "With confluent.value.schema.validation: id checks that each value's schema id is registered under the expected subject (as Confluent Server does); payload also decodes each value with that schema (Avro, JSON Schema, Protobuf) and refuses values that do not conform."),
 ];
 
 pub(crate) fn find(name: &str) -> Option<&'static TopicConfigDef> {
@@ -235,6 +246,8 @@ pub(crate) struct EffectiveTopicConfig {
     pub(crate) timestamp_after_max_ms: i64,
     pub(crate) timestamp_before_max_ms: i64,
     pub(crate) min_insync_replicas: i32,
+    /// Broker-side schema validation; `None` when neither key nor value is validated.
+    pub(crate) schema_validation: Option<ValidationConfig>,
     pub(crate) log: LogConfig,
 }
 
@@ -278,6 +291,7 @@ impl EffectiveTopicConfig {
             timestamp_after_max_ms: long("message.timestamp.after.max.ms"),
             timestamp_before_max_ms: long("message.timestamp.before.max.ms"),
             min_insync_replicas: long("min.insync.replicas") as i32,
+            schema_validation: schema_validation(&value),
             log: LogConfig {
                 segment_bytes: long("segment.bytes") as u64,
                 segment_ms: non_negative(long("segment.ms")),
@@ -298,9 +312,32 @@ impl EffectiveTopicConfig {
                     .expect("validated double"),
                 min_compaction_lag_ms: long("min.compaction.lag.ms") as u64,
                 remote_storage,
+                total_retention_ms: non_negative(long("retention.ms")).filter(|_| deletes),
+                total_retention_bytes: non_negative(long("retention.bytes")).filter(|_| deletes),
             },
         }
     }
+}
+
+/// The validation settings from the `confluent.*` and `strata.*` configs.
+fn schema_validation(value: &dyn Fn(&str) -> String) -> Option<ValidationConfig> {
+    let side = |enabled: &str, strategy: &str| {
+        (value(enabled).trim() == "true")
+            .then(|| SubjectNameStrategy::parse(&value(strategy)))
+            .flatten()
+    };
+    let config = ValidationConfig {
+        key: side(
+            "confluent.key.schema.validation",
+            "confluent.key.subject.name.strategy",
+        ),
+        value: side(
+            "confluent.value.schema.validation",
+            "confluent.value.subject.name.strategy",
+        ),
+        value_payload: value("strata.value.schema.validation.mode").trim() == "payload",
+    };
+    (config.key.is_some() || config.value.is_some()).then_some(config)
 }
 
 #[cfg(test)]
@@ -343,6 +380,59 @@ mod tests {
         let resolved = EffectiveTopicConfig::resolve(&overrides, &broker);
         assert_eq!(resolved.log.retention_ms, Some(5));
         assert!(matches!(resolved.log.flush, FlushPolicy::Always));
+    }
+
+    #[test]
+    fn schema_validation_configs_resolve() {
+        let broker = BrokerProperties::default();
+        let resolve = |pairs: &[(&str, &str)]| {
+            let overrides: BTreeMap<String, String> = pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            validate_overrides(&overrides)
+                .map(|()| EffectiveTopicConfig::resolve(&overrides, &broker).schema_validation)
+        };
+        assert_eq!(resolve(&[]), Ok(None));
+        assert_eq!(
+            resolve(&[("strata.value.schema.validation.mode", "payload")]),
+            Ok(None)
+        );
+        assert_eq!(
+            resolve(&[("confluent.value.schema.validation", " true")]),
+            Ok(Some(ValidationConfig {
+                key: None,
+                value: Some(SubjectNameStrategy::TopicName),
+                value_payload: false,
+            }))
+        );
+        assert_eq!(
+            resolve(&[
+                ("confluent.key.schema.validation", "true"),
+                (
+                    "confluent.key.subject.name.strategy",
+                    "io.confluent.kafka.serializers.subject.TopicRecordNameStrategy"
+                ),
+                ("strata.value.schema.validation.mode", "payload"),
+            ]),
+            Ok(Some(ValidationConfig {
+                key: Some(SubjectNameStrategy::TopicRecordName),
+                value: None,
+                value_payload: true,
+            }))
+        );
+        // Confluent Server takes only the strategy class names.
+        for (name, value) in [
+            (
+                "confluent.value.subject.name.strategy",
+                "RecordNameStrategy",
+            ),
+            ("confluent.value.schema.validation", "yes"),
+            ("strata.value.schema.validation.mode", "full"),
+        ] {
+            let e = resolve(&[(name, value)]).unwrap_err();
+            assert!(e.contains(name), "{e}");
+        }
     }
 
     #[test]

@@ -57,6 +57,11 @@ pub struct LogConfig {
     /// as `retention_ms`/`retention_bytes`) deletes only segments the tier
     /// reported uploaded (`Log::set_tiered_range`).
     pub remote_storage: bool,
+    /// With `remote_storage`, the total retention across both tiers
+    /// (`retention.ms`, `retention.bytes`), which the tier applies; the log
+    /// itself applies `retention_ms`/`retention_bytes` as local retention.
+    pub total_retention_ms: Option<u64>,
+    pub total_retention_bytes: Option<u64>,
 }
 
 /// Segment file positions are stored as u32 in the index files, as in Kafka.
@@ -77,6 +82,8 @@ impl Default for LogConfig {
             min_cleanable_dirty_ratio: 0.5,
             min_compaction_lag_ms: 0,
             remote_storage: false,
+            total_retention_ms: None,
+            total_retention_bytes: None,
         }
     }
 }

@@ -34,4 +34,4 @@ pub use compaction::CompactionOutcome;
 pub use config::{FlushPolicy, LogConfig};
 pub use error::StorageError;
 pub use log::{AppendInfo, Log, RetentionOutcome, SegmentInfo};
-pub use tiered::TieredRange;
+pub use tiered::{SegmentLookup, TieredRange};

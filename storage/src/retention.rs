@@ -104,6 +104,26 @@ impl Log {
         })
     }
 
+    /// Rolls the active segment if it holds data whose first append is at
+    /// least `age_ms` old, so it becomes sealed (and can be uploaded) without
+    /// waiting for `segment.ms`. Returns whether it rolled.
+    pub fn roll_if_older(&self, now_ms: i64, age_ms: u64) -> Result<bool, StorageError> {
+        let _writer = self.inner.writer.lock();
+        let due = {
+            let st = self.inner.state.lock();
+            st.check_usable()?;
+            let active = st.active();
+            active.size > 0
+                && active
+                    .first_append_ms
+                    .is_some_and(|first| now_ms.saturating_sub(first) >= age_ms as i64)
+        };
+        if due {
+            self.roll_locked()?;
+        }
+        Ok(due)
+    }
+
     /// Deletes sealed segments from the oldest while each is wholly below
     /// the high watermark and either wholly below the log start offset or
     /// chosen by `delete(max_timestamp, size)`. Stops at the first one kept,

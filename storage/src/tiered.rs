@@ -11,7 +11,48 @@
 //! * with `remote_storage` on, lets retention delete only segments the remote
 //!   range covers, so nothing un-uploaded is ever deleted.
 
+use crate::index::SegmentIndex;
 use crate::log::{Log, State};
+
+/// A sealed segment's uploaded `.index` and `.timeindex`, decoded: where a
+/// remote reader starts scanning the segment object for an offset or a
+/// timestamp, without reading the segment from its start.
+#[derive(Debug, Clone)]
+pub struct SegmentLookup {
+    index: SegmentIndex,
+}
+
+impl SegmentLookup {
+    /// Decodes the two index files of a segment of `size` bytes holding
+    /// offsets `[base_offset, next_offset)`; `None` when they do not
+    /// describe such a segment.
+    pub fn decode(
+        offset_index: &[u8],
+        time_index: &[u8],
+        size: u64,
+        base_offset: i64,
+        next_offset: i64,
+    ) -> Option<SegmentLookup> {
+        let max_relative = u32::try_from(next_offset - base_offset - 1).ok()?;
+        SegmentIndex::decode(offset_index, time_index, size, max_relative)
+            .map(|index| SegmentLookup { index })
+    }
+
+    /// A position at or before the batch holding `relative_offset`.
+    pub fn position_for_offset(&self, relative_offset: u32) -> u64 {
+        self.index
+            .floor_offset(relative_offset)
+            .map_or(0, |e| u64::from(e.position))
+    }
+
+    /// A position before which every batch's max timestamp is below `timestamp`.
+    pub fn position_for_timestamp(&self, timestamp: i64) -> u64 {
+        self.index
+            .floor_time(timestamp)
+            .and_then(|e| self.index.floor_offset(e.relative_offset))
+            .map_or(0, |e| u64::from(e.position))
+    }
+}
 
 /// Offsets `[start, end)` held in remote storage: `start` is the remote log
 /// start offset (DeleteRecords and total retention move it), `end` one past

@@ -66,6 +66,47 @@ pub enum Compression {
     Unknown(u8),
 }
 
+/// What a reader that has only a batch's first [`BATCH_HEADER_LEN`] bytes
+/// needs to step through a log: the batch's offsets, max timestamp and size.
+/// Remote reads use it to find a batch without fetching the batches before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeaderSummary {
+    pub base_offset: i64,
+    pub last_offset: i64,
+    pub max_timestamp: i64,
+    /// The whole batch's size, header included.
+    pub total_len: usize,
+}
+
+impl HeaderSummary {
+    /// Reads the fixed header at the start of `bytes` (at least
+    /// [`BATCH_HEADER_LEN`] long); the records after it need not be there.
+    pub fn peek(bytes: &[u8]) -> Result<HeaderSummary, BatchError> {
+        if let Some(&magic) = bytes.get(MAGIC) {
+            if magic as i8 != 2 {
+                return Err(BatchError::UnsupportedMagic(magic as i8));
+            }
+        }
+        if bytes.len() < BATCH_HEADER_LEN {
+            return Err(BatchError::Truncated {
+                needed: BATCH_HEADER_LEN,
+                available: bytes.len(),
+            });
+        }
+        let batch_length = be_i32(bytes, BATCH_LENGTH);
+        if batch_length < (BATCH_HEADER_LEN - LOG_OVERHEAD) as i32 {
+            return Err(BatchError::InvalidLength(batch_length));
+        }
+        let base_offset = be_i64(bytes, BASE_OFFSET);
+        Ok(HeaderSummary {
+            base_offset,
+            last_offset: base_offset + i64::from(be_i32(bytes, LAST_OFFSET_DELTA)),
+            max_timestamp: be_i64(bytes, MAX_TIMESTAMP),
+            total_len: LOG_OVERHEAD + batch_length as usize,
+        })
+    }
+}
+
 /// The read-only header fields of one batch, borrowed from its bytes.
 #[derive(Debug, Clone, Copy)]
 pub struct BatchHeader<'a> {
@@ -317,6 +358,22 @@ pub(crate) mod tests {
         assert_eq!(h.compression(), Compression::None);
         assert!(!h.is_log_append_time());
         h.verify_crc().unwrap();
+    }
+
+    #[test]
+    fn peeks_at_a_header_without_its_records() {
+        let b = sample_batch(40, 4, 1_000);
+        let summary = HeaderSummary::peek(&b[..BATCH_HEADER_LEN]).unwrap();
+        assert_eq!(
+            summary,
+            HeaderSummary {
+                base_offset: 40,
+                last_offset: 44,
+                max_timestamp: 1_000,
+                total_len: b.len()
+            }
+        );
+        assert!(HeaderSummary::peek(&b[..BATCH_HEADER_LEN - 1]).is_err());
     }
 
     #[test]
