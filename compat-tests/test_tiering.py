@@ -201,8 +201,9 @@ def remote_manifest(moto: MotoServer, topic: str, partition: int = 0) -> List[st
     return [k for k in _partition_keys(moto.keys(PREFIX + "/"), topic, partition) if k.endswith("/manifest.json")]
 
 
-def file_tier_logs(root: Path, topic: str, partition: int = 0) -> List[Path]:
-    return sorted(p for d in root.glob(f"{PREFIX}/{topic}-*/{partition}") for p in d.glob("*.log"))
+def file_tier_files(root: Path, topic: str, suffix: str, partition: int = 0) -> List[Path]:
+    """Files `<root>/<topic>-<topic id>/<partition>/*<suffix>` of a file:// tier (no prefix below root)."""
+    return sorted(p for d in root.glob(f"{topic}-*/{partition}") for p in d.glob(f"*{suffix}"))
 
 
 # -- ListOffsets v9 by hand (KIP-1005's -4 and -5 are not in confluent-kafka's OffsetSpec) --
@@ -353,9 +354,13 @@ def test_segments_upload_and_read_back_byte_for_byte(moto, broker_factory, topic
     assert m1["strata_tier_uploaded_bytes_total"] >= 25 * SEGMENT * 0.9
     assert m1["strata_tier_store_reachable"] == 1
     assert m1["strata_tier_upload_errors_total"] == 0
-    assert m1["strata_tier_remote_reads_total"] > m0.get("strata_tier_remote_reads_total", 0)
-    assert m1["strata_tier_remote_read_bytes_total"] - m0.get("strata_tier_remote_read_bytes_total", 0) >= 20 * SEGMENT
-    assert m1["strata_tier_cache_misses_total"] > m0.get("strata_tier_cache_misses_total", 0)
+    # The read went through the tier: from the bucket (misses, remote bytes) or, if the broker keeps
+    # what it uploads in its cache, from there (hits).
+    d = {k: m1[k] - m0.get(k, 0) for k in METRICS}
+    assert d["strata_tier_cache_hits_total"] + d["strata_tier_cache_misses_total"] > 0, d
+    assert d["strata_tier_remote_read_bytes_total"] >= 20 * SEGMENT or d["strata_tier_cache_hits_total"] > 0, d
+    if d["strata_tier_remote_read_bytes_total"] > 0:
+        assert d["strata_tier_remote_reads_total"] > 0 and d["strata_tier_cache_misses_total"] > 0, d
 
     # A topic without remote.storage.enable is never uploaded and keeps its segments.
     assert remote_logs(moto, plain) == [] and remote_manifest(moto, plain) == []
@@ -376,6 +381,7 @@ def configs(bootstrap: str, topic: str) -> Dict[str, tuple]:
     return {k: (e.value, str(e.source)) for k, e in topic_config(bootstrap, topic).items()}
 
 
+@pytest.mark.timeout(180)
 def test_restore_into_empty_data_dir(moto, broker_factory, topic):
     """A broker started with an empty data directory and the same tier URL gets back, from the bucket:
     every topic (ids, partition counts, configs, through the uploaded `__strata_metadata` log), the
@@ -481,6 +487,7 @@ def test_restore_into_empty_data_dir(moto, broker_factory, topic):
 
 
 # -- 3. the object store goes away while producing ----------------------------------------
+@pytest.mark.timeout(300)
 def test_store_outage_keeps_producing_and_catches_up(moto, broker_factory, topic):
     """moto_server is SIGSTOPped (requests hang: see moto.py) while records are produced.
 
@@ -576,12 +583,12 @@ def test_list_offsets_by_timestamp_into_tiered_range(moto, broker_factory, topic
     mx = lo(OffsetSpec.max_timestamp())
     assert (mx.offset, mx.timestamp) == (n - 1, ts(n - 1))
 
-    # KIP-1005: -4 earliest local, -5 latest tiered.
+    # KIP-1005: -4 earliest local, -5 latest tiered (local retention may have run again since).
     assert list_offsets_v9_served(b.bootstrap), "ListOffsets v9 (KIP-1005) is not advertised"
     assert offset_of(b.bootstrap, topic, 0, EARLIEST) == 0
-    assert offset_of(b.bootstrap, topic, 0, EARLIEST_LOCAL) == local_start
+    local_now = offset_of(b.bootstrap, topic, 0, EARLIEST_LOCAL)
     tiered = offset_of(b.bootstrap, topic, 0, LATEST_TIERED)
-    assert local_start - 1 <= tiered < n - 1, (local_start, tiered)
+    assert local_start <= local_now and local_now - 1 <= tiered < n - 1, (local_start, local_now, tiered)
     assert offset_of(b.bootstrap, topic, 0, LATEST) == n
 
     # The record found by time in the tiered range is the one produced there.
@@ -612,7 +619,7 @@ def test_delete_records_below_local_start(moto, broker_factory, topic):
     assert deleted.low_watermark == cut
     assert watermarks(b.bootstrap, topic, 0) == (cut, n)
     assert offset_of(b.bootstrap, topic, 0, EARLIEST) == cut
-    assert offset_of(b.bootstrap, topic, 0, EARLIEST_LOCAL) == local_start
+    assert offset_of(b.bootstrap, topic, 0, EARLIEST_LOCAL) >= local_start
 
     # Below the new start is out of range; the new start reads from the tier.
     for off in (0, cut - 1):
@@ -641,6 +648,7 @@ def assert_tier_flags() -> None:
     assert "--tier-url" in out, "this strata binary has no --tier-url flag"
 
 
+@pytest.mark.timeout(150)
 def test_unreachable_tier_url_stops_start_up(broker_factory, tmp_path):
     assert_tier_flags()
     (port,) = free_ports(1)  # nothing listens there
@@ -657,6 +665,7 @@ def test_unreachable_tier_url_stops_start_up(broker_factory, tmp_path):
     assert "tier" in msg.lower(), f"the start-up error does not say it is about the tier: {msg}"
 
 
+@pytest.mark.timeout(150)
 def test_missing_bucket_stops_start_up(moto, broker_factory):
     assert_tier_flags()
     with pytest.raises(BrokerStartError) as e:
@@ -678,10 +687,10 @@ def test_file_tier_url_round_trip(broker_factory, topic, tmp_path):
     recs = make_records(6_000, seed=9)
     assert produce_records(b.bootstrap, topic, recs) == list(range(len(recs)))
 
-    wait_for("segments in the file tier", lambda: len(file_tier_logs(root, topic)) >= 4
+    wait_for("segments in the file tier", lambda: len(file_tier_files(root, topic, ".log")) >= 4
              and lag(b) == 0 and len(local_logs(b, topic)) <= 3, 60,
              lambda: f"{state(b, None, topic)}\nfiles: {sorted(str(p.relative_to(root)) for p in root.rglob('*'))[:30]}")
-    assert list(root.glob(f"{PREFIX}/{topic}-*/0/manifest.json")), "no manifest.json in the file tier"
+    assert file_tier_files(root, topic, "manifest.json"), "no manifest.json in the file tier"
     assert offset_of(b.bootstrap, topic, 0, EARLIEST_LOCAL) > 0
     assert_same(read_from(b.bootstrap, topic, 0, 0, len(recs)), dict(enumerate(recs)), "file tier read from 0")
 
