@@ -41,6 +41,19 @@ pub struct Cli {
     /// Admin HTTP listener address (`/health`, `/metrics`).
     #[arg(long, env = "STRATA_ADMIN_ADDR")]
     pub admin_addr: Option<SocketAddr>,
+    /// Tiered storage: `s3://bucket/prefix` (configured by the standard AWS_*
+    /// variables) or `file:///path`. Unset: no tiering.
+    #[arg(long, env = "STRATA_TIER_URL")]
+    pub tier_url: Option<String>,
+    /// Directory of the tier's disk cache (default `<data-dir>/tier-cache`).
+    #[arg(long, env = "STRATA_TIER_CACHE_DIR")]
+    pub tier_cache_dir: Option<PathBuf>,
+    /// Memory capacity of the tier cache, in bytes (default 64 MiB).
+    #[arg(long, env = "STRATA_TIER_CACHE_MEMORY_BYTES")]
+    pub tier_cache_memory_bytes: Option<usize>,
+    /// Disk capacity of the tier cache, in bytes (default 1 GiB).
+    #[arg(long, env = "STRATA_TIER_CACHE_DISK_BYTES")]
+    pub tier_cache_disk_bytes: Option<u64>,
     /// A Kafka broker property, `key=value` (repeatable; env: comma-separated).
     #[arg(long = "override", env = "STRATA_OVERRIDES", value_delimiter = ',')]
     pub overrides: Vec<String>,
@@ -60,6 +73,10 @@ struct FileConfig {
     schema_registry_addr: Option<SocketAddr>,
     rest_proxy_addr: Option<SocketAddr>,
     admin_addr: Option<SocketAddr>,
+    tier_url: Option<String>,
+    tier_cache_dir: Option<PathBuf>,
+    tier_cache_memory_bytes: Option<usize>,
+    tier_cache_disk_bytes: Option<u64>,
     /// Kafka broker properties; dotted keys may be quoted or nested tables.
     #[serde(default)]
     broker: toml::Table,
@@ -77,6 +94,16 @@ pub struct BrokerConfig {
     pub rest_proxy_addr: SocketAddr,
     pub admin_addr: SocketAddr,
     pub properties: BrokerProperties,
+    pub tier: Option<TierSettings>,
+}
+
+/// Where the tier is and how large its cache may grow.
+#[derive(Debug, Clone)]
+pub struct TierSettings {
+    pub url: String,
+    pub cache_dir: PathBuf,
+    pub cache_memory_bytes: usize,
+    pub cache_disk_bytes: u64,
 }
 
 fn default_addr(port: u16) -> SocketAddr {
@@ -121,12 +148,34 @@ impl BrokerConfig {
         if advertised_host == "0.0.0.0" || advertised_host == "::" {
             bail!("the Kafka listener binds a wildcard address; set --advertised-addr to a host clients can reach");
         }
+        let data_dir = cli
+            .data_dir
+            .clone()
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from("./data"));
+        let tier = cli
+            .tier_url
+            .clone()
+            .or(file.tier_url)
+            .filter(|u| !u.trim().is_empty())
+            .map(|url| TierSettings {
+                url,
+                cache_dir: cli
+                    .tier_cache_dir
+                    .clone()
+                    .or(file.tier_cache_dir)
+                    .unwrap_or_else(|| data_dir.join("tier-cache")),
+                cache_memory_bytes: cli
+                    .tier_cache_memory_bytes
+                    .or(file.tier_cache_memory_bytes)
+                    .unwrap_or(64 << 20),
+                cache_disk_bytes: cli
+                    .tier_cache_disk_bytes
+                    .or(file.tier_cache_disk_bytes)
+                    .unwrap_or(1 << 30),
+            });
         Ok(BrokerConfig {
-            data_dir: cli
-                .data_dir
-                .clone()
-                .or(file.data_dir)
-                .unwrap_or_else(|| PathBuf::from("./data")),
+            data_dir,
             kafka_addr,
             advertised_host,
             advertised_port,
@@ -143,6 +192,7 @@ impl BrokerConfig {
                 .or(file.admin_addr)
                 .unwrap_or(default_addr(9644)),
             properties,
+            tier,
         })
     }
 
@@ -159,6 +209,15 @@ impl BrokerConfig {
             self.rest_proxy_addr,
             self.admin_addr,
         );
+        if let Some(tier) = &self.tier {
+            out.push_str(&format!(
+                " tier_url={} tier_cache_dir={} tier_cache_memory_bytes={} tier_cache_disk_bytes={}",
+                tier.url,
+                tier.cache_dir.display(),
+                tier.cache_memory_bytes,
+                tier.cache_disk_bytes
+            ));
+        }
         for (key, value) in self.properties.explicit() {
             out.push_str(&format!(" {key}={value}"));
         }

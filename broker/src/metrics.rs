@@ -73,6 +73,13 @@ impl Metrics {
         }
     }
 
+    /// Adds collectors owned elsewhere (the tier's) to `/metrics`.
+    pub(crate) fn register(&self, collectors: Vec<Box<dyn prometheus::core::Collector>>) {
+        for c in collectors {
+            self.registry.register(c).expect("metric registered once");
+        }
+    }
+
     /// The Prometheus text exposition of every metric.
     pub(crate) fn render(&self) -> String {
         let mut out = Vec::new();

@@ -89,9 +89,39 @@ pub(crate) const BROKER_ONLY: &[(&str, &str, &str)] = &[
         "Partitions of __consumer_offsets when it is created.",
     ),
     (
+        "remote.log.manager.copier.thread.pool.size",
+        "2",
+        "Partitions whose segments are uploaded to the tier at the same time.",
+    ),
+    (
+        "remote.log.manager.copy.max.bytes.per.second",
+        "9223372036854775807",
+        "Upload bandwidth cap of the tier, in bytes per second.",
+    ),
+    (
+        "remote.log.manager.task.interval.ms",
+        "30000",
+        "How often sealed segments are uploaded to the tier and remote retention runs.",
+    ),
+    (
+        "remote.log.manager.task.retry.backoff.max.ms",
+        "30000",
+        "Longest wait between tier passes after failures.",
+    ),
+    (
+        "remote.log.manager.task.retry.backoff.ms",
+        "500",
+        "First wait before retrying a failed tier pass; doubles up to the max.",
+    ),
+    (
         "socket.request.max.bytes",
         "104857600",
         "Largest request frame; larger frames close the connection.",
+    ),
+    (
+        "strata.remote.internal.roll.ms",
+        "60000",
+        "With a tier, how often the broker's internal logs (metadata, consumer offsets, schemas) roll so their latest state is uploaded.",
     ),
 ];
 
@@ -122,6 +152,12 @@ pub struct BrokerProperties {
     pub offsets_retention_minutes: u64,
     pub offsets_retention_check_interval_ms: u64,
     pub offset_metadata_max_bytes: usize,
+    pub remote_copier_pool_size: usize,
+    pub remote_copy_max_bytes_per_second: u64,
+    pub remote_task_interval_ms: u64,
+    pub remote_retry_backoff_ms: u64,
+    pub remote_retry_backoff_max_ms: u64,
+    pub remote_internal_roll_ms: u64,
     /// Every property the operator set, by its canonical name.
     explicit: BTreeMap<String, String>,
 }
@@ -243,8 +279,41 @@ impl BrokerProperties {
                 "log.cleaner.backoff.ms",
                 default("log.cleaner.backoff.ms"),
             )?,
+            remote_copier_pool_size: parse(
+                &map,
+                "remote.log.manager.copier.thread.pool.size",
+                default("remote.log.manager.copier.thread.pool.size"),
+            )?,
+            remote_copy_max_bytes_per_second: parse(
+                &map,
+                "remote.log.manager.copy.max.bytes.per.second",
+                default("remote.log.manager.copy.max.bytes.per.second"),
+            )?,
+            remote_task_interval_ms: parse(
+                &map,
+                "remote.log.manager.task.interval.ms",
+                default("remote.log.manager.task.interval.ms"),
+            )?,
+            remote_retry_backoff_ms: parse(
+                &map,
+                "remote.log.manager.task.retry.backoff.ms",
+                default("remote.log.manager.task.retry.backoff.ms"),
+            )?,
+            remote_retry_backoff_max_ms: parse(
+                &map,
+                "remote.log.manager.task.retry.backoff.max.ms",
+                default("remote.log.manager.task.retry.backoff.max.ms"),
+            )?,
+            remote_internal_roll_ms: parse(
+                &map,
+                "strata.remote.internal.roll.ms",
+                default("strata.remote.internal.roll.ms"),
+            )?,
             explicit: map,
         };
+        if props.remote_copier_pool_size == 0 || props.remote_task_interval_ms == 0 {
+            bail!("remote.log.manager.copier.thread.pool.size and remote.log.manager.task.interval.ms must be positive");
+        }
         if props.offsets_topic_num_partitions < 1 {
             bail!("offsets.topic.num.partitions must be at least 1");
         }

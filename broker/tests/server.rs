@@ -39,6 +39,7 @@ fn config(dir: &Path, overrides: &[(&str, &str)]) -> BrokerConfig {
         rest_proxy_addr: any,
         admin_addr: any,
         properties: BrokerProperties::from_map(props).unwrap(),
+        tier: None,
     }
 }
 

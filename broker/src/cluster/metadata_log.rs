@@ -157,6 +157,11 @@ impl MetadataLog {
         Ok(())
     }
 
+    /// The underlying log (the tier uploads it).
+    pub(crate) fn log(&self) -> &Log {
+        &self.log
+    }
+
     pub(crate) fn close(&self) {
         if let Err(e) = self.log.close() {
             tracing::warn!(error = %e, "closing metadata log");

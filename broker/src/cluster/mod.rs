@@ -6,6 +6,7 @@
 //! `parking_lot` lock and clone `Arc`s out.
 
 mod metadata_log;
+mod tiering;
 mod topic;
 
 use std::collections::{BTreeMap, HashMap};
@@ -16,6 +17,7 @@ use anyhow::Context;
 use kafka_protocol::error::ResponseError;
 use parking_lot::RwLock;
 use strata_storage::Log;
+use strata_tier::{RemotePartition, Tier};
 use uuid::Uuid;
 
 pub(crate) use metadata_log::{MetadataEvent, METADATA_LOG_DIR};
@@ -56,6 +58,7 @@ pub(crate) struct Cluster {
     topics: RwLock<Topics>,
     metadata: MetadataLog,
     changes: tokio::sync::Mutex<()>,
+    tier: Option<Arc<Tier>>,
 }
 
 impl Cluster {
@@ -63,8 +66,35 @@ impl Cluster {
     pub(crate) fn open(data_dir: &Path, properties: BrokerProperties) -> anyhow::Result<Self> {
         std::fs::create_dir_all(data_dir)
             .with_context(|| format!("creating data directory {}", data_dir.display()))?;
-        let cluster_id = crate::meta_properties::load_or_create(data_dir, properties.node_id)?;
         let (metadata, image) = MetadataLog::open(data_dir)?;
+        Self::from_metadata(data_dir, properties, metadata, image, None)
+    }
+
+    /// As [`Cluster::open`], with a tier: what the data directory lacks and
+    /// the tier holds is restored first (see `tiering.rs`), and every
+    /// partition log is tracked by the tier.
+    pub(crate) async fn open_tiered(
+        data_dir: &Path,
+        properties: BrokerProperties,
+        tier: Arc<Tier>,
+    ) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(data_dir)
+            .with_context(|| format!("creating data directory {}", data_dir.display()))?;
+        tiering::restore_metadata_log(&tier, data_dir).await?;
+        let (metadata, image) = MetadataLog::open(data_dir)?;
+        tiering::restore_partitions(&tier, data_dir, &image).await?;
+        tier.track(tiering::metadata_log_spec(), metadata.log().clone());
+        Self::from_metadata(data_dir, properties, metadata, image, Some(tier))
+    }
+
+    fn from_metadata(
+        data_dir: &Path,
+        properties: BrokerProperties,
+        metadata: MetadataLog,
+        image: MetadataImage,
+        tier: Option<Arc<Tier>>,
+    ) -> anyhow::Result<Self> {
+        let cluster_id = crate::meta_properties::load_or_create(data_dir, properties.node_id)?;
         remove_orphan_partition_dirs(data_dir, &image)?;
         let mut topics = Topics::default();
         for (name, t) in &image.topics {
@@ -76,6 +106,9 @@ impl Cluster {
                 overrides: t.configs.clone(),
                 effective: Arc::new(effective),
             };
+            if let Some(tier) = &tier {
+                tiering::track(tier, name, t.id, 0, &logs);
+            }
             let topic = Arc::new(Topic::new(name.clone(), t.id, logs, state));
             topics.by_id.insert(t.id, topic.clone());
             topics.by_name.insert(name.clone(), topic);
@@ -89,7 +122,24 @@ impl Cluster {
             topics: RwLock::new(topics),
             metadata,
             changes: tokio::sync::Mutex::new(()),
+            tier,
         })
+    }
+
+    /// The tier, when one is configured.
+    pub(crate) fn tier(&self) -> Option<&Arc<Tier>> {
+        self.tier.as_ref()
+    }
+
+    /// The remote side of a partition, when the tier tracks it.
+    pub(crate) fn remote_partition(
+        &self,
+        topic: &Topic,
+        partition: i32,
+    ) -> Option<(Arc<Tier>, Arc<RemotePartition>)> {
+        let tier = self.tier.as_ref()?;
+        let remote = tier.partition(&tiering::partition_path(&topic.name, topic.id, partition))?;
+        Some((tier.clone(), remote))
     }
 
     pub(crate) fn topic(&self, name: &str) -> Option<Arc<Topic>> {
@@ -223,6 +273,9 @@ impl Cluster {
             }
             return Err(internal(e));
         }
+        if let Some(tier) = &self.tier {
+            tiering::track(tier, name, id, 0, &logs);
+        }
         let state = TopicConfigState {
             overrides: configs,
             effective: Arc::new(effective),
@@ -253,6 +306,11 @@ impl Cluster {
             let mut topics = self.topics.write();
             topics.by_name.remove(&topic.name);
             topics.by_id.remove(&topic.id);
+        }
+        if let Some(tier) = &self.tier {
+            for partition in 0..topic.partition_count() {
+                tier.untrack_and_delete(&tiering::partition_path(&topic.name, topic.id, partition));
+            }
         }
         for log in topic.logs() {
             if let Err(e) = log.delete() {
@@ -292,6 +350,9 @@ impl Cluster {
             partitions: count,
         };
         self.metadata.append(&event).await.map_err(internal)?;
+        if let Some(tier) = &self.tier {
+            tiering::track(tier, &topic.name, topic.id, current, &logs);
+        }
         topic.add_partitions(logs);
         Ok(())
     }

@@ -5,6 +5,7 @@
 //! Fetch sessions (KIP-227) are answered session-less: session id 0 tells the
 //! client that no session was created, and it keeps sending full requests.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -13,12 +14,14 @@ use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
 use kafka_protocol::messages::{FetchRequest, FetchResponse};
 use strata_storage::{Log, StorageError};
+use strata_tier::RemoteReadError;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
 use strata_governance::Operation;
 
 use super::{storage_error_code, RequestContext};
+use crate::cluster::{Cluster, Topic};
 
 /// Fetch v13 names topics by id instead of by name.
 const TOPIC_IDS_FROM_VERSION: i16 = 13;
@@ -30,6 +33,8 @@ struct Slot {
     fetch_offset: i64,
     max_bytes: usize,
     target: Result<Log, ResponseError>,
+    /// For reads below the local log start, which go to the tier.
+    topic_ref: Option<Arc<Topic>>,
 }
 
 pub(super) async fn handle(ctx: &RequestContext, request: FetchRequest) -> FetchResponse {
@@ -66,6 +71,7 @@ pub(super) async fn handle(ctx: &RequestContext, request: FetchRequest) -> Fetch
                 fetch_offset: p.fetch_offset,
                 max_bytes: p.partition_max_bytes.max(0) as usize,
                 target,
+                topic_ref: topic.clone(),
             });
         }
         topics.push(
@@ -92,7 +98,7 @@ pub(super) async fn handle(ctx: &RequestContext, request: FetchRequest) -> Fetch
         for w in &mut watchers {
             w.borrow_and_update();
         }
-        let (partitions, total, any_error) = read_all(&slots, max_bytes);
+        let (partitions, total, any_error) = read_all(cluster, &slots, max_bytes).await;
         if total >= min_bytes || any_error || watchers.is_empty() || Instant::now() >= deadline {
             ctx.broker.metrics.fetched_bytes.inc_by(total as u64);
             return respond(topics, partitions);
@@ -100,7 +106,7 @@ pub(super) async fn handle(ctx: &RequestContext, request: FetchRequest) -> Fetch
         let changed = select_all(watchers.iter_mut().map(|w| Box::pin(w.changed())));
         if tokio::time::timeout_at(deadline, changed).await.is_err() {
             // Deadline: answer with whatever is there now.
-            let (partitions, total, _) = read_all(&slots, max_bytes);
+            let (partitions, total, _) = read_all(cluster, &slots, max_bytes).await;
             ctx.broker.metrics.fetched_bytes.inc_by(total as u64);
             return respond(topics, partitions);
         }
@@ -119,7 +125,11 @@ fn respond(
 
 /// Reads every slot once. Returns the partitions, total record bytes, and
 /// whether any partition carries an error (which ends the long poll).
-fn read_all(slots: &[Slot], max_bytes: usize) -> (Vec<(usize, PartitionData)>, usize, bool) {
+async fn read_all(
+    cluster: &Cluster,
+    slots: &[Slot],
+    max_bytes: usize,
+) -> (Vec<(usize, PartitionData)>, usize, bool) {
     let mut total = 0usize;
     let mut any_error = false;
     let mut out = Vec::with_capacity(slots.len());
@@ -157,17 +167,22 @@ fn read_all(slots: &[Slot], max_bytes: usize) -> (Vec<(usize, PartitionData)>, u
             } else {
                 log.read(slot.fetch_offset, budget, min_one_batch)
             };
+        let read = match read {
+            Err(StorageError::NotLocal { .. }) => {
+                read_remote(cluster, slot, budget, min_one_batch).await
+            }
+            other => other.map_err(|e| match e {
+                StorageError::OffsetOutOfRange { .. } => ResponseError::OffsetOutOfRange,
+                other => storage_error_code(&other),
+            }),
+        };
         match read {
             Ok(records) => {
                 total += records.len();
                 out.push((slot.topic, base.with_records(Some(records))));
             }
-            Err(e) => {
+            Err(code) => {
                 any_error = true;
-                let code = match &e {
-                    StorageError::OffsetOutOfRange { .. } => ResponseError::OffsetOutOfRange,
-                    other => storage_error_code(other),
-                };
                 out.push((
                     slot.topic,
                     base.with_error_code(code.code())
@@ -177,4 +192,36 @@ fn read_all(slots: &[Slot], max_bytes: usize) -> (Vec<(usize, PartitionData)>, u
         }
     }
     (out, total, any_error)
+}
+
+/// Reads an offset below the local log start from the tier.
+async fn read_remote(
+    cluster: &Cluster,
+    slot: &Slot,
+    budget: usize,
+    min_one_batch: bool,
+) -> Result<Bytes, ResponseError> {
+    let remote = slot
+        .topic_ref
+        .as_ref()
+        .and_then(|t| cluster.remote_partition(t, slot.partition));
+    let Some((tier, remote)) = remote else {
+        return Err(ResponseError::OffsetOutOfRange);
+    };
+    match tier
+        .read(&remote, slot.fetch_offset, budget, min_one_batch)
+        .await
+    {
+        Ok(bytes) => Ok(bytes),
+        Err(RemoteReadError::OutOfRange(_)) => Err(ResponseError::OffsetOutOfRange),
+        Err(RemoteReadError::Store(e)) => {
+            tracing::warn!(
+                partition = remote.spec().path.as_str(),
+                offset = slot.fetch_offset,
+                error = format!("{e:#}"),
+                "remote read failed"
+            );
+            Err(ResponseError::KafkaStorageError)
+        }
+    }
 }

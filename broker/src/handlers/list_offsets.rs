@@ -6,7 +6,10 @@ use kafka_protocol::messages::list_offsets_response::{
 };
 use kafka_protocol::messages::{ListOffsetsRequest, ListOffsetsResponse};
 use kafka_protocol::records::RecordBatchDecoder;
+use std::sync::Arc;
+
 use strata_storage::Log;
+use strata_tier::{RemotePartition, RemoteReadError, Tier};
 
 use strata_governance::Operation;
 
@@ -26,63 +29,70 @@ pub(super) async fn handle(
     request: ListOffsetsRequest,
 ) -> ListOffsetsResponse {
     let cluster = &ctx.broker.cluster;
-    let topics = request
-        .topics
-        .into_iter()
-        .map(|t| {
-            let topic = cluster.topic(&t.name);
-            let partitions = t
-                .partitions
-                .into_iter()
-                .map(|p| {
-                    let response = ListOffsetsPartitionResponse::default()
-                        .with_partition_index(p.partition_index)
-                        .with_timestamp(-1)
-                        .with_offset(-1)
-                        .with_leader_epoch(-1);
-                    let Some(log) = topic.as_ref().and_then(|t| t.partition(p.partition_index))
-                    else {
-                        return response
-                            .with_error_code(ResponseError::UnknownTopicOrPartition.code());
-                    };
-                    if !ctx.may_topic(Operation::Describe, &t.name) {
-                        return response
-                            .with_error_code(ResponseError::TopicAuthorizationFailed.code());
-                    }
-                    if p.current_leader_epoch > 0 {
-                        return response.with_error_code(ResponseError::UnknownLeaderEpoch.code());
-                    }
-                    match lookup(&log, p.timestamp) {
-                        Ok(Some((offset, timestamp))) => response
-                            .with_offset(offset)
-                            .with_timestamp(timestamp)
-                            .with_leader_epoch(if ctx.version >= LEADER_EPOCH_FROM_VERSION {
-                                0
-                            } else {
-                                -1
-                            }),
-                        Ok(None) => response,
-                        Err(code) => response.with_error_code(code.code()),
-                    }
-                })
-                .collect();
+    let mut topics = Vec::with_capacity(request.topics.len());
+    for t in request.topics {
+        let topic = cluster.topic(&t.name);
+        let mut partitions = Vec::with_capacity(t.partitions.len());
+        for p in t.partitions {
+            let response = ListOffsetsPartitionResponse::default()
+                .with_partition_index(p.partition_index)
+                .with_timestamp(-1)
+                .with_offset(-1)
+                .with_leader_epoch(-1);
+            let Some((topic, log)) = topic
+                .as_ref()
+                .and_then(|t| Some((t, t.partition(p.partition_index)?)))
+            else {
+                partitions
+                    .push(response.with_error_code(ResponseError::UnknownTopicOrPartition.code()));
+                continue;
+            };
+            if !ctx.may_topic(Operation::Describe, &t.name) {
+                partitions
+                    .push(response.with_error_code(ResponseError::TopicAuthorizationFailed.code()));
+                continue;
+            }
+            if p.current_leader_epoch > 0 {
+                partitions.push(response.with_error_code(ResponseError::UnknownLeaderEpoch.code()));
+                continue;
+            }
+            let remote = cluster.remote_partition(topic, p.partition_index);
+            partitions.push(match lookup(&log, remote, p.timestamp).await {
+                Ok(Some((offset, timestamp))) => response
+                    .with_offset(offset)
+                    .with_timestamp(timestamp)
+                    .with_leader_epoch(if ctx.version >= LEADER_EPOCH_FROM_VERSION {
+                        0
+                    } else {
+                        -1
+                    }),
+                Ok(None) => response,
+                Err(code) => response.with_error_code(code.code()),
+            });
+        }
+        topics.push(
             ListOffsetsTopicResponse::default()
                 .with_name(t.name)
-                .with_partitions(partitions)
-        })
-        .collect();
+                .with_partitions(partitions),
+        );
+    }
     ListOffsetsResponse::default().with_topics(topics)
 }
 
 /// The (offset, timestamp) answering `target`; `None` where Kafka answers -1.
-fn lookup(log: &Log, target: i64) -> Result<Option<(i64, i64)>, ResponseError> {
+async fn lookup(
+    log: &Log,
+    remote: Option<(Arc<Tier>, Arc<RemotePartition>)>,
+    target: i64,
+) -> Result<Option<(i64, i64)>, ResponseError> {
     match target {
         // Without transactions the last stable offset is the high watermark.
         LATEST => Ok(Some((log.high_watermark(), -1))),
-        // No tiering yet: the local log start is the log start.
-        EARLIEST | EARLIEST_LOCAL => Ok(Some((log.log_start_offset(), -1))),
-        // Nothing is tiered, so there is no latest tiered offset.
-        LATEST_TIERED => Ok(None),
+        // Across both tiers.
+        EARLIEST => Ok(Some((log.log_start_offset(), -1))),
+        EARLIEST_LOCAL => Ok(Some((log.local_log_start_offset(), -1))),
+        // The last offset uploaded (KIP-1005); -1 when nothing is.
+        LATEST_TIERED => Ok(log.tiered_range().map(|r| (r.end - 1, -1))),
         MAX_TIMESTAMP => {
             let batch = log
                 .batch_with_max_timestamp()
@@ -94,6 +104,33 @@ fn lookup(log: &Log, target: i64) -> Result<Option<(i64, i64)>, ResponseError> {
             }))
         }
         t if t >= 0 => {
+            let start = log.log_start_offset();
+            if let Some((tier, remote)) = remote.filter(|_| start < log.local_log_start_offset()) {
+                let batch = tier
+                    .batch_at_timestamp(&remote, t)
+                    .await
+                    .map_err(|e| match e {
+                        RemoteReadError::OutOfRange(_) => ResponseError::OffsetOutOfRange,
+                        RemoteReadError::Store(e) => {
+                            tracing::warn!(
+                                error = format!("{e:#}"),
+                                "remote timestamp lookup failed"
+                            );
+                            ResponseError::KafkaStorageError
+                        }
+                    })?;
+                let found = batch.and_then(|b| {
+                    find_record(b, |records| {
+                        records
+                            .iter()
+                            .find(|(offset, ts)| *ts >= t && *offset >= start)
+                            .copied()
+                    })
+                });
+                if found.is_some() {
+                    return Ok(found);
+                }
+            }
             let batch = log
                 .batch_at_timestamp(t)
                 .map_err(|e| storage_error_code(&e))?;

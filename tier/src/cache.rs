@@ -1,0 +1,758 @@
+//! The read cache of tiered segments.
+//!
+//! A consumer that falls behind a partition's local log start reads segments
+//! back from the object store. Without a cache every such read is a GET on the
+//! bucket, and a group of consumers catching up over the same range fetches
+//! the same bytes again and again: slow, billed per request, and throttled by
+//! the store. This cache keeps recently read parts of remote segments in a
+//! foyer `HybridCache`: a bounded in-memory tier in front of a bounded tier on
+//! a local disk.
+//!
+//! # Keys: immutable objects, fixed chunks
+//!
+//! Remote objects are read in fixed-size chunks; [`ChunkKey`] is the object's
+//! path and the chunk's index (byte offset / chunk size). Objects are never
+//! rewritten (a changed segment is uploaded under a new name), so the bytes
+//! of a key never change: the cache needs no invalidation, no versions and no
+//! tombstones, and a cached chunk is correct for as long as it is there. A
+//! deleted object's chunks are dropped with [`ChunkCache::remove_object`], but
+//! even a chunk that survives it is harmless: nothing asks for that name again.
+//!
+//! # Tiers
+//!
+//! A fetched chunk goes to memory first (weighed by its byte length, LRU).
+//! When memory evicts it, it is written to the disk tier (foyer's
+//! write-on-eviction policy), so memory and disk together hold
+//! `memory_bytes + disk_bytes` of distinct chunks, and a memory hit costs no
+//! disk write. A disk hit is promoted back to memory; foyer does not write it
+//! again while its disk copy is young. A chunk larger than a memory shard goes
+//! straight to disk; one larger than [`MAX_CHUNK_BYTES`] is returned to the
+//! caller but not kept on disk.
+//!
+//! Concurrent misses of one key are coalesced by foyer: one `fetch` runs (on a
+//! task of its own, so it completes even if the caller gives up) and every
+//! waiter gets its bytes or its error. Errors are never cached.
+//!
+//! # Restarts
+//!
+//! The disk tier survives a restart: on open, foyer rebuilds its index from the
+//! per-block entry indexes it wrote (a few KiB read per 16 MiB block, so about
+//! 64 small reads for 1 GiB), skipping anything unreadable. [`ChunkCache::close`]
+//! first moves the memory tier to disk, so a clean shutdown keeps both tiers;
+//! after a crash only what had reached the disk is there. Entries are
+//! checksummed and their keys compared on every disk read, so a torn write is
+//! a miss, never wrong bytes.
+
+use std::fmt;
+use std::future::Future;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use anyhow::{bail, Context as _};
+use bytes::Bytes;
+use foyer::{
+    BlockEngineConfig, Code, Device, DeviceBuilder, FsDeviceBuilder, HybridCache,
+    HybridCacheBuilder, HybridCachePolicy, LruConfig, PsyncIoEngineConfig, RecoverMode, Source,
+};
+use parking_lot::Mutex;
+
+const KIB: usize = 1024;
+const MIB: usize = 1024 * KIB;
+
+/// The largest chunk the disk tier keeps. Larger chunks are still served.
+pub const MAX_CHUNK_BYTES: usize = 16 * MIB;
+
+/// foyer's disk unit of allocation and eviction (and the largest entry it can
+/// hold). It is [`MAX_CHUNK_BYTES`] plus room for the per-block entry index
+/// (4 KiB) and each entry's header and key rounded up to a 4 KiB page: 16
+/// entries of 1 MiB, 8 of 2 MiB or 4 of 4 MiB all fit one block exactly,
+/// where a plain 16 MiB block would hold only 3 chunks of 4 MiB.
+const BLOCK_BYTES: usize = MAX_CHUNK_BYTES + 128 * KIB;
+
+/// Blocks below which foyer cannot keep one block writing and one clean.
+const MIN_BLOCKS: usize = 4;
+
+/// The smallest `disk_bytes` [`ChunkCache::open`] accepts.
+pub const MIN_DISK_BYTES: u64 = (MIN_BLOCKS * BLOCK_BYTES) as u64;
+
+/// Default sizes, for the broker's configuration.
+pub const DEFAULT_MEMORY_BYTES: usize = 64 * MIB;
+pub const DEFAULT_DISK_BYTES: u64 = 1024 * 1024 * 1024;
+
+/// foyer splits memory into shards, each with its own lock and capacity. A
+/// shard must hold many chunks for LRU to mean anything, and chunk-sized
+/// operations are few, so shards are added only per 64 MiB of memory.
+const MEMORY_BYTES_PER_SHARD: usize = 64 * MIB;
+const MAX_SHARDS: usize = 8;
+
+/// How much [`ChunkCache::close`] hands to the disk writer at a time: foyer
+/// drops entries that do not fit its write buffer (one block here), so the
+/// memory tier is moved in rounds of half a buffer, each awaited.
+const CLOSE_ROUND_BYTES: usize = BLOCK_BYTES / 2;
+
+/// The `store` named in errors that did not come from the object store.
+const STORE_NAME: &str = "chunk cache";
+
+/// Identifies one chunk of one object: `object` is the object's path in the
+/// store (e.g. "prefix/orders-<uuid>/0/00000000000000000000-1048576.log"),
+/// `chunk` the chunk index (byte offset / chunk size). Objects are immutable
+/// (a changed segment gets a new object name), so a key's bytes never change.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ChunkKey {
+    pub object: String,
+    pub chunk: u64,
+}
+
+/// foyer's on-disk encoding of a key: the path, then the index.
+impl Code for ChunkKey {
+    fn encode(&self, writer: &mut impl Write) -> foyer::Result<()> {
+        self.object.encode(writer)?;
+        self.chunk.encode(writer)
+    }
+
+    fn decode(reader: &mut impl Read) -> foyer::Result<Self> {
+        let object = String::decode(reader)?;
+        let chunk = u64::decode(reader)?;
+        Ok(ChunkKey { object, chunk })
+    }
+
+    fn estimated_size(&self) -> usize {
+        self.object.estimated_size() + self.chunk.estimated_size()
+    }
+}
+
+/// Where the cache lives and how big each tier may grow.
+#[derive(Debug, Clone)]
+pub struct CacheConfig {
+    /// A directory of its own: foyer owns every file in it.
+    pub dir: PathBuf,
+    /// The memory tier, in bytes of chunk data.
+    pub memory_bytes: usize,
+    /// The disk tier, in bytes of files (sparse until written); at least
+    /// [`MIN_DISK_BYTES`].
+    pub disk_bytes: u64,
+}
+
+/// The chunk cache. Cheap to clone; clones share the cache and its counters.
+#[derive(Debug, Clone)]
+pub struct ChunkCache {
+    cache: HybridCache<ChunkKey, Bytes>,
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug, Default)]
+struct Shared {
+    hits: AtomicU64,
+    misses: AtomicU64,
+    closed: AtomicBool,
+}
+
+impl ChunkCache {
+    /// Opens (creating) the cache on its own directory, recovering the chunks
+    /// a previous run left on disk (see the module doc: the disk tier survives
+    /// restarts, the memory tier survives only a [`ChunkCache::close`]).
+    ///
+    /// The disk tier is `disk_bytes / 16.1 MiB` block files, written with
+    /// direct I/O on Linux so cache traffic does not push the local log out of
+    /// the page cache; on a filesystem that refuses direct I/O it logs a
+    /// warning and uses buffered I/O. Refuses a `disk_bytes` below
+    /// [`MIN_DISK_BYTES`] or a `memory_bytes` of zero.
+    pub async fn open(config: &CacheConfig) -> anyhow::Result<ChunkCache> {
+        let dir = config.dir.display();
+        if config.memory_bytes == 0 {
+            bail!("chunk cache in {dir}: memory_bytes must be above zero");
+        }
+        if config.disk_bytes < MIN_DISK_BYTES {
+            bail!(
+                "chunk cache in {dir}: disk_bytes {} is below the minimum {MIN_DISK_BYTES} ({MIN_BLOCKS} blocks of {BLOCK_BYTES} bytes)",
+                config.disk_bytes
+            );
+        }
+        let disk_bytes = usize::try_from(config.disk_bytes)
+            .with_context(|| format!("chunk cache in {dir}: disk_bytes {}", config.disk_bytes))?;
+        std::fs::create_dir_all(&config.dir)
+            .with_context(|| format!("creating chunk cache directory {dir}"))?;
+
+        let mut direct_io = cfg!(target_os = "linux");
+        let cache = match build(config, disk_bytes, direct_io).await {
+            Ok(cache) => cache,
+            Err(e) if direct_io && refuses_direct_io(&e) => {
+                tracing::warn!(dir = %dir, error = %e, "chunk cache: direct I/O refused, using buffered I/O");
+                direct_io = false;
+                build(config, disk_bytes, false)
+                    .await
+                    .with_context(|| format!("opening chunk cache in {dir}"))?
+            }
+            Err(e) => {
+                return Err(anyhow::Error::new(e).context(format!("opening chunk cache in {dir}")))
+            }
+        };
+        tracing::info!(
+            dir = %dir,
+            memory_bytes = config.memory_bytes,
+            disk_bytes = config.disk_bytes,
+            block_bytes = BLOCK_BYTES,
+            direct_io,
+            "chunk cache open"
+        );
+        Ok(ChunkCache {
+            cache,
+            shared: Arc::default(),
+        })
+    }
+
+    /// The chunk's bytes, from memory, then disk, else from `fetch` and then
+    /// inserted. `fetch` runs at most once per key even when many readers miss
+    /// at the same time: the others wait for its result. A reader is counted
+    /// as a hit when served from memory or disk, else as a miss (including
+    /// readers that waited on another's fetch, and failures).
+    ///
+    /// An error of `fetch` is returned and nothing is cached. The reader whose
+    /// `fetch` ran gets the error itself; readers that waited on it get a copy
+    /// with the same variant and path and the cause as text.
+    pub async fn get_or_fetch<F, Fut>(
+        &self,
+        key: ChunkKey,
+        fetch: F,
+    ) -> Result<Bytes, object_store::Error>
+    where
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = Result<Bytes, object_store::Error>> + Send + 'static,
+    {
+        // foyer calls its closure on every lookup, hits included, and shares
+        // one error among the waiters; so `fetch` is deferred to the poll, and
+        // its error kept here, whole, for this reader.
+        let own_error: Arc<Mutex<Option<object_store::Error>>> = Arc::default();
+        let slot = Arc::clone(&own_error);
+        let fetched = async move {
+            fetch().await.map_err(|e| {
+                let shared = duplicate(&e);
+                *slot.lock() = Some(e);
+                shared
+            })
+        };
+        match self.cache.get_or_fetch(&key, move || fetched).await {
+            Ok(entry) => {
+                let counter = match entry.source() {
+                    Source::Outer => &self.shared.misses,
+                    Source::Memory | Source::Disk => &self.shared.hits,
+                };
+                counter.fetch_add(1, Ordering::Relaxed);
+                Ok(entry.value().clone())
+            }
+            Err(e) => {
+                self.shared.misses.fetch_add(1, Ordering::Relaxed);
+                if let Some(original) = own_error.lock().take() {
+                    return Err(original);
+                }
+                if let Some(shared) = e.downcast_ref::<object_store::Error>() {
+                    return Err(duplicate(shared));
+                }
+                Err(object_store::Error::Generic {
+                    store: STORE_NAME,
+                    source: Box::new(e),
+                })
+            }
+        }
+    }
+
+    /// Whether the chunk is cached (memory or disk) without fetching:
+    /// read-ahead uses it to skip chunks already there. The disk part answers
+    /// from its index of hashes, so a collision may say yes wrongly (and the
+    /// read that follows is then a miss), and a chunk still being written may
+    /// or may not be reported.
+    pub fn contains(&self, key: &ChunkKey) -> bool {
+        self.cache.contains(key)
+    }
+
+    /// Forgets chunks `0..chunks` of `object`, from memory and disk, when the
+    /// object is deleted from the store. Best effort: a chunk being written
+    /// to disk at that moment may survive (harmlessly: see the module doc).
+    pub fn remove_object(&self, object: &str, chunks: u64) {
+        let mut key = ChunkKey {
+            object: object.to_owned(),
+            chunk: 0,
+        };
+        for chunk in 0..chunks {
+            key.chunk = chunk;
+            self.cache.remove(&key);
+        }
+    }
+
+    /// Readers served from memory or disk since open.
+    pub fn hits(&self) -> u64 {
+        self.shared.hits.load(Ordering::Relaxed)
+    }
+
+    /// Readers that had to wait for a fetch (or failed) since open.
+    pub fn misses(&self) -> u64 {
+        self.shared.misses.load(Ordering::Relaxed)
+    }
+
+    /// Moves the memory tier to disk, waits for every write, and closes the
+    /// disk tier (called at broker shutdown). The cache must not be used
+    /// afterwards; a second call does nothing.
+    pub async fn close(&self) -> anyhow::Result<()> {
+        if self.shared.closed.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
+        self.flush_memory().await;
+        self.cache.close().await.context("closing the chunk cache")
+    }
+
+    /// Evicts the memory tier to disk in rounds that fit foyer's write
+    /// buffer, waiting for each round to be written.
+    async fn flush_memory(&self) {
+        loop {
+            let mut taken = 0usize;
+            self.cache
+                .flush_if(|_, value: &Bytes| {
+                    if taken > 0 && taken + value.len() > CLOSE_ROUND_BYTES {
+                        return false;
+                    }
+                    taken += value.len();
+                    true
+                })
+                .await;
+            if taken == 0 {
+                return;
+            }
+            self.cache.storage().wait().await;
+        }
+    }
+}
+
+/// Builds the hybrid cache: see the module doc for the choices.
+async fn build(
+    config: &CacheConfig,
+    disk_bytes: usize,
+    direct: bool,
+) -> foyer::Result<HybridCache<ChunkKey, Bytes>> {
+    let shards = (config.memory_bytes / MEMORY_BYTES_PER_SHARD).clamp(1, MAX_SHARDS);
+    let shard_bytes = config.memory_bytes / shards;
+    let engine = BlockEngineConfig::new(device(&config.dir, disk_bytes, direct)?)
+        .with_block_size(BLOCK_BYTES)
+        // One writer, and a write buffer that holds the largest entry.
+        .with_flushers(1)
+        .with_buffer_pool_size(BLOCK_BYTES)
+        .with_submit_queue_size_threshold(2 * BLOCK_BYTES)
+        .with_reclaimers(1)
+        .with_clean_block_threshold(1);
+    HybridCacheBuilder::new()
+        .with_name("strata_tier_chunk_cache")
+        .with_policy(HybridCachePolicy::WriteOnEviction)
+        // foyer's flush on close hands all of memory to the writer at once
+        // and drops what overflows its buffer; `close` does it in rounds.
+        .with_flush_on_close(false)
+        .memory(config.memory_bytes)
+        .with_shards(shards)
+        .with_eviction_config(LruConfig::default())
+        .with_weighter(weigh)
+        // A chunk bigger than its shard would evict the whole shard and then
+        // overshoot it; it goes straight to disk instead.
+        .with_filter(move |key, value| weigh(key, value) <= shard_bytes)
+        .storage()
+        // Blocking pread/pwrite on foyer's runtime: io_uring is often denied
+        // in containers, and chunk-sized I/O gains little from it.
+        .with_io_engine_config(PsyncIoEngineConfig::new())
+        .with_engine_config(engine)
+        .with_recover_mode(RecoverMode::Quiet)
+        .build()
+        .await
+}
+
+fn weigh(key: &ChunkKey, value: &Bytes) -> usize {
+    key.object.len() + size_of::<u64>() + value.len()
+}
+
+fn device(dir: &Path, capacity: usize, direct: bool) -> foyer::Result<Arc<dyn Device>> {
+    let builder = FsDeviceBuilder::new(dir).with_capacity(capacity);
+    #[cfg(target_os = "linux")]
+    let builder = builder.with_direct(direct);
+    #[cfg(not(target_os = "linux"))]
+    let _ = direct;
+    builder.build()
+}
+
+/// Whether opening the block files failed because the filesystem does not
+/// support `O_DIRECT` (EINVAL, as on tmpfs before Linux 6.6).
+fn refuses_direct_io(e: &foyer::Error) -> bool {
+    e.downcast_ref::<std::io::Error>()
+        .is_some_and(|io| io.kind() == std::io::ErrorKind::InvalidInput)
+}
+
+/// A copy of an object store error for the readers that waited on a failed
+/// fetch (the error is not `Clone`): same variant and path, cause as text.
+fn duplicate(e: &object_store::Error) -> object_store::Error {
+    use object_store::Error as E;
+    let cause = || -> Box<dyn std::error::Error + Send + Sync> { Box::new(Cause(causes(e))) };
+    match e {
+        E::Generic { store, .. } => E::Generic {
+            store,
+            source: cause(),
+        },
+        E::NotFound { path, .. } => E::NotFound {
+            path: path.clone(),
+            source: cause(),
+        },
+        E::NotSupported { .. } => E::NotSupported { source: cause() },
+        E::AlreadyExists { path, .. } => E::AlreadyExists {
+            path: path.clone(),
+            source: cause(),
+        },
+        E::Precondition { path, .. } => E::Precondition {
+            path: path.clone(),
+            source: cause(),
+        },
+        E::NotModified { path, .. } => E::NotModified {
+            path: path.clone(),
+            source: cause(),
+        },
+        E::NotImplemented {
+            operation,
+            implementer,
+        } => E::NotImplemented {
+            operation: operation.clone(),
+            implementer: implementer.clone(),
+        },
+        E::PermissionDenied { path, .. } => E::PermissionDenied {
+            path: path.clone(),
+            source: cause(),
+        },
+        E::Unauthenticated { path, .. } => E::Unauthenticated {
+            path: path.clone(),
+            source: cause(),
+        },
+        E::UnknownConfigurationKey { store, key } => E::UnknownConfigurationKey {
+            store,
+            key: key.clone(),
+        },
+        _ => E::Generic {
+            store: STORE_NAME,
+            source: Box::new(Cause(format!("{e}"))),
+        },
+    }
+}
+
+/// The causes under `e`, outermost first, as `a: b: c`.
+fn causes(e: &object_store::Error) -> String {
+    let mut text = String::new();
+    let mut next = std::error::Error::source(e);
+    while let Some(cause) = next {
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&cause.to_string());
+        next = cause.source();
+    }
+    text
+}
+
+/// An error's cause kept as text.
+#[derive(Debug)]
+struct Cause(String);
+
+impl fmt::Display for Cause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Cause {}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicUsize;
+    use std::time::Duration;
+
+    use super::*;
+
+    /// Every test runs under this bound.
+    const TEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+    fn config(dir: &Path, memory_bytes: usize) -> CacheConfig {
+        CacheConfig {
+            dir: dir.to_path_buf(),
+            memory_bytes,
+            disk_bytes: MIN_DISK_BYTES,
+        }
+    }
+
+    fn key(object: &str, chunk: u64) -> ChunkKey {
+        ChunkKey {
+            object: object.to_owned(),
+            chunk,
+        }
+    }
+
+    /// Distinct, recognisable bytes for each chunk.
+    fn bytes_of(chunk: u64, len: usize) -> Bytes {
+        (0..len)
+            .map(|i| (i as u64).wrapping_mul(31).wrapping_add(chunk * 7) as u8)
+            .collect::<Vec<u8>>()
+            .into()
+    }
+
+    /// A fetch that counts its calls and answers `bytes` after `delay`.
+    fn counted(
+        calls: &Arc<AtomicUsize>,
+        bytes: Bytes,
+        delay: Duration,
+    ) -> impl FnOnce() -> futures::future::BoxFuture<'static, Result<Bytes, object_store::Error>>
+           + Send
+           + 'static {
+        let calls = Arc::clone(calls);
+        move || {
+            Box::pin(async move {
+                calls.fetch_add(1, Ordering::SeqCst);
+                tokio::time::sleep(delay).await;
+                Ok(bytes)
+            })
+        }
+    }
+
+    fn not_found(path: &str) -> object_store::Error {
+        object_store::Error::NotFound {
+            path: path.to_owned(),
+            source: "no such key".into(),
+        }
+    }
+
+    async fn bounded<F: Future>(f: F) -> F::Output {
+        tokio::time::timeout(TEST_TIMEOUT, f)
+            .await
+            .expect("test timed out")
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn miss_then_hit() {
+        bounded(async {
+            let dir = tempfile::tempdir().unwrap();
+            let cache = ChunkCache::open(&config(dir.path(), 4 * MIB))
+                .await
+                .unwrap();
+            let calls = Arc::new(AtomicUsize::new(0));
+            let k = key("p/t-1/0/00000000000000000000-1048576.log", 3);
+            let want = bytes_of(3, 100 * KIB);
+            assert!(!cache.contains(&k));
+
+            let got = cache
+                .get_or_fetch(k.clone(), counted(&calls, want.clone(), Duration::ZERO))
+                .await
+                .unwrap();
+            assert_eq!(got, want);
+            assert_eq!((cache.hits(), cache.misses()), (0, 1));
+            assert!(cache.contains(&k));
+            assert!(!cache.contains(&key(&k.object, 4)));
+
+            let again = cache
+                .get_or_fetch(k, counted(&calls, Bytes::new(), Duration::ZERO))
+                .await
+                .unwrap();
+            assert_eq!(again, want);
+            assert_eq!(calls.load(Ordering::SeqCst), 1);
+            assert_eq!((cache.hits(), cache.misses()), (1, 1));
+            cache.close().await.unwrap();
+        })
+        .await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_misses_fetch_once() {
+        bounded(async {
+            let dir = tempfile::tempdir().unwrap();
+            let cache = ChunkCache::open(&config(dir.path(), 4 * MIB))
+                .await
+                .unwrap();
+            let calls = Arc::new(AtomicUsize::new(0));
+            let want = bytes_of(0, 64 * KIB);
+            let readers = (0..16).map(|_| {
+                let fetch = counted(&calls, want.clone(), Duration::from_millis(100));
+                let cache = cache.clone();
+                tokio::spawn(async move { cache.get_or_fetch(key("o", 0), fetch).await })
+            });
+            for reader in futures::future::join_all(readers).await {
+                assert_eq!(reader.unwrap().unwrap(), want);
+            }
+            assert_eq!(calls.load(Ordering::SeqCst), 1);
+            assert_eq!(cache.hits() + cache.misses(), 16);
+            cache.close().await.unwrap();
+        })
+        .await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn errors_are_returned_and_not_cached() {
+        bounded(async {
+            let dir = tempfile::tempdir().unwrap();
+            let cache = ChunkCache::open(&config(dir.path(), 4 * MIB))
+                .await
+                .unwrap();
+            let failing = || {
+                Box::pin(async {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    Err(not_found("o"))
+                }) as futures::future::BoxFuture<'static, _>
+            };
+
+            // One reader whose fetch fails, one waiting on it: both see NotFound.
+            let (a, b) = tokio::join!(
+                cache.get_or_fetch(key("o", 0), failing),
+                cache.get_or_fetch(key("o", 0), failing),
+            );
+            for e in [a.unwrap_err(), b.unwrap_err()] {
+                match e {
+                    object_store::Error::NotFound { path, source } => {
+                        assert_eq!(path, "o");
+                        assert_eq!(source.to_string(), "no such key");
+                    }
+                    other => panic!("expected NotFound, got {other:?}"),
+                }
+            }
+            assert!(!cache.contains(&key("o", 0)));
+            assert_eq!(cache.misses(), 2);
+
+            let calls = Arc::new(AtomicUsize::new(0));
+            let want = bytes_of(0, 10 * KIB);
+            let got = cache
+                .get_or_fetch(key("o", 0), counted(&calls, want.clone(), Duration::ZERO))
+                .await
+                .unwrap();
+            assert_eq!(got, want);
+            assert_eq!(calls.load(Ordering::SeqCst), 1);
+            cache.close().await.unwrap();
+        })
+        .await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn chunk_bigger_than_memory_is_served_from_disk() {
+        bounded(async {
+            let dir = tempfile::tempdir().unwrap();
+            let memory = 64 * KIB;
+            let cache = ChunkCache::open(&config(dir.path(), memory)).await.unwrap();
+            let calls = Arc::new(AtomicUsize::new(0));
+            for chunk in 0..4 {
+                let want = bytes_of(chunk, 256 * KIB);
+                let fetch = counted(&calls, want.clone(), Duration::ZERO);
+                let got = cache.get_or_fetch(key("big", chunk), fetch).await.unwrap();
+                assert_eq!(got, want);
+                assert!(cache.cache.memory().usage() <= memory);
+            }
+            cache.cache.storage().wait().await;
+
+            for chunk in 0..4 {
+                let fetch = counted(&calls, Bytes::new(), Duration::ZERO);
+                let got = cache.get_or_fetch(key("big", chunk), fetch).await.unwrap();
+                assert_eq!(got, bytes_of(chunk, 256 * KIB));
+            }
+            assert_eq!(
+                calls.load(Ordering::SeqCst),
+                4,
+                "re-fetched instead of disk"
+            );
+            assert_eq!(cache.hits(), 4);
+            cache.close().await.unwrap();
+        })
+        .await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn evicted_chunks_come_back_from_disk_intact() {
+        bounded(async {
+            let dir = tempfile::tempdir().unwrap();
+            let memory = 256 * KIB;
+            let cache = ChunkCache::open(&config(dir.path(), memory)).await.unwrap();
+            let calls = Arc::new(AtomicUsize::new(0));
+            let chunks = 32;
+            for chunk in 0..chunks {
+                let fetch = counted(&calls, bytes_of(chunk, 64 * KIB), Duration::ZERO);
+                cache.get_or_fetch(key("seg", chunk), fetch).await.unwrap();
+                assert!(cache.cache.memory().usage() <= memory);
+            }
+            cache.cache.storage().wait().await;
+
+            for chunk in 0..chunks {
+                assert!(cache.contains(&key("seg", chunk)));
+                let fetch = counted(&calls, Bytes::new(), Duration::ZERO);
+                let got = cache.get_or_fetch(key("seg", chunk), fetch).await.unwrap();
+                assert_eq!(got, bytes_of(chunk, 64 * KIB), "chunk {chunk}");
+            }
+            assert_eq!(calls.load(Ordering::SeqCst), chunks as usize);
+            assert_eq!((cache.hits(), cache.misses()), (chunks, chunks));
+
+            cache.remove_object("seg", chunks);
+            for chunk in 0..chunks {
+                assert!(!cache.contains(&key("seg", chunk)), "chunk {chunk}");
+            }
+            cache.close().await.unwrap();
+        })
+        .await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn reopen_keeps_memory_and_disk() {
+        bounded(async {
+            let dir = tempfile::tempdir().unwrap();
+            // 20 MiB in memory at close: more than foyer's write buffer, so
+            // `close` must move it in rounds for all of it to survive.
+            let memory = 24 * MIB;
+            let chunks = 20;
+            let calls = Arc::new(AtomicUsize::new(0));
+            let cache = ChunkCache::open(&config(dir.path(), memory)).await.unwrap();
+            for chunk in 0..chunks {
+                let fetch = counted(&calls, bytes_of(chunk, MIB), Duration::ZERO);
+                cache.get_or_fetch(key("r", chunk), fetch).await.unwrap();
+            }
+            cache.close().await.unwrap();
+            cache.close().await.unwrap();
+            drop(cache);
+
+            let cache = ChunkCache::open(&config(dir.path(), memory)).await.unwrap();
+            for chunk in 0..chunks {
+                let fetch = counted(&calls, Bytes::new(), Duration::ZERO);
+                let got = cache.get_or_fetch(key("r", chunk), fetch).await.unwrap();
+                assert_eq!(got, bytes_of(chunk, MIB), "chunk {chunk}");
+            }
+            assert_eq!(calls.load(Ordering::SeqCst), chunks as usize);
+            assert_eq!(cache.hits(), chunks);
+            cache.close().await.unwrap();
+        })
+        .await;
+    }
+
+    #[tokio::test]
+    async fn refuses_a_disk_too_small() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut small = config(dir.path(), MIB);
+        small.disk_bytes = MIN_DISK_BYTES - 1;
+        let e = ChunkCache::open(&small).await.unwrap_err();
+        assert!(e.to_string().contains("below the minimum"), "{e}");
+    }
+
+    #[test]
+    fn key_code_round_trips() {
+        let k = key("prefix/orders-1/0/00000000000000000000-1048576.log", 42);
+        let mut buf = Vec::new();
+        k.encode(&mut buf).unwrap();
+        assert_eq!(buf.len(), k.estimated_size());
+        assert_eq!(ChunkKey::decode(&mut buf.as_slice()).unwrap(), k);
+    }
+
+    #[test]
+    fn get_or_fetch_is_send() {
+        fn send<T: Send>(_: &T) {}
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let _guard = rt.enter();
+        let dir = tempfile::tempdir().unwrap();
+        let cache = rt
+            .block_on(ChunkCache::open(&config(dir.path(), MIB)))
+            .unwrap();
+        send(&cache.get_or_fetch(key("o", 0), || async { Ok(Bytes::new()) }));
+        rt.block_on(cache.close()).unwrap();
+    }
+}
