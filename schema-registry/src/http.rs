@@ -1,18 +1,30 @@
 //! The Schema Registry's HTTP API, Confluent's paths and bodies.
 //!
-//! Reads answer from the in-memory [`Registry`]. A write is planned against
-//! the state, appended through the [`SchemaLog`] the broker provides (which
-//! returns once the records are durable), applied to the state, and only
-//! then answered. Writes are serialized, so each plan is applied to the
-//! state it was made against and log order is state order.
+//! Reads answer from the in-memory [`Registry`] under a read lock. A write
+//! is planned against the state, appended through the [`SchemaLog`] the
+//! broker provides (which returns once the records are durable), applied to
+//! the state, and only then answered. Writes are serialized, so each plan is
+//! applied to the state it was made against and log order is state order.
+//!
+//! Hot paths, because serializers call them on every cache miss:
+//! `GET /schemas/ids/{id}` answers a body rendered once per state
+//! ([`Registry::cached_json`]); registering or looking up a schema the
+//! registry already holds plans under the read lock (no write turn, no
+//! parse: [`Registry::plan_register`] finds the text's canonical form among
+//! the stored ones) and appends nothing.
+//!
+//! A write the store does not confirm within [`WriteLimits::store_timeout`]
+//! is answered 50002 but keeps its turn until it lands (and is applied) or
+//! fails, so the state never runs ahead of or behind the log.
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, RwLock, RwLockReadGuard};
+use std::time::Duration;
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, Path, Query, Request, State};
+use axum::extract::{DefaultBodyLimit, FromRequest, Path, Query, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -21,10 +33,12 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::records::{LogRecord, SchemaReference};
+use crate::records::{LogRecord, Metadata, RuleSet, SchemaReference};
 use crate::registry::{
-    NewSchema, Planned, Registry, RegistryError, Schema, SubjectVersion, VersionSpec,
+    Config, ConfigUpdate, NewSchema, Planned, Registry, RegistryError, Schema, SubjectVersion,
+    VersionSpec,
 };
+use crate::schema::SchemaFormat;
 use crate::SchemaType;
 
 /// The content type of every answer.
@@ -39,12 +53,39 @@ pub trait SchemaLog: Send + Sync + 'static {
     fn append(&self, records: Vec<LogRecord>) -> BoxFuture<'_, Result<(), String>>;
 }
 
+/// Limits on registry writes.
+#[derive(Debug, Clone, Copy)]
+pub struct WriteLimits {
+    /// How long a write waits for the store before answering 50002
+    /// (Confluent's `kafkastore.timeout.ms`, 500 ms there; longer here
+    /// because a write waits for an fsync).
+    pub store_timeout: Duration,
+    /// The largest record (key and value) a write appends; a larger schema
+    /// is 42209, as a record over the producer's `max.request.size` is in
+    /// Confluent.
+    pub max_record_bytes: usize,
+}
+
+impl Default for WriteLimits {
+    fn default() -> Self {
+        WriteLimits {
+            store_timeout: Duration::from_secs(10),
+            max_record_bytes: 1 << 20,
+        }
+    }
+}
+
+/// The largest request body read: above [`WriteLimits::max_record_bytes`],
+/// so that an oversized schema is answered 42209 rather than cut off.
+const MAX_BODY_BYTES: usize = 16 << 20;
+
 /// The router's state: the registry and its log.
 pub struct SchemaRegistry {
     registry: RwLock<Registry>,
-    writes: tokio::sync::Mutex<()>,
+    writes: Arc<tokio::sync::Mutex<()>>,
     log: Arc<dyn SchemaLog>,
     kafka_cluster_id: String,
+    limits: WriteLimits,
 }
 
 impl SchemaRegistry {
@@ -54,11 +95,22 @@ impl SchemaRegistry {
         log: Arc<dyn SchemaLog>,
         kafka_cluster_id: impl Into<String>,
     ) -> Arc<Self> {
+        Self::with_limits(registry, log, kafka_cluster_id, WriteLimits::default())
+    }
+
+    /// [`SchemaRegistry::new`] with other [`WriteLimits`].
+    pub fn with_limits(
+        registry: Registry,
+        log: Arc<dyn SchemaLog>,
+        kafka_cluster_id: impl Into<String>,
+        limits: WriteLimits,
+    ) -> Arc<Self> {
         Arc::new(SchemaRegistry {
             registry: RwLock::new(registry),
-            writes: tokio::sync::Mutex::new(()),
+            writes: Arc::new(tokio::sync::Mutex::new(())),
             log,
             kafka_cluster_id: kafka_cluster_id.into(),
+            limits,
         })
     }
 
@@ -67,26 +119,56 @@ impl SchemaRegistry {
         self.registry.read().unwrap_or_else(|e| e.into_inner())
     }
 
-    async fn write<T>(
-        &self,
-        plan: impl FnOnce(&Registry) -> Result<Planned<T>, RegistryError>,
+    /// Plans with `plan` on the current state, appends the records, applies
+    /// them once durable and answers. A plan with no records answers at
+    /// once; with `fast`, such a plan is first tried without waiting for the
+    /// write turn (for writes that usually change nothing).
+    async fn write<T: Send + 'static>(
+        self: &Arc<Self>,
+        fast: bool,
+        plan: impl Fn(&Registry) -> Result<Planned<T>, RegistryError>,
     ) -> Result<T, RegistryError> {
-        let _turn = self.writes.lock().await;
+        if fast {
+            let planned = plan(&self.read())?;
+            if planned.records.is_empty() {
+                return Ok(planned.answer);
+            }
+        }
+        let turn = self.writes.clone().lock_owned().await;
         let planned = plan(&self.read())?;
         if planned.records.is_empty() {
             return Ok(planned.answer);
         }
-        self.log
-            .append(planned.records.clone())
-            .await
-            .map_err(RegistryError::Store)?;
-        let mut registry = self.registry.write().unwrap_or_else(|e| e.into_inner());
-        for (key, value) in &planned.records {
-            registry
-                .apply(key, value.as_deref())
-                .map_err(RegistryError::Store)?;
+        let too_large = planned
+            .records
+            .iter()
+            .any(|(k, v)| k.len() + v.as_ref().map_or(0, Vec::len) > self.limits.max_record_bytes);
+        if too_large {
+            return Err(RegistryError::SchemaTooLarge);
         }
-        Ok(planned.answer)
+        let this = self.clone();
+        let append = tokio::spawn(async move {
+            let _turn = turn;
+            this.log
+                .append(planned.records.clone())
+                .await
+                .map_err(RegistryError::Store)?;
+            let mut registry = this.registry.write().unwrap_or_else(|e| e.into_inner());
+            for (key, value) in &planned.records {
+                registry
+                    .apply(key, value.as_deref())
+                    .map_err(RegistryError::Store)?;
+            }
+            Ok(planned.answer)
+        });
+        match tokio::time::timeout(self.limits.store_timeout, append).await {
+            Ok(Ok(answer)) => answer,
+            Ok(Err(panicked)) => Err(RegistryError::Store(panicked.to_string())),
+            Err(_) => Err(RegistryError::Timeout(format!(
+                "the store to confirm within {:?}",
+                self.limits.store_timeout
+            ))),
+        }
     }
 }
 
@@ -120,6 +202,7 @@ pub fn router(state: Arc<SchemaRegistry>) -> Router {
             "/subjects/{subject}/versions/{version}/referencedby",
             get(referenced_by),
         )
+        .route("/subjects/{subject}/metadata", get(latest_with_metadata))
         .route(
             "/compatibility/subjects/{subject}/versions",
             post(compatibility_all),
@@ -157,6 +240,7 @@ pub fn router(state: Arc<SchemaRegistry>) -> Router {
                 "HTTP 405 Method Not Allowed",
             )
         })
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }
 
@@ -197,6 +281,14 @@ impl IntoResponse for ApiError {
 }
 
 type ApiResult = Result<Response, ApiError>;
+
+fn reply_bytes(body: Bytes) -> Response {
+    (
+        [(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE))],
+        body,
+    )
+        .into_response()
+}
 
 fn reply(body: Value) -> Response {
     let mut response = axum::Json(body).into_response();
@@ -270,27 +362,57 @@ fn parse_id(id: &str) -> Result<u32, ApiError> {
         .map_err(|_| RegistryError::SchemaNotFound(format!("Schema {id} not found")).into())
 }
 
-fn schema_fields(out: &mut serde_json::Map<String, Value>, schema: &Schema) {
+fn schema_fields(out: &mut serde_json::Map<String, Value>, schema: &Schema, text: String) {
     if schema.schema_type != SchemaType::Avro {
         out.insert("schemaType".into(), json!(schema.schema_type.as_str()));
     }
     if !schema.references.is_empty() {
         out.insert("references".into(), json!(schema.references));
     }
-    out.insert("schema".into(), json!(schema.text));
+    if let Some(metadata) = &schema.metadata {
+        out.insert("metadata".into(), json!(metadata));
+    }
+    if let Some(rule_set) = &schema.rule_set {
+        out.insert("ruleSet".into(), json!(rule_set));
+    }
+    out.insert("schema".into(), Value::String(text));
 }
 
-fn version_json(v: &SubjectVersion) -> Value {
+fn version_json(v: &SubjectVersion, text: String) -> Value {
     let mut out = serde_json::Map::new();
     out.insert("subject".into(), json!(v.subject));
     out.insert("version".into(), json!(v.version));
     out.insert("id".into(), json!(v.schema.id));
-    schema_fields(&mut out, &v.schema);
+    schema_fields(&mut out, &v.schema, text);
     Value::Object(out)
 }
 
-/// A schema in a request body. `metadata` and `ruleSet` (even `null`) and
-/// any other field are accepted and not stored.
+/// The `format` query parameter: absent or empty is the text as stored;
+/// a format this registry does not render for the schema's type is 400
+/// (Confluent answers 500 for an unknown AVRO or PROTOBUF format, from an
+/// unhandled exception, and the default form for an unknown JSON one).
+fn formatted(registry: &Registry, schema: &Schema, p: &Params) -> Result<String, ApiError> {
+    let name = match p.get("format").map(|f| f.trim()) {
+        None | Some("") => return Ok(schema.text.clone()),
+        Some(name) => name,
+    };
+    let format = SchemaFormat::for_type(schema.schema_type, name).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            400,
+            format!(
+                "Unsupported format '{name}' for {} schemas (supported: {})",
+                schema.schema_type,
+                SchemaFormat::names(schema.schema_type)
+            ),
+        )
+    })?;
+    let parsed = registry.parse(schema.schema_type, &schema.text, &schema.references)?;
+    Ok(parsed.formatted(format))
+}
+
+/// A schema in a request body. `metadata` and `ruleSet` are Confluent's
+/// entities (`null` reads as absent); other fields are accepted and unused.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct SchemaRequest {
@@ -300,6 +422,10 @@ struct SchemaRequest {
     schema_type: Option<String>,
     #[serde(default)]
     references: Option<Vec<SchemaReference>>,
+    #[serde(default)]
+    metadata: Option<Metadata>,
+    #[serde(default)]
+    rule_set: Option<RuleSet>,
     #[serde(default)]
     id: Option<i64>,
     #[serde(default)]
@@ -323,7 +449,7 @@ impl SchemaRequest {
         };
         let version = match self.version {
             None => None,
-            Some(v) if v < 0 => None,
+            Some(v) if v <= 0 => None,
             Some(v) => {
                 Some(i32::try_from(v).map_err(|_| RegistryError::InvalidVersion(v.to_string()))?)
             }
@@ -334,6 +460,8 @@ impl SchemaRequest {
             references: self.references.unwrap_or_default(),
             id,
             version,
+            metadata: self.metadata,
+            rule_set: self.rule_set,
             normalize,
         })
     }
@@ -357,23 +485,83 @@ async fn list_schemas(State(s): State<Shared>, params: Params) -> Response {
         if latest_only && all.get(i + 1).is_some_and(|n| n.subject == v.subject) {
             continue;
         }
-        out.push(version_json(v));
+        out.push(version_json(v, v.schema.text.clone()));
     }
     reply(Value::Array(out))
 }
 
-async fn schema_by_id(State(s): State<Shared>, Path(id): Path<String>) -> ApiResult {
+/// A `subject` query parameter in the default context (`s` or `:.:s`);
+/// `Some("")` names the whole context. `Err` for another context, which
+/// holds nothing here.
+fn subject_param(p: &Params) -> Result<Option<&str>, ()> {
+    match p.get("subject").map(String::as_str) {
+        None => Ok(None),
+        Some(s) => match s.strip_prefix(":.:") {
+            Some(rest) => Ok(Some(rest)),
+            None if s.starts_with(":.") => Err(()),
+            None => Ok(Some(s)),
+        },
+    }
+}
+
+/// With `subject`, the version of that subject holding `id` (soft-deleted
+/// ones included): Confluent looks the id up under that subject only.
+fn version_under(
+    registry: &Registry,
+    id: u32,
+    subject: Result<Option<&str>, ()>,
+) -> Result<Option<(String, i32)>, ApiError> {
+    let not_found = || RegistryError::SchemaNotFound(format!("Schema {id} not found"));
+    match subject {
+        Err(()) => Err(not_found().into()),
+        Ok(None) | Ok(Some("")) => Ok(None),
+        Ok(Some(subject)) => {
+            let version = registry
+                .version_with_id(subject, id, true)
+                .ok_or_else(not_found)?;
+            Ok(Some((subject.to_owned(), version)))
+        }
+    }
+}
+
+fn schema_by_id_json(schema: &Schema) -> Bytes {
+    let mut out = serde_json::Map::new();
+    schema_fields(&mut out, schema, schema.text.clone());
+    Bytes::from(Value::Object(out).to_string())
+}
+
+/// `GET /schemas/ids/{id}` with `subject` (40403 unless the id is
+/// registered under it; the answer then names the subject and version, as
+/// Confluent 8 does), `format` and `fetchMaxId` (adds `maxId`).
+async fn schema_by_id(State(s): State<Shared>, Path(id): Path<String>, p: Params) -> ApiResult {
     let id = parse_id(&id)?;
     let registry = s.read();
+    let plain = ["subject", "format", "fetchMaxId"]
+        .iter()
+        .all(|k| !p.contains_key(*k));
+    if plain {
+        return Ok(reply_bytes(registry.cached_json(id, schema_by_id_json)?));
+    }
     let schema = registry.schema(id)?;
     let mut out = serde_json::Map::new();
-    schema_fields(&mut out, schema);
+    if let Some((subject, version)) = version_under(&registry, id, subject_param(&p))? {
+        out.insert("subject".into(), json!(subject));
+        out.insert("version".into(), json!(version));
+    }
+    let text = formatted(&registry, schema, &p)?;
+    schema_fields(&mut out, schema, text);
+    if flag(&p, "fetchMaxId") {
+        out.insert("maxId".into(), json!(registry.max_id()));
+    }
     Ok(reply(Value::Object(out)))
 }
 
-async fn raw_schema_by_id(State(s): State<Shared>, Path(id): Path<String>) -> ApiResult {
+async fn raw_schema_by_id(State(s): State<Shared>, Path(id): Path<String>, p: Params) -> ApiResult {
     let id = parse_id(&id)?;
-    let text = s.read().schema(id)?.text.clone();
+    let registry = s.read();
+    let schema = registry.schema(id)?;
+    version_under(&registry, id, subject_param(&p))?;
+    let text = formatted(&registry, schema, &p)?;
     Ok(([(header::CONTENT_TYPE, CONTENT_TYPE)], text).into_response())
 }
 
@@ -418,7 +606,8 @@ async fn lookup(
 ) -> ApiResult {
     let new = body.into_new(flag(&p, "normalize"))?;
     let found = s.read().lookup(&subject, &new, flag(&p, "deleted"))?;
-    Ok(reply(version_json(&found)))
+    let text = found.schema.text.clone();
+    Ok(reply(version_json(&found, text)))
 }
 
 async fn list_versions(
@@ -436,6 +625,9 @@ async fn list_versions(
     Ok(reply(json!(versions)))
 }
 
+/// Confluent answers `{"id": N}`, and the whole schema (version, metadata,
+/// rules) when the registered schema has metadata or rules, which may come
+/// from the previous version or the config rather than the request.
 async fn register(
     State(s): State<Shared>,
     Path(subject): Path<String>,
@@ -443,20 +635,18 @@ async fn register(
     SrJson(body): SrJson<SchemaRequest>,
 ) -> ApiResult {
     let new = body.into_new(flag(&p, "normalize"))?;
-    let id = s.write(|r| r.plan_register(&subject, &new)).await?;
+    let id = s.write(true, |r| r.plan_register(&subject, &new)).await?;
     let registry = s.read();
-    let version = registry
-        .subject_versions_of(id, false)?
-        .into_iter()
-        .filter(|(sub, _)| *sub == subject)
-        .map(|(_, v)| v)
-        .max();
+    let schema = registry.schema(id)?;
     let mut out = serde_json::Map::new();
     out.insert("id".into(), json!(id));
-    if let Some(version) = version {
-        out.insert("version".into(), json!(version));
+    if schema.metadata.is_some() || schema.rule_set.is_some() {
+        if let Some(version) = registry.version_with_id(&subject, id, false) {
+            out.insert("subject".into(), json!(subject));
+            out.insert("version".into(), json!(version));
+        }
+        schema_fields(&mut out, schema, schema.text.clone());
     }
-    schema_fields(&mut out, registry.schema(id)?);
     Ok(reply(Value::Object(out)))
 }
 
@@ -466,8 +656,10 @@ async fn get_version(
     p: Params,
 ) -> ApiResult {
     let spec = VersionSpec::parse(&version)?;
-    let found = s.read().version(&subject, spec, flag(&p, "deleted"))?;
-    Ok(reply(version_json(&found)))
+    let registry = s.read();
+    let found = registry.version(&subject, spec, flag(&p, "deleted"))?;
+    let text = formatted(&registry, &found.schema, &p)?;
+    Ok(reply(version_json(&found, text)))
 }
 
 async fn raw_version_schema(
@@ -476,8 +668,37 @@ async fn raw_version_schema(
     p: Params,
 ) -> ApiResult {
     let spec = VersionSpec::parse(&version)?;
-    let found = s.read().version(&subject, spec, flag(&p, "deleted"))?;
-    Ok(([(header::CONTENT_TYPE, CONTENT_TYPE)], found.schema.text).into_response())
+    let registry = s.read();
+    let found = registry.version(&subject, spec, flag(&p, "deleted"))?;
+    let text = formatted(&registry, &found.schema, &p)?;
+    Ok(([(header::CONTENT_TYPE, CONTENT_TYPE)], text).into_response())
+}
+
+/// `GET /subjects/{s}/metadata?key=k&value=v...`: the latest version whose
+/// metadata properties hold every pair (40401 without the subject, 40403
+/// without such a version), as Confluent's `getLatestWithMetadata`.
+async fn latest_with_metadata(
+    State(s): State<Shared>,
+    Path(subject): Path<String>,
+    Query(pairs): Query<Vec<(String, String)>>,
+) -> ApiResult {
+    let keys = pairs.iter().filter(|(k, _)| k == "key").map(|(_, v)| v);
+    let values = pairs.iter().filter(|(k, _)| k == "value").map(|(_, v)| v);
+    let wanted: Vec<(&String, &String)> = keys.zip(values).collect();
+    let deleted = pairs
+        .iter()
+        .any(|(k, v)| k == "deleted" && v.eq_ignore_ascii_case("true"));
+    let p: Params = Query(
+        pairs
+            .iter()
+            .filter(|(k, _)| k == "format")
+            .cloned()
+            .collect(),
+    );
+    let registry = s.read();
+    let found = registry.latest_with_metadata(&subject, &wanted, deleted)?;
+    let text = formatted(&registry, &found.schema, &p)?;
+    Ok(reply(version_json(&found, text)))
 }
 
 async fn referenced_by(
@@ -499,7 +720,7 @@ async fn delete_subject(
 ) -> ApiResult {
     let permanent = flag(&p, "permanent");
     let versions = s
-        .write(|r| r.plan_delete_subject(&subject, permanent))
+        .write(false, |r| r.plan_delete_subject(&subject, permanent))
         .await?;
     Ok(reply(json!(versions)))
 }
@@ -512,7 +733,7 @@ async fn delete_version(
     let spec = VersionSpec::parse(&version)?;
     let permanent = flag(&p, "permanent");
     let version = s
-        .write(|r| r.plan_delete_version(&subject, spec, permanent))
+        .write(false, |r| r.plan_delete_version(&subject, spec, permanent))
         .await?;
     Ok(reply(json!(version)))
 }
@@ -556,10 +777,22 @@ async fn compatibility_one(
 
 // ----- config and mode -----
 
+/// A `PUT /config` body (Confluent's `ConfigUpdateRequest`): the fields
+/// given replace the stored ones; others (`normalize`, `alias`, ...) are
+/// accepted and not served.
 #[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct ConfigRequest {
-    #[serde(default)]
+    #[serde(default, alias = "compatibilityLevel")]
     compatibility: Option<String>,
+    #[serde(default)]
+    default_metadata: Option<Metadata>,
+    #[serde(default)]
+    override_metadata: Option<Metadata>,
+    #[serde(default)]
+    default_rule_set: Option<RuleSet>,
+    #[serde(default)]
+    override_rule_set: Option<RuleSet>,
 }
 
 #[derive(Deserialize)]
@@ -568,8 +801,42 @@ struct ModeRequest {
     mode: Option<String>,
 }
 
-async fn global_config(State(s): State<Shared>) -> Response {
-    reply(json!({"compatibilityLevel": s.read().global_config().as_str()}))
+/// A config as Confluent writes it: `level_key` is `compatibilityLevel` in
+/// GET answers and `compatibility` in PUT answers.
+fn config_json(config: &Config, level_key: &str) -> Value {
+    let mut out = serde_json::Map::new();
+    if let Some(level) = config.compatibility {
+        out.insert(level_key.into(), json!(level.as_str()));
+    }
+    let contracts = [
+        (
+            "defaultMetadata",
+            config.default_metadata.as_ref().map(|m| json!(m)),
+        ),
+        (
+            "overrideMetadata",
+            config.override_metadata.as_ref().map(|m| json!(m)),
+        ),
+        (
+            "defaultRuleSet",
+            config.default_rule_set.as_ref().map(|r| json!(r)),
+        ),
+        (
+            "overrideRuleSet",
+            config.override_rule_set.as_ref().map(|r| json!(r)),
+        ),
+    ];
+    for (key, value) in contracts {
+        if let Some(value) = value {
+            out.insert(key.into(), value);
+        }
+    }
+    Value::Object(out)
+}
+
+async fn global_config(State(s): State<Shared>) -> ApiResult {
+    let config = s.read().config(None, false)?;
+    Ok(reply(config_json(&config, "compatibilityLevel")))
 }
 
 async fn subject_config(
@@ -577,18 +844,24 @@ async fn subject_config(
     Path(subject): Path<String>,
     p: Params,
 ) -> ApiResult {
-    let level = s
+    let config = s
         .read()
-        .subject_config(&subject, flag(&p, "defaultToGlobal"))?;
-    Ok(reply(json!({"compatibilityLevel": level.as_str()})))
+        .config(Some(&subject), flag(&p, "defaultToGlobal"))?;
+    Ok(reply(config_json(&config, "compatibilityLevel")))
 }
 
 async fn put_config(s: Shared, subject: Option<String>, body: ConfigRequest) -> ApiResult {
-    let level = body.compatibility.unwrap_or_default();
-    let level = s
-        .write(|r| r.plan_config(subject.as_deref(), Some(&level)))
+    let update = ConfigUpdate {
+        compatibility: body.compatibility,
+        default_metadata: body.default_metadata,
+        override_metadata: body.override_metadata,
+        default_rule_set: body.default_rule_set,
+        override_rule_set: body.override_rule_set,
+    };
+    let config = s
+        .write(false, |r| r.plan_config_update(subject.as_deref(), &update))
         .await?;
-    Ok(reply(json!({"compatibility": level.as_str()})))
+    Ok(reply(config_json(&config, "compatibility")))
 }
 
 async fn put_global_config(
@@ -607,12 +880,14 @@ async fn put_subject_config(
 }
 
 async fn delete_global_config(State(s): State<Shared>) -> ApiResult {
-    let before = s.write(|r| r.plan_config(None, None)).await?;
+    let before = s.write(false, |r| r.plan_config(None, None)).await?;
     Ok(reply(json!({"compatibilityLevel": before.as_str()})))
 }
 
 async fn delete_subject_config(State(s): State<Shared>, Path(subject): Path<String>) -> ApiResult {
-    let before = s.write(|r| r.plan_config(Some(&subject), None)).await?;
+    let before = s
+        .write(false, |r| r.plan_config(Some(&subject), None))
+        .await?;
     Ok(reply(json!({"compatibilityLevel": before.as_str()})))
 }
 
@@ -635,7 +910,9 @@ async fn put_mode(s: Shared, subject: Option<String>, p: &Params, body: ModeRequ
     let mode = body.mode.unwrap_or_default();
     let force = flag(p, "force");
     let mode = s
-        .write(|r| r.plan_mode(subject.as_deref(), Some(&mode), force))
+        .write(false, |r| {
+            r.plan_mode(subject.as_deref(), Some(&mode), force)
+        })
         .await?;
     Ok(reply(json!({"mode": mode.as_str()})))
 }
@@ -659,7 +936,7 @@ async fn put_subject_mode(
 
 async fn delete_subject_mode(State(s): State<Shared>, Path(subject): Path<String>) -> ApiResult {
     let before = s
-        .write(|r| r.plan_mode(Some(&subject), None, false))
+        .write(false, |r| r.plan_mode(Some(&subject), None, false))
         .await?;
     Ok(reply(json!({"mode": before.as_str()})))
 }

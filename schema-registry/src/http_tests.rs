@@ -355,3 +355,384 @@ async fn json_and_protobuf_types() {
     let (_, body) = h.call(Method::GET, "/schemas?subjectPrefix=j", None).await;
     assert_eq!(body[0]["schemaType"], "JSON");
 }
+
+/// metadata and ruleSet: stored, returned by every read, matched by lookup,
+/// and config defaults shown by GET /config (Confluent 7.4+).
+#[tokio::test]
+async fn metadata_and_rule_set_over_http() {
+    let h = Harness::new();
+    let metadata = json!({"properties": {"owner": "team-a", "application.version": "v1"}, "tags": {"$.name": ["PII"]}});
+    let rule_set = json!({"domainRules": [{"name": "checkName", "kind": "CONDITION", "type": "CEL", "expr": "size(message.name) > 0"}]});
+    let (status, body) = h
+        .call(
+            Method::POST,
+            "/subjects/s/versions",
+            Some(json!({"schema": V1, "metadata": metadata, "ruleSet": rule_set})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!((&body["id"], &body["version"]), (&json!(1), &json!(1)));
+    assert_eq!(body["metadata"]["properties"]["owner"], "team-a");
+    assert_eq!(body["ruleSet"]["domainRules"][0]["mode"], "WRITEREAD");
+    let (_, by_id) = h.call(Method::GET, "/schemas/ids/1", None).await;
+    assert_eq!(by_id["metadata"], body["metadata"]);
+    assert_eq!(by_id["ruleSet"], body["ruleSet"]);
+    let (_, version) = h.call(Method::GET, "/subjects/s/versions/1", None).await;
+    assert_eq!(version["metadata"], body["metadata"]);
+    // Without metadata and rules the latest version's are inherited: same id.
+    let (_, again) = h
+        .call(
+            Method::POST,
+            "/subjects/s/versions",
+            Some(json!({"schema": V1})),
+        )
+        .await;
+    assert_eq!((&again["id"], &again["version"]), (&json!(1), &json!(1)));
+    // New metadata alone makes a new version with a new id.
+    let v2 = json!({"properties": {"owner": "team-a", "application.version": "v2"}});
+    let (_, second) = h
+        .call(
+            Method::POST,
+            "/subjects/s/versions",
+            Some(json!({"schema": V1, "metadata": v2})),
+        )
+        .await;
+    assert_eq!((&second["id"], &second["version"]), (&json!(2), &json!(2)));
+    assert_eq!(second["ruleSet"], body["ruleSet"], "rules carry over");
+    // Lookup matches the request as given.
+    let (status, found) = h
+        .call(
+            Method::POST,
+            "/subjects/s",
+            Some(json!({"schema": V1, "metadata": metadata, "ruleSet": rule_set})),
+        )
+        .await;
+    assert_eq!((status, &found["version"]), (200, &json!(1)), "{found}");
+    let (status, missing) = h
+        .call(Method::POST, "/subjects/s", Some(json!({"schema": V1})))
+        .await;
+    assert_eq!((status, &missing["error_code"]), (404, &json!(40403)));
+    // Latest version whose metadata holds the given properties.
+    let (_, latest) = h
+        .call(
+            Method::GET,
+            "/subjects/s/metadata?key=application.version&value=v1",
+            None,
+        )
+        .await;
+    assert_eq!(latest["version"], 1);
+    let (_, latest) = h
+        .call(
+            Method::GET,
+            "/subjects/s/metadata?key=owner&value=team-a",
+            None,
+        )
+        .await;
+    assert_eq!(latest["version"], 2);
+    let (status, none) = h
+        .call(Method::GET, "/subjects/s/metadata?key=owner&value=b", None)
+        .await;
+    assert_eq!((status, &none["error_code"]), (404, &json!(40403)));
+    let (status, none) = h
+        .call(
+            Method::GET,
+            "/subjects/nope/metadata?key=owner&value=b",
+            None,
+        )
+        .await;
+    assert_eq!((status, &none["error_code"]), (404, &json!(40401)));
+    // An invalid rule set is 42210.
+    let (status, bad) = h
+        .call(
+            Method::POST,
+            "/subjects/s/versions",
+            Some(json!({"schema": V1, "ruleSet": {"domainRules": [{"name": "x"}]}})),
+        )
+        .await;
+    assert_eq!((status, &bad["error_code"]), (422, &json!(42210)), "{bad}");
+    assert_eq!(bad["message"], "Missing rule type");
+    // Config defaults and overrides: stored, shown, merged into registrations.
+    let (status, put) = h
+        .call(
+            Method::PUT,
+            "/config/t",
+            Some(json!({"defaultMetadata": {"properties": {"owner": "platform"}}, "overrideRuleSet": null})),
+        )
+        .await;
+    assert_eq!(status, 200, "{put}");
+    assert_eq!(
+        put,
+        json!({"defaultMetadata": {"properties": {"owner": "platform"}}})
+    );
+    let (_, got) = h.call(Method::GET, "/config/t", None).await;
+    assert_eq!(
+        got,
+        json!({"defaultMetadata": {"properties": {"owner": "platform"}}})
+    );
+    let (_, put) = h
+        .call(
+            Method::PUT,
+            "/config/t",
+            Some(json!({"compatibility": "NONE"})),
+        )
+        .await;
+    assert_eq!(put["compatibility"], "NONE");
+    assert_eq!(put["defaultMetadata"]["properties"]["owner"], "platform");
+    let (_, registered) = h
+        .call(
+            Method::POST,
+            "/subjects/t/versions",
+            Some(json!({"schema": V1})),
+        )
+        .await;
+    assert_eq!(registered["metadata"]["properties"]["owner"], "platform");
+    let (_, global) = h.call(Method::GET, "/config", None).await;
+    assert_eq!(global, json!({"compatibilityLevel": "BACKWARD"}));
+    // And all of it is in the log.
+    let replayed = h.replayed();
+    let (_, by_id) = call(&replayed, Method::GET, "/schemas/ids/1", None).await;
+    assert_eq!(by_id["ruleSet"], body["ruleSet"]);
+    let (_, got) = call(&replayed, Method::GET, "/config/t", None).await;
+    assert_eq!(got["compatibilityLevel"], "NONE");
+}
+
+/// `GET /schemas/ids/{id}` with `subject`, `format` and `fetchMaxId`, and
+/// `deleted` on the id's subjects and versions.
+#[tokio::test]
+async fn schema_by_id_parameters() {
+    let h = Harness::new();
+    let address = r#"{"type":"record","name":"Address","namespace":"x","fields":[{"name":"street","type":"string"}]}"#;
+    let user = r#"{"type":"record","name":"User","namespace":"x","fields":[{"name":"home","type":"x.Address"}]}"#;
+    h.call(
+        Method::POST,
+        "/subjects/address/versions",
+        Some(json!({"schema": address})),
+    )
+    .await;
+    let refs = json!([{"name": "x.Address", "subject": "address", "version": 1}]);
+    let (_, user_id) = h
+        .call(
+            Method::POST,
+            "/subjects/user/versions",
+            Some(json!({"schema": user, "references": refs})),
+        )
+        .await;
+    assert_eq!(user_id["id"], 2);
+    let (status, body) = h
+        .call(Method::GET, "/schemas/ids/2?subject=user", None)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        (&body["subject"], &body["version"]),
+        (&json!("user"), &json!(1))
+    );
+    assert_eq!(body["references"], refs);
+    let (status, _) = h
+        .call(Method::GET, "/schemas/ids/2?subject=%3A.%3Auser", None)
+        .await;
+    assert_eq!(status, 200);
+    for other in ["address", "nobody", "%3A.ctx%3Auser"] {
+        let (status, body) = h
+            .call(
+                Method::GET,
+                &format!("/schemas/ids/2?subject={other}"),
+                None,
+            )
+            .await;
+        assert_eq!(
+            (status, &body["error_code"]),
+            (404, &json!(40403)),
+            "{other}"
+        );
+    }
+    let (_, resolved) = h
+        .call(Method::GET, "/schemas/ids/2?format=resolved", None)
+        .await;
+    let text = resolved["schema"].as_str().unwrap();
+    assert!(text.contains("street"), "{text}");
+    assert!(crate::ParsedSchema::parse(crate::SchemaType::Avro, text, &[]).is_ok());
+    let (_, default) = h
+        .call(Method::GET, "/schemas/ids/1?format=default", None)
+        .await;
+    assert!(!default["schema"].as_str().unwrap().contains(' '));
+    let (status, body) = h
+        .call(Method::GET, "/schemas/ids/1?format=serialized", None)
+        .await;
+    assert_eq!((status, &body["error_code"]), (400, &json!(400)), "{body}");
+    let (_, with_max) = h
+        .call(Method::GET, "/schemas/ids/1?fetchMaxId=true", None)
+        .await;
+    assert_eq!(with_max["maxId"], 2);
+    let (status, raw) = h
+        .call(Method::GET, "/schemas/ids/2/schema?format=resolved", None)
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(raw["fields"][0]["type"]["name"], "Address");
+    // Protobuf: the serialized descriptor.
+    let proto = "syntax = \"proto3\";\nmessage M { string a = 1; }\n";
+    h.call(
+        Method::POST,
+        "/subjects/p/versions",
+        Some(json!({"schema": proto, "schemaType": "PROTOBUF"})),
+    )
+    .await;
+    let (_, body) = h
+        .call(Method::GET, "/schemas/ids/3?format=serialized", None)
+        .await;
+    let serialized = body["schema"].as_str().unwrap();
+    assert!(!serialized.contains("syntax"), "{serialized}");
+    let (_, body) = h
+        .call(
+            Method::GET,
+            "/subjects/p/versions/1?format=serialized",
+            None,
+        )
+        .await;
+    assert_eq!(body["schema"], serialized);
+    // Soft-deleted versions: the id stays readable, `deleted` lists them.
+    h.call(Method::DELETE, "/subjects/user/versions/1", None)
+        .await;
+    let (_, subjects) = h.call(Method::GET, "/schemas/ids/2/subjects", None).await;
+    assert_eq!(subjects, json!([]));
+    let (_, subjects) = h
+        .call(Method::GET, "/schemas/ids/2/subjects?deleted=true", None)
+        .await;
+    assert_eq!(subjects, json!(["user"]));
+    let (_, versions) = h
+        .call(Method::GET, "/schemas/ids/2/versions?deleted=true", None)
+        .await;
+    assert_eq!(versions, json!([{"subject": "user", "version": 1}]));
+    let (status, _) = h
+        .call(Method::GET, "/schemas/ids/2?subject=user", None)
+        .await;
+    assert_eq!(status, 200);
+    // The cached answer goes with a permanent delete.
+    let (status, _) = h.call(Method::GET, "/schemas/ids/2", None).await;
+    assert_eq!(status, 200);
+    h.call(
+        Method::DELETE,
+        "/subjects/user/versions/1?permanent=true",
+        None,
+    )
+    .await;
+    let (status, body) = h.call(Method::GET, "/schemas/ids/2", None).await;
+    assert_eq!((status, &body["error_code"]), (404, &json!(40403)));
+}
+
+/// Holds every append until released.
+#[derive(Default)]
+struct GatedLog {
+    open: tokio::sync::Notify,
+    records: Mutex<Vec<LogRecord>>,
+}
+
+impl SchemaLog for GatedLog {
+    fn append(&self, records: Vec<LogRecord>) -> BoxFuture<'_, Result<(), String>> {
+        Box::pin(async move {
+            self.open.notified().await;
+            self.records.lock().unwrap().extend(records);
+            Ok(())
+        })
+    }
+}
+
+/// 42209 for a record over the limit; 50002 when the store does not confirm
+/// in time, after which the write still lands and is applied.
+#[tokio::test]
+async fn oversized_schemas_and_slow_stores() {
+    let log = Arc::new(GatedLog::default());
+    let limits = WriteLimits {
+        store_timeout: Duration::from_millis(50),
+        max_record_bytes: 4096,
+    };
+    let router = router(SchemaRegistry::with_limits(
+        Registry::new(),
+        log.clone(),
+        "c",
+        limits,
+    ));
+    let big = format!(
+        r#"{{"type":"record","name":"Big","doc":"{}","fields":[]}}"#,
+        "x".repeat(5000)
+    );
+    let (status, body) = call(
+        &router,
+        Method::POST,
+        "/subjects/s/versions",
+        Some(json!({"schema": big})),
+    )
+    .await;
+    assert_eq!(
+        (status, &body["error_code"]),
+        (422, &json!(42209)),
+        "{body}"
+    );
+    let (status, body) = call(
+        &router,
+        Method::POST,
+        "/subjects/s/versions",
+        Some(json!({"schema": V1})),
+    )
+    .await;
+    assert_eq!(
+        (status, &body["error_code"]),
+        (500, &json!(50002)),
+        "{body}"
+    );
+    let (status, _) = call(&router, Method::GET, "/subjects/s/versions", None).await;
+    assert_eq!(status, 404, "not applied before the store confirms");
+    log.open.notify_one();
+    for _ in 0..100 {
+        if log.records.lock().unwrap().len() == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // The next write waits for the earlier one's turn, then sees it applied.
+    let pending = tokio::spawn({
+        let router = router.clone();
+        async move {
+            call(
+                &router,
+                Method::POST,
+                "/subjects/s/versions",
+                Some(json!({"schema": V1})),
+            )
+            .await
+        }
+    });
+    let (status, body) = pending.await.unwrap();
+    assert_eq!((status, &body["id"]), (200, &json!(1)), "{body}");
+    let (_, versions) = call(&router, Method::GET, "/subjects/s/versions", None).await;
+    assert_eq!(versions, json!([1]));
+}
+
+/// 42208 over HTTP: control characters in a subject.
+#[tokio::test]
+async fn invalid_subject_names() {
+    let h = Harness::new();
+    let (status, body) = h
+        .call(
+            Method::POST,
+            "/subjects/bad%01subject/versions",
+            Some(json!({"schema": V1})),
+        )
+        .await;
+    assert_eq!(
+        (status, &body["error_code"]),
+        (422, &json!(42208)),
+        "{body}"
+    );
+    let (status, body) = h
+        .call(
+            Method::PUT,
+            "/mode/__GLOBAL",
+            Some(json!({"mode": "READONLY"})),
+        )
+        .await;
+    assert_eq!(
+        (status, &body["error_code"]),
+        (422, &json!(42208)),
+        "{body}"
+    );
+}

@@ -1,5 +1,6 @@
 //! The registry's state: subjects, versions, global schema ids, soft
-//! deletes, compatibility config and mode.
+//! deletes, config (compatibility level and data-contract defaults and
+//! overrides) and mode.
 //!
 //! The state changes only through [`Registry::apply`], one `_schemas`
 //! record at a time, both when the log is replayed at start and after a
@@ -8,104 +9,33 @@
 //! append (and the answer), and the caller applies those records once the
 //! log has them. Callers serialize writes so a plan is applied to the state
 //! it was made against.
+//!
+//! **Same schema, same id.** As in Confluent (whose `MD5.ofSchema` hashes
+//! the canonical text, the references, the metadata and the rule set), one
+//! id stands for one [`Identity`]: format, canonical form, references,
+//! `metadata` and `ruleSet`. A registration that differs from an existing
+//! version only in its metadata or rules is a new version with a new id.
+//!
+//! **Reads are cheap.** Every stored text's canonical form is remembered, so
+//! registering or looking up a text the registry already holds (what
+//! serializers do on every cache miss) costs hash lookups, not a parse; and
+//! [`Registry::cached_json`] keeps a rendered answer per schema id until the
+//! next applied record.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::str::FromStr;
+use std::sync::{Arc, RwLock};
+
+use axum::body::Bytes;
 
 use crate::compat::{check_detailed, CompatibilityLevel};
+pub use crate::error::RegistryError;
 use crate::records::{
-    value, ConfigValue, DeleteSubjectValue, LogRecord, ModeValue, RecordKey, SchemaReference,
-    SchemaValue,
+    value, ConfigValue, DeleteSubjectValue, LogRecord, Metadata, ModeValue, RecordKey, RuleSet,
+    SchemaReference, SchemaValue,
 };
 use crate::{ParsedSchema, ResolvedReference, SchemaType};
-
-/// A registry error with Confluent's `(HTTP status, error_code)`.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum RegistryError {
-    /// 40401
-    #[error("Subject '{0}' not found.")]
-    SubjectNotFound(String),
-    /// 40402
-    #[error("Version {0} not found.")]
-    VersionNotFound(i32),
-    /// 40403
-    #[error("{0}")]
-    SchemaNotFound(String),
-    /// 40404
-    #[error("Subject '{0}' was soft deleted.Set permanent=true to delete permanently")]
-    SubjectSoftDeleted(String),
-    /// 40405
-    #[error("Subject '{0}' was not deleted first before being permanently deleted")]
-    SubjectNotSoftDeleted(String),
-    /// 40406
-    #[error("Subject '{0}' Version {1} was soft deleted.Set permanent=true to delete permanently")]
-    VersionSoftDeleted(String, i32),
-    /// 40407
-    #[error("Subject '{0}' Version {1} was not deleted first before being permanently deleted")]
-    VersionNotSoftDeleted(String, i32),
-    /// 40408
-    #[error("Subject '{0}' does not have subject-level compatibility configured")]
-    SubjectConfigNotFound(String),
-    /// 40409
-    #[error("Subject '{0}' does not have subject-level mode configured")]
-    SubjectModeNotFound(String),
-    /// 409
-    #[error("Schema being registered is incompatible with an earlier schema for subject \"{subject}\", details: [{}]", .messages.join(", "))]
-    Incompatible {
-        /// The subject.
-        subject: String,
-        /// Confluent-style incompatibility messages.
-        messages: Vec<String>,
-    },
-    /// 42201
-    #[error("{0}")]
-    InvalidSchema(String),
-    /// 42202
-    #[error("The specified version '{0}' is not a valid version id. Allowed values are between [1, 2^31-1] and the string \"latest\"")]
-    InvalidVersion(String),
-    /// 42203
-    #[error("Invalid compatibility level. Valid values are none, backward, forward, full, backward_transitive, forward_transitive, and full_transitive")]
-    InvalidCompatibilityLevel(String),
-    /// 42204
-    #[error("Invalid mode. Valid values are READWRITE, READONLY, READONLY_OVERRIDE and IMPORT")]
-    InvalidMode(String),
-    /// 42205
-    #[error("{0}")]
-    OperationNotPermitted(String),
-    /// 42206
-    #[error("One or more references exist to the schema {{magic=1,keytype=SCHEMA,subject={0},version={1}}}.")]
-    ReferenceExists(String, i32),
-    /// 50001
-    #[error("Error while storing the schema registry state: {0}")]
-    Store(String),
-}
-
-impl RegistryError {
-    /// `(HTTP status, Confluent error_code)`.
-    pub fn status_and_code(&self) -> (u16, u32) {
-        use RegistryError::*;
-        match self {
-            SubjectNotFound(_) => (404, 40401),
-            VersionNotFound(_) => (404, 40402),
-            SchemaNotFound(_) => (404, 40403),
-            SubjectSoftDeleted(_) => (404, 40404),
-            SubjectNotSoftDeleted(_) => (404, 40405),
-            VersionSoftDeleted(..) => (404, 40406),
-            VersionNotSoftDeleted(..) => (404, 40407),
-            SubjectConfigNotFound(_) => (404, 40408),
-            SubjectModeNotFound(_) => (404, 40409),
-            Incompatible { .. } => (409, 409),
-            InvalidSchema(_) => (422, 42201),
-            InvalidVersion(_) => (422, 42202),
-            InvalidCompatibilityLevel(_) => (422, 42203),
-            InvalidMode(_) => (422, 42204),
-            OperationNotPermitted(_) => (422, 42205),
-            ReferenceExists(..) => (422, 42206),
-            Store(_) => (500, 50001),
-        }
-    }
-}
 
 /// Shorthand.
 pub type Result<T> = std::result::Result<T, RegistryError>;
@@ -164,8 +94,105 @@ pub struct Schema {
     pub schema_type: SchemaType,
     /// The references.
     pub references: Vec<SchemaReference>,
+    /// Data-contract metadata.
+    pub metadata: Option<Metadata>,
+    /// Data-contract rules.
+    pub rule_set: Option<RuleSet>,
     /// The schema text.
     pub text: String,
+}
+
+/// What makes two registrations one schema with one id (see the module doc).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Identity {
+    schema_type: SchemaType,
+    canonical: Arc<str>,
+    references: Vec<SchemaReference>,
+    metadata: Option<Metadata>,
+    rule_set: Option<RuleSet>,
+}
+
+/// A schema text as submitted, for the canonical-form cache.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct TextKey {
+    schema_type: SchemaType,
+    text: String,
+    references: Vec<SchemaReference>,
+}
+
+/// A submitted schema parsed, and the text a new version would store.
+type NewParse = (ParsedSchema, String);
+
+/// A canonical form and how many stored schemas have the text it is for.
+#[derive(Debug, Clone)]
+struct KnownText {
+    canonical: Arc<str>,
+    uses: usize,
+}
+
+/// A subject's or the global config: Confluent's `Config` entity, as far as
+/// this registry serves it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Config {
+    /// The compatibility level (`None`: not set at this level).
+    pub compatibility: Option<CompatibilityLevel>,
+    /// Metadata a registration starts from.
+    pub default_metadata: Option<Metadata>,
+    /// Metadata merged over every registration's.
+    pub override_metadata: Option<Metadata>,
+    /// Rules a registration starts from.
+    pub default_rule_set: Option<RuleSet>,
+    /// Rules merged over every registration's.
+    pub override_rule_set: Option<RuleSet>,
+}
+
+impl Config {
+    fn has_contract_defaults(&self) -> bool {
+        self.default_metadata.is_some()
+            || self.override_metadata.is_some()
+            || self.default_rule_set.is_some()
+            || self.override_rule_set.is_some()
+    }
+
+    fn from_value(v: ConfigValue) -> std::result::Result<Self, String> {
+        Ok(Config {
+            compatibility: v
+                .compatibility_level
+                .map(|l| l.parse::<CompatibilityLevel>())
+                .transpose()
+                .map_err(|e| e.to_string())?,
+            default_metadata: v.default_metadata,
+            override_metadata: v.override_metadata,
+            default_rule_set: v.default_rule_set,
+            override_rule_set: v.override_rule_set,
+        })
+    }
+
+    fn to_value(&self) -> ConfigValue {
+        ConfigValue {
+            compatibility_level: self.compatibility.map(|l| l.as_str().to_owned()),
+            default_metadata: self.default_metadata.clone(),
+            override_metadata: self.override_metadata.clone(),
+            default_rule_set: self.default_rule_set.clone(),
+            override_rule_set: self.override_rule_set.clone(),
+        }
+    }
+}
+
+/// A `PUT /config` body: each field given replaces the stored one, the
+/// others stay (Confluent's `ConfigValue.update`).
+#[derive(Debug, Clone, Default)]
+pub struct ConfigUpdate {
+    /// A level's name.
+    pub compatibility: Option<String>,
+    /// See [`Config`].
+    pub default_metadata: Option<Metadata>,
+    /// See [`Config`].
+    pub override_metadata: Option<Metadata>,
+    /// See [`Config`].
+    pub default_rule_set: Option<RuleSet>,
+    /// See [`Config`].
+    pub override_rule_set: Option<RuleSet>,
 }
 
 /// One version of a subject.
@@ -211,8 +238,12 @@ pub struct NewSchema {
     pub references: Vec<SchemaReference>,
     /// An explicit id (IMPORT mode).
     pub id: Option<u32>,
-    /// An explicit version (IMPORT mode).
+    /// An explicit version (IMPORT mode, or the next version).
     pub version: Option<i32>,
+    /// Data-contract metadata (`None`: inherit the latest version's).
+    pub metadata: Option<Metadata>,
+    /// Data-contract rules (`None`: inherit the latest version's).
+    pub rule_set: Option<RuleSet>,
     /// Store and compare the normalized form.
     pub normalize: bool,
 }
@@ -244,12 +275,30 @@ pub struct Planned<T> {
 pub struct Registry {
     subjects: BTreeMap<String, BTreeMap<i32, Version>>,
     schemas: BTreeMap<u32, Schema>,
-    by_identity: HashMap<(SchemaType, String, Vec<SchemaReference>), u32>,
+    by_identity: HashMap<Identity, u32>,
+    known_texts: HashMap<TextKey, KnownText>,
     max_id: u32,
-    global_config: Option<CompatibilityLevel>,
-    subject_config: BTreeMap<String, CompatibilityLevel>,
+    global_config: Option<Config>,
+    subject_config: BTreeMap<String, Config>,
     global_mode: Option<Mode>,
     subject_mode: BTreeMap<String, Mode>,
+    /// Rendered answers by schema id, emptied by every applied record.
+    rendered: RwLock<HashMap<u32, Bytes>>,
+}
+
+/// A reference to `-1` (latest) resolves differently over time, so texts
+/// with one are not cached.
+fn cacheable(references: &[SchemaReference]) -> bool {
+    references.iter().all(|r| r.version != -1)
+}
+
+/// Confluent's `QualifiedSubject.isValidSubject` for the default context: no
+/// control characters, and not the reserved `__GLOBAL`.
+fn check_subject(subject: &str) -> Result<()> {
+    if subject.is_empty() || subject == "__GLOBAL" || subject.chars().any(char::is_control) {
+        return Err(RegistryError::InvalidSubject(subject.to_owned()));
+    }
+    Ok(())
 }
 
 impl Registry {
@@ -263,6 +312,10 @@ impl Registry {
     /// Applies one `_schemas` record. Unreadable records are skipped and
     /// reported in the `Err`, so that one bad record does not stop a replay.
     pub fn apply(&mut self, key: &[u8], value: Option<&[u8]>) -> std::result::Result<(), String> {
+        self.rendered
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
         let key = RecordKey::decode(key).map_err(|e| format!("unreadable key: {e}"))?;
         let bad = |e: serde_json::Error| format!("unreadable value of {key:?}: {e}");
         match &key {
@@ -282,21 +335,14 @@ impl Registry {
                     let schema_type = SchemaType::from_optional(v.schema_type.as_deref())
                         .map_err(|e| e.to_string())?;
                     if !self.schemas.contains_key(&v.id) {
-                        let identity = self
-                            .parse(schema_type, &v.schema, &v.references)
-                            .map(|p| p.canonical().to_owned())
-                            .unwrap_or_else(|_| v.schema.clone());
-                        self.by_identity
-                            .insert((schema_type, identity, v.references.clone()), v.id);
-                        self.schemas.insert(
-                            v.id,
-                            Schema {
-                                id: v.id,
-                                schema_type,
-                                references: v.references.clone(),
-                                text: v.schema.clone(),
-                            },
-                        );
+                        self.insert_schema(Schema {
+                            id: v.id,
+                            schema_type,
+                            references: v.references,
+                            metadata: v.metadata,
+                            rule_set: v.rule_set,
+                            text: v.schema,
+                        });
                     }
                     self.max_id = self.max_id.max(v.id);
                     let previous = self.subjects.entry(subject.clone()).or_default().insert(
@@ -314,20 +360,17 @@ impl Registry {
                 }
             },
             RecordKey::Config(subject) => {
-                let level = match value {
+                let config = match value {
                     None => None,
                     Some(bytes) => {
                         let v: ConfigValue = serde_json::from_slice(bytes).map_err(bad)?;
-                        v.compatibility_level
-                            .map(|l| l.parse::<CompatibilityLevel>())
-                            .transpose()
-                            .map_err(|e| e.to_string())?
+                        Some(Config::from_value(v)?)
                     }
                 };
-                match (subject, level) {
-                    (None, level) => self.global_config = level,
-                    (Some(s), Some(level)) => {
-                        self.subject_config.insert(s.clone(), level);
+                match (subject, config) {
+                    (None, config) => self.global_config = config,
+                    (Some(s), Some(config)) => {
+                        self.subject_config.insert(s.clone(), config);
                     }
                     (Some(s), None) => {
                         self.subject_config.remove(s);
@@ -367,16 +410,92 @@ impl Registry {
         Ok(())
     }
 
+    /// Adds a schema read from the log under its id. A schema whose stored
+    /// text no longer parses (a reference gone) keeps its text as identity.
+    fn insert_schema(&mut self, schema: Schema) {
+        let text_key = TextKey {
+            schema_type: schema.schema_type,
+            text: schema.text.clone(),
+            references: schema.references.clone(),
+        };
+        let canonical = match self.known_texts.get_mut(&text_key) {
+            Some(known) => {
+                known.uses += 1;
+                known.canonical.clone()
+            }
+            None => match self.parse(schema.schema_type, &schema.text, &schema.references) {
+                Ok(parsed) => {
+                    let canonical: Arc<str> = Arc::from(parsed.canonical());
+                    if cacheable(&schema.references) {
+                        let known = KnownText {
+                            canonical: canonical.clone(),
+                            uses: 1,
+                        };
+                        self.known_texts.insert(text_key, known);
+                    }
+                    canonical
+                }
+                Err(_) => Arc::from(schema.text.as_str()),
+            },
+        };
+        let identity = Identity {
+            schema_type: schema.schema_type,
+            canonical,
+            references: schema.references.clone(),
+            metadata: schema.metadata.clone(),
+            rule_set: schema.rule_set.clone(),
+        };
+        self.by_identity.insert(identity, schema.id);
+        self.schemas.insert(schema.id, schema);
+    }
+
     fn forget_if_unused(&mut self, id: u32) {
         let used = self
             .subjects
             .values()
             .any(|vs| vs.values().any(|v| v.id == id));
-        if !used {
-            if let Some(s) = self.schemas.remove(&id) {
-                self.by_identity.retain(|_, v| *v != s.id);
+        if used {
+            return;
+        }
+        let Some(s) = self.schemas.remove(&id) else {
+            return;
+        };
+        self.by_identity.retain(|_, v| *v != s.id);
+        let text_key = TextKey {
+            schema_type: s.schema_type,
+            text: s.text,
+            references: s.references,
+        };
+        if let Some(known) = self.known_texts.get_mut(&text_key) {
+            known.uses -= 1;
+            if known.uses == 0 {
+                self.known_texts.remove(&text_key);
             }
         }
+    }
+
+    /// The answer `render` makes for schema `id`, rendered once per state:
+    /// every applied record drops what was rendered before.
+    pub fn cached_json(&self, id: u32, render: impl FnOnce(&Schema) -> Bytes) -> Result<Bytes> {
+        if let Some(bytes) = self
+            .rendered
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&id)
+        {
+            return Ok(bytes.clone());
+        }
+        let bytes = render(self.schema(id)?);
+        self.rendered
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id, bytes.clone());
+        Ok(bytes)
+    }
+
+    /// The highest schema id ever read (`fetchMaxId`).
+    pub fn max_id(&self) -> u32 {
+        self.max_id
     }
 
     // ----- schemas -----
@@ -435,6 +554,8 @@ impl Registry {
             .map_err(|e| RegistryError::InvalidSchema(format!("Invalid schema: {e}")))
     }
 
+    /// Parses `new` (normalized with `normalize`); the text is what a new
+    /// version would store.
     fn parse_new(&self, new: &NewSchema) -> Result<(ParsedSchema, String)> {
         let parsed = self.parse(new.schema_type, &new.text, &new.references)?;
         if new.normalize {
@@ -443,6 +564,48 @@ impl Registry {
             return Ok((parsed, text));
         }
         Ok((parsed, new.text.clone()))
+    }
+
+    /// The canonical form of `new`: from the stored texts when the registry
+    /// holds this exact text (no parse), otherwise by parsing, which also
+    /// returns the parse for the caller to reuse.
+    fn canonical_of(&self, new: &NewSchema) -> Result<(Arc<str>, Option<NewParse>)> {
+        let key = TextKey {
+            schema_type: new.schema_type,
+            text: new.text.clone(),
+            references: new.references.clone(),
+        };
+        if let Some(known) = self.known_texts.get(&key) {
+            return Ok((known.canonical.clone(), None));
+        }
+        let (parsed, text) = self.parse_new(new)?;
+        Ok((Arc::from(parsed.canonical()), Some((parsed, text))))
+    }
+
+    fn identity(
+        new: &NewSchema,
+        canonical: Arc<str>,
+        metadata: Option<Metadata>,
+        rule_set: Option<RuleSet>,
+    ) -> Identity {
+        Identity {
+            schema_type: new.schema_type,
+            canonical,
+            references: new.references.clone(),
+            metadata,
+            rule_set,
+        }
+    }
+
+    /// The newest version of `subject` holding schema `id` (live ones only
+    /// unless `deleted`).
+    pub fn version_with_id(&self, subject: &str, id: u32, deleted: bool) -> Option<i32> {
+        self.subjects
+            .get(subject)?
+            .iter()
+            .rev()
+            .find(|(_, v)| v.id == id && (deleted || !v.deleted))
+            .map(|(n, _)| *n)
     }
 
     /// The schema with this id (40403).
@@ -564,15 +727,14 @@ impl Registry {
         ids.into_iter().collect()
     }
 
-    /// Looks a schema up under a subject (40401, 40403).
+    /// Looks a schema up under a subject: the same format, canonical form,
+    /// references, metadata and rules (40401, 40403).
     pub fn lookup(&self, subject: &str, new: &NewSchema, deleted: bool) -> Result<SubjectVersion> {
         let versions = self.versions_map(subject, deleted)?;
-        let (parsed, _) = self.parse_new(new)?;
-        let identity = (
-            new.schema_type,
-            parsed.canonical().to_owned(),
-            new.references.clone(),
-        );
+        let (canonical, _) = self.canonical_of(new)?;
+        // As given: a lookup inherits no metadata or rules (Confluent's
+        // lookUpSchemaUnderSubject hashes the request as it is).
+        let identity = Self::identity(new, canonical, new.metadata.clone(), new.rule_set.clone());
         let not_found = || RegistryError::SchemaNotFound("Schema not found".into());
         let id = *self.by_identity.get(&identity).ok_or_else(not_found)?;
         let (n, v) = versions
@@ -588,24 +750,85 @@ impl Registry {
         })
     }
 
+    /// The latest version of `subject` whose metadata properties hold every
+    /// `(key, value)` pair (40401, 40403).
+    pub fn latest_with_metadata(
+        &self,
+        subject: &str,
+        wanted: &[(&String, &String)],
+        deleted: bool,
+    ) -> Result<SubjectVersion> {
+        let versions = self.versions_map(subject, deleted)?;
+        let (n, v) = versions
+            .iter()
+            .rev()
+            .filter(|(_, v)| deleted || !v.deleted)
+            .find(|(_, v)| {
+                self.schemas[&v.id].metadata.as_ref().is_some_and(|m| {
+                    wanted
+                        .iter()
+                        .all(|(k, val)| m.properties.get(k.as_str()) == Some(*val))
+                })
+            })
+            .ok_or_else(|| RegistryError::SchemaNotFound("Schema not found".into()))?;
+        Ok(SubjectVersion {
+            subject: subject.to_owned(),
+            version: *n,
+            schema: self.schemas[&v.id].clone(),
+            deleted: v.deleted,
+        })
+    }
+
     // ----- config and mode -----
 
     /// The global compatibility level.
     pub fn global_config(&self) -> CompatibilityLevel {
-        self.global_config.unwrap_or_default()
+        self.global_config
+            .as_ref()
+            .and_then(|c| c.compatibility)
+            .unwrap_or_default()
     }
 
-    /// A subject's own level, or the global one with `default_to_global` (40408).
+    /// A subject's own level, or the global one with `default_to_global`
+    /// (40408). A subject config that sets only data-contract fields has the
+    /// global level.
     pub fn subject_config(
         &self,
         subject: &str,
         default_to_global: bool,
     ) -> Result<CompatibilityLevel> {
         match self.subject_config.get(subject) {
-            Some(level) => Ok(*level),
+            Some(config) => Ok(config.compatibility.unwrap_or(self.global_config())),
             None if default_to_global => Ok(self.global_config()),
             None => Err(RegistryError::SubjectConfigNotFound(subject.to_owned())),
         }
+    }
+
+    /// The whole config of the registry (`None`, level always set) or of a
+    /// subject (its own; the global one with `default_to_global`; 40408).
+    pub fn config(&self, subject: Option<&str>, default_to_global: bool) -> Result<Config> {
+        let global = || Config {
+            compatibility: Some(self.global_config()),
+            ..self.global_config.clone().unwrap_or_default()
+        };
+        match subject {
+            None => Ok(global()),
+            Some(s) => match self.subject_config.get(s) {
+                Some(config) => Ok(config.clone()),
+                None if default_to_global => Ok(global()),
+                None => Err(RegistryError::SubjectConfigNotFound(s.to_owned())),
+            },
+        }
+    }
+
+    /// The config a registration under `subject` uses: the subject's if it
+    /// has one, else the global one (Confluent's `getConfigInScope`).
+    fn config_in_scope(&self, subject: &str) -> Config {
+        self.subject_config
+            .get(subject)
+            .or(self.global_config.as_ref())
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// The global mode.
@@ -640,30 +863,107 @@ impl Registry {
     }
 
     /// Plans setting (or with `None` deleting) the global or a subject's level.
-    /// The answer is the level in force before.
+    /// The answer is the new level, or for a delete the level in force before.
     pub fn plan_config(
         &self,
         subject: Option<&str>,
         level: Option<&str>,
     ) -> Result<Planned<CompatibilityLevel>> {
-        let level = level
+        match level {
+            Some(level) => {
+                let update = ConfigUpdate {
+                    compatibility: Some(level.to_owned()),
+                    ..ConfigUpdate::default()
+                };
+                let planned = self.plan_config_update(subject, &update)?;
+                Ok(Planned {
+                    records: planned.records,
+                    answer: planned.answer.compatibility.unwrap_or_default(),
+                })
+            }
+            None => {
+                self.check_writable_config(subject)?;
+                let before = match subject {
+                    None => self.global_config(),
+                    Some(s) => self.subject_config(s, false)?,
+                };
+                let key = RecordKey::Config(subject.map(str::to_owned)).encode();
+                Ok(Planned {
+                    records: vec![(key, None)],
+                    answer: before,
+                })
+            }
+        }
+    }
+
+    /// Plans a `PUT /config[/{subject}]`: the fields given replace the stored
+    /// ones (42203 for an unknown level, 42210 for an invalid rule set, 42208
+    /// for an invalid subject, 42205 in read-only mode). The answer is the
+    /// config as stored afterwards.
+    pub fn plan_config_update(
+        &self,
+        subject: Option<&str>,
+        update: &ConfigUpdate,
+    ) -> Result<Planned<Config>> {
+        let level = update
+            .compatibility
+            .as_deref()
             .map(|l| {
                 l.parse::<CompatibilityLevel>()
                     .map_err(|_| RegistryError::InvalidCompatibilityLevel(l.to_owned()))
             })
             .transpose()?;
-        let before = match subject {
-            None => self.global_config(),
-            Some(s) => self.subject_config(s, level.is_some())?,
+        for rules in [&update.default_rule_set, &update.override_rule_set]
+            .into_iter()
+            .flatten()
+        {
+            rules.validate().map_err(RegistryError::InvalidRuleSet)?;
+        }
+        if let Some(s) = subject {
+            check_subject(s)?;
+        }
+        self.check_writable_config(subject)?;
+        let stored = match subject {
+            None => self.global_config.as_ref(),
+            Some(s) => self.subject_config.get(s),
         };
+        let mut config = stored.cloned().unwrap_or_default();
+        if level.is_some() {
+            config.compatibility = level;
+        }
+        let replace = |field: &mut Option<_>, given: &Option<_>| {
+            if given.is_some() {
+                field.clone_from(given);
+            }
+        };
+        replace(&mut config.default_metadata, &update.default_metadata);
+        replace(&mut config.override_metadata, &update.override_metadata);
+        let replace_rules = |field: &mut Option<RuleSet>, given: &Option<RuleSet>| {
+            if given.is_some() {
+                field.clone_from(given);
+            }
+        };
+        replace_rules(&mut config.default_rule_set, &update.default_rule_set);
+        replace_rules(&mut config.override_rule_set, &update.override_rule_set);
         let key = RecordKey::Config(subject.map(str::to_owned)).encode();
-        let record = level.map(|l| ConfigValue {
-            compatibility_level: Some(l.as_str().to_owned()),
-        });
         Ok(Planned {
-            records: vec![(key, record.as_ref().and_then(value))],
-            answer: level.unwrap_or(before),
+            records: vec![(key, value(&config.to_value()))],
+            answer: config,
         })
+    }
+
+    fn check_writable_config(&self, subject: Option<&str>) -> Result<()> {
+        let mode = match subject {
+            None => self.global_mode(),
+            Some(s) => self.effective_mode(s),
+        };
+        if matches!(mode, Mode::ReadOnly | Mode::ReadOnlyOverride) {
+            let what = subject.map_or("the registry".to_owned(), |s| format!("Subject {s}"));
+            return Err(RegistryError::OperationNotPermitted(format!(
+                "{what} is in read-only mode"
+            )));
+        }
+        Ok(())
     }
 
     /// Plans setting (or with `None` deleting) the global or a subject's mode.
@@ -674,6 +974,9 @@ impl Registry {
         force: bool,
     ) -> Result<Planned<Mode>> {
         let mode = mode.map(str::parse::<Mode>).transpose()?;
+        if let (Some(s), Some(_)) = (subject, mode) {
+            check_subject(s)?;
+        }
         if mode == Some(Mode::Import) && !force {
             let has_schemas = match subject {
                 None => !self.subjects.is_empty(),
@@ -759,53 +1062,78 @@ impl Registry {
 
     /// Plans registering `new` under `subject`; the answer is its id. An
     /// already-registered live schema plans no records.
+    ///
+    /// As Confluent's `register` (outside IMPORT mode): a registration
+    /// without `metadata` (or `ruleSet`) takes the latest live version's, and
+    /// the config's defaults go under and its overrides over what results.
+    /// The schema exactly as given is looked for first, as Confluent's
+    /// `registerOrForward` does when the config has no defaults or overrides.
     pub fn plan_register(&self, subject: &str, new: &NewSchema) -> Result<Planned<u32>> {
+        if let Some(rules) = &new.rule_set {
+            rules.validate().map_err(RegistryError::InvalidRuleSet)?;
+        }
+        check_subject(subject)?;
         let mode = self.check_writable(subject)?;
-        if mode != Mode::Import && (new.id.is_some() || new.version.is_some()) {
-            if let Some(id) = new.id {
-                let existing = self.schemas.get(&id);
-                if existing.is_none_or(|s| s.text != new.text) {
-                    return Err(RegistryError::OperationNotPermitted(format!(
-                        "Subject {subject} is not in import mode"
-                    )));
+        if let (Some(id), true) = (new.id, mode != Mode::Import) {
+            if self.schemas.get(&id).is_none_or(|s| s.text != new.text) {
+                return Err(RegistryError::OperationNotPermitted(format!(
+                    "Subject {subject} is not in import mode"
+                )));
+            }
+        }
+        let config = self.config_in_scope(subject);
+        let versions = self.subjects.get(subject);
+        let live_here =
+            |id: u32| versions.is_some_and(|vs| vs.values().any(|v| v.id == id && !v.deleted));
+        let (canonical, parsed) = self.canonical_of(new)?;
+        if new.version.is_none() && !config.has_contract_defaults() {
+            let exact = Self::identity(
+                new,
+                canonical.clone(),
+                new.metadata.clone(),
+                new.rule_set.clone(),
+            );
+            if let Some(&id) = self.by_identity.get(&exact) {
+                if live_here(id) && new.id.is_none_or(|i| i == id) {
+                    return Ok(Planned {
+                        records: Vec::new(),
+                        answer: id,
+                    });
                 }
             }
         }
-        let (parsed, text) = self.parse_new(new)?;
-        let identity = (
-            new.schema_type,
-            parsed.canonical().to_owned(),
-            new.references.clone(),
-        );
+        let (metadata, rule_set) = match mode {
+            Mode::Import => (new.metadata.clone(), new.rule_set.clone()),
+            _ => self.contracts_for(subject, new, &config),
+        };
+        let identity = Self::identity(new, canonical, metadata.clone(), rule_set.clone());
         let known_id = self.by_identity.get(&identity).copied();
-        let versions = self.subjects.get(subject);
-        if let (Some(id), Some(vs)) = (known_id, versions) {
-            if vs.values().any(|v| v.id == id && !v.deleted) && new.id.is_none_or(|i| i == id) {
+        if let Some(known) = known_id {
+            if new.version.is_none() && live_here(known) && new.id.is_none_or(|i| i == known) {
                 return Ok(Planned {
                     records: Vec::new(),
-                    answer: id,
+                    answer: known,
                 });
             }
         }
         let id = match (new.id, known_id) {
-            (Some(id), Some(known)) if id != known => {
-                return Err(RegistryError::OperationNotPermitted(format!(
-                    "Overwrite new schema with id {id} is not permitted: the schema has id {known}"
-                )))
+            (Some(given), Some(existing)) if given != existing => {
+                return Err(RegistryError::IdDoesNotMatch { existing, given })
             }
-            (Some(id), _) => {
-                if self.schemas.get(&id).is_some_and(|s| {
-                    s.schema_type != new.schema_type || s.references != new.references
-                }) || (known_id.is_none() && self.schemas.contains_key(&id))
-                {
+            (Some(id), known) => {
+                if known.is_none() && self.schemas.contains_key(&id) {
                     return Err(RegistryError::OperationNotPermitted(format!(
-                        "Overwrite new schema with id {id} is not permitted"
+                        "Overwrite new schema with id {id} is not permitted."
                     )));
                 }
                 id
             }
             (None, Some(known)) => known,
             (None, None) => self.max_id + 1,
+        };
+        let (parsed, text) = match parsed {
+            Some(parsed) => parsed,
+            None => self.parse_new(new)?,
         };
         if mode != Mode::Import {
             let level = self.subject_config(subject, true)?;
@@ -828,6 +1156,12 @@ impl Registry {
             .unwrap_or(0)
             + 1;
         let version = match new.version {
+            None => next,
+            Some(v) if mode != Mode::Import && v != next => {
+                return Err(RegistryError::InvalidSchema(
+                    "Version is not one more than previous version".into(),
+                ))
+            }
             Some(v) if versions.is_some_and(|vs| vs.contains_key(&v)) => {
                 return Err(RegistryError::OperationNotPermitted(format!(
                     "Version {v} already exists under subject {subject}"
@@ -835,7 +1169,6 @@ impl Registry {
             }
             Some(v) if v >= 1 => v,
             Some(v) => return Err(RegistryError::InvalidVersion(v.to_string())),
-            None => next,
         };
         let text = match known_id {
             Some(known) if known == id => self.schemas[&known].text.clone(),
@@ -848,6 +1181,8 @@ impl Registry {
             schema_type: (new.schema_type != SchemaType::Avro)
                 .then(|| new.schema_type.as_str().to_owned()),
             references: new.references.clone(),
+            metadata,
+            rule_set,
             schema: text,
             deleted: false,
         };
@@ -861,6 +1196,40 @@ impl Registry {
         })
     }
 
+    /// The metadata and rules a registration ends up with: its own, or the
+    /// latest live version's, merged over the config's defaults and under
+    /// its overrides (Confluent's `maybeSetMetadataRuleSet`).
+    fn contracts_for(
+        &self,
+        subject: &str,
+        new: &NewSchema,
+        config: &Config,
+    ) -> (Option<Metadata>, Option<RuleSet>) {
+        let previous = self.subjects.get(subject).and_then(|vs| {
+            vs.values()
+                .rev()
+                .find(|v| !v.deleted)
+                .map(|v| &self.schemas[&v.id])
+        });
+        let metadata = new
+            .metadata
+            .as_ref()
+            .or(previous.and_then(|p| p.metadata.as_ref()));
+        let metadata = Metadata::merge(
+            Metadata::merge(config.default_metadata.as_ref(), metadata).as_ref(),
+            config.override_metadata.as_ref(),
+        );
+        let rule_set = new
+            .rule_set
+            .as_ref()
+            .or(previous.and_then(|p| p.rule_set.as_ref()));
+        let rule_set = RuleSet::merge(
+            RuleSet::merge(config.default_rule_set.as_ref(), rule_set).as_ref(),
+            config.override_rule_set.as_ref(),
+        );
+        (metadata, rule_set)
+    }
+
     fn schema_record(&self, subject: &str, version: i32, v: Version, deleted: bool) -> LogRecord {
         let schema = &self.schemas[&v.id];
         let record = SchemaValue {
@@ -870,6 +1239,8 @@ impl Registry {
             schema_type: (schema.schema_type != SchemaType::Avro)
                 .then(|| schema.schema_type.as_str().to_owned()),
             references: schema.references.clone(),
+            metadata: schema.metadata.clone(),
+            rule_set: schema.rule_set.clone(),
             schema: schema.text.clone(),
             deleted,
         };

@@ -294,3 +294,301 @@ fn import_mode_takes_explicit_ids() {
         (422, 42205)
     );
 }
+
+fn metadata(pairs: &[(&str, &str)]) -> Metadata {
+    Metadata {
+        properties: pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        ..Metadata::default()
+    }
+}
+
+fn rules(json: &str) -> RuleSet {
+    serde_json::from_str(json).unwrap()
+}
+
+fn with_contract(text: &str, m: Option<Metadata>, r: Option<RuleSet>) -> NewSchema {
+    NewSchema {
+        metadata: m,
+        rule_set: r,
+        ..avro(text)
+    }
+}
+
+/// Confluent 7.4+: metadata and rules are part of the schema. They are
+/// stored in the SCHEMA record, returned, inherited from the latest version
+/// when a registration leaves them out, and a change to them alone is a new
+/// version with a new id.
+#[test]
+fn metadata_and_rules_are_part_of_the_schema() {
+    let mut l = Logged::new();
+    let owner = metadata(&[("owner", "team-a")]);
+    let first = with_contract(V1, Some(owner.clone()), None);
+    assert_eq!(l.commit(l.registry.plan_register("s", &first)).unwrap(), 1);
+    let stored: SchemaValue = serde_json::from_slice(l.log[0].1.as_ref().unwrap()).unwrap();
+    assert_eq!(stored.metadata, Some(owner.clone()));
+    // Again without metadata: the latest version's is inherited, nothing new.
+    let planned = l.registry.plan_register("s", &avro(V1)).unwrap();
+    assert_eq!((planned.answer, planned.records.len()), (1, 0));
+    // Only the metadata differs: a new version and a new id.
+    let second = with_contract(V1, Some(metadata(&[("owner", "team-b")])), None);
+    assert_eq!(l.commit(l.registry.plan_register("s", &second)).unwrap(), 2);
+    assert_eq!(l.registry.versions("s", false).unwrap(), vec![1, 2]);
+    // Rules alone differ: another version, and the metadata carries over.
+    let checked =
+        rules(r#"{"domainRules":[{"name":"positive","type":"CEL","expr":"message.x > 0"}]}"#);
+    let third = with_contract(V1, None, Some(checked.clone()));
+    assert_eq!(l.commit(l.registry.plan_register("s", &third)).unwrap(), 3);
+    let latest = l.registry.version("s", VersionSpec::Latest, false).unwrap();
+    assert_eq!(
+        latest.schema.metadata,
+        Some(metadata(&[("owner", "team-b")]))
+    );
+    assert_eq!(latest.schema.rule_set, Some(checked.clone()));
+    // The same spelled differently (defaults written out) is the same schema.
+    let spelled = rules(
+        r#"{"domainRules":[{"name":"positive","kind":"TRANSFORM","mode":"WRITEREAD","type":"CEL","expr":"message.x > 0","tags":null,"disabled":false}],"migrationRules":null}"#,
+    );
+    assert_eq!(spelled, checked);
+    // A lookup matches the request as given, without inheriting anything.
+    let exact = with_contract(V1, Some(owner.clone()), None);
+    assert_eq!(l.registry.lookup("s", &exact, false).unwrap().version, 1);
+    assert_eq!(
+        l.registry
+            .lookup("s", &avro(V1), false)
+            .unwrap_err()
+            .status_and_code(),
+        (404, 40403)
+    );
+    // Another subject shares the id only for the same metadata and rules.
+    assert_eq!(l.commit(l.registry.plan_register("t", &exact)).unwrap(), 1);
+    assert_eq!(
+        l.commit(l.registry.plan_register("u", &avro(V1))).unwrap(),
+        4
+    );
+    // All of it survives a replay.
+    let r = l.replayed();
+    assert_eq!(
+        r.schema(2).unwrap().metadata,
+        Some(metadata(&[("owner", "team-b")]))
+    );
+    assert_eq!(r.schema(3).unwrap().rule_set, Some(checked));
+    assert_eq!(r.schema(4).unwrap().metadata, None);
+    let planned = r.plan_register("s", &avro(V1)).unwrap();
+    assert_eq!((planned.answer, planned.records.len()), (3, 0));
+    // A soft delete keeps the contract in the rewritten record.
+    let planned = r
+        .plan_delete_version("s", VersionSpec::Number(2), false)
+        .unwrap();
+    let deleted: SchemaValue =
+        serde_json::from_slice(planned.records[0].1.as_ref().unwrap()).unwrap();
+    assert!(deleted.deleted);
+    assert_eq!(deleted.metadata, Some(metadata(&[("owner", "team-b")])));
+}
+
+/// Confluent's `maybeSetMetadataRuleSet`: the config's defaults go under and
+/// its overrides over the registration's own (or inherited) metadata and
+/// rules; a rule replaces one of the same name.
+#[test]
+fn config_defaults_and_overrides_merge_into_registrations() {
+    let mut l = Logged::new();
+    let update = ConfigUpdate {
+        default_metadata: Some(metadata(&[("owner", "platform"), ("tier", "bronze")])),
+        override_metadata: Some(metadata(&[("tier", "gold")])),
+        default_rule_set: Some(rules(
+            r#"{"domainRules":[{"name":"a","type":"CEL","expr":"default"},{"name":"b","type":"CEL","expr":"default"}]}"#,
+        )),
+        override_rule_set: Some(rules(
+            r#"{"domainRules":[{"name":"b","type":"CEL","expr":"override"}]}"#,
+        )),
+        ..ConfigUpdate::default()
+    };
+    let config = l
+        .commit(l.registry.plan_config_update(None, &update))
+        .unwrap();
+    assert_eq!(config.compatibility, None);
+    assert_eq!(l.registry.global_config(), CompatibilityLevel::Backward);
+    let own = with_contract(
+        V1,
+        Some(metadata(&[("owner", "me"), ("tier", "silver")])),
+        Some(rules(
+            r#"{"domainRules":[{"name":"a","type":"CEL","expr":"mine"}]}"#,
+        )),
+    );
+    let id = l.commit(l.registry.plan_register("s", &own)).unwrap();
+    let schema = l.registry.schema(id).unwrap();
+    assert_eq!(
+        schema.metadata,
+        Some(metadata(&[("owner", "me"), ("tier", "gold")]))
+    );
+    let exprs: Vec<(&str, &str)> = schema
+        .rule_set
+        .as_ref()
+        .unwrap()
+        .domain_rules
+        .iter()
+        .map(|r| (r.name.as_deref().unwrap(), r.expr.as_deref().unwrap()))
+        .collect();
+    assert_eq!(exprs, vec![("a", "mine"), ("b", "override")]);
+    // With defaults in the config, a bare re-registration still finds it.
+    let again = l.registry.plan_register("s", &avro(V1)).unwrap();
+    assert_eq!((again.answer, again.records.len()), (id, 0));
+    // A subject config replaces the global one for its subject.
+    let subject_update = ConfigUpdate {
+        compatibility: Some("NONE".into()),
+        ..ConfigUpdate::default()
+    };
+    l.commit(
+        l.registry
+            .plan_config_update(Some("plain"), &subject_update),
+    )
+    .unwrap();
+    let plain = l
+        .commit(l.registry.plan_register("plain", &avro(V1)))
+        .unwrap();
+    assert_eq!(l.registry.schema(plain).unwrap().metadata, None);
+    // The config survives a replay, fields given replace the stored ones.
+    let r = l.replayed();
+    let global = r.config(None, false).unwrap();
+    assert_eq!(
+        global.override_metadata,
+        Some(metadata(&[("tier", "gold")]))
+    );
+    let more = ConfigUpdate {
+        compatibility: Some("full".into()),
+        ..ConfigUpdate::default()
+    };
+    let planned = r.plan_config_update(None, &more).unwrap();
+    assert_eq!(planned.answer.compatibility, Some(CompatibilityLevel::Full));
+    assert_eq!(planned.answer.default_metadata, global.default_metadata);
+    assert_eq!(
+        r.config(Some("plain"), false).unwrap().compatibility,
+        Some(CompatibilityLevel::None)
+    );
+}
+
+/// Confluent's `RuleSet.validate`, answered 42210.
+#[test]
+fn invalid_rule_sets_are_42210() {
+    let r = Registry::new();
+    for bad in [
+        r#"{"domainRules":[{"type":"CEL"}]}"#,
+        r#"{"domainRules":[{"name":"","type":"CEL"}]}"#,
+        r#"{"domainRules":[{"name":"1st","type":"CEL"}]}"#,
+        r#"{"domainRules":[{"name":"a-b","type":"CEL"}]}"#,
+        r#"{"domainRules":[{"name":"a"}]}"#,
+        r#"{"domainRules":[{"name":"a","type":"CEL"}],"migrationRules":[{"name":"a","type":"CEL","mode":"UPGRADE"}]}"#,
+        r#"{"migrationRules":[{"name":"m","type":"JSONATA"}]}"#,
+        r#"{"domainRules":[{"name":"d","type":"CEL","mode":"UPGRADE"}]}"#,
+    ] {
+        let new = with_contract(V1, None, Some(rules(bad)));
+        let err = r.plan_register("s", &new).unwrap_err();
+        assert_eq!(err.status_and_code(), (422, 42210), "{bad}: {err}");
+        let update = ConfigUpdate {
+            override_rule_set: Some(rules(bad)),
+            ..ConfigUpdate::default()
+        };
+        let err = r.plan_config_update(Some("s"), &update).unwrap_err();
+        assert_eq!(err.status_and_code(), (422, 42210), "{bad}");
+    }
+    let good = rules(
+        r#"{"migrationRules":[{"name":"up_1","type":"JSONATA","mode":"UPGRADE"}],"domainRules":[{"name":"_x","type":"CEL"}]}"#,
+    );
+    assert!(good.validate().is_ok());
+    let err = rules(r#"{"domainRules":[{"name":"a","type":"CEL"},{"name":"a","type":"CEL"}]}"#)
+        .validate()
+        .unwrap_err();
+    assert_eq!(err, "Found rule with duplicate name 'a'");
+}
+
+/// 42208 for control characters and `__GLOBAL`, where Confluent checks
+/// (register, subject config and mode updates).
+#[test]
+fn invalid_subjects_are_42208() {
+    let r = Registry::new();
+    for bad in ["bad\u{1}subject", "tab\there", "__GLOBAL", "del\u{7f}"] {
+        let code = |e: RegistryError| e.status_and_code();
+        assert_eq!(
+            code(r.plan_register(bad, &avro(V1)).unwrap_err()),
+            (422, 42208)
+        );
+        assert_eq!(
+            code(r.plan_config(Some(bad), Some("NONE")).unwrap_err()),
+            (422, 42208)
+        );
+        assert_eq!(
+            code(r.plan_mode(Some(bad), Some("READONLY"), false).unwrap_err()),
+            (422, 42208)
+        );
+    }
+    assert!(r
+        .plan_register("ok subject/with:odd.chars", &avro(V1))
+        .is_ok());
+}
+
+/// IMPORT of a schema already registered under another id is 42207, and an
+/// explicit version outside IMPORT must be the next one (42201).
+#[test]
+fn import_id_mismatch_is_42207() {
+    let mut l = Logged::new();
+    l.commit(l.registry.plan_mode(None, Some("IMPORT"), false))
+        .unwrap();
+    let imported = NewSchema {
+        id: Some(10),
+        version: Some(1),
+        ..avro(V1)
+    };
+    l.commit(l.registry.plan_register("s", &imported)).unwrap();
+    let other_id = NewSchema {
+        id: Some(11),
+        version: Some(1),
+        ..avro(V1)
+    };
+    let err = l.registry.plan_register("t", &other_id).unwrap_err();
+    assert_eq!(err.status_and_code(), (422, 42207));
+    assert_eq!(
+        err.to_string(),
+        "Schema already registered with id 10 instead of input id 11"
+    );
+    l.commit(l.registry.plan_mode(None, Some("READWRITE"), false))
+        .unwrap();
+    let skipping = NewSchema {
+        version: Some(3),
+        ..avro(V2_DEFAULT)
+    };
+    let err = l.registry.plan_register("s", &skipping).unwrap_err();
+    assert_eq!(err.status_and_code(), (422, 42201));
+    let next = NewSchema {
+        version: Some(2),
+        ..avro(V2_DEFAULT)
+    };
+    assert_eq!(l.commit(l.registry.plan_register("s", &next)).unwrap(), 11);
+    assert_eq!(l.registry.versions("s", false).unwrap(), vec![1, 2]);
+}
+
+/// GET by id is rendered once per state: an applied record drops it.
+#[test]
+fn rendered_answers_are_dropped_by_the_next_record() {
+    let mut l = Logged::new();
+    l.commit(l.registry.plan_register("s", &avro(V1))).unwrap();
+    let render = |s: &Schema| axum::body::Bytes::from(s.text.clone());
+    assert_eq!(l.registry.cached_json(1, render).unwrap(), V1.as_bytes());
+    let again = l
+        .registry
+        .cached_json(1, |_| panic!("rendered twice"))
+        .unwrap();
+    assert_eq!(again, V1.as_bytes());
+    l.commit(l.registry.plan_delete_subject("s", false))
+        .unwrap();
+    l.commit(l.registry.plan_delete_subject("s", true)).unwrap();
+    assert_eq!(
+        l.registry
+            .cached_json(1, render)
+            .unwrap_err()
+            .status_and_code(),
+        (404, 40403)
+    );
+    assert_eq!(l.registry.max_id(), 1);
+}

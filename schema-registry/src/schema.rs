@@ -159,3 +159,51 @@ impl ParsedSchema {
         }
     }
 }
+
+/// What `format=` asks of `GET /schemas/ids/{id}` and a version's schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SchemaFormat {
+    /// `default`: the canonical form (Protobuf: the text as stored).
+    Default,
+    /// `resolved` (AVRO): references written out in place.
+    Resolved,
+    /// `serialized` (PROTOBUF): a base64 `FileDescriptorProto`.
+    Serialized,
+}
+
+impl SchemaFormat {
+    /// The format `name` names for `schema_type`; `None` for one this
+    /// registry does not render for that type (Confluent's own set: AVRO
+    /// `default`, `resolved`; PROTOBUF `default`, `ignore_extensions`,
+    /// `serialized`; JSON `default` and conversions).
+    pub(crate) fn for_type(schema_type: SchemaType, name: &str) -> Option<Self> {
+        let name = name.to_ascii_lowercase();
+        match (schema_type, name.as_str()) {
+            (_, "default") => Some(SchemaFormat::Default),
+            (SchemaType::Avro, "resolved") => Some(SchemaFormat::Resolved),
+            (SchemaType::Protobuf, "serialized") => Some(SchemaFormat::Serialized),
+            _ => None,
+        }
+    }
+
+    /// The names [`SchemaFormat::for_type`] accepts for `schema_type`.
+    pub(crate) fn names(schema_type: SchemaType) -> &'static str {
+        match schema_type {
+            SchemaType::Avro => "default, resolved",
+            SchemaType::Json => "default",
+            SchemaType::Protobuf => "default, serialized",
+        }
+    }
+}
+
+impl ParsedSchema {
+    /// The schema rendered in `format`.
+    pub(crate) fn formatted(&self, format: SchemaFormat) -> String {
+        match (self, format) {
+            (ParsedSchema::Avro(s), SchemaFormat::Resolved) => s.resolved(),
+            (ParsedSchema::Protobuf(s), SchemaFormat::Serialized) => s.serialized(),
+            (ParsedSchema::Protobuf(s), _) => s.text().to_owned(),
+            (s, _) => s.canonical().to_owned(),
+        }
+    }
+}

@@ -9,6 +9,10 @@
 //!   which keeps `doc`, `default`, `aliases` and custom properties as
 //!   Confluent's `Schema.toString()` does: two texts that differ only in
 //!   layout share one id, a changed default gets a new one.
+//! - [`AvroSchema::resolved`]: the schema with every named type its
+//!   references define written out at its first use, as Java's
+//!   `Schema.toString()` prints a schema parsed together with its
+//!   references (Confluent's `format=resolved`).
 //! - [`AvroSchema::parsing_canonical_form`] and
 //!   [`AvroSchema::fingerprint64`]: the Avro specification's Parsing
 //!   Canonical Form and its CRC-64-AVRO (Rabin) fingerprint.
@@ -81,6 +85,30 @@ impl AvroSchema {
         self.canonical.clone()
     }
 
+    /// See the module doc: the schema standing alone, references inlined.
+    pub fn resolved(&self) -> String {
+        if self.references.is_empty() {
+            return self.canonical.clone();
+        }
+        let mut definitions = HashMap::new();
+        for reference in &self.references {
+            if let Ok(mut value) = serde_json::to_value(reference) {
+                // A reference's own named types are defined inside it.
+                let mut inner = Vec::new();
+                collect_definitions(&mut value, &mut inner);
+                for (name, definition) in inner {
+                    definitions.entry(name).or_insert(definition);
+                }
+            }
+        }
+        let Ok(mut root) = serde_json::to_value(&self.schema) else {
+            return self.canonical.clone();
+        };
+        let mut defined = std::collections::HashSet::new();
+        inline_references(&mut root, &definitions, &mut defined);
+        root.to_string()
+    }
+
     /// The Parsing Canonical Form of the Avro specification (drops `doc`,
     /// `aliases`, defaults and custom properties; references stay names).
     pub fn parsing_canonical_form(&self) -> String {
@@ -109,6 +137,90 @@ impl AvroSchema {
 
 fn invalid(e: apache_avro::Error) -> SchemaError {
     SchemaError::invalid(TYPE, e.to_string())
+}
+
+/// The full name of a named type's JSON (`name` plus `namespace`).
+fn full_name(object: &serde_json::Map<String, serde_json::Value>) -> Option<String> {
+    let name = object.get("name")?.as_str()?;
+    match object.get("namespace").and_then(|n| n.as_str()) {
+        Some(ns) if !ns.is_empty() && !name.contains('.') => Some(format!("{ns}.{name}")),
+        _ => Some(name.to_owned()),
+    }
+}
+
+/// Every named type defined in `value` (records, enums, fixed), by full name.
+fn collect_definitions(value: &mut serde_json::Value, out: &mut Vec<(String, serde_json::Value)>) {
+    match value {
+        serde_json::Value::Array(items) => {
+            for item in items {
+                collect_definitions(item, out);
+            }
+        }
+        serde_json::Value::Object(object) => {
+            if matches!(
+                object.get("type").and_then(|t| t.as_str()),
+                Some("record" | "error" | "enum" | "fixed")
+            ) {
+                if let Some(name) = full_name(object) {
+                    out.push((name, serde_json::Value::Object(object.clone())));
+                }
+            }
+            for (key, child) in object.iter_mut() {
+                if matches!(key.as_str(), "type" | "items" | "values" | "fields") {
+                    collect_definitions(child, out);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Replaces the first use of each name in `definitions` by its definition.
+fn inline_references(
+    value: &mut serde_json::Value,
+    definitions: &HashMap<String, serde_json::Value>,
+    defined: &mut std::collections::HashSet<String>,
+) {
+    match value {
+        serde_json::Value::String(name) => {
+            if let Some(definition) = definitions.get(name.as_str()) {
+                if defined.insert(name.clone()) {
+                    *value = definition.clone();
+                    inline_references(value, definitions, defined);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for item in items {
+                inline_references(item, definitions, defined);
+            }
+        }
+        serde_json::Value::Object(object) => {
+            if let Some(name) = full_name(object) {
+                if object.get("type").and_then(|t| t.as_str()).is_some() {
+                    defined.insert(name);
+                }
+            }
+            if let Some(fields) = object.get_mut("fields").and_then(|f| f.as_array_mut()) {
+                for field in fields {
+                    if let Some(t) = field.get_mut("type") {
+                        inline_references(t, definitions, defined);
+                    }
+                }
+            }
+            for key in ["items", "values"] {
+                if let Some(child) = object.get_mut(key) {
+                    inline_references(child, definitions, defined);
+                }
+            }
+            if let Some(t) = object.get_mut("type") {
+                if !t.is_string() {
+                    inline_references(t, definitions, defined);
+                }
+            }
+        }
+        _ => {}
+    }
 }
 
 fn collect_names<'a>(schema: &'a Schema, names: &mut HashMap<Name, &'a Schema>) {

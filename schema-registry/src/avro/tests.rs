@@ -388,3 +388,25 @@ fn nested_paths_are_reported() {
         )]
     );
 }
+
+/// Confluent's `format=resolved`: the referenced named types written out at
+/// their first use, so the text stands alone.
+#[test]
+fn resolved_inlines_referenced_types_once() {
+    let address = r#"{"type":"record","name":"Address","namespace":"x","fields":[{"name":"street","type":"string"},{"name":"kind","type":{"type":"enum","name":"Kind","symbols":["HOME","WORK"]}}]}"#;
+    let user = r#"{"type":"record","name":"User","namespace":"x","fields":[{"name":"home","type":"x.Address"},{"name":"work","type":["null","x.Address"]},{"name":"k","type":"x.Kind"}]}"#;
+    let refs = [ResolvedReference::new("x.Address", address)];
+    let parsed = AvroSchema::parse(user, &refs).unwrap();
+    let resolved = parsed.resolved();
+    let standalone =
+        AvroSchema::parse(&resolved, &[]).unwrap_or_else(|e| panic!("{resolved}: {e}"));
+    assert_eq!(resolved.matches("\"street\"").count(), 1, "{resolved}");
+    assert_eq!(resolved.matches("\"HOME\"").count(), 1, "{resolved}");
+    assert_eq!(
+        standalone.parsing_canonical_form(),
+        r#"{"name":"x.User","type":"record","fields":[{"name":"home","type":{"name":"x.Address","type":"record","fields":[{"name":"street","type":"string"},{"name":"kind","type":{"name":"x.Kind","type":"enum","symbols":["HOME","WORK"]}}]}},{"name":"work","type":["null","x.Address"]},{"name":"k","type":"x.Kind"}]}"#
+    );
+    // Without references the resolved form is the canonical one.
+    let plain = AvroSchema::parse(address, &[]).unwrap();
+    assert_eq!(plain.resolved(), plain.canonical());
+}

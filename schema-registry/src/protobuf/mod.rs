@@ -13,6 +13,9 @@
 //! - A schema or reference given as a base64-encoded `FileDescriptorProto`
 //!   (as Confluent's Python and Go serializers register them) is accepted
 //!   when the text does not parse as `.proto`, and kept as given.
+//! - [`ProtobufSchema::serialized`]: the compiled `FileDescriptorProto`,
+//!   base64-encoded (Confluent's `format=serialized`, which the Python and
+//!   Go deserializers ask for).
 //! - [`ProtobufSchema::normalized`]: the text as given (Confluent's
 //!   Protobuf normalization, which re-prints the `.proto`, is not done).
 //! - [`compat`]: Confluent's Protobuf rules.
@@ -120,6 +123,17 @@ impl ProtobufSchema {
     /// The "same schema" string (see the module doc).
     pub fn canonical(&self) -> &str {
         &self.canonical
+    }
+
+    /// The schema's `FileDescriptorProto` (without a file name, which the
+    /// reader chooses, and without source positions), base64-encoded.
+    pub fn serialized(&self) -> String {
+        use base64::Engine as _;
+        use prost::Message as _;
+        let mut proto = self.file.file_descriptor_proto().clone();
+        proto.name = None;
+        proto.source_code_info = None;
+        base64::engine::general_purpose::STANDARD.encode(proto.encode_to_vec())
     }
 
     /// The text as given: Protobuf normalization is not implemented.

@@ -268,3 +268,23 @@ fn base64_file_descriptors_are_accepted() {
     assert_eq!(from_descriptor.text(), encoded);
     assert!(ProtobufSchema::parse("bm90IGEgZGVzY3JpcHRvcg==", &[]).is_err());
 }
+
+/// Confluent's `format=serialized`: a base64 `FileDescriptorProto` that
+/// compiles to the same schema (what the Python and Go deserializers read).
+#[test]
+fn serialized_is_a_base64_file_descriptor() {
+    use base64::Engine as _;
+    use prost::Message as _;
+    let text = p3("import \"google/protobuf/timestamp.proto\";\nmessage Thing { string a = 1; google.protobuf.Timestamp at = 2; }");
+    let schema = parse(&text);
+    let serialized = schema.serialized();
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(&serialized)
+        .unwrap();
+    let proto = prost_types::FileDescriptorProto::decode(bytes.as_slice()).unwrap();
+    assert_eq!(proto.message_type[0].name.as_deref(), Some("Thing"));
+    assert_eq!(proto.dependency, ["google/protobuf/timestamp.proto"]);
+    assert_eq!(proto.name, None);
+    let again = ProtobufSchema::parse(&serialized, &[]).unwrap();
+    assert_eq!(again.canonical(), schema.canonical());
+}
