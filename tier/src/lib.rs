@@ -16,6 +16,8 @@ pub mod metrics;
 mod partition;
 mod reader;
 pub mod store;
+#[cfg(test)]
+mod tests;
 mod tier;
 
 pub use cache::CacheConfig;

@@ -187,8 +187,9 @@ mod tests {
             total_retention_start(&m, 50, Some(7_500), None, 10_000),
             Some(20)
         );
-        // 350 bytes in all, cap 200: drop until under.
-        assert_eq!(total_retention_start(&m, 50, None, Some(200), 0), Some(20));
+        // 350 bytes in all, cap 200: drop while what remains stays at or above the cap.
+        assert_eq!(total_retention_start(&m, 50, None, Some(200), 0), Some(10));
+        assert_eq!(total_retention_start(&m, 50, None, Some(150), 0), Some(20));
         assert_eq!(total_retention_start(&m, 50, None, Some(1_000), 0), None);
     }
 }

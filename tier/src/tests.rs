@@ -1,0 +1,199 @@
+//! The tier against a real local-directory store (`file://`) and real
+//! partition logs: upload, reads below the local start, total retention,
+//! DeleteRecords, compacted replacements and restore. The S3 path is
+//! exercised against moto_server by compat-tests/test_tiering.py.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use strata_storage::{FlushPolicy, Log, LogConfig, StorageError, TieredRange};
+
+use crate::cache::CacheConfig;
+use crate::manifest::PartitionPath;
+use crate::{PartitionSpec, Tier, TierConfig, TierMetrics};
+
+/// A RecordBatch v2 of `records` records, `payload` opaque bytes, max timestamp `max_ts`.
+fn batch(records: i32, max_ts: i64, payload: usize) -> Bytes {
+    let body = vec![0xabu8; payload];
+    let mut b = Vec::with_capacity(61 + payload);
+    b.extend_from_slice(&0i64.to_be_bytes());
+    b.extend_from_slice(&((61 - 12 + payload) as i32).to_be_bytes());
+    b.extend_from_slice(&(-1i32).to_be_bytes());
+    b.push(2);
+    b.extend_from_slice(&[0; 4]);
+    b.extend_from_slice(&0i16.to_be_bytes());
+    b.extend_from_slice(&(records - 1).to_be_bytes());
+    b.extend_from_slice(&(max_ts - 1).to_be_bytes());
+    b.extend_from_slice(&max_ts.to_be_bytes());
+    b.extend_from_slice(&(-1i64).to_be_bytes());
+    b.extend_from_slice(&(-1i16).to_be_bytes());
+    b.extend_from_slice(&(-1i32).to_be_bytes());
+    b.extend_from_slice(&records.to_be_bytes());
+    b.extend_from_slice(&body);
+    let crc = crc32c::crc32c(&b[21..]);
+    b[17..21].copy_from_slice(&crc.to_be_bytes());
+    Bytes::from(b)
+}
+
+fn log_config() -> LogConfig {
+    LogConfig {
+        segment_bytes: 1000,
+        segment_ms: None,
+        retention_ms: None,
+        retention_bytes: Some(0),
+        index_interval_bytes: 256,
+        flush: FlushPolicy::Always,
+        remote_storage: true,
+        ..LogConfig::default()
+    }
+}
+
+/// A tier on `root/bucket`, with its cache in `root/{cache}`.
+async fn open_tier(root: &Path, cache: &str) -> Arc<Tier> {
+    let config = TierConfig {
+        url: format!("file://{}", root.join("bucket").display()),
+        cache: CacheConfig {
+            dir: root.join(cache),
+            memory_bytes: 1 << 20,
+            disk_bytes: crate::cache::MIN_DISK_BYTES,
+        },
+        task_interval: Duration::from_millis(50),
+        retry_backoff: Duration::from_millis(10),
+        retry_backoff_max: Duration::from_millis(100),
+        upload_bytes_per_second: None,
+        upload_concurrency: 2,
+        // Small chunks, so batches straddle chunk boundaries.
+        chunk_bytes: 300,
+        read_ahead_chunks: 2,
+        internal_roll_ms: 60_000,
+    };
+    Tier::open(config, TierMetrics::new()).await.unwrap()
+}
+
+fn spec() -> PartitionSpec {
+    PartitionSpec {
+        path: PartitionPath::topic("orders", "id-1", 0),
+        topic: "orders".into(),
+        topic_id: Some("id-1".into()),
+        partition: 0,
+        internal: false,
+    }
+}
+
+/// 50 batches of 200 bytes, 2 records each, timestamps 1000.., 5 per segment.
+fn fill(log: &Log) -> Vec<Bytes> {
+    let mut appended = Vec::new();
+    for i in 0..50 {
+        log.append(batch(2, 1000 + i, 139), 0, None).unwrap();
+    }
+    log.flush().unwrap();
+    for i in 0..50 {
+        appended.push(log.read(i * 2, 200, true).unwrap());
+    }
+    appended
+}
+
+#[tokio::test]
+async fn uploads_serve_reads_below_the_local_start_and_restore() {
+    let root = tempfile::tempdir().unwrap();
+    let tier = open_tier(root.path(), "cache").await;
+    let log = Log::open(root.path().join("data/orders-0"), log_config()).unwrap();
+    let appended = fill(&log);
+    tier.track(spec(), log.clone());
+    tier.load_pending().await.unwrap();
+    assert!(tier.pass().await);
+    let remote = tier.partition(&spec().path).unwrap();
+    let manifest = remote.manifest().unwrap();
+    assert_eq!(manifest.segments.len(), 9, "every sealed segment");
+    assert_eq!(log.tiered_range(), Some(TieredRange { start: 0, end: 90 }));
+    // Local retention (cap 0) now deletes the uploaded segments only.
+    log.enforce_retention(0).unwrap();
+    assert_eq!(log.local_log_start_offset(), 90);
+    assert_eq!(log.log_start_offset(), 0);
+    assert!(matches!(
+        log.read(4, 1000, true),
+        Err(StorageError::NotLocal { .. })
+    ));
+    // Remote reads give back the bytes appended, batch for batch.
+    for (i, expected) in appended.iter().enumerate().take(45) {
+        let offset = i as i64 * 2 + 1; // mid-batch offsets find their batch
+        let got = tier.read(&remote, offset, 200, true).await.unwrap();
+        assert_eq!(&got, expected, "batch {i}");
+    }
+    // A larger read returns whole batches up to the limit, within a segment.
+    let many = tier.read(&remote, 0, 650, true).await.unwrap();
+    assert_eq!(many.len(), 600);
+    assert_eq!(&many[..200], &appended[0][..]);
+    // By timestamp: the first batch whose max timestamp reaches 1012.
+    let found = tier.batch_at_timestamp(&remote, 1012).await.unwrap().unwrap();
+    assert_eq!(found, appended[12]);
+
+    // Restore: an empty data directory, the same store.
+    let restored_root = root.path().join("restored");
+    let dir = restored_root.join("orders-0");
+    assert!(tier.restore_partition_start(&spec(), &dir).await.unwrap());
+    let restored = Log::open(&dir, log_config()).unwrap();
+    assert_eq!(restored.local_log_start_offset(), 90);
+    // A second broker: the same bucket, a cold cache of its own.
+    let tier2 = open_tier(root.path(), "cache2").await;
+    tier2.track(spec(), restored.clone());
+    tier2.load_pending().await.unwrap();
+    assert_eq!(restored.log_start_offset(), 0);
+    let remote2 = tier2.partition(&spec().path).unwrap();
+    assert_eq!(tier2.read(&remote2, 20, 200, true).await.unwrap(), appended[10]);
+}
+
+#[tokio::test]
+async fn total_retention_and_delete_records_move_the_remote_start() {
+    let root = tempfile::tempdir().unwrap();
+    let tier = open_tier(root.path(), "cache").await;
+    let log = Log::open(root.path().join("data/orders-0"), log_config()).unwrap();
+    fill(&log);
+    tier.track(spec(), log.clone());
+    tier.load_pending().await.unwrap();
+    assert!(tier.pass().await);
+    log.enforce_retention(0).unwrap();
+    // DeleteRecords below the local start: the manifest follows at the next pass.
+    log.delete_records_before(25).unwrap();
+    assert!(tier.pass().await);
+    let remote = tier.partition(&spec().path).unwrap();
+    let manifest = remote.manifest().unwrap();
+    assert_eq!(manifest.log_start_offset, 25);
+    assert_eq!(manifest.segments[0].base_offset, 20, "segments wholly below 25 are gone");
+    assert!(matches!(
+        tier.read(&remote, 24, 200, true).await,
+        Err(crate::RemoteReadError::OutOfRange(24))
+    ));
+    let bucket = root.path().join("bucket/orders-id-1/0");
+    assert!(!bucket.join("00000000000000000000-1000.log").exists());
+    // Total retention by size: 1000 bytes across both tiers.
+    log.set_config(LogConfig {
+        total_retention_bytes: Some(1000),
+        ..log_config()
+    });
+    assert!(tier.pass().await);
+    let manifest = remote.manifest().unwrap();
+    assert_eq!(manifest.log_start_offset, 90, "only the local active segment remains");
+    assert!(manifest.segments.is_empty());
+    assert_eq!(log.log_start_offset(), 90);
+}
+
+#[tokio::test]
+async fn nothing_is_uploaded_for_topics_without_remote_storage() {
+    let root = tempfile::tempdir().unwrap();
+    let tier = open_tier(root.path(), "cache").await;
+    let config = LogConfig {
+        remote_storage: false,
+        retention_bytes: None,
+        ..log_config()
+    };
+    let log = Log::open(root.path().join("data/orders-0"), config).unwrap();
+    fill(&log);
+    tier.track(spec(), log.clone());
+    tier.load_pending().await.unwrap();
+    assert!(tier.pass().await);
+    assert!(tier.partition(&spec().path).unwrap().manifest().unwrap().segments.is_empty());
+    assert!(!root.path().join("bucket/orders-id-1").exists());
+}
