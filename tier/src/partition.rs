@@ -33,6 +33,10 @@ pub struct RemotePartition {
     /// Serialises passes over this partition.
     pub(crate) pass: tokio::sync::Mutex<()>,
     pub(crate) removed: AtomicBool,
+    /// Objects no manifest names (left by a crash or a failed pass between
+    /// an upload and its manifest) are looked for once after start and
+    /// after every failed pass.
+    pub(crate) orphans_unchecked: AtomicBool,
 }
 
 impl RemotePartition {
@@ -43,6 +47,7 @@ impl RemotePartition {
             manifest: RwLock::new(None),
             pass: tokio::sync::Mutex::new(()),
             removed: AtomicBool::new(false),
+            orphans_unchecked: AtomicBool::new(true),
         }
     }
 

@@ -127,7 +127,11 @@ async fn uploads_serve_reads_below_the_local_start_and_restore() {
     assert_eq!(many.len(), 600);
     assert_eq!(&many[..200], &appended[0][..]);
     // By timestamp: the first batch whose max timestamp reaches 1012.
-    let found = tier.batch_at_timestamp(&remote, 1012).await.unwrap().unwrap();
+    let found = tier
+        .batch_at_timestamp(&remote, 1012)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(found, appended[12]);
 
     // Restore: an empty data directory, the same store.
@@ -142,7 +146,10 @@ async fn uploads_serve_reads_below_the_local_start_and_restore() {
     tier2.load_pending().await.unwrap();
     assert_eq!(restored.log_start_offset(), 0);
     let remote2 = tier2.partition(&spec().path).unwrap();
-    assert_eq!(tier2.read(&remote2, 20, 200, true).await.unwrap(), appended[10]);
+    assert_eq!(
+        tier2.read(&remote2, 20, 200, true).await.unwrap(),
+        appended[10]
+    );
 }
 
 #[tokio::test]
@@ -161,7 +168,10 @@ async fn total_retention_and_delete_records_move_the_remote_start() {
     let remote = tier.partition(&spec().path).unwrap();
     let manifest = remote.manifest().unwrap();
     assert_eq!(manifest.log_start_offset, 25);
-    assert_eq!(manifest.segments[0].base_offset, 20, "segments wholly below 25 are gone");
+    assert_eq!(
+        manifest.segments[0].base_offset, 20,
+        "segments wholly below 25 are gone"
+    );
     assert!(matches!(
         tier.read(&remote, 24, 200, true).await,
         Err(crate::RemoteReadError::OutOfRange(24))
@@ -175,7 +185,10 @@ async fn total_retention_and_delete_records_move_the_remote_start() {
     });
     assert!(tier.pass().await);
     let manifest = remote.manifest().unwrap();
-    assert_eq!(manifest.log_start_offset, 90, "only the local active segment remains");
+    assert_eq!(
+        manifest.log_start_offset, 90,
+        "only the local active segment remains"
+    );
     assert!(manifest.segments.is_empty());
     assert_eq!(log.log_start_offset(), 90);
 }
@@ -194,6 +207,31 @@ async fn nothing_is_uploaded_for_topics_without_remote_storage() {
     tier.track(spec(), log.clone());
     tier.load_pending().await.unwrap();
     assert!(tier.pass().await);
-    assert!(tier.partition(&spec().path).unwrap().manifest().unwrap().segments.is_empty());
+    assert!(tier
+        .partition(&spec().path)
+        .unwrap()
+        .manifest()
+        .unwrap()
+        .segments
+        .is_empty());
     assert!(!root.path().join("bucket/orders-id-1").exists());
+}
+
+#[tokio::test]
+async fn orphans_left_by_an_interrupted_upload_are_deleted() {
+    let root = tempfile::tempdir().unwrap();
+    let tier = open_tier(root.path(), "cache").await;
+    let log = Log::open(root.path().join("data/orders-0"), log_config()).unwrap();
+    fill(&log);
+    let dir = root.path().join("bucket/orders-id-1/0");
+    std::fs::create_dir_all(&dir).unwrap();
+    // A segment object whose manifest write never happened.
+    let orphan = dir.join("00000000000000000000-999.log");
+    std::fs::write(&orphan, b"half an upload").unwrap();
+    tier.track(spec(), log.clone());
+    tier.load_pending().await.unwrap();
+    assert!(tier.pass().await);
+    assert!(!orphan.exists());
+    assert!(dir.join("00000000000000000000-1000.log").exists());
+    assert!(dir.join("manifest.json").exists());
 }

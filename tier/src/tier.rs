@@ -243,6 +243,7 @@ impl Tier {
                 Ok(pending) => lag += pending,
                 Err(e) => {
                     ok = false;
+                    partition.orphans_unchecked.store(true, Ordering::Relaxed);
                     self.metrics.upload_errors.inc();
                     tracing::warn!(
                         partition = partition.spec.path.as_str(),
@@ -289,6 +290,10 @@ impl Tier {
         }
         if p.spec.internal {
             p.log.roll_if_older(now_ms, self.config.internal_roll_ms)?;
+        }
+        if p.orphans_unchecked.load(Ordering::Relaxed) {
+            self.delete_orphans(&p.spec.path, &manifest).await?;
+            p.orphans_unchecked.store(false, Ordering::Relaxed);
         }
         // DeleteRecords moved the log start: the manifest follows.
         let mut doomed = Vec::new();
@@ -366,6 +371,40 @@ impl Tier {
             }
             self.reader.forget(partition, &segment);
             self.metrics.deleted_segments.inc();
+        }
+        Ok(())
+    }
+
+    /// Deletes the partition's objects that the manifest does not name.
+    /// Callers hold the partition's pass lock, so no upload of this
+    /// partition is in flight.
+    async fn delete_orphans(
+        &self,
+        partition: &PartitionPath,
+        manifest: &Manifest,
+    ) -> anyhow::Result<()> {
+        let mut named: std::collections::HashSet<String> = manifest
+            .segments
+            .iter()
+            .flat_map(|s| ["log", "index", "timeindex"].map(|ext| partition.segment_file(s, ext)))
+            .map(|relative| self.store.path(&relative).to_string())
+            .collect();
+        named.insert(self.store.path(&partition.manifest()).to_string());
+        let prefix = self.store.path(partition.as_str());
+        let mut listing = self.store.store.list(Some(&prefix));
+        let mut orphans = Vec::new();
+        while let Some(meta) = listing.next().await {
+            let location = meta?.location;
+            if !named.contains(location.as_ref()) {
+                orphans.push(location);
+            }
+        }
+        for orphan in orphans {
+            tracing::info!(object = %orphan, "deleting an orphaned tier object");
+            match self.store.store.delete(&orphan).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => return Err(e).with_context(|| format!("deleting {orphan}")),
+            }
         }
         Ok(())
     }
