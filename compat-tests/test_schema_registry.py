@@ -3,7 +3,9 @@
 Registration of Avro, JSON Schema and Protobuf, shared ids, lookups,
 compatibility, config, deletes, Confluent's error codes, persistence across
 a restart through `_schemas`, and Avro serializers producing through the
-broker and consuming back.
+broker and consuming back. Data contracts (`metadata`, `ruleSet`, config
+defaults and overrides) through the client; `GET /schemas/ids/{id}` with
+`subject`, `format` and `fetchMaxId`.
 """
 
 from __future__ import annotations
@@ -13,7 +15,10 @@ import json
 import pytest
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory, timestamp_pb2
 import requests
-from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
+import base64
+
+from confluent_kafka.schema_registry import (Metadata, MetadataProperties, MetadataTags, Rule, RuleKind,
+                                             RuleMode, RuleSet, Schema, SchemaRegistryClient, ServerConfig)
 from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 from confluent_kafka.schema_registry.json_schema import JSONDeserializer, JSONSerializer
@@ -148,6 +153,138 @@ def test_error_codes_over_raw_http(broker):
     assert "kafka-cluster" in get(broker, "/v1/metadata/id").json()["scope"]["clusters"]
 
 
+def test_error_codes_added_for_contracts_subjects_and_ids(fresh_broker):
+    """42207, 42208, 42209, 42210 and 40403/400 on GET by id, over raw HTTP."""
+    b = fresh_broker
+    # 42210: a rule set that breaks Confluent's rules (no type; a domain rule with a migration mode).
+    for rules in ({"domainRules": [{"name": "noType"}]},
+                  {"domainRules": [{"name": "up", "type": "CEL", "mode": "UPGRADE"}]},
+                  {"domainRules": [{"name": "1bad", "type": "CEL"}]}):
+        r = post(b, "/subjects/rules/versions", {"schema": USER_V1, "ruleSet": rules})
+        assert (r.status_code, r.json()["error_code"]) == (422, 42210), r.text
+    r = requests.put(f"{b.schema_registry_url}/config/rules",
+                     data=json.dumps({"defaultRuleSet": {"migrationRules": [{"name": "m", "type": "JSONATA"}]}}),
+                     headers={"Content-Type": CT}, timeout=10)
+    assert (r.status_code, r.json()["error_code"]) == (422, 42210), r.text
+    # 42208: control characters in a subject, or the reserved __GLOBAL.
+    r = post(b, "/subjects/bad%01subject/versions", {"schema": USER_V1})
+    assert (r.status_code, r.json()["error_code"]) == (422, 42208), r.text
+    r = requests.put(f"{b.schema_registry_url}/config/__GLOBAL", data=json.dumps({"compatibility": "NONE"}),
+                     headers={"Content-Type": CT}, timeout=10)
+    assert (r.status_code, r.json()["error_code"]) == (422, 42208), r.text
+    # 42209: a schema whose record does not fit in _schemas (1 MiB).
+    big = json.dumps({"type": "record", "name": "Big", "doc": "x" * (1 << 20), "fields": []})
+    r = post(b, "/subjects/big/versions", {"schema": big})
+    assert (r.status_code, r.json()["error_code"]) == (422, 42209), r.text[:200]
+    assert get(b, "/subjects/big/versions").status_code == 404
+    # 42207: IMPORT of an already registered schema under another id.
+    first = post(b, "/subjects/imported/versions", {"schema": USER_V1}).json()["id"]
+    r = requests.put(f"{b.schema_registry_url}/mode?force=true", data=json.dumps({"mode": "IMPORT"}),
+                     headers={"Content-Type": CT}, timeout=10)
+    assert r.status_code == 200, r.text
+    r = post(b, "/subjects/other/versions", {"schema": USER_V1, "id": first + 50, "version": 1})
+    assert (r.status_code, r.json()["error_code"]) == (422, 42207), r.text
+    requests.put(f"{b.schema_registry_url}/mode", data=json.dumps({"mode": "READWRITE"}),
+                 headers={"Content-Type": CT}, timeout=10)
+    # 40403 for an id not registered under the subject asked for; 400 for a format the type lacks.
+    r = get(b, f"/schemas/ids/{first}?subject=nobody")
+    assert (r.status_code, r.json()["error_code"]) == (404, 40403)
+    r = get(b, f"/schemas/ids/{first}?format=serialized")
+    assert (r.status_code, r.json()["error_code"]) == (400, 400), r.text
+
+
+def test_metadata_and_rule_set_through_the_client(broker):
+    """Confluent 7.4+ data contracts: stored, returned, inherited, part of the schema's identity."""
+    sr = client(broker)
+    subject = unique("contract")
+    metadata = Metadata(tags=MetadataTags({"$.name": ["PII"]}),
+                        properties=MetadataProperties({"owner": "team-a", "app.version": "1"}),
+                        sensitive=["secret"])
+    rules = RuleSet(migration_rules=None, domain_rules=[
+        Rule(name="checkName", doc=None, kind=RuleKind.CONDITION, mode=RuleMode.WRITE, type="CEL",
+             tags=None, params=None, expr="size(message.name) > 0", on_success=None, on_failure="ERROR",
+             disabled=False)])
+    first = sr.register_schema_full_response(subject, Schema(USER_V1, "AVRO", metadata=metadata, rule_set=rules))
+    latest = sr.get_latest_version(subject)
+    assert latest.schema_id == first.schema_id
+    assert latest.schema.metadata.properties.properties == {"owner": "team-a", "app.version": "1"}
+    assert latest.schema.metadata.tags.tags == {"$.name": ["PII"]}
+    assert latest.schema.metadata.sensitive == ["secret"]
+    assert latest.schema.rule_set.domain_rules[0].name == "checkName"
+    assert latest.schema.rule_set.domain_rules[0].mode == RuleMode.WRITE
+    by_id = get(broker, f"/schemas/ids/{first.schema_id}").json()
+    assert by_id["metadata"]["properties"]["owner"] == "team-a"
+    assert by_id["ruleSet"]["domainRules"][0]["expr"] == "size(message.name) > 0"
+    # The same schema without metadata and rules inherits the latest version's: same id.
+    assert sr.register_schema(subject, Schema(USER_V1, "AVRO")) == first.schema_id
+    assert sr.get_versions(subject) == [1]
+    # Only the metadata differs: a new version with a new id, the rules carried over.
+    v2 = Metadata(tags=None, properties=MetadataProperties({"owner": "team-a", "app.version": "2"}),
+                  sensitive=None)
+    second = sr.register_schema(subject, Schema(USER_V1, "AVRO", metadata=v2))
+    assert second != first.schema_id
+    assert sr.get_versions(subject) == [1, 2]
+    assert sr.get_version(subject, 2).schema.rule_set.domain_rules[0].name == "checkName"
+    # Lookup matches the request as given; latest-with-metadata finds by property.
+    found = sr.lookup_schema(subject, Schema(USER_V1, "AVRO", metadata=metadata, rule_set=rules))
+    assert (found.schema_id, found.version) == (first.schema_id, 1)
+    assert sr.get_latest_with_metadata(subject, {"app.version": "1"}).version == 1
+    assert sr.get_latest_with_metadata(subject, {"owner": "team-a"}).version == 2
+    with pytest.raises(SchemaRegistryError) as e:
+        sr.get_latest_with_metadata(subject, {"owner": "nobody"})
+    assert e.value.error_code == 40403
+    # Config defaults and overrides, read back and merged into a registration.
+    other = unique("contract-config")
+    config = ServerConfig(default_metadata=Metadata(tags=None, properties=MetadataProperties({"owner": "platform"}),
+                                                    sensitive=None),
+                          override_metadata=Metadata(tags=None, properties=MetadataProperties({"tier": "gold"}),
+                                                     sensitive=None))
+    sr.set_config(other, config)
+    got = sr.get_config(other)
+    assert got.default_metadata.properties.properties == {"owner": "platform"}
+    assert got.override_metadata.properties.properties == {"tier": "gold"}
+    sr.register_schema(other, Schema(USER_V1, "AVRO"))
+    merged = sr.get_latest_version(other).schema.metadata.properties.properties
+    assert merged == {"owner": "platform", "tier": "gold"}
+
+
+def test_schema_by_id_subject_format_and_max_id(broker):
+    sr = client(broker)
+    address_subject, user_subject, proto_subject = unique("address"), unique("user"), unique("proto")
+    address = json.dumps({"type": "record", "name": "Address", "namespace": "compat",
+                          "fields": [{"name": "street", "type": "string"}]})
+    user = json.dumps({"type": "record", "name": "Owner", "namespace": "compat",
+                       "fields": [{"name": "home", "type": "compat.Address"}]})
+    sr.register_schema(address_subject, Schema(address, "AVRO"))
+    refs = [{"name": "compat.Address", "subject": address_subject, "version": 1}]
+    user_id = post(broker, f"/subjects/{user_subject}/versions", {"schema": user, "references": refs}).json()["id"]
+    # subject: the id under that subject (its version in the answer), 40403 under another.
+    fetched = get(broker, f"/schemas/ids/{user_id}?subject={user_subject}").json()
+    assert (fetched["subject"], fetched["version"]) == (user_subject, 1)
+    assert sr.get_schema(user_id, subject_name=user_subject).references[0].name == "compat.Address"
+    with pytest.raises(SchemaRegistryError) as e:
+        sr.get_schema(user_id, subject_name=address_subject)
+    assert e.value.error_code == 40403
+    # format=resolved: the referenced record written out in place.
+    resolved = json.loads(sr.get_schema(user_id, fmt="resolved").schema_str)
+    assert resolved["fields"][0]["type"]["fields"][0]["name"] == "street"
+    # format=serialized for Protobuf registered as .proto text: a FileDescriptorProto.
+    gadget = PROTO.replace("Thing", "Gadget")
+    proto_id = sr.register_schema(proto_subject, Schema(gadget, "PROTOBUF"))
+    serialized = sr.get_schema(proto_id, fmt="serialized").schema_str
+    fdp = descriptor_pb2.FileDescriptorProto.FromString(base64.b64decode(serialized))
+    assert fdp.package == "compat" and [m.name for m in fdp.message_type] == ["Gadget"]
+    assert "message Gadget" in get(broker, f"/schemas/ids/{proto_id}").json()["schema"]
+    # fetchMaxId: the highest id the registry has given.
+    assert get(broker, f"/schemas/ids/{user_id}?fetchMaxId=true").json()["maxId"] >= proto_id
+    # deleted on the id's subjects and versions.
+    requests.delete(f"{broker.schema_registry_url}/subjects/{proto_subject}", timeout=10)
+    assert get(broker, f"/schemas/ids/{proto_id}/subjects").json() == []
+    assert get(broker, f"/schemas/ids/{proto_id}/subjects?deleted=true").json() == [proto_subject]
+    assert get(broker, f"/schemas/ids/{proto_id}/versions?deleted=true").json() == [
+        {"subject": proto_subject, "version": 1}]
+
+
 def test_restart_keeps_subjects_ids_and_config(fresh_broker):
     b = fresh_broker
     sr = client(b)
@@ -157,17 +294,21 @@ def test_restart_keeps_subjects_ids_and_config(fresh_broker):
     sr.set_compatibility(None, "FORWARD")
     sr.register_schema("gone", Schema(JSON_SCHEMA, "JSON"))
     sr.delete_subject("gone")
+    owned = Metadata(tags=None, properties=MetadataProperties({"owner": "team-a"}), sensitive=None)
+    m_id = sr.register_schema("m-value", Schema(USER_V2_DEFAULT, "AVRO", metadata=owned))
     b.restart()
     sr = client(b)
-    assert sorted(sr.get_subjects()) == ["a-value", "p-value"]
-    assert get(b, "/subjects?deleted=true").json() == ["a-value", "gone", "p-value"]
+    assert sorted(sr.get_subjects()) == ["a-value", "m-value", "p-value"]
+    assert get(b, "/subjects?deleted=true").json() == ["a-value", "gone", "m-value", "p-value"]
+    assert sr.get_schema(m_id).metadata.properties.properties == {"owner": "team-a"}
+    assert sr.register_schema("m-value", Schema(USER_V2_DEFAULT, "AVRO")) == m_id
     assert sr.get_latest_version("a-value").schema_id == a_id
     assert sr.get_schema(p_id).schema_type == "PROTOBUF"
     assert sr.get_compatibility("a-value") == "FULL"
     assert sr.get_compatibility() == "FORWARD"
     # Ids continue after the replayed ones.
     new_id = sr.register_schema("b-value", Schema('"string"', "AVRO"))
-    assert new_id > max(a_id, p_id)
+    assert new_id > max(a_id, p_id, m_id)
     assert sr.register_schema("a-value", Schema(USER_V1, "AVRO")) == a_id
 
 
