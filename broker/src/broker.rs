@@ -7,6 +7,7 @@ use strata_governance::Authorizer;
 use crate::cluster::Cluster;
 use crate::groups::GroupCoordinator;
 use crate::metrics::Metrics;
+use crate::schema_validation::SchemaValidator;
 
 /// Shared broker state.
 pub(crate) struct Broker {
@@ -17,4 +18,6 @@ pub(crate) struct Broker {
     pub(crate) metrics: Metrics,
     /// Consulted by handlers before they act; allow-all until the security issue.
     pub(crate) authorizer: Arc<dyn Authorizer>,
+    /// Broker-side schema validation, reading the Schema Registry this process serves.
+    pub(crate) schema_validator: SchemaValidator,
 }

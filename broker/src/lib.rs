@@ -13,6 +13,7 @@ mod meta_properties;
 mod metrics;
 mod net;
 pub mod properties;
+mod schema_validation;
 mod schemas;
 mod server;
 mod topic_config;

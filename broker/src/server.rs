@@ -17,6 +17,7 @@ use crate::config::BrokerConfig;
 use crate::groups::{CoordinatorConfig, GroupCoordinator, GroupSettings};
 use crate::metrics::Metrics;
 use crate::properties::BrokerProperties;
+use crate::schema_validation::SchemaValidator;
 use crate::{clock, http, net, schemas};
 
 /// Runs the broker until SIGTERM or Ctrl-C.
@@ -32,6 +33,7 @@ pub struct Server {
     broker: Arc<Broker>,
     kafka_addr: SocketAddr,
     admin_addr: SocketAddr,
+    schema_registry_addr: SocketAddr,
     stop: watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -45,6 +47,9 @@ impl Server {
         let groups = GroupCoordinator::open(&cluster, coordinator_config(&config.properties))?;
         let kafka = bind(config.kafka_addr, "kafka").await?;
         let kafka_addr = kafka.local_addr()?;
+        let schemas = schemas::open(&cluster).await?;
+        let schema_validator =
+            SchemaValidator::new(schemas.clone(), config.properties.socket_request_max_bytes);
         let broker = Arc::new(Broker {
             cluster,
             groups,
@@ -52,16 +57,17 @@ impl Server {
             advertised_port: config.advertised_port.unwrap_or(kafka_addr.port()),
             metrics: Metrics::new(),
             authorizer: Arc::new(AllowAll),
+            schema_validator,
         });
-        let schemas = schemas::open(&broker.cluster).await?;
         let admin = bind(config.admin_addr, "admin http").await?;
         let schema_registry = bind(config.schema_registry_addr, "schema registry http").await?;
         let rest_proxy = bind(config.rest_proxy_addr, "rest proxy http").await?;
         let admin_addr = admin.local_addr()?;
+        let schema_registry_addr = schema_registry.local_addr()?;
         tracing::info!(
             kafka = %kafka_addr,
             admin = %admin_addr,
-            schema_registry = %schema_registry.local_addr()?,
+            schema_registry = %schema_registry_addr,
             rest_proxy = %rest_proxy.local_addr()?,
             "listening"
         );
@@ -94,6 +100,7 @@ impl Server {
             broker,
             kafka_addr,
             admin_addr,
+            schema_registry_addr,
             stop,
             tasks,
         })
@@ -107,6 +114,11 @@ impl Server {
     /// The address the admin HTTP listener bound.
     pub fn admin_addr(&self) -> SocketAddr {
         self.admin_addr
+    }
+
+    /// The address the Schema Registry HTTP listener bound.
+    pub fn schema_registry_addr(&self) -> SocketAddr {
+        self.schema_registry_addr
     }
 
     /// Stops accepting, lets connections answer what they already read,

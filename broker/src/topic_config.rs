@@ -402,7 +402,7 @@ mod tests {
             resolve(&[("confluent.value.schema.validation", " true")]),
             Ok(Some(ValidationConfig {
                 key: None,
-                value: Some(SubjectNameStrategy::TopicName),
+                value: Some(SubjectNameStrategy::Topic),
                 value_payload: false,
             }))
         );
@@ -416,7 +416,7 @@ mod tests {
                 ("strata.value.schema.validation.mode", "payload"),
             ]),
             Ok(Some(ValidationConfig {
-                key: Some(SubjectNameStrategy::TopicRecordName),
+                key: Some(SubjectNameStrategy::TopicRecord),
                 value: None,
                 value_payload: true,
             }))

@@ -16,7 +16,8 @@
 //!   [`protobuf`] document the rules each covers).
 //! - [`wire`] and [`validate_payload`]: the Confluent wire format (magic
 //!   byte, schema id, Protobuf message indexes) and payload decoding for
-//!   broker-side validation.
+//!   broker-side validation; [`validator::PayloadValidator`], a schema
+//!   prepared once for validating every record of a topic.
 //!
 //! Every type here is `Send + Sync` and cheap to clone ([`ParsedSchema`]
 //! shares its parsed form behind an `Arc`), so an axum router state and a
@@ -31,6 +32,7 @@ pub mod protobuf;
 pub mod records;
 pub mod registry;
 mod schema;
+pub mod validator;
 pub mod wire;
 
 pub use compat::{check, CompatibilityLevel};

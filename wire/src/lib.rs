@@ -3,7 +3,8 @@
 //! - [`frame`]: length-prefixed frames with a size cap checked before allocation;
 //! - [`request`] / [`response`]: headers and typed bodies via `kafka-protocol`;
 //! - [`batch`]: a zero-copy view of RecordBatch v2 headers (CRC32C, in-place patching);
-//! - [`records`]: record-level decoding and rewriting, for log compaction only.
+//! - [`records`]: record-level decoding and rewriting, for log compaction and the produce-path
+//!   checks that must see records (keyless records on compacted topics, schema validation).
 
 pub mod batch;
 pub mod frame;

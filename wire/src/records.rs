@@ -1,7 +1,8 @@
-//! Record-level access to RecordBatch v2, for the two places that need it:
+//! Record-level access to RecordBatch v2, for the places that need it:
 //! log compaction (which keys and offsets a batch holds, and rewriting a
 //! batch with some records dropped) and the produce path of compacted
-//! topics (refusing records without a key).
+//! topics (refusing records without a key) and of topics with schema
+//! validation (each record's key and value, [`for_each_record`]).
 //!
 //! Everything else in Strata moves batches as opaque bytes (see [`batch`]).
 //! The compression codecs (gzip, snappy, lz4, zstd) are `kafka-protocol`'s.
@@ -87,6 +88,7 @@ struct RawRecord {
     offset: i64,
     timestamp: i64,
     key: Option<Range<usize>>,
+    value: Option<Range<usize>>,
     is_tombstone: bool,
 }
 
@@ -187,6 +189,7 @@ fn walk(header: &BatchHeader<'_>, region: &[u8]) -> Result<Vec<RawRecord>, Recor
             timestamp,
             key,
             is_tombstone: value.is_none(),
+            value,
         });
         at = end;
     }
@@ -285,6 +288,41 @@ pub fn batch_has_null_key(records: &[u8]) -> Result<bool, RecordsError> {
         }
     }
     Ok(false)
+}
+
+/// Calls `visit(index, key, value)` for every record of `records` (whole v2
+/// batches, as a produce request carries them), `index` counting records
+/// from 0 across the batches (Kafka's batch index for a produce request's
+/// one batch). Control batches are skipped. Uncompressed batches are walked
+/// in place; compressed ones are CRC-checked and decompressed once. Every
+/// record is located before the first visit, so a malformed batch is an
+/// error before anything is visited.
+pub fn for_each_record(
+    records: &[u8],
+    mut visit: impl FnMut(usize, Option<&[u8]>, Option<&[u8]>),
+) -> Result<(), RecordsError> {
+    let mut index = 0;
+    for item in Batches::new(records) {
+        let header = item?;
+        if header.is_control() {
+            continue;
+        }
+        let decompressed;
+        let region = match header.compression() {
+            Compression::None => &header.bytes()[BATCH_HEADER_LEN..],
+            _ => {
+                decompressed = records_region(&header)?;
+                &decompressed[..]
+            }
+        };
+        for r in walk(&header, region)? {
+            let key = r.key.map(|k| &region[k]);
+            let value = r.value.map(|v| &region[v]);
+            visit(index, key, value);
+            index += 1;
+        }
+    }
+    Ok(())
 }
 
 /// A zigzag varint (or varlong: up to 10 bytes) at `*at`, moving `*at` past it.
@@ -452,6 +490,26 @@ mod tests {
         assert!(batch_has_null_key(&bad).is_err());
     }
 
+    #[test]
+    fn every_record_is_visited_with_its_key_value_and_index() {
+        for compression in [KafkaCompression::None, KafkaCompression::Lz4] {
+            let batch = encode(&sample(), compression);
+            let mut seen = Vec::new();
+            for_each_record(&batch, |i, k, v| {
+                seen.push((i, k.map(<[u8]>::to_vec), v.map(<[u8]>::to_vec)))
+            })
+            .unwrap();
+            assert_eq!(seen.len(), 4, "{compression:?}");
+            assert_eq!(seen[1], (1, Some(b"b".to_vec()), Some(b"2".to_vec())));
+            assert_eq!(seen[2], (2, Some(b"a".to_vec()), None));
+        }
+        let mut bad = encode(&sample(), KafkaCompression::None).to_vec();
+        bad[BATCH_HEADER_LEN] = 0x7e;
+        let mut visits = 0;
+        assert!(for_each_record(&bad, |_, _, _| visits += 1).is_err());
+        assert_eq!(visits, 0, "nothing is visited in a malformed batch");
+    }
+
     proptest::proptest! {
         /// Arbitrary bytes behind a well-framed header (CRC made valid) never
         /// make the record walk panic or read out of bounds.
@@ -472,6 +530,7 @@ mod tests {
             let _ = decode_records(&b);
             let _ = filter_batch(&b, |r| r.offset % 2 == 0);
             let _ = batch_has_null_key(&b);
+            let _ = for_each_record(&b, |_, _, _| {});
         }
     }
 

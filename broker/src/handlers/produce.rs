@@ -2,15 +2,19 @@
 //! bytes unchanged with offsets patched in place, and for acks=all answer only
 //! once the group-committed fsync covers them.
 //!
-//! Records are never decoded or decompressed here: every check reads the
-//! RecordBatch v2 header.
+//! Every check reads the RecordBatch v2 header, except two that topic
+//! configs turn on: keyless records on compacted topics, and broker-side
+//! schema validation ([`crate::schema_validation`]). Only those decode (and
+//! decompress) records; other topics never do.
 
 use std::time::Duration;
 
 use bytes::Bytes;
 use futures::future::join_all;
 use kafka_protocol::error::ResponseError;
-use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
+use kafka_protocol::messages::produce_response::{
+    BatchIndexAndErrorMessage, PartitionProduceResponse, TopicProduceResponse,
+};
 use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
 use strata_storage::{FlushPolicy, Log};
 use strata_wire::batch::{BatchError, BatchHeader, Compression};
@@ -20,6 +24,7 @@ use strata_governance::Operation;
 use super::{storage_error_code, text, RequestContext};
 use crate::clock::now_ms;
 use crate::cluster::is_internal;
+use crate::schema_validation::{Refused, SchemaValidator};
 use crate::topic_config::{EffectiveTopicConfig, TimestampType};
 
 /// Produce v13 names topics by id instead of by name.
@@ -59,7 +64,7 @@ pub(super) async fn handle(ctx: &RequestContext, request: ProduceRequest) -> Pro
             let response = PartitionProduceResponse::default().with_index(data.index);
             let log = topic.as_ref().and_then(|t| {
                 t.partition(data.index)
-                    .map(|log| (t.effective_config(), log))
+                    .map(|log| (t.name.as_str(), t.effective_config(), log))
             });
             let outcome = match (acks, log) {
                 (-1..=1, Some(_)) if is_internal(&topic_data.name) => Err(failure(
@@ -72,20 +77,26 @@ pub(super) async fn handle(ctx: &RequestContext, request: ProduceRequest) -> Pro
                 (-1..=1, Some(_)) if !ctx.may_topic(Operation::Write, &topic_data.name) => {
                     Err(failure(ResponseError::TopicAuthorizationFailed, None))
                 }
-                (-1..=1, Some((config, log))) => {
+                (-1..=1, Some((name, config, log))) => {
                     let syncs_before_visible = matches!(config.log.flush, FlushPolicy::Always);
-                    append(&log, data.records, acks, ctx.version, &config, now).map(
-                        |(fields, end_offset)| {
-                            (
-                                fields,
-                                Appended {
-                                    log,
-                                    end_offset,
-                                    syncs_before_visible,
-                                },
-                            )
-                        },
-                    )
+                    let checks = Checks {
+                        acks,
+                        version: ctx.version,
+                        config: &config,
+                        topic: name,
+                        validator: &ctx.broker.schema_validator,
+                        now,
+                    };
+                    append(&log, data.records, &checks).map(|(fields, end_offset)| {
+                        (
+                            fields,
+                            Appended {
+                                log,
+                                end_offset,
+                                syncs_before_visible,
+                            },
+                        )
+                    })
                 }
                 (-1..=1, None) => Err(failure(unknown, None)),
                 _ => Err(failure(ResponseError::InvalidRequiredAcks, None)),
@@ -108,6 +119,7 @@ pub(super) async fn handle(ctx: &RequestContext, request: ProduceRequest) -> Pro
                     response
                         .with_error_code(f.code.code())
                         .with_error_message(f.message.map(text))
+                        .with_record_errors(f.record_errors)
                         .with_base_offset(-1)
                         .with_log_start_offset(-1),
                 ),
@@ -160,10 +172,16 @@ pub(super) async fn handle(ctx: &RequestContext, request: ProduceRequest) -> Pro
 struct Failure {
     code: ResponseError,
     message: Option<String>,
+    /// Per-record errors (Produce v8+), naming records by batch index.
+    record_errors: Vec<BatchIndexAndErrorMessage>,
 }
 
 fn failure(code: ResponseError, message: Option<String>) -> Failure {
-    Failure { code, message }
+    Failure {
+        code,
+        message,
+        record_errors: Vec::new(),
+    }
 }
 
 struct AppendFields {
@@ -173,16 +191,30 @@ struct AppendFields {
     bytes: usize,
 }
 
+/// What one partition's records are checked against.
+struct Checks<'a> {
+    acks: i16,
+    version: i16,
+    config: &'a EffectiveTopicConfig,
+    topic: &'a str,
+    validator: &'a SchemaValidator,
+    now: i64,
+}
+
 /// Validates one partition's records from their header and appends them.
 /// Returns the response fields and the end offset to wait for.
 fn append(
     log: &Log,
     records: Option<Bytes>,
-    acks: i16,
-    version: i16,
-    config: &EffectiveTopicConfig,
-    now: i64,
+    checks: &Checks<'_>,
 ) -> Result<(AppendFields, i64), Failure> {
+    let Checks {
+        acks,
+        version,
+        config,
+        now,
+        ..
+    } = *checks;
     let records = records.unwrap_or_default();
     let header = BatchHeader::parse(&records).map_err(|e| match e {
         BatchError::UnsupportedMagic(m) => failure(
@@ -244,6 +276,12 @@ fn append(
             Err(e) => return Err(failure(ResponseError::CorruptMessage, Some(e.to_string()))),
         }
     }
+    if let Some(validation) = &config.schema_validation {
+        checks
+            .validator
+            .check(checks.topic, validation, &records)
+            .map_err(refused)?;
+    }
     if config.timestamp_type == TimestampType::CreateTime {
         check_timestamps(&header, config, now)?;
     }
@@ -271,6 +309,25 @@ fn append(
         },
         info.last_offset + 1,
     ))
+}
+
+/// The answer to a batch that schema validation refused.
+fn refused(refused: Refused) -> Failure {
+    match refused {
+        Refused::Records(errors) => Failure {
+            code: ResponseError::InvalidRecord,
+            message: Some(Refused::summary(&errors)),
+            record_errors: errors
+                .into_iter()
+                .map(|(index, message)| {
+                    BatchIndexAndErrorMessage::default()
+                        .with_batch_index(index as i32)
+                        .with_batch_index_error_message(Some(text(message)))
+                })
+                .collect(),
+        },
+        Refused::Corrupt(e) => failure(ResponseError::CorruptMessage, Some(e.to_string())),
+    }
 }
 
 /// `message.timestamp.after.max.ms` / `before.max.ms`, from the batch's max
