@@ -8,12 +8,13 @@ use std::time::Duration;
 
 use anyhow::Context;
 use strata_governance::AllowAll;
+use strata_tier::{CacheConfig, Tier, TierConfig, TierMetrics};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::broker::Broker;
 use crate::cluster::Cluster;
-use crate::config::BrokerConfig;
+use crate::config::{BrokerConfig, TierSettings};
 use crate::groups::{CoordinatorConfig, GroupCoordinator, GroupSettings};
 use crate::metrics::Metrics;
 use crate::properties::BrokerProperties;
@@ -43,7 +44,30 @@ impl Server {
     /// cannot be honoured.
     pub async fn start(config: BrokerConfig) -> anyhow::Result<Self> {
         tracing::info!(config = %config.describe(), "starting strata");
-        let cluster = Cluster::open(&config.data_dir, config.properties.clone())?;
+        let metrics = Metrics::new();
+        let tier = match &config.tier {
+            Some(settings) => {
+                let tier_metrics = TierMetrics::new();
+                metrics.register(tier_metrics.collectors());
+                let tier = Tier::open(tier_config(settings, &config.properties), tier_metrics)
+                    .await
+                    .with_context(|| format!("opening the tier {}", settings.url))?;
+                Some(tier)
+            }
+            None => None,
+        };
+        let cluster = match &tier {
+            Some(tier) => {
+                let cluster =
+                    Cluster::open_tiered(&config.data_dir, config.properties.clone(), tier.clone())
+                        .await?;
+                tier.load_pending()
+                    .await
+                    .context("loading partition manifests from the tier")?;
+                cluster
+            }
+            None => Cluster::open(&config.data_dir, config.properties.clone())?,
+        };
         let groups = GroupCoordinator::open(&cluster, coordinator_config(&config.properties))?;
         let kafka = bind(config.kafka_addr, "kafka").await?;
         let kafka_addr = kafka.local_addr()?;
@@ -55,7 +79,7 @@ impl Server {
             groups,
             advertised_host: config.advertised_host.clone(),
             advertised_port: config.advertised_port.unwrap_or(kafka_addr.port()),
-            metrics: Metrics::new(),
+            metrics,
             authorizer: Arc::new(AllowAll),
             schema_validator,
         });
@@ -72,7 +96,7 @@ impl Server {
             "listening"
         );
         let (stop, stopped) = watch::channel(false);
-        let tasks = vec![
+        let mut tasks = vec![
             tokio::spawn(net::serve_kafka(kafka, broker.clone(), stopped.clone())),
             tokio::spawn(serve_http(
                 admin,
@@ -96,6 +120,9 @@ impl Server {
                 async move { broker.groups.run_timers(stopped).await }
             }),
         ];
+        if let Some(tier) = &tier {
+            tasks.push(tokio::spawn(tier.clone().run(stop.subscribe())));
+        }
         Ok(Server {
             broker,
             kafka_addr,
@@ -130,10 +157,43 @@ impl Server {
             let _ = task.await;
         }
         let broker = self.broker;
+        if let Some(tier) = broker.cluster.tier() {
+            tier.close().await;
+        }
         let _ = tokio::task::spawn_blocking(move || broker.cluster.close()).await;
         tracing::info!("logs flushed and closed");
     }
 }
+
+fn tier_config(settings: &TierSettings, p: &BrokerProperties) -> TierConfig {
+    TierConfig {
+        url: settings.url.clone(),
+        cache: CacheConfig {
+            dir: settings.cache_dir.clone(),
+            memory_bytes: settings.cache_memory_bytes,
+            disk_bytes: settings.cache_disk_bytes,
+        },
+        task_interval: Duration::from_millis(p.remote_task_interval_ms),
+        retry_backoff: Duration::from_millis(p.remote_retry_backoff_ms.max(1)),
+        retry_backoff_max: Duration::from_millis(
+            p.remote_retry_backoff_max_ms
+                .max(p.remote_retry_backoff_ms.max(1)),
+        ),
+        upload_bytes_per_second: (p.remote_copy_max_bytes_per_second < i64::MAX as u64)
+            .then_some(p.remote_copy_max_bytes_per_second),
+        upload_concurrency: p.remote_copier_pool_size,
+        chunk_bytes: TIER_CHUNK_BYTES,
+        read_ahead_chunks: TIER_READ_AHEAD_CHUNKS,
+        internal_roll_ms: p.remote_internal_roll_ms,
+    }
+}
+
+/// Remote segments are read and cached in ranges of this size: large
+/// enough that a sequential consumer costs few requests, small enough that a
+/// random read does not fetch much it does not need.
+const TIER_CHUNK_BYTES: u64 = 4 << 20;
+/// Chunks fetched ahead of a sequential remote reader.
+const TIER_READ_AHEAD_CHUNKS: u64 = 2;
 
 fn coordinator_config(p: &BrokerProperties) -> CoordinatorConfig {
     CoordinatorConfig {
