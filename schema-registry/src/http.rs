@@ -632,9 +632,10 @@ async fn list_versions(
     Ok(reply(json!(versions)))
 }
 
-/// Confluent answers `{"id": N}`, and the whole schema (version, metadata,
-/// rules) when the registered schema has metadata or rules, which may come
-/// from the previous version or the config rather than the request.
+/// Confluent answers `{"id": N}`, and its `RegisterSchemaResponse` fields
+/// (version, type, references, metadata, rules, schema) when the registered
+/// schema has metadata or rules, which may come from the previous version
+/// or the config rather than the request.
 async fn register(
     State(s): State<Shared>,
     Path(subject): Path<String>,
@@ -649,7 +650,6 @@ async fn register(
     out.insert("id".into(), json!(id));
     if schema.metadata.is_some() || schema.rule_set.is_some() {
         if let Some(version) = registry.version_with_id(&subject, id, false) {
-            out.insert("subject".into(), json!(subject));
             out.insert("version".into(), json!(version));
         }
         schema_fields(&mut out, schema, schema.text.clone());
