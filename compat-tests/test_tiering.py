@@ -43,11 +43,13 @@ from kafkautil import (
     watermarks,
 )
 from moto import MotoServer
-from strata_harness import BrokerStartError, free_ports, strata_bin
+from strata_harness import BrokerStartError, strata_bin
 
 PREFIX = "cluster"
 SEGMENT = 1 << 20  # 1 MiB, the smallest segment.bytes Kafka accepts
-BASE_TS = 1_700_000_000_000
+# Record timestamps start an hour ago: far older ones would be deleted by the default total
+# retention (retention.ms, 7 days) across both tiers, as Kafka deletes them.
+BASE_TS = int(time.time() * 1000) - 3_600_000
 
 # Short intervals so that uploads, local retention and internal-topic rolls happen within
 # a test's time rather than the defaults' 30 s, 5 min and 60 s.
@@ -648,32 +650,36 @@ def assert_tier_flags() -> None:
     assert "--tier-url" in out, "this strata binary has no --tier-url flag"
 
 
-@pytest.mark.timeout(150)
-def test_unreachable_tier_url_stops_start_up(broker_factory, tmp_path):
-    assert_tier_flags()
-    (port,) = free_ports(1)  # nothing listens there
-    env = {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}", "AWS_REGION": "us-east-1",
-           "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_ALLOW_HTTP": "true"}
+def expect_start_failure(b, what: str) -> str:
+    """b.start() must fail by the broker exiting non-zero with a message about the tier."""
     t0 = time.monotonic()
     with pytest.raises(BrokerStartError) as e:
-        broker_factory(dict(TIER_OVERRIDES), extra_args=["--tier-url", "s3://strata/cluster"], env=env,
-                       start_timeout=90)
+        b.start()
     took = time.monotonic() - t0
     msg = str(e.value)
-    assert "exited during start-up" in msg, f"the broker did not exit ({took:.0f}s): {msg}"
-    assert "code 0" not in msg, msg
-    assert "tier" in msg.lower(), f"the start-up error does not say it is about the tier: {msg}"
+    assert "exited during start-up" in msg, f"{what}: the broker did not exit ({took:.0f}s): {msg}"
+    assert "code 0" not in msg, f"{what}: {msg}"
+    assert "tier" in msg.lower(), f"{what}: the start-up error does not say it is about the tier: {msg}"
+    return msg
+
+
+@pytest.mark.timeout(150)
+def test_unreachable_tier_url_stops_start_up(moto, broker_factory):
+    """The same broker starts against moto, then cannot start once nothing listens on moto's port."""
+    assert_tier_flags()
+    b = start_tiered(broker_factory, moto, start_timeout=90)
+    assert b.stop() == 0
+    moto.stop()
+    expect_start_failure(b, "store port closed")
 
 
 @pytest.mark.timeout(150)
 def test_missing_bucket_stops_start_up(moto, broker_factory):
     assert_tier_flags()
-    with pytest.raises(BrokerStartError) as e:
-        broker_factory(dict(TIER_OVERRIDES), extra_args=["--tier-url", "s3://no-such-bucket/cluster"],
-                       env=moto.env(), start_timeout=90)
-    msg = str(e.value)
-    assert "exited during start-up" in msg and "code 0" not in msg, msg
-    assert "tier" in msg.lower(), msg
+    b = start_tiered(broker_factory, moto, start_timeout=90)
+    assert b.stop() == 0
+    b.extra_args = ["--tier-url", "s3://no-such-bucket/cluster"]
+    expect_start_failure(b, "bucket does not exist")
 
 
 def test_file_tier_url_round_trip(broker_factory, topic, tmp_path):
