@@ -465,8 +465,9 @@ def test_restore_into_empty_data_dir(moto, broker_factory, topic):
     for p in range(3):
         assert watermarks(b.bootstrap, small, p) == (0, 100)
         assert_same(read_from(b.bootstrap, small, p, 0, 100), dict(enumerate(small_recs[p])), f"{small}-{p}")
-    low, high = watermarks(b.bootstrap, plain, 0)
-    assert low == high, f"a topic without remote storage has records after restore: {(low, high)}"
+    plain_low, plain_high = watermarks(b.bootstrap, plain, 0)
+    assert plain_low == plain_high, \
+        f"a topic without remote storage has records after restore: {(plain_low, plain_high)}"
 
     # The log continues after the restored end.
     assert produce_records(b.bootstrap, big, make_records(5, seed=99, tag=b"after")) == list(range(high, high + 5))

@@ -84,6 +84,7 @@ impl Log {
         };
         if roll {
             self.roll_locked()?;
+            self.sync_sealed()?;
         }
         let mut total = self.size_bytes();
         let (deleted_segments, deleted_bytes) = self.delete_eligible_segments(|max_ts, size| {
@@ -120,8 +121,21 @@ impl Log {
         };
         if due {
             self.roll_locked()?;
+            self.sync_sealed()?;
         }
         Ok(due)
+    }
+
+    /// Makes a segment just rolled without a following append durable and
+    /// indexed (hence `persisted`, listed by `sealed_segments`), as the
+    /// sync job an append would have started does: in the background when
+    /// a runtime is there, else now. The caller holds the writer lock.
+    fn sync_sealed(&self) -> Result<(), StorageError> {
+        if crate::durability::start_background_sync(&self.inner) {
+            Ok(())
+        } else {
+            self.sync_now()
+        }
     }
 
     /// Deletes sealed segments from the oldest while each is wholly below

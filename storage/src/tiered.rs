@@ -155,6 +155,26 @@ mod tests {
     }
 
     #[test]
+    fn a_roll_without_a_later_append_is_listed_for_upload() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = open(dir.path(), tiered());
+        append_n(&log, 2, 1, 0, 139);
+        log.flush().unwrap();
+        assert!(log.sealed_segments().is_empty());
+        // An idle log rolled by age: nothing appends after it, yet the
+        // sealed segment becomes durable, indexed and uploadable.
+        assert!(log.roll_if_older(i64::MAX / 2, 0).unwrap());
+        let sealed = log.sealed_segments();
+        assert_eq!(sealed.len(), 1);
+        assert_eq!((sealed[0].base_offset, sealed[0].next_offset), (0, 2));
+        assert!(sealed[0].path.with_extension("index").exists());
+        assert!(
+            !log.roll_if_older(i64::MAX / 2, 0).unwrap(),
+            "an empty segment does not roll"
+        );
+    }
+
+    #[test]
     fn delete_records_below_the_local_start_sets_a_persisted_floor() {
         let dir = tempfile::tempdir().unwrap();
         let log = open(dir.path(), tiered());

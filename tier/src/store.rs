@@ -11,10 +11,10 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use futures::TryStreamExt;
-use object_store::aws::AmazonS3Builder;
+use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
-use object_store::{BackoffConfig, ClientOptions, ObjectStore, RetryConfig};
+use object_store::{BackoffConfig, ClientConfigKey, ObjectStore, RetryConfig};
 
 /// An object store and the prefix under which everything of this cluster lives.
 #[derive(Clone, Debug)]
@@ -25,14 +25,6 @@ pub struct TierStore {
     pub url: String,
 }
 
-/// Request timeouts: a hung store must surface as an error the uploader
-/// retries with its own backoff, rather than stall it for minutes.
-fn client_options() -> ClientOptions {
-    ClientOptions::new()
-        .with_connect_timeout(Duration::from_secs(5))
-        .with_timeout(Duration::from_secs(30))
-}
-
 /// The client's own retries stay short; the uploader retries with backoff.
 fn retry_config() -> RetryConfig {
     RetryConfig {
@@ -40,6 +32,33 @@ fn retry_config() -> RetryConfig {
         max_retries: 2,
         retry_timeout: Duration::from_secs(20),
     }
+}
+
+/// An S3 client from the AWS variables, with Strata's defaults under them:
+/// request timeouts, so a hung store surfaces as an error the uploader
+/// retries with its own backoff rather than a stall of minutes; and
+/// unsigned payloads (the request is still signed; TLS protects the body),
+/// because hashing every uploaded byte with SHA-256 costs more CPU than the
+/// rest of the upload. `AWS_UNSIGNED_PAYLOAD=false` turns signing back on.
+fn s3_builder() -> AmazonS3Builder {
+    let mut builder = AmazonS3Builder::new()
+        .with_config(
+            AmazonS3ConfigKey::Client(ClientConfigKey::ConnectTimeout),
+            "5s",
+        )
+        .with_config(AmazonS3ConfigKey::Client(ClientConfigKey::Timeout), "30s")
+        .with_config(AmazonS3ConfigKey::UnsignedPayload, "true");
+    // As `AmazonS3Builder::from_env`, applied over the defaults above
+    // (`with_client_options` would replace every client option the
+    // environment set, AWS_ALLOW_HTTP among them).
+    for (key, value) in std::env::vars() {
+        if key.starts_with("AWS_") {
+            if let Ok(config_key) = key.to_ascii_lowercase().parse::<AmazonS3ConfigKey>() {
+                builder = builder.with_config(config_key, value);
+            }
+        }
+    }
+    builder
 }
 
 impl TierStore {
@@ -52,9 +71,8 @@ impl TierStore {
                     .host_str()
                     .filter(|b| !b.is_empty())
                     .with_context(|| format!("tier URL {url:?} names no bucket"))?;
-                let store = AmazonS3Builder::from_env()
+                let store = s3_builder()
                     .with_bucket_name(bucket)
-                    .with_client_options(client_options())
                     .with_retry(retry_config())
                     .build()
                     .with_context(|| format!("configuring S3 for tier URL {url:?}"))?;
