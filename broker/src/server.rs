@@ -193,7 +193,7 @@ fn tier_config(settings: &TierSettings, p: &BrokerProperties) -> TierConfig {
 /// random read does not fetch much it does not need.
 const TIER_CHUNK_BYTES: u64 = 4 << 20;
 /// Chunks fetched ahead of a sequential remote reader.
-const TIER_READ_AHEAD_CHUNKS: u64 = 2;
+const TIER_READ_AHEAD_CHUNKS: u64 = 4;
 
 fn coordinator_config(p: &BrokerProperties) -> CoordinatorConfig {
     CoordinatorConfig {

@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use bytes::{Bytes, BytesMut};
+use futures::future::{BoxFuture, FutureExt, Shared};
 use object_store::path::Path;
 use object_store::ObjectStoreExt;
 use parking_lot::Mutex;
@@ -43,7 +44,13 @@ pub(crate) struct Reader {
     read_ahead_chunks: u64,
     metrics: TierMetrics,
     lookups: Mutex<HashMap<String, Arc<SegmentLookup>>>,
+    /// Chunks a read-ahead span is fetching: a reader that wants one waits
+    /// for the span rather than asking the store a second time.
+    in_flight: Arc<Mutex<HashMap<ChunkKey, SharedChunk>>>,
 }
+
+/// A chunk on its way from the store, awaitable by any number of readers.
+type SharedChunk = Shared<BoxFuture<'static, Result<Bytes, Arc<object_store::Error>>>>;
 
 /// One remote segment's `.log` object.
 struct SegmentObject {
@@ -66,6 +73,7 @@ impl Reader {
             read_ahead_chunks,
             metrics,
             lookups: Mutex::new(HashMap::new()),
+            in_flight: Arc::new(Mutex::new(HashMap::new())),
         }
     }
 
@@ -121,14 +129,19 @@ impl Reader {
                 return Ok(Bytes::new());
             }
         };
-        let available = (object.size - position) as usize;
+        // Up to the end of the chunk holding the first batch, so the answer
+        // is a slice of one cached chunk rather than a copy of several (the
+        // consumer's next fetch continues in the next chunk); the first
+        // batch whole in any case.
+        let chunk_end = (position / self.chunk_bytes + 1) * self.chunk_bytes;
+        let available = (chunk_end.min(object.size) - position) as usize;
         let want = if first_len > max_bytes {
             if !min_one_batch {
                 return Ok(Bytes::new());
             }
             first_len
         } else {
-            max_bytes.min(available)
+            max_bytes.min(available).max(first_len)
         };
         let bytes = self.range(&object, position, want).await?;
         let mut batches = Batches::new(&bytes);
@@ -228,15 +241,21 @@ impl Reader {
         Ok(out.freeze())
     }
 
-    /// One chunk, from the cache or the store.
+    /// One chunk, from the cache, a read-ahead span in flight, or the store.
     async fn chunk(&self, object: &SegmentObject, index: u64) -> anyhow::Result<Bytes> {
+        let key = self.key(object, index);
+        let pending = self.in_flight.lock().get(&key).cloned();
+        if let Some(pending) = pending {
+            if let Ok(bytes) = pending.await {
+                self.metrics.cache_hits.inc();
+                return Ok(bytes);
+            }
+            // The span failed: fetch the chunk on its own below.
+        }
         let fetched = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let bytes = self
             .cache
-            .get_or_fetch(
-                self.key(object, index),
-                self.fetcher(object, index, fetched.clone()),
-            )
+            .get_or_fetch(key, self.fetcher(object, index, fetched.clone()))
             .await
             .with_context(|| format!("reading chunk {index} of {}", object.path))?;
         if fetched.load(std::sync::atomic::Ordering::Relaxed) {
@@ -276,8 +295,9 @@ impl Reader {
         }
     }
 
-    /// Starts fetching the chunks a sequential consumer will want next: the
-    /// ones after `end` in this segment, then the next segment's first.
+    /// Starts fetching the `read_ahead_chunks` chunks a sequential consumer
+    /// will want next: those after `end` in this segment, then on into the
+    /// following segments, so the fetches overlap the consumer's requests.
     fn read_ahead(
         &self,
         partition: &PartitionPath,
@@ -286,47 +306,102 @@ impl Reader {
         object: &SegmentObject,
         end: u64,
     ) {
-        if self.read_ahead_chunks == 0 {
-            return;
-        }
-        let last_read = end.saturating_sub(1) / self.chunk_bytes;
-        let chunks = object.size.div_ceil(self.chunk_bytes);
-        let ahead_end = last_read + 1 + self.read_ahead_chunks;
-        let mut wanted: Vec<(SegmentObject, u64)> = (last_read + 1..ahead_end.min(chunks))
-            .map(|index| {
+        let mut budget = self.read_ahead_chunks;
+        let mut wanted: Vec<(SegmentObject, u64)> = Vec::new();
+        let mut from_chunk = end.div_ceil(self.chunk_bytes);
+        let mut current = SegmentObject {
+            path: object.path.clone(),
+            size: object.size,
+        };
+        let mut following = manifest
+            .segments
+            .iter()
+            .filter(|s| s.base_offset >= segment.next_offset);
+        while budget > 0 {
+            let chunks = current.size.div_ceil(self.chunk_bytes);
+            for index in from_chunk..chunks.min(from_chunk + budget) {
                 let same = SegmentObject {
-                    path: object.path.clone(),
-                    size: object.size,
+                    path: current.path.clone(),
+                    size: current.size,
                 };
-                (same, index)
-            })
-            .collect();
-        if ahead_end > chunks {
-            if let Some(next) = manifest
-                .segments
-                .iter()
-                .find(|s| s.base_offset >= segment.next_offset)
-            {
-                wanted.push((self.object(partition, next), 0));
+                wanted.push((same, index));
             }
+            budget -= chunks.saturating_sub(from_chunk).min(budget);
+            let Some(next) = following.next() else {
+                break;
+            };
+            current = self.object(partition, next);
+            from_chunk = 0;
         }
+        // One ranged GET per run of consecutive chunks of one object that
+        // are neither cached nor already on their way.
+        let mut run: Vec<(SegmentObject, u64)> = Vec::new();
         for (object, index) in wanted {
             let key = self.key(&object, index);
-            if self.cache.contains(&key) {
-                continue;
+            let skip = self.cache.contains(&key) || self.in_flight.lock().contains_key(&key);
+            let extends = run
+                .last()
+                .is_some_and(|(o, i)| o.path == object.path && i + 1 == index);
+            if skip || !extends {
+                self.fetch_span(std::mem::take(&mut run));
             }
-            let cache = self.cache.clone();
-            let fetch = self.fetcher(
-                &object,
-                index,
-                Arc::new(std::sync::atomic::AtomicBool::new(false)),
-            );
-            tokio::spawn(async move {
-                if let Err(e) = cache.get_or_fetch(key, fetch).await {
-                    tracing::debug!(error = %e, "read-ahead of a remote chunk failed");
-                }
-            });
+            if !skip {
+                run.push((object, index));
+            }
         }
+        self.fetch_span(run);
+    }
+
+    /// Fetches consecutive chunks of one object with one ranged GET,
+    /// registering each as in flight until it is in the cache.
+    fn fetch_span(&self, run: Vec<(SegmentObject, u64)>) {
+        let (Some((object, first)), Some((_, last))) = (run.first(), run.last()) else {
+            return;
+        };
+        let (first, last) = (*first, *last);
+        let start = first * self.chunk_bytes;
+        let end = ((last + 1) * self.chunk_bytes).min(object.size);
+        let store = self.store.store.clone();
+        let path = object.path.clone();
+        self.metrics.remote_fetches.inc();
+        let span: SharedChunk =
+            async move { store.get_range(&path, start..end).await.map_err(Arc::new) }
+                .boxed()
+                .shared();
+        let mut keys = Vec::with_capacity(run.len());
+        {
+            let mut in_flight = self.in_flight.lock();
+            for (object, index) in &run {
+                let from = ((index - first) * self.chunk_bytes) as usize;
+                let to = (from + self.chunk_bytes as usize).min((end - start) as usize);
+                let chunk: SharedChunk = span
+                    .clone()
+                    .map(move |r| r.map(|b| b.slice(from..to)))
+                    .boxed()
+                    .shared();
+                let key = self.key(object, *index);
+                in_flight.insert(key.clone(), chunk.clone());
+                keys.push((key, chunk));
+            }
+        }
+        let cache = self.cache.clone();
+        let in_flight = self.in_flight.clone();
+        tokio::spawn(async move {
+            for (key, chunk) in keys {
+                match chunk.await {
+                    Ok(bytes) => {
+                        let put = cache
+                            .get_or_fetch(key.clone(), move || async move { Ok(bytes) })
+                            .await;
+                        if let Err(e) = put {
+                            tracing::debug!(error = %e, "caching a read-ahead chunk failed");
+                        }
+                    }
+                    Err(e) => tracing::debug!(error = %e, "read-ahead of remote chunks failed"),
+                }
+                in_flight.lock().remove(&key);
+            }
+        });
     }
 
     /// The segment's decoded index files, fetched once.

@@ -122,10 +122,14 @@ async fn uploads_serve_reads_below_the_local_start_and_restore() {
         let got = tier.read(&remote, offset, 200, true).await.unwrap();
         assert_eq!(&got, expected, "batch {i}");
     }
-    // A larger read returns whole batches up to the limit, within a segment.
+    // A larger read returns the whole batches that fit the chunk (300
+    // bytes here) holding the first one: only the batch at 0..200...
     let many = tier.read(&remote, 0, 650, true).await.unwrap();
-    assert_eq!(many.len(), 600);
-    assert_eq!(&many[..200], &appended[0][..]);
+    assert_eq!(many, appended[0]);
+    // ...while a batch crossing a chunk boundary still comes whole: the
+    // batch at 200..400 starts in chunk 0 and ends in chunk 1.
+    let crossing = tier.read(&remote, 2, 650, true).await.unwrap();
+    assert_eq!(crossing, appended[1]);
     // By timestamp: the first batch whose max timestamp reaches 1012.
     let found = tier
         .batch_at_timestamp(&remote, 1012)
