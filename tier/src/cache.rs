@@ -154,10 +154,10 @@ impl ChunkCache {
     /// a previous run left on disk (see the module doc: the disk tier survives
     /// restarts, the memory tier survives only a [`ChunkCache::close`]).
     ///
-    /// The disk tier is `disk_bytes / 16.1 MiB` block files, written with
-    /// direct I/O on Linux so cache traffic does not push the local log out of
-    /// the page cache; on a filesystem that refuses direct I/O it logs a
-    /// warning and uses buffered I/O. Refuses a `disk_bytes` below
+    /// The disk tier is `disk_bytes / 16.1 MiB` block files, read and
+    /// written through the page cache: measured on the 2-core VM, a second
+    /// pass over 256 MB of tiered data ran at 0.68x local-disk consume with
+    /// direct I/O (1.3 GB/s reads) and 1.16x buffered. Refuses a `disk_bytes` below
     /// [`MIN_DISK_BYTES`] or a `memory_bytes` of zero.
     pub async fn open(config: &CacheConfig) -> anyhow::Result<ChunkCache> {
         let dir = config.dir.display();
@@ -175,26 +175,14 @@ impl ChunkCache {
         std::fs::create_dir_all(&config.dir)
             .with_context(|| format!("creating chunk cache directory {dir}"))?;
 
-        let mut direct_io = cfg!(target_os = "linux");
-        let cache = match build(config, disk_bytes, direct_io).await {
-            Ok(cache) => cache,
-            Err(e) if direct_io && refuses_direct_io(&e) => {
-                tracing::warn!(dir = %dir, error = %e, "chunk cache: direct I/O refused, using buffered I/O");
-                direct_io = false;
-                build(config, disk_bytes, false)
-                    .await
-                    .with_context(|| format!("opening chunk cache in {dir}"))?
-            }
-            Err(e) => {
-                return Err(anyhow::Error::new(e).context(format!("opening chunk cache in {dir}")))
-            }
-        };
+        let cache = build(config, disk_bytes)
+            .await
+            .with_context(|| format!("opening chunk cache in {dir}"))?;
         tracing::info!(
             dir = %dir,
             memory_bytes = config.memory_bytes,
             disk_bytes = config.disk_bytes,
             block_bytes = BLOCK_BYTES,
-            direct_io,
             "chunk cache open"
         );
         Ok(ChunkCache {
@@ -328,11 +316,10 @@ impl ChunkCache {
 async fn build(
     config: &CacheConfig,
     disk_bytes: usize,
-    direct: bool,
 ) -> foyer::Result<HybridCache<ChunkKey, Bytes>> {
     let shards = (config.memory_bytes / MEMORY_BYTES_PER_SHARD).clamp(1, MAX_SHARDS);
     let shard_bytes = config.memory_bytes / shards;
-    let engine = BlockEngineConfig::new(device(&config.dir, disk_bytes, direct)?)
+    let engine = BlockEngineConfig::new(device(&config.dir, disk_bytes)?)
         .with_block_size(BLOCK_BYTES)
         // One writer, and a write buffer that holds the largest entry.
         .with_flushers(1)
@@ -367,20 +354,8 @@ fn weigh(key: &ChunkKey, value: &Bytes) -> usize {
     key.object.len() + size_of::<u64>() + value.len()
 }
 
-fn device(dir: &Path, capacity: usize, direct: bool) -> foyer::Result<Arc<dyn Device>> {
-    let builder = FsDeviceBuilder::new(dir).with_capacity(capacity);
-    #[cfg(target_os = "linux")]
-    let builder = builder.with_direct(direct);
-    #[cfg(not(target_os = "linux"))]
-    let _ = direct;
-    builder.build()
-}
-
-/// Whether opening the block files failed because the filesystem does not
-/// support `O_DIRECT` (EINVAL, as on tmpfs before Linux 6.6).
-fn refuses_direct_io(e: &foyer::Error) -> bool {
-    e.downcast_ref::<std::io::Error>()
-        .is_some_and(|io| io.kind() == std::io::ErrorKind::InvalidInput)
+fn device(dir: &Path, capacity: usize) -> foyer::Result<Arc<dyn Device>> {
+    FsDeviceBuilder::new(dir).with_capacity(capacity).build()
 }
 
 /// A copy of an object store error for the readers that waited on a failed
