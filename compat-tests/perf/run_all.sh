@@ -25,5 +25,12 @@ for script in produce_throughput.py consume_throughput.py latency.py cpu_per_gb.
     timeout "${PERF_SCRIPT_TIMEOUT:-900}" "$py" "$script" --json "$out" "${compare[@]}" "$@" || echo "($script exited $?)"
     echo
 done
+# Strata-only scripts (no second broker to compare): Schema Registry request rates (needs
+# `wrk`: apt-get install wrk), schema validation CPU, tiered storage against moto_server.
+for script in schema_registry_throughput.py validation_cpu.py tier_consume.py; do
+    echo "## $script"
+    timeout "${PERF_SCRIPT_TIMEOUT:-900}" "$py" "$script" --json "$out" "$@" || echo "($script exited $?)"
+    echo
+done
 echo "## summary ($out)"
 "$py" report.py "$out"
