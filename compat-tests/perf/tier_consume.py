@@ -9,9 +9,10 @@ All in one run, one broker at a time (the machine has few cores):
    -4 past the last record; one 16-byte marker record produced after the roll stays local and
    is not read). Baseline: the partition's `.log` objects read whole and in order from the same
    moto_server, once with boto3 `get_object` (signed, as object_store signs) and once with
-   presigned URLs over one keep-alive http.client connection (the cheapest client); the faster,
-   measured before and after the consumes, is the baseline. A plain object_store client cannot
-   be driven from Python; these two bracket it.
+   presigned URLs over one keep-alive http.client connection (the cheapest client), and with
+   plain object_store GETs through the store Strata opens (tier/examples/plain_gets.rs, built
+   by this script): the issue's baseline. Each is the best of a run before and after the
+   consumes; the ratio is also given against the fastest of the three.
 2. warm tiered consume vs local disk: the same topic read again (served from the cache), against
    the same volume produced to a broker without tiering and read there (page cache warm).
 3. CPU per GB produced: 1 KiB records, 6 partitions, acks=all, on both brokers; broker
@@ -35,10 +36,13 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import os
 import shutil
+import subprocess
 import sys
 import time
-from typing import Callable, Dict, List, Tuple
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Tuple
 
 # common puts compat-tests/ on sys.path (kafka_wire, moto, strata_harness, test_tiering).
 from common import Result, cpu_of, create_topic, mb, print_table, produce_bulk, unique_topic
@@ -112,10 +116,32 @@ def get_raw(moto: MotoServer, keys: List[str]) -> Tuple[int, float]:
     return total, time.perf_counter() - start
 
 
-def baseline(moto: MotoServer, keys: List[str]) -> Dict[str, float]:
+def plain_gets_binary() -> Optional[Path]:
+    """Builds tier/examples/plain_gets.rs: object_store GETs through the store Strata opens."""
+    root = Path(__file__).resolve().parents[2]
+    built = subprocess.run(["cargo", "build", "--release", "-q", "-p", "strata-tier", "--example", "plain_gets"],
+                           cwd=root, timeout=900)
+    binary = root / "target" / "release" / "examples" / "plain_gets"
+    return binary if built.returncode == 0 and binary.exists() else None
+
+
+def get_object_store(moto: MotoServer, keys: List[str], binary: Path) -> Tuple[int, float]:
+    """Plain object_store GETs of whole objects, one after another (the issue's baseline)."""
+    relative = [k[len(PREFIX) + 1:] for k in keys]
+    out = subprocess.run([str(binary), moto.tier_url(PREFIX), *relative], env=dict(os.environ, **moto.env()),
+                         capture_output=True, text=True, timeout=600, check=True)
+    r = json.loads(out.stdout)
+    return r["bytes"], r["seconds"]
+
+
+def baseline(moto: MotoServer, keys: List[str], binary: Optional[Path]) -> Dict[str, float]:
     n1, s1 = get_boto3(moto, keys)
     n2, s2 = get_raw(moto, keys)
-    return {"boto3_MB/s": mb(n1) / s1, "raw_get_MB/s": mb(n2) / s2}
+    out = {"boto3_MB/s": mb(n1) / s1, "raw_get_MB/s": mb(n2) / s2}
+    if binary is not None:
+        n3, s3 = get_object_store(moto, keys, binary)
+        out["object_store_MB/s"] = mb(n3) / s3
+    return out
 
 
 # -- consumes ----------------------------------------------------------------------------
@@ -257,12 +283,13 @@ def main() -> None:
         objs = segment_objects(moto, topic)
         keys = [k for k, _ in objs]
         seg_bytes = sum(n for _, n in objs)
-        bases = [baseline(moto, keys)]
+        gets_binary = plain_gets_binary()
+        bases = [baseline(moto, keys, gets_binary)]
         for how in ("raw", "librdkafka"):
             note = cold_restart(tiered)
             cold[how] = consume_pass(tiered, how, topic, records, seg_bytes, args.seconds)
             results.append(Result(f"tier/consume-cold-{how}", "strata", params, cold[how], notes=note))
-        bases.append(baseline(moto, keys))
+        bases.append(baseline(moto, keys, gets_binary))
         base = {k: max(b[k] for b in bases) for k in bases[0]}
         base_best = max(base.values())
         results.insert(0, Result("tier/plain-gets", "moto_server", dict(params, objects=len(keys)),
@@ -294,7 +321,10 @@ def main() -> None:
     print_table(results)
     ratios = {}
     for how in ("raw", "librdkafka"):
-        ratios[f"cold {how} consume / plain gets (bar >= 0.50)"] = cold[how]["segment_MB/s"] / base_best
+        if "object_store_MB/s" in base:
+            ratios[f"cold {how} consume / plain object_store gets (bar >= 0.50)"] = \
+                cold[how]["segment_MB/s"] / base["object_store_MB/s"]
+        ratios[f"cold {how} consume / fastest plain gets of any client"] = cold[how]["segment_MB/s"] / base_best
     for how in ("raw", "librdkafka"):
         ratios[f"warm {how} consume / local-disk {how} consume (bar >= 0.80)"] = \
             warm[how]["segment_MB/s"] / loc[how]["segment_MB/s"]
