@@ -184,4 +184,8 @@ fn write_canonical(value: &Value, out: &mut String) {
 }
 
 #[cfg(test)]
+mod compat_array_tests;
+#[cfg(test)]
+mod compat_tests;
+#[cfg(test)]
 mod tests;

@@ -191,17 +191,23 @@ fn partially_open_content_model_rules() {
     let covered = json!({"type": "object", "properties": {"a": {"type": "string"}, "b": {"type": "string"}}, "additionalProperties": {"type": "string"}});
     assert!(backward(old.clone(), covered).is_empty());
     let not_covered = json!({"type": "object", "properties": {"a": {"type": "string"}, "b": {"type": "integer"}}, "additionalProperties": {"type": "string"}});
+    // The differences found against the covering schema come first, as in
+    // Confluent's list.
     assert_eq!(
         backward(old.clone(), not_covered),
-        one(
-            "PROPERTY_ADDED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL",
-            "#/properties/b"
-        )
+        vec![
+            ("TYPE_CHANGED", "#/properties/b".to_owned()),
+            (
+                "PROPERTY_ADDED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL",
+                "#/properties/b".to_owned()
+            ),
+        ]
     );
     let removed = json!({"type": "object", "additionalProperties": {"type": "integer"}});
     assert_eq!(
         backward(old, removed),
         vec![
+            ("TYPE_CHANGED", "#/properties/a".to_owned()),
             (
                 "PROPERTY_REMOVED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL",
                 "#/properties/a".to_owned()
