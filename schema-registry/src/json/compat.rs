@@ -46,11 +46,13 @@
 //!   forms), `MULTIPLE_OF_*`, `MAX_ITEMS_*`, `MIN_ITEMS_*`, `MAX_CONTAINS_*`,
 //!   `MIN_CONTAINS_*`, `UNIQUE_ITEMS_ADDED`, `MAX_PROPERTIES_*`,
 //!   `MIN_PROPERTIES_*` (added, or tightened);
-//! - `oneOf`/`anyOf`/`allOf`: `COMBINED_TYPE_CHANGED` (different combiner, or a
-//!   plain schema replaced by a union none of whose branches accepts it),
-//!   `SUM_TYPE_NARROWED` (fewer `oneOf`/`anyOf` branches),
-//!   `PRODUCT_TYPE_EXTENDED` (more `allOf` branches) and
-//!   `COMBINED_TYPE_SUBSCHEMAS_CHANGED` (a branch with no compatible match);
+//! - `oneOf`/`anyOf`/`allOf` ([`combined`]): `COMBINED_TYPE_CHANGED` (another
+//!   combiner, unless it accepts more: anything to `anyOf`, one branch to
+//!   `oneOf`), `SUM_TYPE_NARROWED` (fewer `oneOf`/`anyOf` branches),
+//!   `PRODUCT_TYPE_EXTENDED` (more `allOf` branches),
+//!   `COMBINED_TYPE_SUBSCHEMAS_CHANGED` (no one-to-one matching of
+//!   compatible branches), and `TYPE_CHANGED` for a plain schema replaced by
+//!   a combined one none of whose branches takes it, or the reverse;
 //! - `not`, `const` or `if` added to a schema without it: `TYPE_CHANGED`
 //!   (Confluent's loader makes such a schema another kind of schema, or a
 //!   synthetic `allOf`); removing one is compatible. `if`/`then`/`else`
@@ -71,6 +73,7 @@ use serde_json::{Map, Value};
 use super::JsonSchema;
 
 mod array;
+mod combined;
 mod keywords;
 mod object;
 
@@ -357,7 +360,7 @@ impl<'a> Diff<'a> {
             }
             return;
         };
-        if self.compare_combined(od, o, original, ud, u, path) {
+        if self.compare_combined(od, (o, original), ud, (u, update), path) {
             return;
         }
         if keywords::kind_added(o, u) {

@@ -318,3 +318,74 @@ fn messages_of_the_new_types_are_confluents() {
         "{errorType:\"ITEM_REMOVED_FROM_CLOSED_CONTENT_MODEL\", description:\"The new schema has a closed content model and is missing a property or item present at path '#/items/1' in the old schema\"}"
     );
 }
+
+/// Confluent's `CombinedSchemaDiff` and the combined-versus-plain cases of
+/// `SchemaDiff`, with the verdicts of its combined-schema examples.
+#[test]
+fn combiners() {
+    let s = json!({"type": "string"});
+    let n = json!({"type": "number"});
+    let prop = |v: Value| json!({"type": "object", "properties": {"p": v}});
+    let cases = [
+        // Branch order and duplicates do not matter.
+        (
+            json!({"allOf": [{"enum": ["a"]}, s, {"maxLength": 5}]}),
+            json!({"allOf": [{"maxLength": 5}, {"enum": ["a"]}, s]}),
+            true,
+        ),
+        (json!({"allOf": [s, s]}), json!({"allOf": [s]}), true),
+        (json!({"allOf": [s]}), json!({"allOf": [s, s]}), true),
+        (
+            json!({"allOf": [{"enum": ["a"]}, s]}),
+            json!({"allOf": [{"enum": ["a"]}, n]}),
+            false,
+        ),
+        // Fewer allOf branches is compatible, more is not.
+        (
+            json!({"allOf": [{"enum": ["a"]}, s]}),
+            json!({"allOf": [s]}),
+            true,
+        ),
+        (
+            json!({"allOf": [s]}),
+            json!({"allOf": [{"enum": ["a"]}, s]}),
+            false,
+        ),
+        // Criteria: to anyOf always, a single branch to oneOf or allOf.
+        (json!({"allOf": [s]}), json!({"anyOf": [n, s]}), true),
+        (json!({"anyOf": [s]}), json!({"oneOf": [n, s]}), true),
+        (json!({"anyOf": [n, s]}), json!({"oneOf": [s]}), false),
+        (json!({"oneOf": [s]}), json!({"allOf": [s]}), true),
+        (json!({"oneOf": [s]}), json!({"allOf": [n, s]}), false),
+        // Plain and combined.
+        (s.clone(), json!({"allOf": [s]}), true),
+        (s.clone(), json!({"allOf": [n, s]}), false),
+        (json!({"oneOf": [s]}), s.clone(), true),
+        (json!({"allOf": [{"maxLength": 3}, s]}), s.clone(), true),
+        (json!({"oneOf": [n, s]}), s.clone(), false),
+        // A combiner next to other keywords is one more constraint.
+        (
+            prop(s.clone()),
+            json!({"type": "object", "properties": {"p": s}, "anyOf": [{"required": ["p"]}, {"required": ["q"]}]}),
+            false,
+        ),
+        (
+            json!({"type": "object", "properties": {"p": s}, "anyOf": [{"required": ["p"]}]}),
+            prop(s.clone()),
+            true,
+        ),
+    ];
+    for (i, (old, new, compatible)) in cases.into_iter().enumerate() {
+        assert_eq!(
+            backward(prop(old.clone()), prop(new.clone())).is_empty(),
+            compatible,
+            "case {i}: {old} -> {new}"
+        );
+    }
+    // The keywords beside two combiners are compared too.
+    let with = |t: &str| json!({"type": "object", "properties": {"p": {"type": t}}, "oneOf": [{"required": ["p"]}]});
+    assert_eq!(
+        backward(with("string"), with("number")),
+        diffs(&[("TYPE_CHANGED", "#/properties/p")])
+    );
+}

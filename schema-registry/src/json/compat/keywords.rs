@@ -1,5 +1,5 @@
-//! The keywords that are not about objects or arrays: `oneOf`/`anyOf`/
-//! `allOf` (Confluent's `CombinedSchemaDiff`), `enum` (`EnumSchemaDiff`),
+//! The keywords that are not about objects, arrays or combiners: `enum`
+//! (Confluent's `EnumSchemaDiff`),
 //! `const` (`ConstSchemaDiff`), `not` (`NotSchemaDiff`), string and number
 //! bounds (`StringSchemaDiff`, `NumberSchemaDiff`) and the array and object
 //! counts, and the kinds of schema Confluent's loader tells apart.
@@ -7,14 +7,6 @@
 use serde_json::{Map, Value};
 
 use super::{num, Diff, Doc};
-
-const COMBINERS: [&str; 3] = ["oneOf", "anyOf", "allOf"];
-
-fn combiner(m: &Map<String, Value>) -> Option<(&'static str, &Vec<Value>)> {
-    COMBINERS
-        .into_iter()
-        .find_map(|k| m.get(k).and_then(Value::as_array).map(|a| (k, a)))
-}
 
 /// Keywords that make Confluent's loader build another kind of schema
 /// (`NotSchema`, `ConstSchema`, `ConditionalSchema`, or a synthetic `allOf`
@@ -30,68 +22,6 @@ pub(super) fn kind_added(original: &Map<String, Value>, update: &Map<String, Val
 }
 
 impl<'a> Diff<'a> {
-    /// `oneOf`/`anyOf`/`allOf`; returns true when it handled the node.
-    pub(super) fn compare_combined(
-        &mut self,
-        od: Doc<'a>,
-        o: &'a Map<String, Value>,
-        original: &'a Value,
-        ud: Doc<'a>,
-        u: &'a Map<String, Value>,
-        path: &str,
-    ) -> bool {
-        let oc = combiner(o);
-        let uc = combiner(u);
-        match (oc, uc) {
-            (None, None) => false,
-            (Some((ok, obranches)), Some((uk, ubranches))) => {
-                let sub = format!("{path}/{uk}");
-                if ok != uk {
-                    self.add("COMBINED_TYPE_CHANGED", &sub);
-                    return true;
-                }
-                if ok == "allOf" {
-                    if ubranches.len() > obranches.len() {
-                        self.add("PRODUCT_TYPE_EXTENDED", &sub);
-                    }
-                    // Every update constraint must be implied by some original one.
-                    for ub in ubranches {
-                        if !obranches.iter().any(|ob| self.compatible(od, ob, ud, ub)) {
-                            self.add("COMBINED_TYPE_SUBSCHEMAS_CHANGED", &sub);
-                            break;
-                        }
-                    }
-                } else {
-                    if ubranches.len() < obranches.len() {
-                        self.add("SUM_TYPE_NARROWED", &sub);
-                    }
-                    // Every original branch must be accepted by some update branch.
-                    for ob in obranches {
-                        if !ubranches.iter().any(|ub| self.compatible(od, ob, ud, ub)) {
-                            self.add("COMBINED_TYPE_SUBSCHEMAS_CHANGED", &sub);
-                            break;
-                        }
-                    }
-                }
-                true
-            }
-            (None, Some((uk, ubranches))) if uk != "allOf" => {
-                // A plain schema widened to a union: fine when a branch accepts it.
-                if !ubranches
-                    .iter()
-                    .any(|ub| self.compatible(od, original, ud, ub))
-                {
-                    self.add("COMBINED_TYPE_CHANGED", path);
-                }
-                true
-            }
-            _ => {
-                self.add("COMBINED_TYPE_CHANGED", path);
-                true
-            }
-        }
-    }
-
     pub(super) fn compare_enum(
         &mut self,
         o: &Map<String, Value>,
