@@ -5,7 +5,9 @@ compatibility, config, deletes, Confluent's error codes, persistence across
 a restart through `_schemas`, and Avro serializers producing through the
 broker and consuming back. Data contracts (`metadata`, `ruleSet`, config
 defaults and overrides) through the client; `GET /schemas/ids/{id}` with
-`subject`, `format` and `fetchMaxId`.
+`subject`, `format` and `fetchMaxId`. Protobuf as text and as the base64
+descriptor Python registers (one id), `normalize=true`, Confluent's built-in
+imports; JSON Schema compatibility of dependencies, tuples and `not`.
 """
 
 from __future__ import annotations
@@ -417,3 +419,61 @@ def test_protobuf_serializer_through_the_broker(broker, topic):
         c.close()
     assert {int.from_bytes(m.value()[1:5], "big") for m in messages} == {registered.schema_id}
     assert [deserializer(m.value(), ctx) for m in messages] == readings
+
+
+READING_PROTO = ('syntax = "proto3";\npackage compat;\nimport "google/protobuf/timestamp.proto";\n'
+                 "// the same file _reading_class builds\n"
+                 "message Reading { string sensor = 1; double value = 2; google.protobuf.Timestamp at = 3; }\n")
+
+
+def test_protobuf_text_base64_normalize_and_confluent_imports(broker):
+    sr = client(broker)
+    # The .proto text and the base64 descriptor Python's serializer registers: one id.
+    text_id = sr.register_schema(unique("reading-text"), Schema(READING_PROTO, "PROTOBUF"))
+    Reading = _reading_class()
+    encoded = base64.b64encode(Reading.DESCRIPTOR.file.serialized_pb).decode()
+    b64_subject = unique("reading-b64")
+    assert sr.register_schema(b64_subject, Schema(encoded, "PROTOBUF")) == text_id
+    # A base64 schema reads back as .proto text.
+    other = descriptor_pb2.FileDescriptorProto(name="compat_other.proto", package="compat", syntax="proto3")
+    other.message_type.add(name="Other").field.add(
+        name="n", number=1, type=descriptor_pb2.FieldDescriptorProto.TYPE_INT64,
+        label=descriptor_pb2.FieldDescriptorProto.LABEL_OPTIONAL)
+    other_id = sr.register_schema(unique("other-b64"),
+                                  Schema(base64.b64encode(other.SerializeToString()).decode(), "PROTOBUF"))
+    r = get(broker, f"/schemas/ids/{other_id}?format=default")
+    assert r.json()["schema"] == 'syntax = "proto3";\npackage compat;\n\nmessage Other {\n  int64 n = 1;\n}\n'
+    # normalize=true: layout, comments, option and field order do not matter.
+    a = ('syntax = "proto3";\npackage compat;\noption java_package = "c";\noption go_package = "g";\n'
+         "// a comment\nmessage N { string a = 1; int32 b = 2; }\n")
+    b = 'syntax="proto3"; package compat; option go_package="g"; option java_package="c"; message N { int32 b = 2; string a = 1; }'
+    subject = unique("normalized")
+    id_a = sr.register_schema(subject, Schema(a, "PROTOBUF"), normalize_schemas=True)
+    assert sr.register_schema(subject, Schema(b, "PROTOBUF"), normalize_schemas=True) == id_a
+    assert get(broker, f"/schemas/ids/{id_a}").json()["schema"] == ('syntax = "proto3";\npackage compat;\n\noption go_package = "g";\n'
+                                                                    'option java_package = "c";\n\nmessage N {\n'
+                                                                    '  string a = 1;\n  int32 b = 2;\n}\n')
+    # Confluent's own imports need no references.
+    tagged = ('syntax = "proto3";\npackage compat;\nimport "confluent/meta.proto";\n'
+              'import "confluent/type/decimal.proto";\n'
+              'message Payment { string card = 1 [(confluent.field_meta).tags = "PII"];'
+              ' confluent.type.Decimal amount = 2; }\n')
+    assert sr.register_schema(unique("tagged"), Schema(tagged, "PROTOBUF")) > 0
+
+
+def test_json_schema_compatibility_of_dependencies_tuples_and_not(broker):
+    sr = client(broker)
+    cases = [
+        ({"type": "object", "dependencies": {"a": ["b"]}}, {"type": "object", "dependencies": {"a": ["b", "c"]}}, False),
+        ({"type": "object", "dependencies": {"a": ["b", "c"]}}, {"type": "object", "dependencies": {"a": ["b"]}}, True),
+        ({"type": "array", "prefixItems": [{"type": "string"}], "items": False},
+         {"type": "array", "prefixItems": [{"type": "string"}, {"type": "number"}], "items": False}, True),
+        ({"type": "array", "prefixItems": [{"type": "string"}, {"type": "number"}], "items": False},
+         {"type": "array", "prefixItems": [{"type": "string"}], "items": False}, False),
+        ({"not": {"type": "integer"}}, {"not": {"type": "number"}}, False),
+        ({"not": {"type": "number"}}, {"not": {"type": "integer"}}, True),
+    ]
+    for old, new, compatible in cases:
+        subject = unique("json-compat")
+        sr.register_schema(subject, Schema(json.dumps(old), "JSON"))
+        assert sr.test_compatibility(subject, Schema(json.dumps(new), "JSON")) is compatible, (old, new)
