@@ -134,7 +134,9 @@ impl Registry {
     }
 
     /// Parses `new` (normalized with `normalize`); the text is what a new
-    /// version would store.
+    /// version would store: the schema's own text, which for a Protobuf
+    /// schema sent as a base64 `FileDescriptorProto` is its `.proto` text,
+    /// as Confluent stores it (Avro and JSON keep the text as sent).
     pub(super) fn parse_new(&self, new: &NewSchema) -> Result<(ParsedSchema, String)> {
         let parsed = self.parse(new.schema_type, &new.text, &new.references)?;
         if new.normalize {
@@ -142,7 +144,8 @@ impl Registry {
             let parsed = self.parse(new.schema_type, &text, &new.references)?;
             return Ok((parsed, text));
         }
-        Ok((parsed, new.text.clone()))
+        let text = parsed.text().to_owned();
+        Ok((parsed, text))
     }
 
     /// The canonical form of `new`: from the stored texts when the registry
