@@ -66,6 +66,29 @@ pub enum Compression {
     Unknown(u8),
 }
 
+/// Checks what the fixed header alone can tell (magic 2, the whole header
+/// present, a batch length that covers it) and returns the batch length.
+fn check_fixed_header(bytes: &[u8]) -> Result<i32, BatchError> {
+    // Magic sits at the same place in v0/v1 message sets, which can be
+    // shorter than a v2 header: check it first so they get the precise error.
+    if let Some(&magic) = bytes.get(MAGIC) {
+        if magic as i8 != 2 {
+            return Err(BatchError::UnsupportedMagic(magic as i8));
+        }
+    }
+    if bytes.len() < BATCH_HEADER_LEN {
+        return Err(BatchError::Truncated {
+            needed: BATCH_HEADER_LEN,
+            available: bytes.len(),
+        });
+    }
+    let batch_length = be_i32(bytes, BATCH_LENGTH);
+    if batch_length < (BATCH_HEADER_LEN - LOG_OVERHEAD) as i32 {
+        return Err(BatchError::InvalidLength(batch_length));
+    }
+    Ok(batch_length)
+}
+
 /// What a reader that has only a batch's first [`BATCH_HEADER_LEN`] bytes
 /// needs to step through a log: the batch's offsets, max timestamp and size.
 /// Remote reads use it to find a batch without fetching the batches before it.
@@ -82,21 +105,7 @@ impl HeaderSummary {
     /// Reads the fixed header at the start of `bytes` (at least
     /// [`BATCH_HEADER_LEN`] long); the records after it need not be there.
     pub fn peek(bytes: &[u8]) -> Result<HeaderSummary, BatchError> {
-        if let Some(&magic) = bytes.get(MAGIC) {
-            if magic as i8 != 2 {
-                return Err(BatchError::UnsupportedMagic(magic as i8));
-            }
-        }
-        if bytes.len() < BATCH_HEADER_LEN {
-            return Err(BatchError::Truncated {
-                needed: BATCH_HEADER_LEN,
-                available: bytes.len(),
-            });
-        }
-        let batch_length = be_i32(bytes, BATCH_LENGTH);
-        if batch_length < (BATCH_HEADER_LEN - LOG_OVERHEAD) as i32 {
-            return Err(BatchError::InvalidLength(batch_length));
-        }
+        let batch_length = check_fixed_header(bytes)?;
         let base_offset = be_i64(bytes, BASE_OFFSET);
         Ok(HeaderSummary {
             base_offset,
@@ -128,23 +137,7 @@ impl<'a> BatchHeader<'a> {
     /// batch (as its length field says) is present and the magic is 2.
     /// Use [`BatchHeader::verify_crc`] before trusting the payload.
     pub fn parse(bytes: &'a [u8]) -> Result<Self, BatchError> {
-        // Magic sits at the same place in v0/v1 message sets, which can be
-        // shorter than a v2 header: check it first so they get the precise error.
-        if let Some(&magic) = bytes.get(MAGIC) {
-            if magic as i8 != 2 {
-                return Err(BatchError::UnsupportedMagic(magic as i8));
-            }
-        }
-        if bytes.len() < BATCH_HEADER_LEN {
-            return Err(BatchError::Truncated {
-                needed: BATCH_HEADER_LEN,
-                available: bytes.len(),
-            });
-        }
-        let batch_length = be_i32(bytes, BATCH_LENGTH);
-        if batch_length < (BATCH_HEADER_LEN - LOG_OVERHEAD) as i32 {
-            return Err(BatchError::InvalidLength(batch_length));
-        }
+        let batch_length = check_fixed_header(bytes)?;
         let total = LOG_OVERHEAD + batch_length as usize;
         if bytes.len() < total {
             return Err(BatchError::Truncated {
