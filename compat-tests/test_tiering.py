@@ -609,6 +609,22 @@ def test_kip1005_offsets_without_remote_storage(broker, topic):
     assert offset_of(broker.bootstrap, topic, 0, LATEST_TIERED) == -1
 
 
+def test_remote_storage_needs_a_tier(broker, topic):
+    """Without --tier-url, remote.storage.enable=true is refused (INVALID_CONFIG), as Kafka
+    refuses it without remote.log.storage.system.enable: accepted, it would stop local retention,
+    which deletes only uploaded segments."""
+    from confluent_kafka import KafkaError, KafkaException
+    from confluent_kafka.admin import NewTopic
+
+    a = admin(broker.bootstrap)
+    fs = a.create_topics([NewTopic(topic, 1, 1, config={"remote.storage.enable": "true"})],
+                         request_timeout=REQUEST_TIMEOUT)
+    with pytest.raises(KafkaException) as ei:
+        fs[topic].result(timeout=30)
+    assert ei.value.args[0].code() == KafkaError.INVALID_CONFIG
+    assert "tier" in ei.value.args[0].str()
+
+
 # -- 5. DeleteRecords below the local log start ---------------------------------------
 def test_delete_records_below_local_start(moto, broker_factory, topic):
     b = start_tiered(broker_factory, moto)

@@ -44,6 +44,16 @@ impl Server {
     /// cannot be honoured.
     pub async fn start(config: BrokerConfig) -> anyhow::Result<Self> {
         tracing::info!(config = %config.describe(), "starting strata");
+        if config.tier.is_none()
+            && config
+                .properties
+                .explicit()
+                .get("log.remote.storage.enable")
+                .map(|v| v.trim())
+                == Some("true")
+        {
+            anyhow::bail!("log.remote.storage.enable=true needs tiered storage (--tier-url)");
+        }
         let metrics = Metrics::new();
         let tier = match &config.tier {
             Some(settings) => {

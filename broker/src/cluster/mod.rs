@@ -126,6 +126,24 @@ impl Cluster {
         })
     }
 
+    /// Validates topic overrides, and refuses `remote.storage.enable=true`
+    /// on a broker without a tier, as Kafka refuses it without
+    /// `remote.log.storage.system.enable` (accepted, it would stop local
+    /// retention, which waits for uploads that never come).
+    fn validate_overrides(&self, overrides: &BTreeMap<String, String>) -> Result<(), AdminError> {
+        topic_config::validate_overrides(overrides)
+            .map_err(|m| AdminError::new(ResponseError::InvalidConfig, m))?;
+        if self.tier.is_none()
+            && overrides.get("remote.storage.enable").map(|v| v.trim()) == Some("true")
+        {
+            return Err(AdminError::new(
+                ResponseError::InvalidConfig,
+                "remote.storage.enable needs tiered storage on the broker (--tier-url)",
+            ));
+        }
+        Ok(())
+    }
+
     /// The tier, when one is configured.
     pub(crate) fn tier(&self) -> Option<&Arc<Tier>> {
         self.tier.as_ref()
@@ -208,8 +226,7 @@ impl Cluster {
                 format!("Unable to replicate the partition {replication_factor} time(s): The target replication factor of {replication_factor} cannot be reached because only 1 broker(s) are registered."),
             ));
         }
-        topic_config::validate_overrides(configs)
-            .map_err(|m| AdminError::new(ResponseError::InvalidConfig, m))?;
+        self.validate_overrides(configs)?;
         Ok((
             partitions,
             EffectiveTopicConfig::resolve(configs, &self.properties),
@@ -365,8 +382,7 @@ impl Cluster {
         validate_only: bool,
     ) -> Result<(), AdminError> {
         let _guard = self.changes.lock().await;
-        topic_config::validate_overrides(&overrides)
-            .map_err(|m| AdminError::new(ResponseError::InvalidConfig, m))?;
+        self.validate_overrides(&overrides)?;
         if validate_only {
             return Ok(());
         }
