@@ -119,19 +119,31 @@ pub(crate) fn start_background_sync(inner: &Arc<Inner>) -> bool {
     let Ok(handle) = tokio::runtime::Handle::try_current() else {
         return false;
     };
-    let job = {
+    {
         let mut st = inner.state.lock();
         if st.sync.running || st.sync.failed.is_some() || !st.needs_sync() {
             return true;
         }
         st.sync.running = true;
-        st.take_sync_job()
-    };
+    }
     let inner = inner.clone();
     handle.spawn_blocking(move || {
-        let delay = inner.sync_delay_ms.load(Ordering::Relaxed);
-        let result = run_sync(&inner.dir, &job, delay);
-        finish_sync(&inner, &job, result, true);
+        {
+            // The job is taken under `sync_job`, after any `sync_now` in
+            // flight has finished: jobs run one after another, in order.
+            let _running = inner.sync_job.lock();
+            let job = {
+                let mut st = inner.state.lock();
+                if st.sync.failed.is_some() || !st.needs_sync() {
+                    st.sync.running = false;
+                    return;
+                }
+                st.take_sync_job()
+            };
+            let delay = inner.sync_delay_ms.load(Ordering::Relaxed);
+            let result = run_sync(&inner.dir, &job, delay);
+            finish_sync(&inner, &job, result, true);
+        }
         // Chain: appends that queued behind this job get the next one.
         let again = {
             let st = inner.state.lock();
@@ -187,9 +199,12 @@ impl Log {
     }
 
     /// Fsyncs everything appended so far on the calling thread (close, and
-    /// interval flushes outside a runtime). Runs beside a background job if
-    /// one is in flight: concurrent fsyncs of one file are harmless.
+    /// interval flushes outside a runtime). Waits for a background job in
+    /// flight first: finishing beside it would move the high watermark over
+    /// data that job has not fsynced yet, and leave the segments it seals
+    /// without their index files when this returns.
     pub(crate) fn sync_now(&self) -> Result<(), StorageError> {
+        let _running = self.inner.sync_job.lock();
         let job = {
             let mut st = self.inner.state.lock();
             st.check_usable()?;
@@ -319,6 +334,63 @@ mod tests {
             rounds < appends as u64 / 4,
             "{rounds} fsyncs for {appends} appends"
         );
+    }
+
+    /// `flush` while a background job is fsyncing segments it sealed: the
+    /// flush waits for that job, so when it returns every sealed segment is
+    /// durable and indexed (listed by `sealed_segments`), not only the ones
+    /// the flush's own job covered. The tier relies on this.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn flush_waits_for_the_background_job_in_flight() {
+        use std::time::Duration;
+        let dir = tempfile::tempdir().unwrap();
+        let log = open(
+            dir.path(),
+            LogConfig {
+                segment_bytes: 200,
+                ..always()
+            },
+        );
+        log.set_sync_delay_ms(300);
+        // Appends from a thread outside the runtime start no job...
+        let append = |range: std::ops::Range<i64>| {
+            let log = log.clone();
+            std::thread::spawn(move || {
+                for i in range {
+                    log.append(bytes(batch(1, i, 100)), 0, None).unwrap();
+                }
+            })
+            .join()
+            .unwrap();
+        };
+        append(0..10);
+        // ...so this waiter's job takes the first ten, and the segments they
+        // sealed, and sleeps in its fsync while ten more arrive.
+        let waiter = log.clone();
+        let waiting = tokio::spawn(async move { waiter.wait_durable(10).await });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        append(10..20);
+        let flusher = log.clone();
+        tokio::task::spawn_blocking(move || flusher.flush().unwrap())
+            .await
+            .unwrap();
+        assert_eq!(log.high_watermark(), 20);
+        let sealed = log.sealed_segments();
+        let mut files: Vec<_> = std::fs::read_dir(log.dir())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "log"))
+            .collect();
+        files.sort();
+        files.pop(); // the active segment
+        assert!(files.len() > 2, "the test rolls segments");
+        let sealed_paths: Vec<_> = sealed.iter().map(|s| s.path.clone()).collect();
+        assert_eq!(sealed_paths, files, "every segment below the active one");
+        for segment in &sealed {
+            assert!(segment.path.with_extension("index").exists());
+            assert!(segment.path.with_extension("timeindex").exists());
+        }
+        waiting.await.unwrap().unwrap();
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -77,6 +77,10 @@ pub(crate) struct Inner {
     /// Serialises `compact` calls; taken before `writer`.
     pub(crate) cleaner: Mutex<()>,
     pub(crate) state: Mutex<State>,
+    /// Held by whoever takes and runs a sync job (see `durability.rs`), so
+    /// a job never finishes, moving the high watermark, while an earlier
+    /// one is still fsyncing data below it. Taken before `state`.
+    pub(crate) sync_job: Mutex<()>,
     pub(crate) hw_tx: watch::Sender<i64>,
     /// Completed fsync rounds (tests check group commit with it).
     pub(crate) sync_rounds: AtomicU64,
@@ -213,6 +217,7 @@ impl Log {
                 cleaner: Mutex::new(()),
                 state: Mutex::new(state),
                 hw_tx,
+                sync_job: Mutex::new(()),
                 sync_rounds: AtomicU64::new(0),
                 sync_delay_ms: AtomicU64::new(0),
             }),
