@@ -13,7 +13,7 @@ pub struct TierMetrics {
     pub upload_errors: IntCounter,
     pub remote_reads: IntCounter,
     pub remote_read_bytes: IntCounter,
-    /// Chunks fetched from the store (cache misses, read-ahead included).
+    /// Ranged GETs of segment bytes (one fetches one or more chunks).
     pub remote_fetches: IntCounter,
     pub cache_hits: IntCounter,
     pub cache_misses: IntCounter,
@@ -59,7 +59,7 @@ impl TierMetrics {
             ),
             remote_fetches: counter(
                 "strata_tier_remote_fetches_total",
-                "Chunks fetched from the object store (cache misses and read-ahead).",
+                "Ranged GETs of remote segment bytes, each one or more chunks (cache misses and read-ahead).",
             ),
             cache_hits: counter(
                 "strata_tier_cache_hits_total",

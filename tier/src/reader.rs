@@ -28,6 +28,10 @@ use crate::store::TierStore;
 /// Decoded index files kept in memory; a remote read needs its segment's.
 const MAX_LOOKUPS: usize = 1024;
 
+/// Where reads ended, kept so the next read of a sequential consumer starts
+/// there (see `Reader::continuations`).
+const MAX_CONTINUATIONS: usize = 4096;
+
 #[derive(Debug, thiserror::Error)]
 pub enum RemoteReadError {
     /// Below the remote log start offset.
@@ -42,8 +46,16 @@ pub(crate) struct Reader {
     cache: Arc<ChunkCache>,
     chunk_bytes: u64,
     read_ahead_chunks: u64,
+    /// Most chunks one GET fetches.
+    span_chunks: u64,
     metrics: TierMetrics,
     lookups: Mutex<HashMap<String, Arc<SegmentLookup>>>,
+    /// (object path, offset) -> position of the batch starting at that
+    /// offset, recorded where each read ended. A consumer's next fetch asks
+    /// for exactly that offset, and finds its position here instead of in
+    /// the segment's index files: two GETs saved per segment, which a cold
+    /// sequential read of many small segments notices.
+    continuations: Mutex<HashMap<(String, i64), u64>>,
     /// Chunks a read-ahead span is fetching: a reader that wants one waits
     /// for the span rather than asking the store a second time.
     in_flight: Arc<Mutex<HashMap<ChunkKey, SharedChunk>>>,
@@ -71,8 +83,10 @@ impl Reader {
             cache,
             chunk_bytes: chunk_bytes.max(BATCH_HEADER_LEN as u64),
             read_ahead_chunks,
+            span_chunks: read_ahead_chunks.max(1),
             metrics,
             lookups: Mutex::new(HashMap::new()),
+            continuations: Mutex::new(HashMap::new()),
             in_flight: Arc::new(Mutex::new(HashMap::new())),
         }
     }
@@ -112,11 +126,18 @@ impl Reader {
         let (segment, object, position, first_len) = loop {
             let segment = &manifest.segments[index];
             let object = self.object(partition, segment);
-            let from = if offset > segment.base_offset {
-                let lookup = self.lookup(partition, segment).await?;
-                lookup.position_for_offset((offset - segment.base_offset) as u32)
-            } else {
-                0
+            let continued = self
+                .continuations
+                .lock()
+                .get(&(object.path.to_string(), offset))
+                .copied();
+            let from = match continued {
+                Some(position) => position,
+                None if offset > segment.base_offset => {
+                    let lookup = self.lookup(partition, segment).await?;
+                    lookup.position_for_offset((offset - segment.base_offset) as u32)
+                }
+                None => 0,
             };
             if let Some((position, header)) = self
                 .find_batch(&object, from, |h| h.last_offset >= offset)
@@ -145,8 +166,20 @@ impl Reader {
         };
         let bytes = self.range(&object, position, want).await?;
         let mut batches = Batches::new(&bytes);
-        for _ in batches.by_ref().map_while(Result::ok) {}
+        let next_offset = batches
+            .by_ref()
+            .map_while(Result::ok)
+            .last()
+            .map(|last| last.last_offset() + 1);
         let bytes = bytes.slice(..batches.valid_len());
+        let end = position + bytes.len() as u64;
+        if let Some(next_offset) = next_offset.filter(|_| end < object.size) {
+            let mut continuations = self.continuations.lock();
+            if continuations.len() >= MAX_CONTINUATIONS {
+                continuations.clear();
+            }
+            continuations.insert((object.path.to_string(), next_offset), end);
+        }
         self.read_ahead(
             partition,
             manifest,
@@ -241,13 +274,23 @@ impl Reader {
         Ok(out.freeze())
     }
 
-    /// One chunk, from the cache, a read-ahead span in flight, or the store.
+    /// One chunk, from a span in flight, the cache, or the store. A chunk
+    /// neither cached nor on its way starts a span from it (see
+    /// `fetch_span`), so the chunks after it come with the same GET.
     async fn chunk(&self, object: &SegmentObject, index: u64) -> anyhow::Result<Bytes> {
         let key = self.key(object, index);
+        let mut missed = false;
+        if !self.cache.contains(&key) {
+            missed = self.fetch_span(object, index, self.span_chunks);
+        }
         let pending = self.in_flight.lock().get(&key).cloned();
         if let Some(pending) = pending {
             if let Ok(bytes) = pending.await {
-                self.metrics.cache_hits.inc();
+                if missed {
+                    self.metrics.cache_misses.inc();
+                } else {
+                    self.metrics.cache_hits.inc();
+                }
                 return Ok(bytes);
             }
             // The span failed: fetch the chunk on its own below.
@@ -258,7 +301,7 @@ impl Reader {
             .get_or_fetch(key, self.fetcher(object, index, fetched.clone()))
             .await
             .with_context(|| format!("reading chunk {index} of {}", object.path))?;
-        if fetched.load(std::sync::atomic::Ordering::Relaxed) {
+        if missed || fetched.load(std::sync::atomic::Ordering::Relaxed) {
             self.metrics.cache_misses.inc();
         } else {
             self.metrics.cache_hits.inc();
@@ -307,7 +350,6 @@ impl Reader {
         end: u64,
     ) {
         let mut budget = self.read_ahead_chunks;
-        let mut wanted: Vec<(SegmentObject, u64)> = Vec::new();
         let mut from_chunk = end.div_ceil(self.chunk_bytes);
         let mut current = SegmentObject {
             path: object.path.clone(),
@@ -319,48 +361,48 @@ impl Reader {
             .filter(|s| s.base_offset >= segment.next_offset);
         while budget > 0 {
             let chunks = current.size.div_ceil(self.chunk_bytes);
-            for index in from_chunk..chunks.min(from_chunk + budget) {
-                let same = SegmentObject {
-                    path: current.path.clone(),
-                    size: current.size,
-                };
-                wanted.push((same, index));
+            let window = from_chunk..chunks.min(from_chunk + budget);
+            budget -= window.end.saturating_sub(window.start);
+            for index in window {
+                if !self.cache.contains(&self.key(&current, index)) {
+                    self.fetch_span(&current, index, self.span_chunks);
+                }
             }
-            budget -= chunks.saturating_sub(from_chunk).min(budget);
             let Some(next) = following.next() else {
                 break;
             };
             current = self.object(partition, next);
             from_chunk = 0;
         }
-        // One ranged GET per run of consecutive chunks of one object that
-        // are neither cached nor already on their way.
-        let mut run: Vec<(SegmentObject, u64)> = Vec::new();
-        for (object, index) in wanted {
-            let key = self.key(&object, index);
-            let skip = self.cache.contains(&key) || self.in_flight.lock().contains_key(&key);
-            let extends = run
-                .last()
-                .is_some_and(|(o, i)| o.path == object.path && i + 1 == index);
-            if skip || !extends {
-                self.fetch_span(std::mem::take(&mut run));
-            }
-            if !skip {
-                run.push((object, index));
-            }
-        }
-        self.fetch_span(run);
     }
 
-    /// Fetches consecutive chunks of one object with one ranged GET,
-    /// registering each as in flight until it is in the cache.
-    fn fetch_span(&self, run: Vec<(SegmentObject, u64)>) {
-        let (Some((object, first)), Some((_, last))) = (run.first(), run.last()) else {
-            return;
-        };
-        let (first, last) = (*first, *last);
+    /// Starts one ranged GET for chunks `first..` of `object`: at most
+    /// `max_chunks`, up to the object's end, and only while they are
+    /// neither on their way nor (after the first) cached. Each is registered as in flight until it is in
+    /// the cache. Returns whether a GET started (false when `first` itself
+    /// is already in flight).
+    ///
+    /// Spans run to the end of the object rather than stopping at the
+    /// read-ahead window: a sequential consumer reads the whole segment
+    /// anyway, and fewer, larger GETs cost the store less per byte (moto,
+    /// like some S3 servers, reads the whole object for every ranged GET).
+    fn fetch_span(&self, object: &SegmentObject, first: u64, max_chunks: u64) -> bool {
+        let chunks = object.size.div_ceil(self.chunk_bytes);
+        let last_allowed = chunks.min(first + max_chunks.max(1));
+        let mut in_flight = self.in_flight.lock();
+        let mut last = first;
+        while last < last_allowed {
+            let key = self.key(object, last);
+            if in_flight.contains_key(&key) || (last > first && self.cache.contains(&key)) {
+                break;
+            }
+            last += 1;
+        }
+        if last == first {
+            return false;
+        }
         let start = first * self.chunk_bytes;
-        let end = ((last + 1) * self.chunk_bytes).min(object.size);
+        let end = (last * self.chunk_bytes).min(object.size);
         let store = self.store.store.clone();
         let path = object.path.clone();
         self.metrics.remote_fetches.inc();
@@ -368,22 +410,20 @@ impl Reader {
             async move { store.get_range(&path, start..end).await.map_err(Arc::new) }
                 .boxed()
                 .shared();
-        let mut keys = Vec::with_capacity(run.len());
-        {
-            let mut in_flight = self.in_flight.lock();
-            for (object, index) in &run {
-                let from = ((index - first) * self.chunk_bytes) as usize;
-                let to = (from + self.chunk_bytes as usize).min((end - start) as usize);
-                let chunk: SharedChunk = span
-                    .clone()
-                    .map(move |r| r.map(|b| b.slice(from..to)))
-                    .boxed()
-                    .shared();
-                let key = self.key(object, *index);
-                in_flight.insert(key.clone(), chunk.clone());
-                keys.push((key, chunk));
-            }
+        let mut keys = Vec::with_capacity((last - first) as usize);
+        for index in first..last {
+            let from = ((index - first) * self.chunk_bytes) as usize;
+            let to = (from + self.chunk_bytes as usize).min((end - start) as usize);
+            let chunk: SharedChunk = span
+                .clone()
+                .map(move |r| r.map(|b| b.slice(from..to)))
+                .boxed()
+                .shared();
+            let key = self.key(object, index);
+            in_flight.insert(key.clone(), chunk.clone());
+            keys.push((key, chunk));
         }
+        drop(in_flight);
         let cache = self.cache.clone();
         let in_flight = self.in_flight.clone();
         tokio::spawn(async move {
@@ -394,14 +434,15 @@ impl Reader {
                             .get_or_fetch(key.clone(), move || async move { Ok(bytes) })
                             .await;
                         if let Err(e) = put {
-                            tracing::debug!(error = %e, "caching a read-ahead chunk failed");
+                            tracing::debug!(error = %e, "caching a fetched chunk failed");
                         }
                     }
-                    Err(e) => tracing::debug!(error = %e, "read-ahead of remote chunks failed"),
+                    Err(e) => tracing::debug!(error = %e, "a ranged GET of remote chunks failed"),
                 }
                 in_flight.lock().remove(&key);
             }
         });
+        true
     }
 
     /// The segment's decoded index files, fetched once.
@@ -446,6 +487,8 @@ impl Reader {
         let stem = format!("{}/{}", partition.as_str(), segment.object_stem());
         self.lookups.lock().remove(&stem);
         let object = self.object(partition, segment);
+        let path = object.path.to_string();
+        self.continuations.lock().retain(|(p, _), _| *p != path);
         self.cache
             .remove_object(object.path.as_ref(), object.size.div_ceil(self.chunk_bytes));
     }

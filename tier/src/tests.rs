@@ -52,6 +52,10 @@ fn log_config() -> LogConfig {
 
 /// A tier on `root/bucket`, with its cache in `root/{cache}`.
 async fn open_tier(root: &Path, cache: &str) -> Arc<Tier> {
+    open_tier_with(root, cache, TierMetrics::new()).await
+}
+
+async fn open_tier_with(root: &Path, cache: &str, metrics: TierMetrics) -> Arc<Tier> {
     let config = TierConfig {
         url: format!("file://{}", root.join("bucket").display()),
         cache: CacheConfig {
@@ -69,7 +73,7 @@ async fn open_tier(root: &Path, cache: &str) -> Arc<Tier> {
         read_ahead_chunks: 2,
         internal_roll_ms: 60_000,
     };
-    Tier::open(config, TierMetrics::new()).await.unwrap()
+    Tier::open(config, metrics).await.unwrap()
 }
 
 fn spec() -> PartitionSpec {
@@ -153,6 +157,53 @@ async fn uploads_serve_reads_below_the_local_start_and_restore() {
     assert_eq!(
         tier2.read(&remote2, 20, 200, true).await.unwrap(),
         appended[10]
+    );
+}
+
+/// A sequential reader from a cold cache: each GET runs from the chunk
+/// first wanted towards the end of its segment (two chunks at most here),
+/// so a 1000-byte segment of 300-byte chunks costs two GETs, not four; and
+/// no read needs a segment's index files.
+#[tokio::test]
+async fn sequential_reads_fetch_spans_not_single_chunks() {
+    let root = tempfile::tempdir().unwrap();
+    let tier = open_tier(root.path(), "cache").await;
+    let log = Log::open(root.path().join("data/orders-0"), log_config()).unwrap();
+    let appended = fill(&log);
+    tier.track(spec(), log.clone());
+    tier.load_pending().await.unwrap();
+    assert!(tier.pass().await);
+    let metrics = TierMetrics::new();
+    let reader = open_tier_with(root.path(), "cold-cache", metrics.clone()).await;
+    let dir = root.path().join("restored/orders-0");
+    assert!(reader.restore_partition_start(&spec(), &dir).await.unwrap());
+    reader.track(spec(), Log::open(&dir, log_config()).unwrap());
+    reader.load_pending().await.unwrap();
+    let remote = reader.partition(&spec().path).unwrap();
+    // Each read continues where the last one ended, so a sequential reader
+    // from a segment's start never needs its index files.
+    for entry in std::fs::read_dir(root.path().join("bucket/orders-id-1/0")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "index" || e == "timeindex") {
+            std::fs::remove_file(path).unwrap();
+        }
+    }
+    let mut offset = 0;
+    let mut got = Vec::new();
+    while offset < 90 {
+        let bytes = reader.read(&remote, offset, 1000, true).await.unwrap();
+        let mut batches = strata_wire::batch::Batches::new(&bytes);
+        for header in batches.by_ref() {
+            let header = header.unwrap();
+            offset = header.last_offset() + 1;
+        }
+        got.extend_from_slice(&bytes);
+    }
+    assert_eq!(got, appended[..45].concat());
+    let gets = metrics.remote_fetches.get();
+    assert!(
+        (9..=18).contains(&gets),
+        "{gets} GETs for 9 segments of 4 chunks, 2 chunks per span (35 chunk by chunk)"
     );
 }
 
