@@ -18,12 +18,14 @@ All in one run, one broker at a time (the machine has few cores):
 3. CPU per GB produced: 1 KiB records, 6 partitions, acks=all, on both brokers; broker
    utime+stime from /proc from the first record until every sealed segment is uploaded (the
    uploaded-segments counter has grown by the number of sealed local segments and the lag is 0),
-   and for the broker without tiering over the same wall time.
+   and for the broker without tiering over the same wall time. Both brokers run side by side and
+   the passes alternate (--cpu-rounds, 3 each); the median of each is compared.
 
 Each consume reads from offset 0 and is measured two ways (each cold pass after its own cold
 restart: tier cache directory removed; warm and local-disk passes run twice, the faster kept):
-  raw        Fetch v4 requests on one connection (8 MiB per partition and request), batches
-             counted but not decoded: what the broker serves, with almost no client cost;
+  raw        Fetch v4 requests on one connection (8 MiB per partition and request), received
+             into one reused buffer, batches stepped over by header, never copied or decoded:
+             what the broker serves, with almost no client cost;
   librdkafka one confluent-kafka consumer with default fetch settings, every message touched in
              Python: what an application sees (the Python loop caps it, and it is noisy).
 Throughput is segment bytes per second (the `.log` objects' total size over the elapsed time),
@@ -39,6 +41,7 @@ import json
 import os
 import resource
 import shutil
+import struct
 import subprocess
 import sys
 import time
@@ -153,11 +156,26 @@ def baseline(moto: MotoServer, keys: List[str], binary: Optional[Path]) -> Dict[
 
 
 # -- consumes ----------------------------------------------------------------------------
+def recv_into_exact(sock, view: memoryview) -> None:
+    got = 0
+    while got < len(view):
+        n = sock.recv_into(view[got:])
+        if not n:
+            raise ConnectionError(f"connection closed after {got} of {len(view)} bytes")
+        got += n
+
+
 def raw_fetch_all(bootstrap: str, topic: str, records: int, seconds: float) -> Tuple[int, int, float]:
-    """Fetch v4 from offset 0 until `records` offsets are covered: (offsets, record bytes, seconds)."""
+    """Fetch v4 from offset 0 until `records` offsets are covered: (offsets, record bytes, seconds).
+
+    The client's own cost is kept near zero, so the figure is the broker's: each response is
+    received into one reused buffer and its batches are stepped through by their headers
+    (struct.unpack_from on a memoryview), without copying or decoding them."""
     offset = 0
     nbytes = 0
     corr = 0
+    buf = bytearray(80 << 20)
+    view = memoryview(buf)
     with kw.connect(bootstrap, timeout=30) as s:
         start = time.perf_counter()
         deadline = start + seconds
@@ -165,16 +183,31 @@ def raw_fetch_all(bootstrap: str, topic: str, records: int, seconds: float) -> T
             corr += 1
             s.sendall(kw.fetch_v4_request(corr, topic, 0, offset, max_wait_ms=500, min_bytes=1,
                                           max_bytes=64 << 20, partition_max_bytes=8 << 20))
-            got, r = kw.read_response(s)
-            assert got == corr
-            part = kw.parse_fetch_v4(r)[(topic, 0)]
-            if part.error_code:
-                raise RuntimeError(f"fetch at {offset}: error {part.error_code}")
-            batches = kw.split_batches(part.records)
-            if batches:
-                last = batches[-1]
-                offset = last.base_offset + last.last_offset_delta + 1
-                nbytes += sum(len(b.raw) for b in batches)
+            recv_into_exact(s, view[:4])
+            (size,) = struct.unpack_from(">i", buf, 0)
+            if not 0 < size <= len(buf):
+                raise RuntimeError(f"bad response size {size}")
+            recv_into_exact(s, view[:size])
+            # correlation id, throttle, [topic count, topic name, [partition count, partition...]]
+            got, _throttle, n_topics, name_len = struct.unpack_from(">iiih", buf, 0)
+            pos = 14 + name_len
+            n_parts, _part, err, _hwm, _lso, n_aborted = struct.unpack_from(">iihqqi", buf, pos)
+            if got != corr or n_topics != 1 or n_parts != 1:
+                raise RuntimeError(f"unexpected fetch response {got} {n_topics} {n_parts}")
+            if err:
+                raise RuntimeError(f"fetch at {offset}: error {err}")
+            pos += 30 + 16 * max(n_aborted, 0)
+            (length,) = struct.unpack_from(">i", buf, pos)
+            pos += 4
+            end = pos + max(length, 0)
+            while pos + 61 <= end:
+                base_offset, batch_length = struct.unpack_from(">qi", buf, pos)
+                if pos + 12 + batch_length > end:
+                    break  # a partial trailing batch
+                (last_delta,) = struct.unpack_from(">i", buf, pos + 23)
+                offset = base_offset + last_delta + 1
+                nbytes += 12 + batch_length
+                pos += 12 + batch_length
         return offset, nbytes, time.perf_counter() - start
 
 
@@ -255,10 +288,16 @@ def cpu_pass(b: Broker, megabytes: float, tiered: bool, settle_s: float = 0.0) -
             "produce_MB/s": mb(r["bytes"]) / (produced_at - t0), "settle_s": time.monotonic() - produced_at}
 
 
+def median_run(runs: List[Dict[str, float]]) -> Dict[str, float]:
+    """The run with the median CPU per GB."""
+    return sorted(runs, key=lambda r: r["cpu_s_per_GB"])[len(runs) // 2]
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--megabytes", type=float, default=256.0, help="consume data volume")
     p.add_argument("--cpu-megabytes", type=float, default=1000.0, help="volume for CPU per GB")
+    p.add_argument("--cpu-rounds", type=int, default=3, help="alternating CPU passes per broker (median kept)")
     p.add_argument("--segment-mb", type=int, default=8, help="segment.bytes of the consume topic, MiB")
     p.add_argument("--seconds", type=float, default=300.0, help="time bound per consume pass")
     p.add_argument("--quick", action="store_true", help="64 MB to consume, 300 MB for CPU")
@@ -315,20 +354,28 @@ def main() -> None:
             warm[how] = best_of(2, lambda: consume_pass(tiered, how, topic, records, seg_bytes, args.seconds))
             results.append(Result(f"tier/consume-warm-{how}", "strata", params, warm[how]))
 
-        cpu_tier = cpu_pass(tiered, args.cpu_megabytes, tiered=True)
-        results.append(Result("tier/cpu-per-GB", "strata+tier", cpu_params, cpu_tier))
-        tiered.stop()
-
         local = Broker(overrides={"log.retention.check.interval.ms": 200}, name="strata-perf-local")
         local.start()
+        # CPU per GB swings 2x from run to run on a shared 2-core VM: alternate the two brokers
+        # (both running, one idle at a time) and compare medians.
+        tier_runs: List[Dict[str, float]] = []
+        plain_runs: List[Dict[str, float]] = []
+        for _ in range(args.cpu_rounds):
+            tier_runs.append(cpu_pass(tiered, args.cpu_megabytes, tiered=True))
+            plain_runs.append(cpu_pass(local, args.cpu_megabytes, tiered=False, settle_s=tier_runs[-1]["settle_s"]))
+        cpu_tier, cpu_plain = median_run(tier_runs), median_run(plain_runs)
+        results.append(Result("tier/cpu-per-GB", "strata+tier", cpu_params,
+                              cpu_tier, notes="runs: " + " ".join(f"{r['cpu_s_per_GB']:.2f}" for r in tier_runs)))
+        results.append(Result("tier/cpu-per-GB", "strata", cpu_params,
+                              cpu_plain, notes="runs: " + " ".join(f"{r['cpu_s_per_GB']:.2f}" for r in plain_runs)))
+        tiered.stop()
+
         ltopic = unique_topic("local-consume")
         create_topic(local.bootstrap, ltopic, 1, {"segment.bytes": str(args.segment_mb << 20)})
         produce_1k(local.bootstrap, ltopic, 1, args.megabytes, "1")
         for how in ("raw", "librdkafka"):
             loc[how] = best_of(2, lambda: consume_pass(local, how, ltopic, records, seg_bytes, args.seconds))
             results.append(Result(f"tier/consume-local-disk-{how}", "strata", params, loc[how]))
-        cpu_plain = cpu_pass(local, args.cpu_megabytes, tiered=False, settle_s=cpu_tier["settle_s"])
-        results.append(Result("tier/cpu-per-GB", "strata", cpu_params, cpu_plain))
     finally:
         for x in (tiered, local):
             if x is not None:

@@ -184,7 +184,10 @@ async fn sequential_reads_fetch_spans_not_single_chunks() {
     // from a segment's start never needs its index files.
     for entry in std::fs::read_dir(root.path().join("bucket/orders-id-1/0")).unwrap() {
         let path = entry.unwrap().path();
-        if path.extension().is_some_and(|e| e == "index" || e == "timeindex") {
+        if path
+            .extension()
+            .is_some_and(|e| e == "index" || e == "timeindex")
+        {
             std::fs::remove_file(path).unwrap();
         }
     }
