@@ -378,9 +378,9 @@ impl Reader {
 
     /// Starts one ranged GET for chunks `first..` of `object`: at most
     /// `max_chunks`, up to the object's end, and only while they are
-    /// neither on their way nor (after the first) cached. Each is registered as in flight until it is in
-    /// the cache. Returns whether a GET started (false when `first` itself
-    /// is already in flight).
+    /// neither on their way nor (after the first) cached. Each is registered
+    /// as in flight until it is in the cache. Returns whether a GET started
+    /// (false when `first` itself is already in flight).
     ///
     /// Spans run to the end of the object rather than stopping at the
     /// read-ahead window: a sequential consumer reads the whole segment
