@@ -10,26 +10,7 @@ use crate::{FlushPolicy, Log, LogConfig};
 /// A v2 batch as a producer sends it: base offset 0, `records` records
 /// (opaque payload of `payload` bytes), max timestamp `max_ts`, valid CRC.
 pub(crate) fn batch(records: i32, max_ts: i64, payload: usize) -> Vec<u8> {
-    let body = vec![0xabu8; payload];
-    let batch_length = (61 - 12 + body.len()) as i32;
-    let mut b = Vec::with_capacity(61 + payload);
-    b.extend_from_slice(&0i64.to_be_bytes());
-    b.extend_from_slice(&batch_length.to_be_bytes());
-    b.extend_from_slice(&(-1i32).to_be_bytes());
-    b.push(2);
-    b.extend_from_slice(&[0; 4]);
-    b.extend_from_slice(&0i16.to_be_bytes());
-    b.extend_from_slice(&(records - 1).to_be_bytes());
-    b.extend_from_slice(&(max_ts - 1).to_be_bytes());
-    b.extend_from_slice(&max_ts.to_be_bytes());
-    b.extend_from_slice(&(-1i64).to_be_bytes());
-    b.extend_from_slice(&(-1i16).to_be_bytes());
-    b.extend_from_slice(&(-1i32).to_be_bytes());
-    b.extend_from_slice(&records.to_be_bytes());
-    b.extend_from_slice(&body);
-    let crc = crc32c::crc32c(&b[21..]);
-    b[17..21].copy_from_slice(&crc.to_be_bytes());
-    b
+    strata_wire::testing::opaque_batch(records, max_ts, payload)
 }
 
 pub(crate) fn bytes(b: Vec<u8>) -> Bytes {

@@ -503,6 +503,18 @@ mod tests {
         }
     }
 
+    /// Waits, at most 5 s, until every chunk of `keys` is on disk (or in
+    /// memory). foyer writes asynchronously, and `storage().wait()` alone
+    /// can return before an entry evicted or filtered a moment ago is even
+    /// queued; a chunk lost for good still fails the caller's assertions.
+    async fn written(cache: &ChunkCache, keys: impl Iterator<Item = ChunkKey> + Clone) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        while keys.clone().any(|k| !cache.contains(&k)) && tokio::time::Instant::now() < deadline {
+            cache.cache.storage().wait().await;
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
     async fn bounded<F: Future>(f: F) -> F::Output {
         tokio::time::timeout(TEST_TIMEOUT, f)
             .await
@@ -624,7 +636,7 @@ mod tests {
                 assert_eq!(got, want);
                 assert!(cache.cache.memory().usage() <= memory);
             }
-            cache.cache.storage().wait().await;
+            written(&cache, (0..4).map(|chunk| key("big", chunk))).await;
 
             for chunk in 0..4 {
                 let fetch = counted(&calls, Bytes::new(), Duration::ZERO);
@@ -658,6 +670,9 @@ mod tests {
             cache.cache.storage().wait().await;
 
             for chunk in 0..chunks {
+                // Promoting the disk hits below evicts the chunks memory held,
+                // which then queue for the disk writer: let it finish first.
+                written(&cache, std::iter::once(key("seg", chunk))).await;
                 assert!(cache.contains(&key("seg", chunk)));
                 let fetch = counted(&calls, Bytes::new(), Duration::ZERO);
                 let got = cache.get_or_fetch(key("seg", chunk), fetch).await.unwrap();
@@ -666,6 +681,10 @@ mod tests {
             assert_eq!(calls.load(Ordering::SeqCst), chunks as usize);
             assert_eq!((cache.hits(), cache.misses()), (chunks, chunks));
 
+            // A chunk still on its way to disk may survive a removal (see
+            // `remove_object`): let the writes the promotions caused land.
+            written(&cache, (0..chunks).map(|chunk| key("seg", chunk))).await;
+            cache.cache.storage().wait().await;
             cache.remove_object("seg", chunks);
             for chunk in 0..chunks {
                 assert!(!cache.contains(&key("seg", chunk)), "chunk {chunk}");

@@ -16,25 +16,7 @@ use crate::{PartitionSpec, Tier, TierConfig, TierMetrics};
 
 /// A RecordBatch v2 of `records` records, `payload` opaque bytes, max timestamp `max_ts`.
 fn batch(records: i32, max_ts: i64, payload: usize) -> Bytes {
-    let body = vec![0xabu8; payload];
-    let mut b = Vec::with_capacity(61 + payload);
-    b.extend_from_slice(&0i64.to_be_bytes());
-    b.extend_from_slice(&((61 - 12 + payload) as i32).to_be_bytes());
-    b.extend_from_slice(&(-1i32).to_be_bytes());
-    b.push(2);
-    b.extend_from_slice(&[0; 4]);
-    b.extend_from_slice(&0i16.to_be_bytes());
-    b.extend_from_slice(&(records - 1).to_be_bytes());
-    b.extend_from_slice(&(max_ts - 1).to_be_bytes());
-    b.extend_from_slice(&max_ts.to_be_bytes());
-    b.extend_from_slice(&(-1i64).to_be_bytes());
-    b.extend_from_slice(&(-1i16).to_be_bytes());
-    b.extend_from_slice(&(-1i32).to_be_bytes());
-    b.extend_from_slice(&records.to_be_bytes());
-    b.extend_from_slice(&body);
-    let crc = crc32c::crc32c(&b[21..]);
-    b[17..21].copy_from_slice(&crc.to_be_bytes());
-    Bytes::from(b)
+    Bytes::from(strata_wire::testing::opaque_batch(records, max_ts, payload))
 }
 
 fn log_config() -> LogConfig {

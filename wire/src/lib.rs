@@ -11,5 +11,7 @@ pub mod frame;
 pub mod records;
 pub mod request;
 pub mod response;
+#[cfg(any(test, feature = "test-util"))]
+pub mod testing;
 
 pub use kafka_protocol;

@@ -74,6 +74,7 @@ use super::JsonSchema;
 
 mod array;
 mod combined;
+mod content_model;
 mod keywords;
 mod object;
 

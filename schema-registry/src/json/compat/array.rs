@@ -7,6 +7,7 @@
 
 use serde_json::{Map, Value};
 
+use super::content_model::{ContentModel, Member};
 use super::{is_empty_schema, Diff, Doc};
 
 /// The positional item schemas.
@@ -111,39 +112,17 @@ impl<'a> Diff<'a> {
         for (i, (a, b)) in ot.iter().zip(ut).enumerate() {
             self.compare(od, a, ud, b, &format!("{path}/items/{i}"));
         }
+        let model = |m| ContentModel {
+            open: is_open(m),
+            partial: partial(m),
+        };
         for (i, os) in ot.iter().enumerate().skip(ut.len()) {
             let p = format!("{path}/items/{i}");
-            if is_open(u) {
-                continue;
-            }
-            match partial(u) {
-                Some(extra) => {
-                    let uncovered = self.compare_recording(od, os, ud, extra, &p);
-                    if uncovered {
-                        self.add(
-                            "ITEM_REMOVED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL",
-                            &p,
-                        );
-                    }
-                }
-                None if os != &Value::Bool(false) => {
-                    self.add("ITEM_REMOVED_FROM_CLOSED_CONTENT_MODEL", &p);
-                }
-                None => {}
-            }
+            self.member_removed(Member::Item, od, os, ud, model(u), &p);
         }
         for (i, us) in ut.iter().enumerate().skip(ot.len()) {
             let p = format!("{path}/items/{i}");
-            if is_open(o) {
-                let (_, resolved) = self.resolve(ud, us, false);
-                if !is_empty_schema(resolved) {
-                    self.add("ITEM_ADDED_TO_OPEN_CONTENT_MODEL", &p);
-                }
-            } else if let Some(extra) = partial(o) {
-                if self.compare_recording(od, extra, ud, us, &p) {
-                    self.add("ITEM_ADDED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL", &p);
-                }
-            }
+            self.member_added(Member::Item, od, model(o), ud, us, &p);
         }
     }
 }

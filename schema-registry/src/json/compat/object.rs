@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 
 use serde_json::{Map, Value};
 
+use super::content_model::{ContentModel, Member};
 use super::{is_empty_schema, required, Diff, Doc};
 
 /// `additionalProperties` as Confluent's `ObjectSchema` holds it: whether
@@ -157,42 +158,22 @@ impl<'a> Diff<'a> {
                 // Only the update's content model decides whether it still
                 // accepts what the property held.
                 (Some(os), None) => {
-                    if is_open(u) {
-                        continue;
-                    }
-                    match partial(u, name) {
-                        Some(extra) => {
-                            let uncovered = self.compare_recording(od, os, ud, extra, &p);
-                            if uncovered {
-                                self.add(
-                                    "PROPERTY_REMOVED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL",
-                                    &p,
-                                );
-                            }
-                        }
-                        None if os != &Value::Bool(false) => {
-                            self.add("PROPERTY_REMOVED_FROM_CLOSED_CONTENT_MODEL", &p);
-                        }
-                        None => {}
-                    }
+                    let model = ContentModel {
+                        open: is_open(u),
+                        partial: partial(u, name),
+                    };
+                    self.member_removed(Member::Property, od, os, ud, model, &p);
                 }
                 // Only the original's content model decides what data may
                 // already hold the new property.
                 (None, Some(us)) => {
-                    if is_open(o) {
-                        let (_, resolved) = self.resolve(ud, us, false);
-                        if !is_empty_schema(resolved) {
-                            self.add("PROPERTY_ADDED_TO_OPEN_CONTENT_MODEL", &p);
-                        }
+                    let model = ContentModel {
+                        open: is_open(o),
+                        partial: partial(o, name),
+                    };
+                    self.member_added(Member::Property, od, model, ud, us, &p);
+                    if model.open {
                         continue;
-                    }
-                    if let Some(extra) = partial(o, name) {
-                        if self.compare_recording(od, extra, ud, us, &p) {
-                            self.add(
-                                "PROPERTY_ADDED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL",
-                                &p,
-                            );
-                        }
                     }
                     let (_, resolved) = self.resolve(ud, us, false);
                     if ureq.contains(&name.as_str()) && resolved.get("default").is_none() {
