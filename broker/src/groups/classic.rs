@@ -511,6 +511,7 @@ impl ClassicGroup {
         tx: oneshot::Sender<JoinResult>,
         now: Instant,
     ) {
+        tracing::info!(group = %self.group_id, member = %member_id, state = self.state.name(), "member joins the group");
         if self.members.is_empty() {
             self.protocol_type = Some(request.protocol_type.clone());
         }
@@ -624,9 +625,12 @@ impl ClassicGroup {
             .map(|m| m.member_id.clone())
             .collect();
         for id in gone {
+            tracing::info!(group = %self.group_id, member = %id, "member removed: it did not rejoin before the rebalance ended");
             self.remove_member_entry(&id);
         }
-        self.pending_members.clear();
+        // Pending members (handed an id by MEMBER_ID_REQUIRED) stay pending until
+        // they join with it or their session passes, as in Kafka: one that comes
+        // back a moment after this join phase joins the next one.
         self.join_deadline = None;
         self.join_deadline_cap = None;
         self.initial_join = false;
@@ -648,6 +652,12 @@ impl ClassicGroup {
         }
         self.state = GroupState::CompletingRebalance;
         self.sync_deadline = Some(now + self.max_rebalance_timeout());
+        tracing::info!(
+            group = %self.group_id,
+            generation = self.generation_id,
+            members = self.members.len(),
+            "group join phase complete, awaiting the leader's assignment"
+        );
         let ids: Vec<String> = self.members.keys().cloned().collect();
         for id in ids {
             let result = self.join_result_for(&id);
@@ -774,6 +784,7 @@ impl ClassicGroup {
                     self.state = GroupState::Stable;
                     self.sync_deadline = None;
                     self.dirty = true;
+                    tracing::info!(group = %self.group_id, generation = self.generation_id, members = self.members.len(), "group stable");
                     let (ptype, pname) = (self.protocol_type.clone(), self.protocol_name.clone());
                     for m in self.members.values_mut() {
                         if let Some(w) = m.sync_waiter.take() {
@@ -852,6 +863,7 @@ impl ClassicGroup {
         if !self.members.contains_key(&resolved) {
             return Err(ResponseError::UnknownMemberId);
         }
+        tracing::info!(group = %self.group_id, member = %resolved, "member left the group");
         self.remove_member(&resolved, now);
         Ok(())
     }
@@ -952,6 +964,7 @@ impl ClassicGroup {
                 .map(|m| m.member_id.clone())
                 .collect();
             for id in silent {
+                tracing::info!(group = %self.group_id, member = %id, "member removed: no SyncGroup before the leader's assignment timed out");
                 self.remove_member_entry(&id);
             }
             if self.members.is_empty() {

@@ -128,6 +128,51 @@ fn a_second_member_triggers_a_rebalance_everyone_rejoins() {
 }
 
 #[test]
+fn a_member_id_handed_out_before_the_join_phase_ends_still_joins_after_it() {
+    let t0 = Instant::now();
+    let mut g = ClassicGroup::new("g", settings(100));
+    let (a, rx_a) = join_new(&mut g, t0);
+    let late = now_result(g.join(join_request("", None, &["range"]), t0));
+    assert_eq!(late.error, Some(ResponseError::MemberIdRequired));
+    g.tick(t0 + Duration::from_millis(100));
+    assert_eq!(
+        now_result(rx_a).generation_id,
+        1,
+        "the initial delay ended the phase"
+    );
+    let rx_late = g.join(
+        join_request(&late.member_id, None, &["range"]),
+        t0 + Duration::from_millis(150),
+    );
+    assert_eq!(
+        g.state,
+        GroupState::PreparingRebalance,
+        "the late member starts a rebalance"
+    );
+    assert!(g.members.contains_key(&late.member_id));
+    let rx_a = g.join(
+        join_request(&a, None, &["range"]),
+        t0 + Duration::from_millis(160),
+    );
+    let (ra, rl) = (now_result(rx_a), now_result(rx_late));
+    assert_eq!((ra.error, rl.error), (None, None));
+    assert_eq!((ra.generation_id, rl.generation_id), (2, 2));
+}
+
+#[test]
+fn an_unused_member_id_expires_with_its_session() {
+    let t0 = Instant::now();
+    let mut g = ClassicGroup::new("g", settings(0));
+    let unused = now_result(g.join(join_request("", None, &["range"]), t0));
+    g.tick(t0 + Duration::from_millis(10_000));
+    let r = now_result(g.join(
+        join_request(&unused.member_id, None, &["range"]),
+        t0 + Duration::from_millis(10_000),
+    ));
+    assert_eq!(r.error, Some(ResponseError::UnknownMemberId));
+}
+
+#[test]
 fn a_silent_member_is_removed_after_its_session_timeout() {
     let t0 = Instant::now();
     let mut g = ClassicGroup::new("g", settings(0));
