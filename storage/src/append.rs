@@ -17,6 +17,7 @@ use crate::config::{FlushPolicy, MAX_SEGMENT_BYTES};
 use crate::durability::start_background_sync;
 use crate::error::{IoContext, StorageError};
 use crate::log::{AppendInfo, Log, PendingSeal, Position};
+use crate::preallocate;
 use crate::segment::{file_path, BatchLocation, Segment};
 
 /// What validation learned about one batch of the request.
@@ -59,6 +60,35 @@ fn validate(records: &[u8]) -> Result<Vec<Incoming>, StorageError> {
     Ok(batches)
 }
 
+/// The append copy buffer, one per thread, kept between appends.
+mod copy_buffer {
+    use std::cell::RefCell;
+
+    /// A buffer larger than this after an append is freed, not kept.
+    const MAX_KEPT: usize = 8 * 1024 * 1024;
+
+    thread_local! {
+        static KEPT: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    }
+
+    /// This thread's buffer, empty (a new one if it is in use already).
+    pub(super) fn take() -> Vec<u8> {
+        let mut buf = KEPT.with_borrow_mut(std::mem::take);
+        buf.clear();
+        buf
+    }
+
+    pub(super) fn give_back(buf: Vec<u8>) {
+        if buf.capacity() <= MAX_KEPT {
+            KEPT.with_borrow_mut(|kept| {
+                if buf.capacity() > kept.capacity() {
+                    *kept = buf;
+                }
+            });
+        }
+    }
+}
+
 fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -93,11 +123,14 @@ impl Log {
         // untouched payload slices ran at 0.8 GB/s for eight 16 KiB batches
         // per call against 4.5 GB/s for this; a reused buffer held under the
         // writer lock was also slower (~2 GB/s). For one batch per call all
-        // three were on par.
-        let mut buf = records.to_vec();
+        // three were on par. The copy goes into this thread's kept buffer:
+        // a fresh ~1 MiB allocation per request was page-faulted in and
+        // zapped again each time.
+        let mut buf = copy_buffer::take();
+        buf.extend_from_slice(&records);
 
         let writer = self.inner.writer.lock();
-        let (base_offset, file, position, interval) = {
+        let (base_offset, file, position, interval, reservation) = {
             let st = self.inner.state.lock();
             st.check_usable()?;
             let max = st.config.effective_segment_bytes().min(MAX_SEGMENT_BYTES);
@@ -107,25 +140,32 @@ impl Log {
             let active = st.active();
             let full = active.size > 0
                 && (active.size + total > max || !active.offset_fits(st.log_end + record_count));
-            if full {
+            let mut st = if full {
                 drop(st);
                 self.roll_locked()?;
-                let st = self.inner.state.lock();
-                (
-                    st.log_end,
-                    st.active().file.clone(),
-                    0,
-                    st.config.index_interval_bytes,
-                )
+                self.inner.state.lock()
             } else {
-                (
-                    st.log_end,
-                    active.file.clone(),
-                    active.size,
-                    st.config.index_interval_bytes,
-                )
+                st
+            };
+            let interval = st.config.index_interval_bytes;
+            let (log_end, active) = (st.log_end, st.active_mut());
+            let position = active.size;
+            let reservation =
+                preallocate::next_reservation(position + total, active.reserved_to, max);
+            if let Some((from, len)) = reservation {
+                active.reserved_to = from + len;
             }
+            (
+                log_end,
+                active.file.clone(),
+                position,
+                interval,
+                reservation,
+            )
         };
+        if let Some((from, len)) = reservation {
+            preallocate::reserve(&file, from, len);
+        }
 
         // Assign offsets and build the write.
         let mut offsets = Vec::with_capacity(incoming.len());
@@ -139,7 +179,7 @@ impl Log {
             patch_header(bytes, offset, leader_epoch, log_append_time);
         }
         let write = (&*file).write_all(&buf);
-        drop(buf);
+        copy_buffer::give_back(buf);
         if let Err(e) = write {
             // Keep the file equal to what the log knows: cut the partial write.
             if let Err(cut) = file.set_len(position) {
@@ -208,6 +248,7 @@ impl Log {
         let mut st = self.inner.state.lock();
         let old = st.active_mut();
         old.seal();
+        let surplus = (old.reserved_to > old.size).then(|| (old.file.clone(), old.size));
         let pending = PendingSeal {
             base_offset: old.base_offset,
             file: old.file.clone(),
@@ -217,6 +258,12 @@ impl Log {
         st.sync.unsynced_sealed.push(pending);
         st.sync.dir_dirty = true;
         st.segments.insert(base, Segment::empty(base, file, path));
+        drop(st);
+        if let Some((sealed, size)) = surplus {
+            if let Err(e) = preallocate::release_surplus(&sealed, size) {
+                tracing::warn!(dir = %self.inner.dir.display(), error = %e, "reserved space of a sealed segment not given back");
+            }
+        }
         tracing::debug!(dir = %self.inner.dir.display(), base_offset = base, "rolled segment");
         Ok(())
     }
@@ -298,6 +345,43 @@ mod tests {
         ));
         assert_eq!(log.log_end_offset(), 0);
         assert_eq!(log.size_bytes(), 0);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn the_active_segment_reserves_ahead_and_a_sealed_one_gives_it_back() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let config = LogConfig {
+            segment_bytes: 4 << 20,
+            ..fast_config()
+        };
+        let log = open(dir.path(), config);
+        append_n(&log, 10, 1, 0, 99_939);
+        let first = crate::segment::file_path(&dir.path().join("topic-0"), 0, "log");
+        let meta = std::fs::metadata(&first).unwrap();
+        assert_eq!(
+            meta.len(),
+            log.size_bytes(),
+            "the size ends at the last batch"
+        );
+        if meta.blocks() * 512 <= meta.len() {
+            return; // this filesystem cannot reserve; appends went on without it
+        }
+        // Fill the segment (4 MiB) so that the next append rolls it.
+        append_n(&log, 35, 1, 0, 99_939);
+        log.flush().unwrap();
+        let sealed = log.sealed_segments();
+        assert_eq!(sealed.len(), 1);
+        let meta = std::fs::metadata(&first).unwrap();
+        assert_eq!(meta.len(), sealed[0].size_bytes);
+        assert!(
+            meta.blocks() * 512 < meta.len() + 64 * 1024,
+            "sealed: {} bytes on disk for {} of data",
+            meta.blocks() * 512,
+            meta.len()
+        );
+        assert_eq!(offsets(&log.read(0, 1 << 20, false).unwrap())[0], (0, 0));
     }
 
     #[test]

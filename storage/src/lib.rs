@@ -21,6 +21,7 @@ mod durability;
 mod error;
 mod index;
 mod log;
+mod preallocate;
 mod read;
 mod recovery;
 mod retention;

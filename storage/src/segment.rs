@@ -64,6 +64,9 @@ pub(crate) struct Segment {
     pub(crate) path: PathBuf,
     /// Bytes of whole batches in the file.
     pub(crate) size: u64,
+    /// How far disk blocks are reserved for appends (`preallocate`); may
+    /// exceed `size` while the segment is active.
+    pub(crate) reserved_to: u64,
     /// One past the last offset in the segment (its base offset when empty).
     pub(crate) next_offset: i64,
     /// Largest batch max timestamp, `NO_TIMESTAMP` when empty.
@@ -99,6 +102,7 @@ impl Segment {
             file: Arc::new(file),
             path,
             size: 0,
+            reserved_to: 0,
             next_offset: base_offset,
             max_timestamp: NO_TIMESTAMP,
             max_timestamp_offset: base_offset,

@@ -30,16 +30,25 @@ pub fn check_length(declared: i32, max: usize) -> Result<usize, FrameError> {
     Ok(length)
 }
 
+/// The checked length of the frame at the front of `buf`, once its prefix
+/// is there; the body may still be incomplete.
+pub fn peek_length(buf: &[u8], max: usize) -> Result<Option<usize>, FrameError> {
+    match buf.get(..LENGTH_PREFIX) {
+        Some(prefix) => {
+            check_length(i32::from_be_bytes(prefix.try_into().expect("4 bytes")), max).map(Some)
+        }
+        None => Ok(None),
+    }
+}
+
 /// Splits one whole frame body off the front of `buf`, if present.
 ///
 /// Returns `Ok(None)` when more bytes are needed; in that case it reserves
 /// room for the rest of the frame only once the length has passed the check.
 pub fn split_frame(buf: &mut BytesMut, max: usize) -> Result<Option<Bytes>, FrameError> {
-    if buf.len() < LENGTH_PREFIX {
+    let Some(length) = peek_length(buf, max)? else {
         return Ok(None);
-    }
-    let declared = i32::from_be_bytes(buf[..LENGTH_PREFIX].try_into().expect("4 bytes"));
-    let length = check_length(declared, max)?;
+    };
     if buf.len() < LENGTH_PREFIX + length {
         buf.reserve(LENGTH_PREFIX + length - buf.len());
         return Ok(None);

@@ -10,19 +10,20 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 use kafka_protocol::messages::{ApiKey, RequestKind};
 use strata_governance::Principal;
-use strata_wire::frame::split_frame;
+use strata_wire::frame::{peek_length, split_frame, LENGTH_PREFIX};
 use strata_wire::request::{decode_request, RequestError};
 use strata_wire::response::encode_response;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::tcp::OwnedWriteHalf;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use tracing::Instrument;
 
+use super::frame_pool::{FramePool, POOLED_FRAME_MIN};
 use crate::broker::Broker;
 use crate::handlers::{self, AppendTurn, RequestContext};
 
@@ -86,11 +87,28 @@ impl Connection {
         let principal = Arc::new(Principal::anonymous());
         let max_frame = requests.broker.cluster.properties.socket_request_max_bytes;
         let mut buf = BytesMut::with_capacity(16 * 1024);
+        let pool = Arc::new(FramePool::default());
         'read: loop {
             loop {
-                let frame = match split_frame(&mut buf, max_frame) {
-                    Ok(Some(frame)) => frame,
-                    Ok(None) => break,
+                let frame = match peek_length(&buf, max_frame) {
+                    Ok(Some(length))
+                        if length >= POOLED_FRAME_MIN && buf.len() < LENGTH_PREFIX + length =>
+                    {
+                        match read_pooled_frame(&mut reader, &mut buf, length, &pool, &mut shutdown)
+                            .await
+                        {
+                            Some(frame) => frame,
+                            None => break 'read,
+                        }
+                    }
+                    Ok(_) => match split_frame(&mut buf, max_frame) {
+                        Ok(Some(frame)) => frame,
+                        Ok(None) => break,
+                        Err(e) => {
+                            requests.bad_input(&e);
+                            break 'read;
+                        }
+                    },
                     Err(e) => {
                         requests.bad_input(&e);
                         break 'read;
@@ -120,6 +138,36 @@ impl Connection {
         drop(queue);
         let _ = writer.await;
     }
+}
+
+/// Reads the rest of a large frame, whose length prefix and first bytes are
+/// in `buf`, into a buffer from the connection's pool. `None`: the peer went
+/// away or the broker is shutting down.
+async fn read_pooled_frame(
+    reader: &mut OwnedReadHalf,
+    buf: &mut BytesMut,
+    length: usize,
+    pool: &Arc<FramePool>,
+    shutdown: &mut watch::Receiver<bool>,
+) -> Option<Bytes> {
+    buf.advance(LENGTH_PREFIX);
+    let mut body = pool.take(length);
+    body.extend_from_slice(&buf.split_to(buf.len().min(length)));
+    while body.len() < length {
+        let mut rest = (&mut *reader).take((length - body.len()) as u64);
+        tokio::select! {
+            read = rest.read_buf(&mut body) => match read {
+                Ok(0) => return None,
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::debug!(error = %e, "read failed");
+                    return None;
+                }
+            },
+            _ = shutdown.changed() => return None,
+        }
+    }
+    Some(pool.frame(body))
 }
 
 /// Decodes requests of one connection and spawns their handlers.
