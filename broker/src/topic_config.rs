@@ -171,6 +171,8 @@ pub(crate) static TOPIC_CONFIGS: &[TopicConfigDef] = &[
         "Segment size at which the log rolls."),
     def!("segment.ms", "log.roll.ms", Long, "604800000", long_at_least(1),
         "Age at which the active segment rolls."),
+    def!("strata.page.cache.window.bytes", "strata.log.page.cache.window.bytes", Long, "33554432", long_at_least(-1),
+        "How many bytes at the end of each segment stay in the OS page cache once fsynced; older bytes are dropped from the cache (their readers read from disk), so the write path reuses the same memory. -1 leaves the cache to the kernel, as Kafka does."),
     def!("strata.value.schema.validation.mode", "strata.value.schema.validation.mode", String, "id", validate_mode,
         "With confluent.value.schema.validation: id checks that each value's schema id is registered under the expected subject (as Confluent Server does); payload also decodes each value with that schema (Avro, JSON Schema, Protobuf) and refuses values that do not conform."),
 ];
@@ -314,6 +316,7 @@ impl EffectiveTopicConfig {
                 remote_storage,
                 total_retention_ms: non_negative(long("retention.ms")).filter(|_| deletes),
                 total_retention_bytes: non_negative(long("retention.bytes")).filter(|_| deletes),
+                page_cache_window: non_negative(long("strata.page.cache.window.bytes")),
             },
         }
     }

@@ -62,7 +62,14 @@ pub struct LogConfig {
     /// itself applies `retention_ms`/`retention_bytes` as local retention.
     pub total_retention_ms: Option<u64>,
     pub total_retention_bytes: Option<u64>,
+    /// How many bytes at the end of each segment stay in the OS page cache
+    /// once fsynced; what lies further back is dropped from the cache
+    /// (`page_cache.rs`). `None` leaves the cache to the kernel, as Kafka does.
+    pub page_cache_window: Option<u64>,
 }
+
+/// The default of `LogConfig::page_cache_window`: 32 MiB per partition.
+pub const DEFAULT_PAGE_CACHE_WINDOW: u64 = 32 * 1024 * 1024;
 
 /// Segment file positions are stored as u32 in the index files, as in Kafka.
 pub(crate) const MAX_SEGMENT_BYTES: u64 = u32::MAX as u64;
@@ -84,6 +91,7 @@ impl Default for LogConfig {
             remote_storage: false,
             total_retention_ms: None,
             total_retention_bytes: None,
+            page_cache_window: Some(DEFAULT_PAGE_CACHE_WINDOW),
         }
     }
 }

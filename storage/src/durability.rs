@@ -27,6 +27,7 @@ use std::time::{Duration, Instant};
 use crate::config::FlushPolicy;
 use crate::error::{IoContext, StorageError};
 use crate::log::{notify_hw, Inner, Log, PendingSeal, State};
+use crate::page_cache::{self, CacheDrop};
 
 /// One fsync round: what it covers and what it must touch.
 pub(crate) struct SyncJob {
@@ -34,6 +35,8 @@ pub(crate) struct SyncJob {
     files: Vec<Arc<File>>,
     sealed: Vec<PendingSeal>,
     sync_dir: bool,
+    /// Durable once the job's fsyncs are done: dropped from the page cache then.
+    cache_drops: Vec<CacheDrop>,
 }
 
 impl State {
@@ -49,12 +52,41 @@ impl State {
         let mut files: Vec<Arc<File>> = sealed.iter().map(|p| p.file.clone()).collect();
         files.push(self.active().file.clone());
         let sync_dir = std::mem::take(&mut self.sync.dir_dirty) || !sealed.is_empty();
+        let cache_drops = self.cache_drops(&sealed);
         SyncJob {
             target: self.log_end,
             files,
             sealed,
             sync_dir,
+            cache_drops,
         }
+    }
+
+    /// The ranges of the segments a job syncs that fall behind the page
+    /// cache window, marked as dropped.
+    fn cache_drops(&mut self, sealed: &[PendingSeal]) -> Vec<CacheDrop> {
+        let Some(window) = self.config.page_cache_window else {
+            return Vec::new();
+        };
+        let active = self.active().base_offset;
+        let bases = sealed.iter().map(|p| p.base_offset).chain([active]);
+        let mut drops = Vec::new();
+        for base in bases {
+            let Some(segment) = self.segments.get_mut(&base) else {
+                continue;
+            };
+            if let Some((from, to)) =
+                page_cache::range_to_drop(segment.size, segment.cache_dropped_to, window)
+            {
+                segment.cache_dropped_to = to;
+                drops.push(CacheDrop {
+                    file: segment.file.clone(),
+                    from,
+                    to,
+                });
+            }
+        }
+        drops
     }
 }
 
@@ -74,6 +106,9 @@ fn run_sync(dir: &Path, job: &SyncJob, delay_ms: u64) -> io::Result<()> {
     }
     if job.sync_dir {
         File::open(dir)?.sync_all()?;
+    }
+    for range in &job.cache_drops {
+        page_cache::drop_cached(range);
     }
     Ok(())
 }
@@ -278,6 +313,48 @@ mod tests {
         assert_eq!(offsets(&log.read(0, 1000, false).unwrap()), vec![(0, 2)]);
         // Waiting past the log end is a caller error.
         assert!(rt.block_on(log.wait_durable(10)).is_err());
+    }
+
+    #[test]
+    fn syncs_drop_what_lies_behind_the_page_cache_window_and_reads_still_see_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = open(
+            dir.path(),
+            LogConfig {
+                page_cache_window: Some(1000),
+                segment_bytes: 4000,
+                ..always()
+            },
+        );
+        let cache_dropped = |log: &crate::Log| {
+            let st = log.inner.state.lock();
+            st.segments
+                .values()
+                .map(|s| (s.base_offset, s.size, s.cache_dropped_to))
+                .collect::<Vec<_>>()
+        };
+        append_n(&log, 12, 1, 0, 139); // 200-byte batches
+        log.flush().unwrap();
+        // 20 batches fit a 4000-byte segment; all in one segment so far.
+        assert_eq!(cache_dropped(&log), vec![(0, 2400, 1400)]);
+        append_n(&log, 12, 1, 0, 139);
+        log.flush().unwrap();
+        // The sealed segment is dropped up to its last 1000 bytes, the new one
+        // is still within its window.
+        assert_eq!(cache_dropped(&log), vec![(0, 4000, 3000), (20, 800, 0)]);
+        let all = log.read(0, 1 << 20, false).unwrap();
+        assert_eq!(offsets(&all), (0..20).map(|o| (o, o)).collect::<Vec<_>>());
+
+        let keep_all = open(
+            &dir.path().join("other"),
+            LogConfig {
+                page_cache_window: None,
+                ..always()
+            },
+        );
+        append_n(&keep_all, 12, 1, 0, 139);
+        keep_all.flush().unwrap();
+        assert_eq!(cache_dropped(&keep_all), vec![(0, 2400, 0)]);
     }
 
     #[test]

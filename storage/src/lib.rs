@@ -21,6 +21,7 @@ mod durability;
 mod error;
 mod index;
 mod log;
+mod page_cache;
 mod preallocate;
 mod read;
 mod recovery;
@@ -32,7 +33,7 @@ mod testutil;
 mod tiered;
 
 pub use compaction::CompactionOutcome;
-pub use config::{FlushPolicy, LogConfig};
+pub use config::{FlushPolicy, LogConfig, DEFAULT_PAGE_CACHE_WINDOW};
 pub use error::StorageError;
 pub use log::{AppendInfo, Log, RetentionOutcome, SegmentInfo};
 pub use tiered::{SegmentLookup, TieredRange};

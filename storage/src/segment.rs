@@ -67,6 +67,8 @@ pub(crate) struct Segment {
     /// How far disk blocks are reserved for appends (`preallocate`); may
     /// exceed `size` while the segment is active.
     pub(crate) reserved_to: u64,
+    /// Bytes from the start already dropped from the page cache (`page_cache`).
+    pub(crate) cache_dropped_to: u64,
     /// One past the last offset in the segment (its base offset when empty).
     pub(crate) next_offset: i64,
     /// Largest batch max timestamp, `NO_TIMESTAMP` when empty.
@@ -103,6 +105,7 @@ impl Segment {
             path,
             size: 0,
             reserved_to: 0,
+            cache_dropped_to: 0,
             next_offset: base_offset,
             max_timestamp: NO_TIMESTAMP,
             max_timestamp_offset: base_offset,
