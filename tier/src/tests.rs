@@ -81,15 +81,22 @@ fn fill(log: &Log) -> Vec<Bytes> {
     appended
 }
 
-#[tokio::test]
-async fn uploads_serve_reads_below_the_local_start_and_restore() {
-    let root = tempfile::tempdir().unwrap();
-    let tier = open_tier(root.path(), "cache").await;
-    let log = Log::open(root.path().join("data/orders-0"), log_config()).unwrap();
+/// A tier with cache `cache` under `root`, and the log `fill` wrote, tracked
+/// and uploaded by one pass; returns them with the appended batches.
+async fn filled_and_uploaded(root: &Path) -> (Arc<Tier>, Log, Vec<Bytes>) {
+    let tier = open_tier(root, "cache").await;
+    let log = Log::open(root.join("data/orders-0"), log_config()).unwrap();
     let appended = fill(&log);
     tier.track(spec(), log.clone());
     tier.load_pending().await.unwrap();
     assert!(tier.pass().await);
+    (tier, log, appended)
+}
+
+#[tokio::test]
+async fn uploads_serve_reads_below_the_local_start_and_restore() {
+    let root = tempfile::tempdir().unwrap();
+    let (tier, log, appended) = filled_and_uploaded(root.path()).await;
     let remote = tier.partition(&spec().path).unwrap();
     let manifest = remote.manifest().unwrap();
     assert_eq!(manifest.segments.len(), 9, "every sealed segment");
@@ -149,12 +156,7 @@ async fn uploads_serve_reads_below_the_local_start_and_restore() {
 #[tokio::test]
 async fn sequential_reads_fetch_spans_not_single_chunks() {
     let root = tempfile::tempdir().unwrap();
-    let tier = open_tier(root.path(), "cache").await;
-    let log = Log::open(root.path().join("data/orders-0"), log_config()).unwrap();
-    let appended = fill(&log);
-    tier.track(spec(), log.clone());
-    tier.load_pending().await.unwrap();
-    assert!(tier.pass().await);
+    let (_tier, _log, appended) = filled_and_uploaded(root.path()).await;
     let metrics = TierMetrics::new();
     let reader = open_tier_with(root.path(), "cold-cache", metrics.clone()).await;
     let dir = root.path().join("restored/orders-0");
@@ -195,12 +197,7 @@ async fn sequential_reads_fetch_spans_not_single_chunks() {
 #[tokio::test]
 async fn total_retention_and_delete_records_move_the_remote_start() {
     let root = tempfile::tempdir().unwrap();
-    let tier = open_tier(root.path(), "cache").await;
-    let log = Log::open(root.path().join("data/orders-0"), log_config()).unwrap();
-    fill(&log);
-    tier.track(spec(), log.clone());
-    tier.load_pending().await.unwrap();
-    assert!(tier.pass().await);
+    let (tier, log, _) = filled_and_uploaded(root.path()).await;
     log.enforce_retention(0).unwrap();
     // DeleteRecords below the local start: the manifest follows at the next pass.
     log.delete_records_before(25).unwrap();

@@ -10,13 +10,13 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::{ApiKey, RequestKind};
 use strata_governance::Principal;
 use strata_wire::frame::{peek_length, split_frame, LENGTH_PREFIX};
 use strata_wire::request::{decode_request, RequestError};
 use strata_wire::response::encode_response;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot, watch};
@@ -123,16 +123,8 @@ impl Connection {
                     }
                 }
             }
-            tokio::select! {
-                read = reader.read_buf(&mut buf) => match read {
-                    Ok(0) => break,
-                    Ok(_) => {}
-                    Err(e) => {
-                        tracing::debug!(error = %e, "read failed");
-                        break;
-                    }
-                },
-                _ = shutdown.changed() => break,
+            if !read_more(&mut reader, &mut buf, &mut shutdown).await {
+                break;
             }
         }
         drop(queue);
@@ -155,19 +147,31 @@ async fn read_pooled_frame(
     body.extend_from_slice(&buf.split_to(buf.len().min(length)));
     while body.len() < length {
         let mut rest = (&mut *reader).take((length - body.len()) as u64);
-        tokio::select! {
-            read = rest.read_buf(&mut body) => match read {
-                Ok(0) => return None,
-                Ok(_) => {}
-                Err(e) => {
-                    tracing::debug!(error = %e, "read failed");
-                    return None;
-                }
-            },
-            _ = shutdown.changed() => return None,
+        if !read_more(&mut rest, &mut body, shutdown).await {
+            return None;
         }
     }
     Some(pool.frame(body))
+}
+
+/// Reads what the socket has into `buf`. False when the peer closed the
+/// connection, the read failed, or the broker is shutting down.
+async fn read_more(
+    reader: &mut (impl AsyncRead + Unpin),
+    buf: &mut impl BufMut,
+    shutdown: &mut watch::Receiver<bool>,
+) -> bool {
+    tokio::select! {
+        read = reader.read_buf(buf) => match read {
+            Ok(0) => false,
+            Ok(_) => true,
+            Err(e) => {
+                tracing::debug!(error = %e, "read failed");
+                false
+            }
+        },
+        _ = shutdown.changed() => false,
+    }
 }
 
 /// Decodes requests of one connection and spawns their handlers.
