@@ -7,6 +7,7 @@ use strata_governance::Authorizer;
 use crate::cluster::Cluster;
 use crate::groups::GroupCoordinator;
 use crate::metrics::Metrics;
+use crate::producer_ids::ProducerIds;
 use crate::schema_validation::SchemaValidator;
 
 /// Shared broker state.
@@ -20,4 +21,6 @@ pub(crate) struct Broker {
     pub(crate) authorizer: Arc<dyn Authorizer>,
     /// Broker-side schema validation, reading the Schema Registry this process serves.
     pub(crate) schema_validator: SchemaValidator,
+    /// Hands out producer ids (InitProducerId).
+    pub(crate) producer_ids: ProducerIds,
 }

@@ -12,6 +12,7 @@ mod internal_log;
 mod meta_properties;
 mod metrics;
 mod net;
+mod producer_ids;
 pub mod properties;
 mod schema_validation;
 mod schemas;

@@ -69,6 +69,16 @@ pub(crate) const BROKER_ONLY: &[(&str, &str, &str)] = &[
         "Partitions of auto-created topics and of CreateTopics with -1.",
     ),
     (
+        "producer.id.expiration.ms",
+        "86400000",
+        "A partition forgets an idempotent producer idle this long (no open transaction).",
+    ),
+    (
+        "producer.id.expiration.check.interval.ms",
+        "600000",
+        "How often idle producers are forgotten.",
+    ),
+    (
         "offset.metadata.max.bytes",
         "4096",
         "Largest metadata string an offset commit may carry.",
@@ -152,6 +162,8 @@ pub struct BrokerProperties {
     pub offsets_retention_minutes: u64,
     pub offsets_retention_check_interval_ms: u64,
     pub offset_metadata_max_bytes: usize,
+    pub producer_id_expiration_ms: i64,
+    pub producer_id_expiration_check_interval_ms: u64,
     pub remote_copier_pool_size: usize,
     pub remote_copy_max_bytes_per_second: u64,
     pub remote_task_interval_ms: u64,
@@ -224,6 +236,16 @@ impl BrokerProperties {
                 default("socket.request.max.bytes"),
             )?,
             max_connections: parse(&map, "max.connections", default("max.connections"))?,
+            producer_id_expiration_ms: parse(
+                &map,
+                "producer.id.expiration.ms",
+                default("producer.id.expiration.ms"),
+            )?,
+            producer_id_expiration_check_interval_ms: parse(
+                &map,
+                "producer.id.expiration.check.interval.ms",
+                default("producer.id.expiration.check.interval.ms"),
+            )?,
             log_retention_check_interval_ms: parse(
                 &map,
                 "log.retention.check.interval.ms",

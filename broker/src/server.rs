@@ -17,6 +17,7 @@ use crate::cluster::Cluster;
 use crate::config::{BrokerConfig, TierSettings};
 use crate::groups::{CoordinatorConfig, GroupCoordinator, GroupSettings};
 use crate::metrics::Metrics;
+use crate::producer_ids::ProducerIds;
 use crate::properties::BrokerProperties;
 use crate::schema_validation::SchemaValidator;
 use crate::{clock, http, net, schemas};
@@ -92,6 +93,7 @@ impl Server {
             metrics,
             authorizer: Arc::new(AllowAll),
             schema_validator,
+            producer_ids: ProducerIds::new(),
         });
         let admin = bind(config.admin_addr, "admin http").await?;
         let schema_registry = bind(config.schema_registry_addr, "schema registry http").await?;
@@ -124,6 +126,7 @@ impl Server {
                 stopped.clone(),
             )),
             tokio::spawn(enforce_retention(broker.clone(), stopped.clone())),
+            tokio::spawn(expire_producers(broker.clone(), stopped.clone())),
             tokio::spawn(compact_logs(broker.clone(), stopped.clone())),
             tokio::spawn({
                 let broker = broker.clone();
@@ -282,6 +285,27 @@ async fn compact_logs(broker: Arc<Broker>, mut stopped: watch::Receiver<bool>) {
                     Err(e) => tracing::error!(error = %e, "compaction task panicked"),
                 }
             }
+        }
+    }
+}
+
+/// Forgets idle idempotent producers (`producer.id.expiration.ms`) every
+/// `producer.id.expiration.check.interval.ms`, as Kafka's
+/// `PRODUCER_EXPIRE_CHECK_INTERVAL` task does.
+async fn expire_producers(broker: Arc<Broker>, mut stopped: watch::Receiver<bool>) {
+    let properties = &broker.cluster.properties;
+    let every = Duration::from_millis(properties.producer_id_expiration_check_interval_ms.max(1));
+    let expiration = properties.producer_id_expiration_ms;
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stopped.wait_for(|s| *s) => return,
+        }
+        let cutoff = clock::now_ms().saturating_sub(expiration);
+        let logs = broker.cluster.all_logs();
+        let expired: usize = logs.iter().map(|log| log.expire_producers(cutoff)).sum();
+        if expired > 0 {
+            tracing::debug!(expired, "idle producers forgotten");
         }
     }
 }

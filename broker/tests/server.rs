@@ -241,10 +241,17 @@ async fn api_versions_advertises_only_what_is_served_and_survives_unknown_versio
         .find(|k| k.api_key == ApiKey::Produce as i16)
         .unwrap();
     assert_eq!((produce.min_version, produce.max_version), (3, 12));
+    let init = response
+        .api_keys
+        .iter()
+        .find(|k| k.api_key == ApiKey::InitProducerId as i16)
+        .unwrap();
+    assert_eq!((init.min_version, init.max_version), (0, 5));
+    // Not served (yet): not advertised.
     assert!(!response
         .api_keys
         .iter()
-        .any(|k| k.api_key == ApiKey::InitProducerId as i16));
+        .any(|k| k.api_key == ApiKey::SaslHandshake as i16));
 
     // Version 99: a v0 answer with UNSUPPORTED_VERSION, and the connection stays open.
     let mut frame = BytesMut::new();

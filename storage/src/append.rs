@@ -18,6 +18,7 @@ use crate::durability::start_background_sync;
 use crate::error::{IoContext, StorageError};
 use crate::log::{AppendInfo, Log, PendingSeal, Position};
 use crate::preallocate;
+use crate::producer_state::{ProducerBatch, Verdict};
 use crate::segment::{file_path, BatchLocation, Segment};
 
 /// What validation learned about one batch of the request.
@@ -26,6 +27,8 @@ struct Incoming {
     len: usize,
     last_offset_delta: i32,
     max_timestamp: i64,
+    /// Producer id, epoch and sequences, for batches that carry a producer id.
+    producer: Option<ProducerBatch>,
 }
 
 /// Checks framing, CRC and the offset fields of every batch, without copying.
@@ -54,6 +57,7 @@ fn validate(records: &[u8]) -> Result<Vec<Incoming>, StorageError> {
             len: header.total_len(),
             last_offset_delta: header.last_offset_delta(),
             max_timestamp: header.max_timestamp(),
+            producer: ProducerBatch::of(&header),
         });
         start += header.total_len();
     }
@@ -86,6 +90,39 @@ mod copy_buffer {
                 }
             });
         }
+    }
+}
+
+/// Checks the producer batches of an append against the producer state.
+/// Returns the original offsets when the append is a retry of a batch
+/// already in the log (a producer sends one batch per partition, so a
+/// duplicate must come alone).
+fn check_producers(
+    st: &crate::log::State,
+    incoming: &[Incoming],
+) -> Result<Option<AppendInfo>, StorageError> {
+    let mut duplicate = None;
+    for batch in incoming {
+        let Some(producer) = &batch.producer else {
+            continue;
+        };
+        if let Verdict::Duplicate {
+            first_offset,
+            last_offset,
+        } = st.producers.check(producer)?
+        {
+            duplicate = Some(AppendInfo {
+                base_offset: first_offset,
+                last_offset,
+                log_append_time: None,
+                log_start_offset: st.log_start,
+                duplicate: true,
+            });
+        }
+    }
+    match duplicate {
+        Some(_) if incoming.len() > 1 => Err(StorageError::DuplicateSequence),
+        other => Ok(other),
     }
 }
 
@@ -133,6 +170,12 @@ impl Log {
         let (base_offset, file, position, interval, reservation) = {
             let st = self.inner.state.lock();
             st.check_usable()?;
+            if let Some(duplicate) = check_producers(&st, &incoming)? {
+                return Ok(AppendInfo {
+                    log_start_offset: st.log_start,
+                    ..duplicate
+                });
+            }
             let max = st.config.effective_segment_bytes().min(MAX_SEGMENT_BYTES);
             if total > max {
                 return Err(StorageError::BatchTooLarge { size: total, max });
@@ -190,7 +233,15 @@ impl Log {
 
         let (info, hw_moved, policy) = {
             let mut st = self.inner.state.lock();
+            let mut aborted = Vec::new();
+            for (batch, &offset) in incoming.iter().zip(&offsets) {
+                if let Some(producer) = &batch.producer {
+                    let last = offset + i64::from(batch.last_offset_delta);
+                    aborted.extend(st.producers.apply(producer, offset, last));
+                }
+            }
             let segment = st.active_mut();
+            segment.aborted.extend(aborted);
             if segment.first_append_ms.is_none() {
                 segment.first_append_ms = Some(now_ms());
             }
@@ -221,6 +272,7 @@ impl Log {
                 last_offset: next - 1,
                 log_append_time,
                 log_start_offset: st.log_start,
+                duplicate: false,
             };
             (info, moved, policy)
         };
@@ -237,7 +289,8 @@ impl Log {
         Ok(info)
     }
 
-    /// Seals the active segment and starts a new one at the log end offset.
+    /// Seals the active segment and starts a new one at the log end offset,
+    /// with a producer state snapshot at its base (`producer_snapshot.rs`).
     /// The caller holds the writer lock. The sealed segment is fsynced and
     /// gets its index files from the next sync job.
     pub(crate) fn roll_locked(&self) -> Result<(), StorageError> {
@@ -254,11 +307,24 @@ impl Log {
             file: old.file.clone(),
             path: old.path.clone(),
             index: old.index.clone(),
+            aborted: old.aborted.clone(),
         };
         st.sync.unsynced_sealed.push(pending);
         st.sync.dir_dirty = true;
         st.segments.insert(base, Segment::empty(base, file, path));
+        let producers = st.producers.clone();
         drop(st);
+        // A lost or failed snapshot costs only a longer rebuild at open.
+        let snapshot =
+            crate::producer_snapshot::write(&self.inner.dir, base, &producers).and_then(|()| {
+                crate::producer_snapshot::prune(
+                    &self.inner.dir,
+                    crate::transactions::SNAPSHOTS_KEPT,
+                )
+            });
+        if let Err(e) = snapshot {
+            tracing::warn!(dir = %self.inner.dir.display(), error = %e, "producer state snapshot not written");
+        }
         if let Some((sealed, size)) = surplus {
             if let Err(e) = preallocate::release_surplus(&sealed, size) {
                 tracing::warn!(dir = %self.inner.dir.display(), error = %e, "reserved space of a sealed segment not given back");

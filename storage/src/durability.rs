@@ -103,6 +103,7 @@ fn run_sync(dir: &Path, job: &SyncJob, delay_ms: u64) -> io::Result<()> {
             &path.with_extension("index"),
             &path.with_extension("timeindex"),
         )?;
+        crate::txn_index::write(path, &seal.aborted)?;
     }
     if job.sync_dir {
         File::open(dir)?.sync_all()?;

@@ -68,6 +68,39 @@ pub enum StorageError {
     /// The log was closed or deleted.
     #[error("log is closed")]
     Closed,
+    /// A producer's batch does not continue its sequence (a gap, or a
+    /// retry of a batch older than the last five): OUT_OF_ORDER_SEQUENCE_NUMBER.
+    #[error(
+        "out of order sequence number for producer {producer_id}: expected {expected}, got {got}"
+    )]
+    OutOfOrderSequence {
+        producer_id: i64,
+        expected: i32,
+        got: i32,
+    },
+    /// A batch or marker carries an epoch older than the producer's latest:
+    /// INVALID_PRODUCER_EPOCH.
+    #[error(
+        "producer {producer_id} wrote with epoch {epoch}, older than its current epoch {current}"
+    )]
+    InvalidProducerEpoch {
+        producer_id: i64,
+        epoch: i16,
+        current: i16,
+    },
+    /// A marker from an older coordinator epoch: TRANSACTION_COORDINATOR_FENCED.
+    #[error("marker for producer {producer_id} from coordinator epoch {coordinator_epoch}, older than {current}")]
+    CoordinatorFenced {
+        producer_id: i64,
+        coordinator_epoch: i32,
+        current: i32,
+    },
+    /// A write that contradicts the producer's transaction: INVALID_TXN_STATE.
+    #[error("{0}")]
+    InvalidTxnState(String),
+    /// A request with several batches retried only some of them.
+    #[error("a retried batch came with new batches in one append")]
+    DuplicateSequence,
 }
 
 impl StorageError {

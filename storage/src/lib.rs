@@ -23,6 +23,8 @@ mod index;
 mod log;
 mod page_cache;
 mod preallocate;
+mod producer_snapshot;
+mod producer_state;
 mod read;
 mod recovery;
 mod retention;
@@ -31,9 +33,13 @@ mod segment;
 #[cfg(test)]
 mod testutil;
 mod tiered;
+mod transactions;
+mod txn_index;
 
 pub use compaction::CompactionOutcome;
 pub use config::{FlushPolicy, LogConfig, DEFAULT_PAGE_CACHE_WINDOW};
 pub use error::StorageError;
 pub use log::{AppendInfo, Log, RetentionOutcome, SegmentInfo};
+pub use producer_state::{AbortedTxn, ProducerInfo};
+pub use strata_wire::control::Marker;
 pub use tiered::{SegmentLookup, TieredRange};

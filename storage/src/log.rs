@@ -22,6 +22,7 @@ use tokio::sync::watch;
 use crate::config::{FlushPolicy, LogConfig};
 use crate::error::{IoContext, StorageError};
 use crate::index::SegmentIndex;
+use crate::producer_state::{AbortedTxn, ProducerStates};
 use crate::segment::Segment;
 use crate::tiered::TieredRange;
 
@@ -39,6 +40,9 @@ pub struct AppendInfo {
     /// The broker-assigned timestamp, when the batches became LogAppendTime.
     pub log_append_time: Option<i64>,
     pub log_start_offset: i64,
+    /// The batch was a producer's retry of one already in the log, which
+    /// `base_offset..=last_offset` locate; nothing was written.
+    pub duplicate: bool,
 }
 
 /// What `enforce_retention` did.
@@ -109,6 +113,8 @@ pub(crate) struct State {
     pub(crate) durable: i64,
     pub(crate) sync: SyncState,
     pub(crate) closed: bool,
+    /// Idempotent and transactional producers (see `producer_state.rs`).
+    pub(crate) producers: ProducerStates,
 }
 
 /// A sealed segment waiting for its fsync and index files.
@@ -117,6 +123,8 @@ pub(crate) struct PendingSeal {
     pub(crate) file: Arc<File>,
     pub(crate) path: PathBuf,
     pub(crate) index: Arc<SegmentIndex>,
+    /// Written as the segment's `.txnindex` with its other index files.
+    pub(crate) aborted: Vec<AbortedTxn>,
 }
 
 /// Group-commit bookkeeping (see `durability.rs`).

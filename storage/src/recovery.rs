@@ -132,7 +132,8 @@ fn remove_if_exists(path: &Path) -> Result<(), StorageError> {
 pub(crate) fn remove_segment_files(log_path: &Path) -> Result<(), StorageError> {
     remove_if_exists(log_path)?;
     remove_if_exists(&log_path.with_extension("index"))?;
-    remove_if_exists(&log_path.with_extension("timeindex"))
+    remove_if_exists(&log_path.with_extension("timeindex"))?;
+    remove_if_exists(&log_path.with_extension("txnindex"))
 }
 
 /// Lists the base offsets of the `.log` files and removes leftovers: temp
@@ -147,7 +148,9 @@ fn list_segments(dir: &Path) -> Result<Vec<i64>, StorageError> {
         if let Some(base) = parse_log_file_name(name) {
             bases.push(base);
         } else {
-            let is_index = name.ends_with(".index") || name.ends_with(".timeindex");
+            let is_index = name.ends_with(".index")
+                || name.ends_with(".timeindex")
+                || name.ends_with(".txnindex");
             let orphan_index = is_index && !entry.path().with_extension("log").exists();
             if name.ends_with(".tmp") || orphan_index {
                 orphans.push(entry.path());
@@ -179,6 +182,8 @@ impl Log {
         let bases = list_segments(&dir)?;
         let interval = config.index_interval_bytes;
         let mut segments = std::collections::BTreeMap::new();
+        // Sealed segments loaded from valid index files (not scanned).
+        let mut trusted = Vec::new();
         for (i, &base) in bases.iter().enumerate() {
             let path = file_path(&dir, base, "log");
             let next_base = bases.get(i + 1).copied();
@@ -190,10 +195,13 @@ impl Log {
                     .ctx(|| format!("reading size of {}", path.display()))?
                     .len();
                 if let Some(index) = load_index(&path, size, base, next_offset) {
-                    segments.insert(
-                        base,
-                        Segment::sealed_from_index(base, file, path, size, next_offset, index),
-                    );
+                    let mut segment =
+                        Segment::sealed_from_index(base, file, path, size, next_offset, index);
+                    segment.aborted = crate::txn_index::read(&segment.path).ctx(|| {
+                        format!("reading transaction index of {}", segment.path.display())
+                    })?;
+                    segments.insert(base, segment);
+                    trusted.push(base);
                     continue;
                 }
                 tracing::info!(segment = %path.display(), "index missing or invalid; rebuilding by scan");
@@ -249,9 +257,14 @@ impl Log {
             .and_then(|d| d.sync_all())
             .ctx(|| format!("fsyncing directory {}", dir.display()))?;
 
+        let log_end = segments
+            .values()
+            .next_back()
+            .expect("at least one segment")
+            .next_offset;
+        let producers = crate::transactions::rebuild(&dir, &mut segments, &trusted, log_end)?;
         let first_base = *segments.keys().next().expect("at least one segment");
         let active = segments.values().next_back().expect("at least one segment");
-        let log_end = active.next_offset;
         let hw_position = Position {
             segment: active.base_offset,
             position: active.size,
@@ -278,6 +291,7 @@ impl Log {
                 last_sync: Instant::now(),
             },
             closed: false,
+            producers,
         };
         tracing::debug!(dir = %dir.display(), log_start, log_end, "opened log");
         Ok(Log::from_state(dir, state))

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::index::SegmentIndex;
+use crate::producer_state::AbortedTxn;
 
 /// How many recently appended batches the active segment remembers exactly,
 /// so that a caught-up consumer's fetch starts without any index scan.
@@ -85,6 +86,9 @@ pub(crate) struct Segment {
     pub(crate) sealed: bool,
     /// Sealed, fsynced and with index files on disk: safe to upload.
     pub(crate) persisted: bool,
+    /// Aborted transactions whose ABORT marker is in this segment
+    /// (`txn_index.rs`).
+    pub(crate) aborted: Vec<AbortedTxn>,
 }
 
 impl Segment {
@@ -115,6 +119,7 @@ impl Segment {
             first_append_ms: None,
             sealed: false,
             persisted: false,
+            aborted: Vec::new(),
         }
     }
 

@@ -52,3 +52,24 @@ pub(crate) fn append_n(log: &Log, n: usize, records: i32, ts0: i64, payload: usi
             .unwrap();
     }
 }
+
+/// A producer's batch: `batch` with producer id, epoch, base sequence and
+/// the transactional bit set in its header (CRC recomputed).
+pub(crate) fn producer_batch(
+    records: i32,
+    producer_id: i64,
+    epoch: i16,
+    base_sequence: i32,
+    transactional: bool,
+) -> Vec<u8> {
+    let mut b = batch(records, 1_000, 20);
+    if transactional {
+        b[21..23].copy_from_slice(&0x10i16.to_be_bytes());
+    }
+    b[43..51].copy_from_slice(&producer_id.to_be_bytes());
+    b[51..53].copy_from_slice(&epoch.to_be_bytes());
+    b[53..57].copy_from_slice(&base_sequence.to_be_bytes());
+    let crc = crc32c::crc32c(&b[21..]);
+    b[17..21].copy_from_slice(&crc.to_be_bytes());
+    b
+}

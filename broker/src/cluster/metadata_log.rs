@@ -42,15 +42,25 @@ pub(crate) enum MetadataEvent {
         name: String,
         id: Uuid,
     },
+    /// Producer ids below `next` have been handed out (or may have been:
+    /// a block is recorded before any id of it is used), as Kafka's
+    /// `ProducerIdsRecord` records `nextProducerId`.
+    ProducerIdsAllocated {
+        next: i64,
+    },
 }
 
+/// The record key of producer id blocks (topics use their names).
+const PRODUCER_IDS_KEY: &str = "__producer_ids";
+
 impl MetadataEvent {
-    fn topic_name(&self) -> &str {
+    fn record_key(&self) -> &str {
         match self {
             MetadataEvent::TopicCreated { name, .. }
             | MetadataEvent::PartitionsCreated { name, .. }
             | MetadataEvent::TopicConfigsReplaced { name, .. }
             | MetadataEvent::TopicDeleted { name, .. } => name,
+            MetadataEvent::ProducerIdsAllocated { .. } => PRODUCER_IDS_KEY,
         }
     }
 }
@@ -67,6 +77,8 @@ pub(crate) struct TopicImage {
 #[derive(Debug, Default, Clone, PartialEq)]
 pub(crate) struct MetadataImage {
     pub(crate) topics: HashMap<String, TopicImage>,
+    /// The first producer id never handed out.
+    pub(crate) next_producer_id: i64,
 }
 
 impl MetadataImage {
@@ -105,6 +117,9 @@ impl MetadataImage {
                 if self.topics.get(name).is_some_and(|t| t.id == *id) {
                     self.topics.remove(name);
                 }
+            }
+            MetadataEvent::ProducerIdsAllocated { next } => {
+                self.next_producer_id = self.next_producer_id.max(*next);
             }
         }
     }
@@ -171,7 +186,7 @@ impl MetadataLog {
 
 fn encode_event(event: &MetadataEvent) -> anyhow::Result<Bytes> {
     let value = serde_json::to_vec(event).context("encoding metadata event")?;
-    let key = Bytes::copy_from_slice(event.topic_name().as_bytes());
+    let key = Bytes::copy_from_slice(event.record_key().as_bytes());
     Ok(crate::internal_log::encode_batch(
         &[(key, Some(Bytes::from(value)))],
         crate::clock::now_ms(),

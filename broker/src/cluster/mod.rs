@@ -59,6 +59,8 @@ pub(crate) struct Cluster {
     metadata: MetadataLog,
     changes: tokio::sync::Mutex<()>,
     tier: Option<Arc<Tier>>,
+    /// The first producer id not yet recorded as handed out.
+    next_producer_id: parking_lot::Mutex<i64>,
 }
 
 impl Cluster {
@@ -120,6 +122,7 @@ impl Cluster {
             properties,
             data_dir: data_dir.to_path_buf(),
             topics: RwLock::new(topics),
+            next_producer_id: parking_lot::Mutex::new(image.next_producer_id),
             metadata,
             changes: tokio::sync::Mutex::new(()),
             tier,
@@ -398,6 +401,20 @@ impl Cluster {
             effective,
         });
         Ok(())
+    }
+
+    /// Records a block of `size` producer ids as handed out, durably, and
+    /// returns its first id. A block starts no lower than `floor` (the
+    /// caller's clock-derived floor, see `producer_ids.rs`).
+    pub(crate) async fn allocate_producer_ids(&self, size: i64, floor: i64) -> anyhow::Result<i64> {
+        let _changes = self.changes.lock().await;
+        let start = (*self.next_producer_id.lock()).max(floor);
+        let next = start + size;
+        self.metadata
+            .append(&MetadataEvent::ProducerIdsAllocated { next })
+            .await?;
+        *self.next_producer_id.lock() = next;
+        Ok(start)
     }
 
     /// Every partition log, for retention and shutdown.

@@ -4,6 +4,12 @@
 //!
 //! Fetch sessions (KIP-227) are answered session-less: session id 0 tells the
 //! client that no session was created, and it keeps sending full requests.
+//!
+//! read_committed fetches (`isolation_level` 1) read up to the last stable
+//! offset instead of the high watermark: the batches read are cut at the
+//! first one at or past it (an LSO is always a batch's base offset), and the
+//! answer lists the aborted transactions among them, which the client skips.
+//! Only batch headers are looked at.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,10 +17,13 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures::future::select_all;
 use kafka_protocol::error::ResponseError;
-use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
-use kafka_protocol::messages::{FetchRequest, FetchResponse};
+use kafka_protocol::messages::fetch_response::{
+    AbortedTransaction, FetchableTopicResponse, PartitionData,
+};
+use kafka_protocol::messages::{FetchRequest, FetchResponse, ProducerId};
 use strata_storage::{Log, StorageError};
 use strata_tier::RemoteReadError;
+use strata_wire::batch::Batches;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
@@ -25,6 +34,9 @@ use crate::cluster::{Cluster, Topic};
 
 /// Fetch v13 names topics by id instead of by name.
 const TOPIC_IDS_FROM_VERSION: i16 = 13;
+
+/// `isolation_level` of read_committed consumers.
+const READ_COMMITTED: i8 = 1;
 
 /// One requested partition, resolved once per request.
 struct Slot {
@@ -88,6 +100,7 @@ pub(super) async fn handle(ctx: &RequestContext, request: FetchRequest) -> Fetch
         request.max_bytes as usize
     };
     let min_bytes = request.min_bytes.max(0) as usize;
+    let committed = request.isolation_level == READ_COMMITTED;
     // Subscribe before the first read so that no append between the read and
     // the wait goes unnoticed.
     let mut watchers: Vec<watch::Receiver<i64>> = slots
@@ -98,7 +111,7 @@ pub(super) async fn handle(ctx: &RequestContext, request: FetchRequest) -> Fetch
         for w in &mut watchers {
             w.borrow_and_update();
         }
-        let (partitions, total, any_error) = read_all(cluster, &slots, max_bytes).await;
+        let (partitions, total, any_error) = read_all(cluster, &slots, max_bytes, committed).await;
         if total >= min_bytes || any_error || watchers.is_empty() || Instant::now() >= deadline {
             ctx.broker.metrics.fetched_bytes.inc_by(total as u64);
             return respond(topics, partitions);
@@ -106,7 +119,7 @@ pub(super) async fn handle(ctx: &RequestContext, request: FetchRequest) -> Fetch
         let changed = select_all(watchers.iter_mut().map(|w| Box::pin(w.changed())));
         if tokio::time::timeout_at(deadline, changed).await.is_err() {
             // Deadline: answer with whatever is there now.
-            let (partitions, total, _) = read_all(cluster, &slots, max_bytes).await;
+            let (partitions, total, _) = read_all(cluster, &slots, max_bytes, committed).await;
             ctx.broker.metrics.fetched_bytes.inc_by(total as u64);
             return respond(topics, partitions);
         }
@@ -129,6 +142,7 @@ async fn read_all(
     cluster: &Cluster,
     slots: &[Slot],
     max_bytes: usize,
+    committed: bool,
 ) -> (Vec<(usize, PartitionData)>, usize, bool) {
     let mut total = 0usize;
     let mut any_error = false;
@@ -150,23 +164,31 @@ async fn read_all(
             }
         };
         let high_watermark = log.high_watermark();
+        let last_stable = log.last_stable_offset();
         let log_start = log.log_start_offset();
         let base = base
             .with_high_watermark(high_watermark)
-            .with_last_stable_offset(high_watermark)
+            .with_last_stable_offset(last_stable)
             .with_log_start_offset(log_start);
+        // What this consumer may read up to.
+        let visible_end = if committed {
+            last_stable
+        } else {
+            high_watermark
+        };
         let budget = slot.max_bytes.min(max_bytes.saturating_sub(total));
         // KIP-74: the first batch of the response is returned whole even past the limits.
         let min_one_batch = total == 0;
-        let read =
-            if slot.fetch_offset > high_watermark && slot.fetch_offset <= log.log_end_offset() {
-                // Written but not yet durable: nothing to return yet, not an error.
-                Ok(Bytes::new())
-            } else if budget == 0 && !min_one_batch {
-                Ok(Bytes::new())
-            } else {
-                log.read(slot.fetch_offset, budget, min_one_batch)
-            };
+        let read = if slot.fetch_offset >= visible_end && slot.fetch_offset <= log.log_end_offset()
+        {
+            // Written but not yet durable (or not yet decided, for
+            // read_committed): nothing to return yet, not an error.
+            Ok(Bytes::new())
+        } else if budget == 0 && !min_one_batch {
+            Ok(Bytes::new())
+        } else {
+            log.read(slot.fetch_offset, budget, min_one_batch)
+        };
         let read = match read {
             Err(StorageError::NotLocal { .. }) => {
                 read_remote(cluster, slot, budget, min_one_batch).await
@@ -177,6 +199,27 @@ async fn read_all(
             }),
         };
         match read {
+            Ok(records) if committed => {
+                let records = below(records, visible_end);
+                let aborted = match last_offset(&records) {
+                    Some(last) => log.aborted_transactions(slot.fetch_offset, last + 1),
+                    None => Vec::new(),
+                };
+                total += records.len();
+                let aborted = aborted
+                    .into_iter()
+                    .map(|a| {
+                        AbortedTransaction::default()
+                            .with_producer_id(ProducerId(a.producer_id))
+                            .with_first_offset(a.first_offset)
+                    })
+                    .collect();
+                out.push((
+                    slot.topic,
+                    base.with_records(Some(records))
+                        .with_aborted_transactions(Some(aborted)),
+                ));
+            }
             Ok(records) => {
                 total += records.len();
                 out.push((slot.topic, base.with_records(Some(records))));
@@ -192,6 +235,30 @@ async fn read_all(
         }
     }
     (out, total, any_error)
+}
+
+/// The whole batches of `records` that start below `end`.
+fn below(records: Bytes, end: i64) -> Bytes {
+    let mut keep = 0;
+    for header in Batches::new(&records) {
+        match header {
+            Ok(h) if h.base_offset() < end => keep += h.total_len(),
+            _ => break,
+        }
+    }
+    if keep == records.len() {
+        records
+    } else {
+        records.slice(..keep)
+    }
+}
+
+/// The last offset of the last batch in `records`.
+fn last_offset(records: &[u8]) -> Option<i64> {
+    Batches::new(records)
+        .map_while(Result::ok)
+        .last()
+        .map(|h| h.last_offset())
 }
 
 /// Reads an offset below the local log start from the tier.

@@ -24,6 +24,9 @@ const MAX_TIMESTAMP: i64 = -3;
 const EARLIEST_LOCAL: i64 = -4;
 const LATEST_TIERED: i64 = -5;
 
+/// `isolation_level` of read_committed consumers (ListOffsets v2+).
+const READ_COMMITTED: i8 = 1;
+
 pub(super) async fn handle(
     ctx: &RequestContext,
     request: ListOffsetsRequest,
@@ -57,7 +60,8 @@ pub(super) async fn handle(
                 continue;
             }
             let remote = cluster.remote_partition(topic, p.partition_index);
-            partitions.push(match lookup(&log, remote, p.timestamp).await {
+            let committed = request.isolation_level == READ_COMMITTED;
+            partitions.push(match lookup(&log, remote, p.timestamp, committed).await {
                 Ok(Some((offset, timestamp))) => response
                     .with_offset(offset)
                     .with_timestamp(timestamp)
@@ -84,9 +88,11 @@ async fn lookup(
     log: &Log,
     remote: Option<(Arc<Tier>, Arc<RemotePartition>)>,
     target: i64,
+    committed: bool,
 ) -> Result<Option<(i64, i64)>, ResponseError> {
     match target {
-        // Without transactions the last stable offset is the high watermark.
+        // read_committed consumers end at the last stable offset.
+        LATEST if committed => Ok(Some((log.last_stable_offset(), -1))),
         LATEST => Ok(Some((log.high_watermark(), -1))),
         // Across both tiers.
         EARLIEST => Ok(Some((log.log_start_offset(), -1))),

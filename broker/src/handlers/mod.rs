@@ -23,6 +23,7 @@ mod fetch;
 mod find_coordinator;
 mod heartbeat;
 mod incremental_alter_configs;
+mod init_producer_id;
 mod join_group;
 mod leave_group;
 mod list_groups;
@@ -168,6 +169,7 @@ routes! {
     CreateTopics => create_topics, 2..=7;
     DeleteTopics => delete_topics, 1..=6;
     DeleteRecords => delete_records, 0..=2;
+    InitProducerId => init_producer_id, 0..=5;
     OffsetForLeaderEpoch => offset_for_leader_epoch, 2..=4;
     DescribeConfigs => describe_configs, 1..=4;
     AlterConfigs => alter_configs, 0..=2;
@@ -230,6 +232,11 @@ pub(crate) fn storage_error_code(
         S::InvalidBatch(BatchError::UnsupportedMagic(_)) => E::InvalidRecord,
         S::InvalidBatch(_) => E::CorruptMessage,
         S::BatchTooLarge { .. } => E::RecordListTooLarge,
+        S::OutOfOrderSequence { .. } => E::OutOfOrderSequenceNumber,
+        S::InvalidProducerEpoch { .. } => E::InvalidProducerEpoch,
+        S::CoordinatorFenced { .. } => E::TransactionCoordinatorFenced,
+        S::InvalidTxnState(_) => E::InvalidTxnState,
+        S::DuplicateSequence => E::DuplicateSequenceNumber,
         other => {
             tracing::error!(error = %other, "storage failure");
             E::KafkaStorageError

@@ -253,15 +253,7 @@ fn append(
             Some(format!("unknown compression codec id {id}")),
         ));
     }
-    if header.producer_id() >= 0 || header.is_transactional() || header.is_control() {
-        return Err(failure(
-            ResponseError::InvalidRecord,
-            Some(
-                "idempotent and transactional producers are not supported by this Strata version"
-                    .into(),
-            ),
-        ));
-    }
+    check_producer_fields(&header)?;
     if config.log.compact {
         // The one produce-path check that reads records: Kafka refuses keyless
         // records on compacted topics. Topics without compaction never pay for it.
@@ -309,6 +301,36 @@ fn append(
         },
         info.last_offset + 1,
     ))
+}
+
+/// What Kafka's `LogValidator` checks of a client batch's producer fields:
+/// control batches come only from coordinators, and a producer id needs a
+/// sequence. Sequences and epochs are the log's to check (`strata_storage`'s
+/// producer state), under its writer lock.
+fn check_producer_fields(header: &BatchHeader<'_>) -> Result<(), Failure> {
+    if header.is_control() {
+        return Err(failure(
+            ResponseError::InvalidRecord,
+            Some("Clients may not write control batches (transaction markers)".into()),
+        ));
+    }
+    if header.producer_id() >= 0 && header.base_sequence() < 0 {
+        return Err(failure(
+            ResponseError::InvalidRecord,
+            Some(format!(
+                "Invalid sequence number {} in record batch with producerId {}",
+                header.base_sequence(),
+                header.producer_id()
+            )),
+        ));
+    }
+    if header.is_transactional() {
+        return Err(failure(
+            ResponseError::InvalidRecord,
+            Some("transactional producers are not served by this Strata version yet".into()),
+        ));
+    }
+    Ok(())
 }
 
 /// The answer to a batch that schema validation refused.
