@@ -18,6 +18,7 @@ mod delete_topics;
 mod describe_cluster;
 mod describe_configs;
 mod describe_groups;
+mod describe_producers;
 mod describe_topic_partitions;
 mod fetch;
 mod find_coordinator;
@@ -179,6 +180,7 @@ routes! {
     DeleteGroups => delete_groups, 0..=2;
     DescribeCluster => describe_cluster, 0..=2;
     DescribeTopicPartitions => describe_topic_partitions, 0..=0;
+    DescribeProducers => describe_producers, 0..=0;
     ConsumerGroupHeartbeat => consumer_group_heartbeat, 0..=1;
     ConsumerGroupDescribe => consumer_group_describe, 0..=1;
 }
