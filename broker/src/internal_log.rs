@@ -105,11 +105,7 @@ pub(crate) enum ReplayedRecord {
     /// A COMMIT or ABORT control record ending `producer_id`'s transaction
     /// in this partition. Other control types (leader change and the like)
     /// are not handed out.
-    Marker {
-        offset: i64,
-        producer_id: i64,
-        marker: TxnMarker,
-    },
+    Marker { producer_id: i64, marker: TxnMarker },
 }
 
 /// Every (key, value) of plain data batches in a log below its high
@@ -159,7 +155,6 @@ fn replayed(record: Record) -> Option<ReplayedRecord> {
             _ => return None,
         };
         return Some(ReplayedRecord::Marker {
-            offset: record.offset,
             producer_id: record.producer_id,
             marker,
         });

@@ -156,7 +156,6 @@ impl GroupCoordinator {
                         ReplayedRecord::Marker {
                             producer_id,
                             marker,
-                            ..
                         } => {
                             offsets.marker(offsets_partition, producer_id, marker);
                             continue;
