@@ -101,6 +101,18 @@ pub(crate) struct GroupDescription {
     pub(crate) members: Vec<MemberDescription>,
 }
 
+/// A partition's committed offset as OffsetFetch answers it, or its error
+/// (UNSTABLE_OFFSET_COMMIT).
+pub(crate) type FetchedOffset = Result<Option<Committed>, ResponseError>;
+
+/// What an (Txn)OffsetCommit writes: its records, the offsets they commit
+/// (in record order) and a result per partition of the request.
+struct OffsetRecords {
+    records: Vec<(Bytes, Option<Bytes>)>,
+    accepted: Vec<((String, i32), Committed)>,
+    results: Vec<Result<(), ResponseError>>,
+}
+
 /// One partition of an OffsetCommit.
 #[derive(Debug, Clone)]
 pub(crate) struct OffsetCommit {
@@ -462,7 +474,11 @@ impl GroupCoordinator {
                 }
                 None => validate_commit(&group.classic, committer)?,
             }
-            let (records, accepted, results) = self.offset_records(group_id, commits, now);
+            let OffsetRecords {
+                records,
+                accepted,
+                results,
+            } = self.offset_records(group_id, commits, now);
             if records.is_empty() {
                 return Ok(results);
             }
@@ -492,11 +508,7 @@ impl GroupCoordinator {
         group_id: &str,
         commits: Vec<OffsetCommit>,
         now: i64,
-    ) -> (
-        Vec<(Bytes, Option<Bytes>)>,
-        Vec<((String, i32), Committed)>,
-        Vec<Result<(), ResponseError>>,
-    ) {
+    ) -> OffsetRecords {
         let mut records = Vec::new();
         let mut results = Vec::with_capacity(commits.len());
         let mut accepted = Vec::new();
@@ -521,7 +533,11 @@ impl GroupCoordinator {
             accepted.push(((c.topic, c.partition), committed_from(value, -1)));
             results.push(Ok(()));
         }
-        (records, accepted, results)
+        OffsetRecords {
+            records,
+            accepted,
+            results,
+        }
     }
 
     /// Committed offsets of a group: the given partitions, or all of them.
@@ -533,7 +549,7 @@ impl GroupCoordinator {
         group_id: &str,
         partitions: Option<&[(String, i32)]>,
         require_stable: bool,
-    ) -> Vec<((String, i32), Result<Option<Committed>, ResponseError>)> {
+    ) -> Vec<((String, i32), FetchedOffset)> {
         let groups = self.groups.lock();
         let txn = self.txn.lock();
         let offsets = groups.get(group_id).map(|g| &g.offsets);

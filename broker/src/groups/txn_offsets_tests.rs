@@ -210,7 +210,7 @@ async fn replay_rebuilds_exactly_the_committed_transactions() {
     }
     let live = c.fetch_offsets("g", None, false);
     let expected = [(0, 10), (1, 1), (2, 9)];
-    let offsets = |answer: &[((String, i32), Result<Option<Committed>, ResponseError>)]| {
+    let offsets = |answer: &[((String, i32), FetchedOffset)]| {
         answer
             .iter()
             .map(|((_, p), c)| (*p, c.as_ref().unwrap().as_ref().unwrap().offset))
