@@ -104,10 +104,7 @@ impl TxnOffsets {
     /// offsets from every open transaction, as Kafka's replay of a tombstone
     /// does. Returns whether there were any.
     pub(super) fn remove_partition(&mut self, group: &str, tp: &TopicPartition) -> bool {
-        self.remove_where(group, |p| p == tp)
-            .into_iter()
-            .next()
-            .is_some()
+        !self.remove_where(group, |p| p == tp).is_empty()
     }
 
     /// Drops the group's pending offsets that `doomed` selects; returns their
