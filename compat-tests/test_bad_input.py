@@ -46,6 +46,7 @@ REQUIRED_APIS = {
     44: (0, 1),    # IncrementalAlterConfigs
     60: (0, 2),    # DescribeCluster
     75: (0, 0),    # DescribeTopicPartitions
+    28: (0, 5),    # TxnOffsetCommit (transactional offsets; pending until the marker)
 }
 NOT_YET = {
     17: "SaslHandshake",

@@ -307,3 +307,66 @@ async fn bad_frames_close_only_their_connection() {
     assert_eq!(response.error_code, 0);
     server.shutdown().await;
 }
+
+/// TxnOffsetCommit answers per partition, and its offsets stay pending:
+/// invisible to OffsetFetch, UNSTABLE_OFFSET_COMMIT with require_stable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn txn_offset_commit_stays_pending_until_its_transaction_ends() {
+    use kafka_protocol::messages::offset_fetch_request::{
+        OffsetFetchRequestGroup, OffsetFetchRequestTopics,
+    };
+    use kafka_protocol::messages::txn_offset_commit_request::{
+        TxnOffsetCommitRequestPartition, TxnOffsetCommitRequestTopic,
+    };
+
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(config(dir.path(), &[("offsets.topic.num.partitions", "1")]))
+        .await
+        .unwrap();
+    let mut client = Client::connect(server.kafka_addr()).await;
+    create_topic(&mut client, "in", 1).await;
+    let partition = |index: i32| {
+        TxnOffsetCommitRequestPartition::default()
+            .with_partition_index(index)
+            .with_committed_offset(42)
+            .with_committed_leader_epoch(-1)
+    };
+    let request = TxnOffsetCommitRequest::default()
+        .with_transactional_id(TransactionalId(StrBytes::from_static_str("tx")))
+        .with_group_id(GroupId(StrBytes::from_static_str("g")))
+        .with_producer_id(ProducerId(7))
+        .with_producer_epoch(0)
+        .with_generation_id(-1)
+        .with_topics(vec![
+            TxnOffsetCommitRequestTopic::default()
+                .with_name(name("in"))
+                .with_partitions(vec![partition(0), partition(9)]),
+            TxnOffsetCommitRequestTopic::default()
+                .with_name(name("nope"))
+                .with_partitions(vec![partition(0)]),
+        ]);
+    for version in [0, 5] {
+        let response: TxnOffsetCommitResponse = client
+            .call(ApiKey::TxnOffsetCommit, version, &request)
+            .await;
+        let codes: Vec<Vec<i16>> = response
+            .topics
+            .iter()
+            .map(|t| t.partitions.iter().map(|p| p.error_code).collect())
+            .collect();
+        assert_eq!(codes, vec![vec![0, 3], vec![3]], "v{version}");
+    }
+    for (require_stable, expected) in [(false, (-1, 0)), (true, (-1, 88))] {
+        let fetch = OffsetFetchRequest::default()
+            .with_require_stable(require_stable)
+            .with_groups(vec![OffsetFetchRequestGroup::default()
+                .with_group_id(GroupId(StrBytes::from_static_str("g")))
+                .with_topics(Some(vec![OffsetFetchRequestTopics::default()
+                    .with_name(name("in"))
+                    .with_partition_indexes(vec![0])]))]);
+        let response: OffsetFetchResponse = client.call(ApiKey::OffsetFetch, 8, &fetch).await;
+        let p = &response.groups[0].topics[0].partitions[0];
+        assert_eq!((p.committed_offset, p.error_code), expected);
+    }
+    server.shutdown().await;
+}

@@ -16,9 +16,13 @@ mod consumer;
 mod consumer_api;
 mod consumer_records;
 mod consumer_replay;
+mod offset_replay;
 mod records;
 mod store;
 mod subscription;
+mod txn_offsets;
+#[cfg(test)]
+mod txn_offsets_tests;
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
@@ -41,6 +45,7 @@ pub(crate) use store::OFFSETS_TOPIC;
 
 use crate::clock::now_ms;
 use crate::cluster::{AdminError, Cluster};
+use crate::internal_log::ReplayedRecord;
 
 /// Coordinator settings, from Kafka's broker properties.
 #[derive(Debug, Clone, Copy)]
@@ -59,6 +64,9 @@ pub(crate) struct Committed {
     pub(crate) leader_epoch: i32,
     pub(crate) metadata: String,
     commit_timestamp: i64,
+    /// The log offset of its record: a transactional offset is applied only
+    /// over an older record (see `txn_offsets.rs`).
+    record_offset: i64,
 }
 
 struct Group {
@@ -93,6 +101,18 @@ pub(crate) struct GroupDescription {
     pub(crate) members: Vec<MemberDescription>,
 }
 
+/// A partition's committed offset as OffsetFetch answers it, or its error
+/// (UNSTABLE_OFFSET_COMMIT).
+pub(crate) type FetchedOffset = Result<Option<Committed>, ResponseError>;
+
+/// What an (Txn)OffsetCommit writes: its records, the offsets they commit
+/// (in record order) and a result per partition of the request.
+struct OffsetRecords {
+    records: Vec<(Bytes, Option<Bytes>)>,
+    accepted: Vec<((String, i32), Committed)>,
+    results: Vec<Result<(), ResponseError>>,
+}
+
 /// One partition of an OffsetCommit.
 #[derive(Debug, Clone)]
 pub(crate) struct OffsetCommit {
@@ -118,6 +138,8 @@ pub(crate) struct GroupCoordinator {
     logs: RwLock<Vec<Log>>,
     create_topic: tokio::sync::Mutex<()>,
     consumer_settings: ConsumerSettings,
+    /// Pending transactional offsets; locked only while holding `groups`.
+    txn: Mutex<txn_offsets::TxnOffsets>,
 }
 
 impl GroupCoordinator {
@@ -132,14 +154,32 @@ impl GroupCoordinator {
                 session_timeout_ms: cluster.properties.group_consumer_session_timeout_ms,
                 heartbeat_interval_ms: cluster.properties.group_consumer_heartbeat_interval_ms,
             },
+            txn: Mutex::new(txn_offsets::TxnOffsets::default()),
         };
         if let Some(topic) = cluster.topic(OFFSETS_TOPIC) {
             let logs = topic.logs();
             let mut stored_groups = HashMap::new();
-            let mut offsets: HashMap<String, BTreeMap<(String, i32), Committed>> = HashMap::new();
+            let mut offsets = offset_replay::OffsetReplay::default();
             let mut consumer_groups = consumer_replay::ConsumerReplay::default();
-            for log in &logs {
-                for (key, value) in store::replay(log)? {
+            for (offsets_partition, log) in logs.iter().enumerate() {
+                let offsets_partition = offsets_partition as i32;
+                for record in store::replay_records(log)? {
+                    let (record_offset, txn_producer, key, value) = match record {
+                        ReplayedRecord::Marker {
+                            producer_id,
+                            marker,
+                        } => {
+                            offsets.marker(offsets_partition, producer_id, marker);
+                            continue;
+                        }
+                        ReplayedRecord::Data {
+                            offset,
+                            producer_id,
+                            transactional,
+                            key,
+                            value,
+                        } => (offset, transactional.then_some(producer_id), key, value),
+                    };
                     match consumer_records::ConsumerKey::decode(&key) {
                         Some(Ok(key)) => {
                             consumer_groups.apply(key, value);
@@ -163,20 +203,14 @@ impl GroupCoordinator {
                             group,
                             topic,
                             partition,
-                        } => {
-                            let entry = offsets.entry(group).or_default();
-                            match value.map(OffsetValue::decode).transpose() {
-                                Ok(Some(v)) => {
-                                    entry.insert((topic, partition), committed_from(v));
-                                }
-                                Ok(None) => {
-                                    entry.remove(&(topic, partition));
-                                }
-                                Err(e) => {
-                                    tracing::warn!(error = %e, "skipping unreadable offset value")
-                                }
-                            }
-                        }
+                        } => offsets.offset(
+                            offsets_partition,
+                            record_offset,
+                            txn_producer,
+                            group,
+                            (topic, partition),
+                            value,
+                        ),
                         RecordKey::Group { group } => match value
                             .map(records::decode_group)
                             .transpose()
@@ -217,22 +251,28 @@ impl GroupCoordinator {
                     },
                 );
             }
-            for (id, committed) in offsets {
+            for (id, committed) in offsets.committed {
                 if committed.is_empty() {
                     continue;
                 }
-                let group = groups.entry(id.clone()).or_insert_with(|| Group {
-                    classic: ClassicGroup::new(&id, config.group),
-                    consumer: None,
-                    offsets: BTreeMap::new(),
-                });
+                let group = groups
+                    .entry(id.clone())
+                    .or_insert_with(|| coordinator.new_group(&id));
                 group.offsets = committed;
+            }
+            // Pending offsets need their group too (a simple one, as Kafka
+            // creates for any offset record).
+            for id in offsets.pending.groups() {
+                if !groups.contains_key(id) {
+                    groups.insert(id.clone(), coordinator.new_group(id));
+                }
             }
             tracing::info!(
                 groups = groups.len(),
                 "consumer groups loaded from {OFFSETS_TOPIC}"
             );
             drop(groups);
+            *coordinator.txn.lock() = offsets.pending;
             *coordinator.logs.write() = logs;
         }
         Ok(coordinator)
@@ -271,13 +311,17 @@ impl GroupCoordinator {
         group: &str,
         records: &[(Bytes, Option<Bytes>)],
     ) -> Result<(Log, i64), ResponseError> {
+        self.append_batch(group, store::encode_batch(records, now_ms()))
+    }
+
+    /// Appends an encoded batch to the group's partition, as [`Self::append`].
+    fn append_batch(&self, group: &str, batch: Bytes) -> Result<(Log, i64), ResponseError> {
         let logs = self.logs.read();
         if logs.is_empty() {
             return Err(ResponseError::CoordinatorNotAvailable);
         }
         let log = logs[store::partition_for(group, logs.len() as i32) as usize].clone();
         drop(logs);
-        let batch = store::encode_batch(records, now_ms());
         match log.append(batch, 0, None) {
             Ok(info) => Ok((log, info.last_offset + 1)),
             Err(e) => {
@@ -430,35 +474,22 @@ impl GroupCoordinator {
                 }
                 None => validate_commit(&group.classic, committer)?,
             }
-            let mut records = Vec::new();
-            let mut results = Vec::with_capacity(commits.len());
-            let mut accepted = Vec::new();
-            for c in commits {
-                let metadata = c.metadata.unwrap_or_default();
-                if metadata.len() > self.config.offset_metadata_max_bytes {
-                    results.push(Err(ResponseError::OffsetMetadataTooLarge));
-                    continue;
-                }
-                let value = OffsetValue {
-                    offset: c.offset,
-                    leader_epoch: c.leader_epoch,
-                    metadata,
-                    commit_timestamp: now,
-                };
-                let key = RecordKey::Offset {
-                    group: group_id.to_string(),
-                    topic: c.topic.clone(),
-                    partition: c.partition,
-                };
-                records.push((key.encode(), Some(value.encode())));
-                accepted.push(((c.topic, c.partition), committed_from(value)));
-                results.push(Ok(()));
-            }
+            let OffsetRecords {
+                records,
+                accepted,
+                results,
+            } = self.offset_records(group_id, commits, now);
             if records.is_empty() {
                 return Ok(results);
             }
             let wait = self.append(group_id, &records)?;
-            group.offsets.extend(accepted);
+            let first = wait.1 - records.len() as i64;
+            group
+                .offsets
+                .extend(accepted.into_iter().enumerate().map(|(i, (tp, mut c))| {
+                    c.record_offset = first + i as i64;
+                    (tp, c)
+                }));
             (wait, results)
         };
         let (log, end) = wait;
@@ -469,23 +500,75 @@ impl GroupCoordinator {
         Ok(results)
     }
 
+    /// The offset records of an (Txn)OffsetCommit: records to append, the
+    /// offsets they commit (their record offsets still unknown) and a result
+    /// per partition in order (metadata too large is refused on its own).
+    fn offset_records(
+        &self,
+        group_id: &str,
+        commits: Vec<OffsetCommit>,
+        now: i64,
+    ) -> OffsetRecords {
+        let mut records = Vec::new();
+        let mut results = Vec::with_capacity(commits.len());
+        let mut accepted = Vec::new();
+        for c in commits {
+            let metadata = c.metadata.unwrap_or_default();
+            if metadata.len() > self.config.offset_metadata_max_bytes {
+                results.push(Err(ResponseError::OffsetMetadataTooLarge));
+                continue;
+            }
+            let value = OffsetValue {
+                offset: c.offset,
+                leader_epoch: c.leader_epoch,
+                metadata,
+                commit_timestamp: now,
+            };
+            let key = RecordKey::Offset {
+                group: group_id.to_string(),
+                topic: c.topic.clone(),
+                partition: c.partition,
+            };
+            records.push((key.encode(), Some(value.encode())));
+            accepted.push(((c.topic, c.partition), committed_from(value, -1)));
+            results.push(Ok(()));
+        }
+        OffsetRecords {
+            records,
+            accepted,
+            results,
+        }
+    }
+
     /// Committed offsets of a group: the given partitions, or all of them.
+    /// With `require_stable` (OffsetFetch v7+), a partition with pending
+    /// transactional offsets answers UNSTABLE_OFFSET_COMMIT instead, as in
+    /// Kafka.
     pub(crate) fn fetch_offsets(
         &self,
         group_id: &str,
         partitions: Option<&[(String, i32)]>,
-    ) -> Vec<((String, i32), Option<Committed>)> {
+        require_stable: bool,
+    ) -> Vec<((String, i32), FetchedOffset)> {
         let groups = self.groups.lock();
+        let txn = self.txn.lock();
         let offsets = groups.get(group_id).map(|g| &g.offsets);
+        let answer = |tp: &(String, i32), c: Option<&Committed>| {
+            if require_stable && txn.is_pending(group_id, tp) {
+                Err(ResponseError::UnstableOffsetCommit)
+            } else {
+                Ok(c.cloned())
+            }
+        };
         match partitions {
             Some(wanted) => wanted
                 .iter()
-                .map(|tp| (tp.clone(), offsets.and_then(|o| o.get(tp)).cloned()))
+                .map(|tp| (tp.clone(), answer(tp, offsets.and_then(|o| o.get(tp)))))
                 .collect(),
             None => offsets
                 .map(|o| {
                     o.iter()
-                        .map(|(tp, c)| (tp.clone(), Some(c.clone())))
+                        .map(|(tp, c)| (tp.clone(), answer(tp, Some(c))))
                         .collect()
                 })
                 .unwrap_or_default(),
@@ -533,13 +616,17 @@ impl GroupCoordinator {
             return Err(ResponseError::NonEmptyGroup);
         };
         let mut records = Vec::new();
+        let mut txn = self.txn.lock();
         let results: Vec<_> = partitions
             .iter()
             .map(|(topic, partition)| {
                 if subscribed.contains(topic) {
                     return Err(ResponseError::GroupSubscribedToTopic);
                 }
-                if group.offsets.remove(&(topic.clone(), *partition)).is_some() {
+                let tp = (topic.clone(), *partition);
+                // Pending transactional offsets go too, as Kafka's tombstone does.
+                let pending = txn.remove_partition(group_id, &tp);
+                if group.offsets.remove(&tp).is_some() || pending {
                     let key = RecordKey::Offset {
                         group: group_id.to_string(),
                         topic: topic.clone(),
@@ -584,6 +671,12 @@ impl GroupCoordinator {
             return Err(ResponseError::NonEmptyGroup);
         }
         let mut records = offset_tombstones(group_id, group.offsets.keys());
+        // Pending transactional offsets go too; one tombstone per partition.
+        let pending = self.txn.lock().remove_where(group_id, |_| true);
+        records.extend(offset_tombstones(
+            group_id,
+            pending.iter().filter(|tp| !group.offsets.contains_key(*tp)),
+        ));
         records.push((
             RecordKey::Group {
                 group: group_id.to_string(),
@@ -606,12 +699,18 @@ impl GroupCoordinator {
         let ids: Vec<String> = groups.keys().cloned().collect();
         for id in ids {
             let group = groups.get_mut(&id).expect("listed");
-            let gone: Vec<(String, i32)> = group
+            let mut gone: Vec<(String, i32)> = group
                 .offsets
                 .keys()
                 .filter(|(t, _)| t == topic)
                 .cloned()
                 .collect();
+            let pending = self.txn.lock().remove_where(&id, |(t, _)| t == topic);
+            gone.extend(
+                pending
+                    .into_iter()
+                    .filter(|tp| !group.offsets.contains_key(tp)),
+            );
             if gone.is_empty() {
                 continue;
             }
@@ -663,17 +762,22 @@ impl GroupCoordinator {
             if !group.is_empty() {
                 continue;
             }
+            let txn = self.txn.lock();
+            // A partition with pending transactional offsets keeps its
+            // offset, and a group with open transactions stays, as in Kafka.
             let expired: Vec<(String, i32)> = group
                 .offsets
                 .iter()
-                .filter(|(_, c)| c.commit_timestamp <= cutoff)
+                .filter(|(tp, c)| c.commit_timestamp <= cutoff && !txn.is_pending(&id, tp))
                 .map(|(tp, _)| tp.clone())
                 .collect();
+            let open_transactions = txn.has_open(&id);
+            drop(txn);
             let mut records = offset_tombstones(&id, expired.iter());
             for tp in &expired {
                 group.offsets.remove(tp);
             }
-            let remove_group = group.offsets.is_empty();
+            let remove_group = group.offsets.is_empty() && !open_transactions;
             if remove_group {
                 records.push((RecordKey::Group { group: id.clone() }.encode(), None));
                 if let Some(consumer) = &group.consumer {
@@ -718,12 +822,13 @@ fn offset_tombstones<'a>(
         .collect()
 }
 
-fn committed_from(v: OffsetValue) -> Committed {
+fn committed_from(v: OffsetValue, record_offset: i64) -> Committed {
     Committed {
         offset: v.offset,
         leader_epoch: v.leader_epoch,
         metadata: v.metadata,
         commit_timestamp: v.commit_timestamp,
+        record_offset,
     }
 }
 

@@ -3,9 +3,11 @@
 //! Each group lives in one partition, chosen as Kafka chooses it
 //! (`abs(groupId.hashCode()) % partitions`), so its records stay in order.
 //! Records are written in uncompressed RecordBatch v2 through the same
-//! storage engine as user topics.
+//! storage engine as user topics; a TxnOffsetCommit's records as one
+//! transactional batch of its producer, ended by the transaction
+//! coordinator's COMMIT or ABORT control batch.
 
-pub(crate) use crate::internal_log::{encode_batch, replay};
+pub(crate) use crate::internal_log::{encode_batch, encode_transactional_batch, replay_records};
 
 /// The internal topic's name, as in Kafka.
 pub(crate) const OFFSETS_TOPIC: &str = "__consumer_offsets";

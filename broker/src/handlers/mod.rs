@@ -36,6 +36,7 @@ mod offset_fetch;
 mod offset_for_leader_epoch;
 mod produce;
 mod sync_group;
+mod txn_offset_commit;
 
 use std::sync::Arc;
 
@@ -183,6 +184,7 @@ routes! {
     DescribeProducers => describe_producers, 0..=0;
     ConsumerGroupHeartbeat => consumer_group_heartbeat, 0..=1;
     ConsumerGroupDescribe => consumer_group_describe, 0..=1;
+    TxnOffsetCommit => txn_offset_commit, 0..=5;
 }
 
 /// Whether `version` of `api_key` is served.

@@ -1,5 +1,7 @@
 //! OffsetFetch (key 9): committed offsets for one group (v1-7) or many (v8+).
 //! An unknown group or partition has offset -1 and no error, as in Kafka.
+//! With `require_stable` (v7+), a partition with pending transactional
+//! offsets answers UNSTABLE_OFFSET_COMMIT (the client retries).
 
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::offset_fetch_response::{
@@ -62,7 +64,7 @@ pub(super) async fn handle(
                         error: Some(e),
                         topics: Vec::new(),
                     },
-                    Ok(()) => fetch(ctx, g.group_id.0.as_str(), wanted),
+                    Ok(()) => fetch(ctx, g.group_id.0.as_str(), wanted, request.require_stable),
                 };
                 OffsetFetchResponseGroup::default()
                     .with_group_id(g.group_id.clone())
@@ -94,7 +96,12 @@ pub(super) async fn handle(
             .map(|t| (t.name.to_string(), t.partition_indexes.clone()))
             .collect::<Vec<_>>()
     });
-    let mut answer = fetch(ctx, request.group_id.0.as_str(), wanted.clone());
+    let mut answer = fetch(
+        ctx,
+        request.group_id.0.as_str(),
+        wanted.clone(),
+        request.require_stable,
+    );
     if ctx.version < 2 {
         // v1 has no top-level error code: a group error goes on every
         // requested partition, as Kafka answers it.
@@ -144,6 +151,7 @@ fn fetch(
     ctx: &RequestContext,
     group_id: &str,
     wanted: Option<Vec<(String, Vec<i32>)>>,
+    require_stable: bool,
 ) -> GroupOffsets {
     if group_id.is_empty() {
         return GroupOffsets {
@@ -165,28 +173,30 @@ fn fetch(
                 let allowed = ctx.may_topic(Operation::Describe, &topic);
                 let tps: Vec<(String, i32)> =
                     partitions.iter().map(|p| (topic.clone(), *p)).collect();
-                let found = groups.fetch_offsets(group_id, Some(&tps));
+                let found = groups.fetch_offsets(group_id, Some(&tps), require_stable);
                 let parts = found
                     .into_iter()
-                    .map(|((_, p), c)| {
-                        if allowed {
-                            (p, c, None)
-                        } else {
-                            (p, None, Some(ResponseError::TopicAuthorizationFailed))
-                        }
+                    .map(|((_, p), c)| match c {
+                        _ if !allowed => (p, None, Some(ResponseError::TopicAuthorizationFailed)),
+                        Ok(c) => (p, c, None),
+                        Err(e) => (p, None, Some(e)),
                     })
                     .collect();
                 topics.push((topic, parts));
             }
         }
         None => {
-            for ((topic, p), c) in groups.fetch_offsets(group_id, None) {
+            for ((topic, p), c) in groups.fetch_offsets(group_id, None, require_stable) {
                 if !ctx.may_topic(Operation::Describe, &topic) {
                     continue;
                 }
+                let part = match c {
+                    Ok(c) => (p, c, None),
+                    Err(e) => (p, None, Some(e)),
+                };
                 match topics.last_mut() {
-                    Some((t, parts)) if *t == topic => parts.push((p, c, None)),
-                    _ => topics.push((topic, vec![(p, c, None)])),
+                    Some((t, parts)) if *t == topic => parts.push(part),
+                    _ => topics.push((topic, vec![part])),
                 }
             }
         }

@@ -1,0 +1,155 @@
+//! TxnOffsetCommit (key 28): a transactional producer commits a consumer
+//! group's offsets as part of its transaction (KIP-98, exactly-once
+//! consume-transform-produce). The offsets stay pending until the
+//! transaction ends (see `groups/txn_offsets.rs`).
+//!
+//! Checks in Kafka's order (KafkaApis.handleTxnOffsetCommitRequest): WRITE on
+//! the transactional id and READ on the group answer every partition; then
+//! per topic READ and existence; what remains goes to the group coordinator,
+//! which checks the member fields of v3+ against the group.
+
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::txn_offset_commit_response::{
+    TxnOffsetCommitResponsePartition, TxnOffsetCommitResponseTopic,
+};
+use kafka_protocol::messages::{TxnOffsetCommitRequest, TxnOffsetCommitResponse};
+use strata_governance::{Operation, Resource};
+
+use super::RequestContext;
+use crate::groups::{Committer, OffsetCommit};
+
+/// The first version carrying generation id, member id and group instance id.
+const MEMBER_FIELDS_FROM_VERSION: i16 = 3;
+
+pub(super) async fn handle(
+    ctx: &RequestContext,
+    request: TxnOffsetCommitRequest,
+) -> TxnOffsetCommitResponse {
+    let group_id = request.group_id.0.to_string();
+    let cluster = &ctx.broker.cluster;
+    let request_error = if !ctx.may(
+        Operation::Write,
+        Resource::TransactionalId(request.transactional_id.0.as_str()),
+    ) {
+        Some(ResponseError::TransactionalIdAuthorizationFailed)
+    } else if !ctx.may(Operation::Read, Resource::Group(&group_id)) {
+        Some(ResponseError::GroupAuthorizationFailed)
+    } else {
+        None
+    };
+    // Each partition's own answer, or None to ask the coordinator.
+    let mut slots: Vec<(usize, usize, Option<ResponseError>)> = Vec::new();
+    let mut commits = Vec::new();
+    let mut topics = Vec::with_capacity(request.topics.len());
+    for (ti, t) in request.topics.iter().enumerate() {
+        let topic = cluster.topic(&t.name);
+        let readable = ctx.may_topic(Operation::Read, &t.name);
+        let mut partitions = Vec::with_capacity(t.partitions.len());
+        for (pi, p) in t.partitions.iter().enumerate() {
+            let precheck = request_error.or_else(|| {
+                if !readable {
+                    Some(ResponseError::TopicAuthorizationFailed)
+                } else if topic
+                    .as_ref()
+                    .and_then(|t| t.partition(p.partition_index))
+                    .is_none()
+                {
+                    Some(ResponseError::UnknownTopicOrPartition)
+                } else {
+                    None
+                }
+            });
+            if precheck.is_none() {
+                commits.push(OffsetCommit {
+                    topic: t.name.to_string(),
+                    partition: p.partition_index,
+                    offset: p.committed_offset,
+                    leader_epoch: p.committed_leader_epoch,
+                    metadata: p.committed_metadata.as_ref().map(|m| m.to_string()),
+                });
+            }
+            slots.push((ti, pi, precheck));
+            partitions.push(
+                TxnOffsetCommitResponsePartition::default().with_partition_index(p.partition_index),
+            );
+        }
+        topics.push(
+            TxnOffsetCommitResponseTopic::default()
+                .with_name(t.name.clone())
+                .with_partitions(partitions),
+        );
+    }
+    let outcome = if commits.is_empty() {
+        Ok(Vec::new())
+    } else {
+        commit(ctx, &request, &group_id, commits).await
+    };
+    let mut committed = match &outcome {
+        Ok(results) => results
+            .iter()
+            .map(|r| r.err())
+            .collect::<Vec<_>>()
+            .into_iter(),
+        Err(_) => Vec::new().into_iter(),
+    };
+    for (ti, pi, precheck) in slots {
+        let code = match (precheck, &outcome) {
+            (Some(e), _) => Some(e),
+            (None, Err(e)) => Some(*e),
+            (None, Ok(_)) => committed.next().flatten(),
+        };
+        topics[ti].partitions[pi].error_code = code.map_or(0, |e| e.code());
+    }
+    TxnOffsetCommitResponse::default().with_topics(topics)
+}
+
+/// The coordinator's part, for the partitions that passed the request's
+/// checks: per-partition results in order, or one error for them all.
+async fn commit(
+    ctx: &RequestContext,
+    request: &TxnOffsetCommitRequest,
+    group_id: &str,
+    commits: Vec<OffsetCommit>,
+) -> Result<Vec<Result<(), ResponseError>>, ResponseError> {
+    if group_id.is_empty() {
+        return Err(ResponseError::InvalidGroupId);
+    }
+    let groups = &ctx.broker.groups;
+    groups
+        .ensure_offsets_topic(&ctx.broker.cluster)
+        .await
+        .map_err(|_| ResponseError::CoordinatorNotAvailable)?;
+    verify_txn_offset_commit(ctx, request)?;
+    let committer = (ctx.version >= MEMBER_FIELDS_FROM_VERSION).then(|| Committer {
+        generation_id: request.generation_id,
+        member_id: request.member_id.to_string(),
+        group_instance_id: request.group_instance_id.as_ref().map(|s| s.to_string()),
+    });
+    groups
+        .txn_offset_commit(
+            group_id,
+            request.producer_id.0,
+            request.producer_epoch,
+            committer,
+            commits,
+        )
+        .await
+}
+
+/// The transaction coordinator's check that this commit belongs to an
+/// ongoing transaction of `transactional_id` at this producer id and epoch
+/// (INVALID_PRODUCER_ID_MAPPING, INVALID_PRODUCER_EPOCH / PRODUCER_FENCED,
+/// INVALID_TXN_STATE otherwise), and that the group's `__consumer_offsets`
+/// partition is in the transaction: added by AddOffsetsToTxn before v5,
+/// added implicitly here for v5 (transaction version 2, KIP-890), so that
+/// the COMMIT/ABORT marker reaches that partition.
+///
+/// Always Ok for now: the transaction coordinator wires it in (at merge).
+/// Until then nothing ends these transactions, so their offsets stay
+/// pending and invisible.
+fn verify_txn_offset_commit(
+    _ctx: &RequestContext,
+    _request: &TxnOffsetCommitRequest,
+) -> Result<(), ResponseError> {
+    Ok(())
+}
