@@ -8,11 +8,13 @@ use crate::cluster::Cluster;
 use crate::groups::GroupCoordinator;
 use crate::metrics::Metrics;
 use crate::schema_validation::SchemaValidator;
+use crate::transactions::TransactionCoordinator;
 
 /// Shared broker state.
 pub(crate) struct Broker {
     pub(crate) cluster: Cluster,
     pub(crate) groups: GroupCoordinator,
+    pub(crate) transactions: TransactionCoordinator,
     pub(crate) advertised_host: String,
     pub(crate) advertised_port: u16,
     pub(crate) metrics: Metrics,

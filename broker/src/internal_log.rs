@@ -9,6 +9,19 @@ use kafka_protocol::records::{
 };
 use strata_storage::Log;
 
+/// Java's `String.hashCode`, which Kafka uses to place a group or a
+/// transactional id in its internal topic.
+pub(crate) fn java_hash(s: &str) -> i32 {
+    s.encode_utf16()
+        .fold(0i32, |h, c| h.wrapping_mul(31).wrapping_add(i32::from(c)))
+}
+
+/// The partition of an internal topic that holds `key`, as Kafka places it
+/// (`abs(key.hashCode()) % partitions`, with Kafka's `Utils.abs`).
+pub(crate) fn partition_for(key: &str, partitions: i32) -> i32 {
+    (java_hash(key) & 0x7fff_ffff) % partitions.max(1)
+}
+
 /// Encodes records (key, value-or-tombstone) as one batch.
 pub(crate) fn encode_batch(records: &[(Bytes, Option<Bytes>)], now_ms: i64) -> Bytes {
     let records: Vec<Record> = records

@@ -5,25 +5,15 @@
 //! Records are written in uncompressed RecordBatch v2 through the same
 //! storage engine as user topics.
 
-pub(crate) use crate::internal_log::{encode_batch, replay};
+pub(crate) use crate::internal_log::{encode_batch, partition_for, replay};
 
 /// The internal topic's name, as in Kafka.
 pub(crate) const OFFSETS_TOPIC: &str = "__consumer_offsets";
 
-/// Java's `String.hashCode`, which Kafka uses to place a group.
-fn java_hash(s: &str) -> i32 {
-    s.encode_utf16()
-        .fold(0i32, |h, c| h.wrapping_mul(31).wrapping_add(i32::from(c)))
-}
-
-/// The `__consumer_offsets` partition that holds `group`.
-pub(crate) fn partition_for(group: &str, partitions: i32) -> i32 {
-    (java_hash(group) & 0x7fff_ffff) % partitions.max(1)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::internal_log::java_hash;
 
     #[test]
     fn placement_matches_kafka() {

@@ -5,6 +5,8 @@
 //! A handler returns its typed response; per-partition and per-item failures
 //! are error codes inside it. `Err` is reserved for a broken connection.
 
+mod add_offsets_to_txn;
+mod add_partitions_to_txn;
 mod alter_configs;
 mod api_versions;
 mod configs;
@@ -19,6 +21,8 @@ mod describe_cluster;
 mod describe_configs;
 mod describe_groups;
 mod describe_topic_partitions;
+mod describe_transactions;
+mod end_txn;
 mod fetch;
 mod find_coordinator;
 mod heartbeat;
@@ -27,6 +31,7 @@ mod join_group;
 mod leave_group;
 mod list_groups;
 mod list_offsets;
+mod list_transactions;
 mod metadata;
 mod offset_commit;
 mod offset_delete;
@@ -168,6 +173,9 @@ routes! {
     CreateTopics => create_topics, 2..=7;
     DeleteTopics => delete_topics, 1..=6;
     DeleteRecords => delete_records, 0..=2;
+    AddPartitionsToTxn => add_partitions_to_txn, 0..=5;
+    AddOffsetsToTxn => add_offsets_to_txn, 0..=4;
+    EndTxn => end_txn, 0..=5;
     OffsetForLeaderEpoch => offset_for_leader_epoch, 2..=4;
     DescribeConfigs => describe_configs, 1..=4;
     AlterConfigs => alter_configs, 0..=2;
@@ -177,6 +185,8 @@ routes! {
     DeleteGroups => delete_groups, 0..=2;
     DescribeCluster => describe_cluster, 0..=2;
     DescribeTopicPartitions => describe_topic_partitions, 0..=0;
+    DescribeTransactions => describe_transactions, 0..=0;
+    ListTransactions => list_transactions, 0..=1;
     ConsumerGroupHeartbeat => consumer_group_heartbeat, 0..=1;
     ConsumerGroupDescribe => consumer_group_describe, 0..=1;
 }
