@@ -46,10 +46,15 @@ REQUIRED_APIS = {
     44: (0, 1),    # IncrementalAlterConfigs
     60: (0, 2),    # DescribeCluster
     75: (0, 0),    # DescribeTopicPartitions
+    24: (0, 5),    # AddPartitionsToTxn
+    25: (0, 4),    # AddOffsetsToTxn
+    26: (0, 5),    # EndTxn
+    65: (0, 0),    # DescribeTransactions
+    66: (0, 1),    # ListTransactions
 }
 NOT_YET = {
     17: "SaslHandshake",
-    22: "InitProducerId", 24: "AddPartitionsToTxn", 26: "EndTxn", 29: "DescribeAcls", 30: "CreateAcls",
+    22: "InitProducerId", 29: "DescribeAcls", 30: "CreateAcls",
     36: "SaslAuthenticate",
 }
 
@@ -308,9 +313,21 @@ def test_find_coordinator_names_this_broker_for_groups(broker, conn):
     assert got == [("g1", 1, host, int(port), 0), ("g2", 1, host, int(port), 0)]
 
 
-def test_find_coordinator_has_no_transaction_coordinator_yet(broker, conn):
+def test_find_coordinator_names_this_broker_for_transactional_ids(broker, conn):
+    host, port = broker.bootstrap.rsplit(":", 1)
     got = _find_coordinator_v4(conn, 42, 1, ["tx"])
-    assert [(k, code) for k, _, _, _, code in got] == [("tx", 15)]  # COORDINATOR_NOT_AVAILABLE
+    assert got == [("tx", 1, host, int(port), 0)]
+
+
+def test_end_txn_for_an_unknown_transactional_id(broker, conn):
+    # EndTxn v3 (flexible): transactional id, producer id, epoch, committed.
+    body = kw.compact_string("no-such-tx") + kw.i64(1) + kw.i16(0) + kw.i8(1) + b"\x00"
+    conn.sendall(kw.frame(kw.header_v2(26, 3, 43) + body))
+    corr, r = kw.read_response(conn)
+    assert corr == 43
+    r.tagged_fields()  # response header v1
+    r.i32()  # throttle_time_ms
+    assert r.i16() == 49  # INVALID_PRODUCER_ID_MAPPING
 
 
 def test_pipelined_requests_answered_in_order(broker, conn):
