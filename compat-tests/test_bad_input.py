@@ -330,6 +330,32 @@ def test_end_txn_for_an_unknown_transactional_id(broker, conn):
     assert r.i16() == 49  # INVALID_PRODUCER_ID_MAPPING
 
 
+def test_add_partitions_to_txn_refuses_unknown_partitions_and_attempts_nothing(broker, conn):
+    # AddPartitionsToTxn v3 (flexible): transactional id, producer id, epoch, topics.
+    topics = [("no-such-topic", [0]), ("__consumer_offsets", [0, 100000])]
+    body = kw.compact_string("tx-add") + kw.i64(1) + kw.i16(0) + kw.uvarint(len(topics) + 1)
+    for name, partitions in topics:
+        body += kw.compact_string(name) + kw.uvarint(len(partitions) + 1)
+        body += b"".join(kw.i32(p) for p in partitions) + b"\x00"
+    body += b"\x00"
+    _find_coordinator_v4(conn, 44, 0, ["g"])  # __consumer_offsets exists from here on
+    conn.sendall(kw.frame(kw.header_v2(24, 3, 45) + body))
+    corr, r = kw.read_response(conn)
+    assert corr == 45
+    r.tagged_fields()  # response header v1
+    r.i32()  # throttle_time_ms
+    got = {}
+    for _ in range(r.uvarint() - 1):
+        name = r.take(r.uvarint() - 1).decode()
+        for _ in range(r.uvarint() - 1):
+            partition = r.i32()
+            got[(name, partition)] = r.i16()
+            r.tagged_fields()
+        r.tagged_fields()
+    # UNKNOWN_TOPIC_OR_PARTITION where it applies, OPERATION_NOT_ATTEMPTED elsewhere
+    assert got == {("no-such-topic", 0): 3, ("__consumer_offsets", 0): 55, ("__consumer_offsets", 100000): 3}
+
+
 def test_pipelined_requests_answered_in_order(broker, conn):
     frames = [kw.api_versions_request(i % 5, 1000 + i) for i in range(10)]
     # a Metadata v1 request for all topics in the middle of the pipeline

@@ -354,3 +354,72 @@ impl TxnMetadata {
         Ok(next)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T0: i64 = 1_700_000_000_000;
+    const TIMEOUT: i32 = 60_000;
+
+    fn tp(topic: &str, partition: i32) -> (String, i32) {
+        (topic.to_string(), partition)
+    }
+
+    #[test]
+    fn state_machine_follows_kafkas_transitions() {
+        let empty = TxnMetadata::new(1, TIMEOUT, T0)
+            .bump_epoch(TIMEOUT, None, T0)
+            .unwrap()
+            .unwrap();
+        assert_eq!((empty.state, empty.producer_epoch), (TxnState::Empty, 0));
+        // Nothing to end or fence without a transaction.
+        assert!(empty.prepare_end(true, 0, NO_PRODUCER_ID, T0).is_err());
+        assert!(empty.fence_then_abort(false, T0).is_err());
+        assert!(empty.complete(T0).is_err());
+        let ongoing = empty.add_partitions([tp("t", 0)], 0, T0 + 1).unwrap();
+        assert_eq!(
+            (ongoing.state, ongoing.start_ms),
+            (TxnState::Ongoing, T0 + 1)
+        );
+        assert!(ongoing.dead().is_err());
+        assert!(ongoing.bump_epoch(TIMEOUT, None, T0).is_err());
+        assert!(ongoing.complete(T0).is_err());
+        let prepared = ongoing
+            .prepare_end(true, 0, NO_PRODUCER_ID, T0 + 2)
+            .unwrap();
+        assert_eq!(prepared.state, TxnState::PrepareCommit);
+        assert!(prepared.add_partitions([tp("t", 1)], 0, T0).is_err());
+        assert!(prepared.prepare_end(false, 0, NO_PRODUCER_ID, T0).is_err());
+        let done = prepared.complete(T0 + 3).unwrap();
+        assert_eq!(done.state, TxnState::CompleteCommit);
+        assert!(done.partitions.is_empty());
+        assert!(done.dead().is_ok());
+        // A fence bumps once and aborts at that epoch.
+        let fenced = ongoing.fence_then_abort(false, T0).unwrap();
+        assert_eq!(
+            (fenced.state, fenced.producer_epoch),
+            (TxnState::PrepareAbort, 1)
+        );
+        assert_eq!(fenced.last_producer_epoch, NO_PRODUCER_EPOCH);
+        assert_eq!(
+            ongoing.fence_then_abort(true, T0).unwrap().producer_epoch,
+            0
+        );
+        // A recovering producer with a stale epoch is fenced; a lost answer's retry is not.
+        let next = done.bump_epoch(TIMEOUT, Some(0), T0).unwrap().unwrap();
+        assert_eq!((next.producer_epoch, next.last_producer_epoch), (1, 0));
+        assert_eq!(
+            next.bump_epoch(TIMEOUT, Some(0), T0)
+                .unwrap()
+                .unwrap()
+                .producer_epoch,
+            1
+        );
+        assert!(next.bump_epoch(TIMEOUT, Some(7), T0).unwrap().is_none());
+        for state in TxnState::ALL {
+            assert_eq!(TxnState::from_id(state.id()), Some(state));
+            assert_eq!(TxnState::from_name(state.name()), Some(state));
+        }
+    }
+}
