@@ -46,11 +46,18 @@ REQUIRED_APIS = {
     44: (0, 1),    # IncrementalAlterConfigs
     60: (0, 2),    # DescribeCluster
     75: (0, 0),    # DescribeTopicPartitions
+    22: (0, 5),    # InitProducerId
+    61: (0, 0),    # DescribeProducers
     28: (0, 5),    # TxnOffsetCommit (transactional offsets; pending until the marker)
+    24: (0, 5),    # AddPartitionsToTxn
+    25: (0, 4),    # AddOffsetsToTxn
+    26: (0, 5),    # EndTxn
+    65: (0, 0),    # DescribeTransactions
+    66: (0, 1),    # ListTransactions
 }
 NOT_YET = {
     17: "SaslHandshake",
-    22: "InitProducerId", 24: "AddPartitionsToTxn", 26: "EndTxn", 29: "DescribeAcls", 30: "CreateAcls",
+    29: "DescribeAcls", 30: "CreateAcls",
     36: "SaslAuthenticate",
 }
 
@@ -309,9 +316,47 @@ def test_find_coordinator_names_this_broker_for_groups(broker, conn):
     assert got == [("g1", 1, host, int(port), 0), ("g2", 1, host, int(port), 0)]
 
 
-def test_find_coordinator_has_no_transaction_coordinator_yet(broker, conn):
+def test_find_coordinator_names_this_broker_for_transactional_ids(broker, conn):
+    host, port = broker.bootstrap.rsplit(":", 1)
     got = _find_coordinator_v4(conn, 42, 1, ["tx"])
-    assert [(k, code) for k, _, _, _, code in got] == [("tx", 15)]  # COORDINATOR_NOT_AVAILABLE
+    assert got == [("tx", 1, host, int(port), 0)]
+
+
+def test_end_txn_for_an_unknown_transactional_id(broker, conn):
+    # EndTxn v3 (flexible): transactional id, producer id, epoch, committed.
+    body = kw.compact_string("no-such-tx") + kw.i64(1) + kw.i16(0) + kw.i8(1) + b"\x00"
+    conn.sendall(kw.frame(kw.header_v2(26, 3, 43) + body))
+    corr, r = kw.read_response(conn)
+    assert corr == 43
+    r.tagged_fields()  # response header v1
+    r.i32()  # throttle_time_ms
+    assert r.i16() == 49  # INVALID_PRODUCER_ID_MAPPING
+
+
+def test_add_partitions_to_txn_refuses_unknown_partitions_and_attempts_nothing(broker, conn):
+    # AddPartitionsToTxn v3 (flexible): transactional id, producer id, epoch, topics.
+    topics = [("no-such-topic", [0]), ("__consumer_offsets", [0, 100000])]
+    body = kw.compact_string("tx-add") + kw.i64(1) + kw.i16(0) + kw.uvarint(len(topics) + 1)
+    for name, partitions in topics:
+        body += kw.compact_string(name) + kw.uvarint(len(partitions) + 1)
+        body += b"".join(kw.i32(p) for p in partitions) + b"\x00"
+    body += b"\x00"
+    _find_coordinator_v4(conn, 44, 0, ["g"])  # __consumer_offsets exists from here on
+    conn.sendall(kw.frame(kw.header_v2(24, 3, 45) + body))
+    corr, r = kw.read_response(conn)
+    assert corr == 45
+    r.tagged_fields()  # response header v1
+    r.i32()  # throttle_time_ms
+    got = {}
+    for _ in range(r.uvarint() - 1):
+        name = r.take(r.uvarint() - 1).decode()
+        for _ in range(r.uvarint() - 1):
+            partition = r.i32()
+            got[(name, partition)] = r.i16()
+            r.tagged_fields()
+        r.tagged_fields()
+    # UNKNOWN_TOPIC_OR_PARTITION where it applies, OPERATION_NOT_ATTEMPTED elsewhere
+    assert got == {("no-such-topic", 0): 3, ("__consumer_offsets", 0): 55, ("__consumer_offsets", 100000): 3}
 
 
 def test_pipelined_requests_answered_in_order(broker, conn):

@@ -9,11 +9,13 @@ use crate::groups::GroupCoordinator;
 use crate::metrics::Metrics;
 use crate::producer_ids::ProducerIds;
 use crate::schema_validation::SchemaValidator;
+use crate::transactions::TransactionCoordinator;
 
 /// Shared broker state.
 pub(crate) struct Broker {
     pub(crate) cluster: Cluster,
     pub(crate) groups: GroupCoordinator,
+    pub(crate) transactions: TransactionCoordinator,
     pub(crate) advertised_host: String,
     pub(crate) advertised_port: u16,
     pub(crate) metrics: Metrics,

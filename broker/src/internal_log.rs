@@ -24,6 +24,19 @@ const CONTROL_TYPE_ABORT: i16 = 0;
 /// Control record key type of a COMMIT marker.
 const CONTROL_TYPE_COMMIT: i16 = 1;
 
+/// Java's `String.hashCode`, which Kafka uses to place a group or a
+/// transactional id in its internal topic.
+pub(crate) fn java_hash(s: &str) -> i32 {
+    s.encode_utf16()
+        .fold(0i32, |h, c| h.wrapping_mul(31).wrapping_add(i32::from(c)))
+}
+
+/// The partition of an internal topic that holds `key`, as Kafka places it
+/// (`abs(key.hashCode()) % partitions`, with Kafka's `Utils.abs`).
+pub(crate) fn partition_for(key: &str, partitions: i32) -> i32 {
+    (java_hash(key) & 0x7fff_ffff) % partitions.max(1)
+}
+
 /// Encodes records (key, value-or-tombstone) as one batch.
 pub(crate) fn encode_batch(records: &[(Bytes, Option<Bytes>)], now_ms: i64) -> Bytes {
     encode(records, now_ms, false, NO_PRODUCER_ID, NO_PRODUCER_EPOCH)

@@ -18,5 +18,6 @@ mod schema_validation;
 mod schemas;
 mod server;
 mod topic_config;
+mod transactions;
 
 pub use server::{run, Server};

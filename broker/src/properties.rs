@@ -133,6 +133,31 @@ pub(crate) const BROKER_ONLY: &[(&str, &str, &str)] = &[
         "60000",
         "With a tier, how often the broker's internal logs (metadata, consumer offsets, schemas) roll so their latest state is uploaded.",
     ),
+    (
+        "transaction.abort.timed.out.transaction.cleanup.interval.ms",
+        "10000",
+        "How often transactions older than their timeout are aborted.",
+    ),
+    (
+        "transaction.max.timeout.ms",
+        "900000",
+        "Largest transaction timeout a producer may ask for (INVALID_TRANSACTION_TIMEOUT above it).",
+    ),
+    (
+        "transaction.remove.expired.transaction.cleanup.interval.ms",
+        "3600000",
+        "How often transactional ids idle for transactional.id.expiration.ms are removed.",
+    ),
+    (
+        "transaction.state.log.num.partitions",
+        "50",
+        "Partitions of __transaction_state when it is created.",
+    ),
+    (
+        "transactional.id.expiration.ms",
+        "604800000",
+        "How long a transactional id without transactions is kept.",
+    ),
 ];
 
 /// Convenience units Kafka accepts for the retention and roll properties.
@@ -170,6 +195,11 @@ pub struct BrokerProperties {
     pub remote_retry_backoff_ms: u64,
     pub remote_retry_backoff_max_ms: u64,
     pub remote_internal_roll_ms: u64,
+    pub transaction_state_log_num_partitions: i32,
+    pub transaction_max_timeout_ms: i32,
+    pub transactional_id_expiration_ms: i64,
+    pub transaction_abort_timed_out_interval_ms: u64,
+    pub transaction_remove_expired_interval_ms: u64,
     /// Every property the operator set, by its canonical name.
     explicit: BTreeMap<String, String>,
 }
@@ -331,8 +361,47 @@ impl BrokerProperties {
                 "strata.remote.internal.roll.ms",
                 default("strata.remote.internal.roll.ms"),
             )?,
+            transaction_state_log_num_partitions: parse(
+                &map,
+                "transaction.state.log.num.partitions",
+                default("transaction.state.log.num.partitions"),
+            )?,
+            transaction_max_timeout_ms: parse(
+                &map,
+                "transaction.max.timeout.ms",
+                default("transaction.max.timeout.ms"),
+            )?,
+            transactional_id_expiration_ms: parse(
+                &map,
+                "transactional.id.expiration.ms",
+                default("transactional.id.expiration.ms"),
+            )?,
+            transaction_abort_timed_out_interval_ms: parse(
+                &map,
+                "transaction.abort.timed.out.transaction.cleanup.interval.ms",
+                default("transaction.abort.timed.out.transaction.cleanup.interval.ms"),
+            )?,
+            transaction_remove_expired_interval_ms: parse(
+                &map,
+                "transaction.remove.expired.transaction.cleanup.interval.ms",
+                default("transaction.remove.expired.transaction.cleanup.interval.ms"),
+            )?,
             explicit: map,
         };
+        // Kafka's own bounds for these (TransactionStateManagerConfig, TransactionLogConfig).
+        if props.transaction_state_log_num_partitions < 1 {
+            bail!("transaction.state.log.num.partitions must be at least 1");
+        }
+        if props.transaction_max_timeout_ms < 1 || props.transactional_id_expiration_ms < 1 {
+            bail!(
+                "transaction.max.timeout.ms and transactional.id.expiration.ms must be at least 1"
+            );
+        }
+        if props.transaction_abort_timed_out_interval_ms < 1
+            || props.transaction_remove_expired_interval_ms < 1
+        {
+            bail!("transaction.abort.timed.out.transaction.cleanup.interval.ms and transaction.remove.expired.transaction.cleanup.interval.ms must be at least 1");
+        }
         if props.remote_copier_pool_size == 0 || props.remote_task_interval_ms == 0 {
             bail!("remote.log.manager.copier.thread.pool.size and remote.log.manager.task.interval.ms must be positive");
         }

@@ -20,6 +20,7 @@ use crate::metrics::Metrics;
 use crate::producer_ids::ProducerIds;
 use crate::properties::BrokerProperties;
 use crate::schema_validation::SchemaValidator;
+use crate::transactions::{NotYetWired, TransactionConfig, TransactionCoordinator};
 use crate::{clock, http, net, schemas};
 
 /// Runs the broker until SIGTERM or Ctrl-C.
@@ -80,6 +81,15 @@ impl Server {
             None => Cluster::open(&config.data_dir, config.properties.clone())?,
         };
         let groups = GroupCoordinator::open(&cluster, coordinator_config(&config.properties))?;
+        // Producer ids and marker writes come with the idempotent producer
+        // work; until it is merged both seams answer UNKNOWN_SERVER_ERROR.
+        let transactions = TransactionCoordinator::open(
+            &cluster,
+            transaction_config(&cluster, &config.properties),
+            Arc::new(NotYetWired),
+            Arc::new(NotYetWired),
+            Arc::new(clock::now_ms),
+        )?;
         let kafka = bind(config.kafka_addr, "kafka").await?;
         let kafka_addr = kafka.local_addr()?;
         let schemas = schemas::open(&cluster).await?;
@@ -88,6 +98,7 @@ impl Server {
         let broker = Arc::new(Broker {
             cluster,
             groups,
+            transactions,
             advertised_host: config.advertised_host.clone(),
             advertised_port: config.advertised_port.unwrap_or(kafka_addr.port()),
             metrics,
@@ -130,7 +141,12 @@ impl Server {
             tokio::spawn(compact_logs(broker.clone(), stopped.clone())),
             tokio::spawn({
                 let broker = broker.clone();
+                let stopped = stopped.clone();
                 async move { broker.groups.run_timers(stopped).await }
+            }),
+            tokio::spawn({
+                let broker = broker.clone();
+                async move { broker.transactions.run(stopped).await }
             }),
         ];
         if let Some(tier) = &tier {
@@ -219,6 +235,23 @@ fn coordinator_config(p: &BrokerProperties) -> CoordinatorConfig {
         offsets_retention: Duration::from_secs(p.offsets_retention_minutes * 60),
         offsets_retention_check: Duration::from_millis(p.offsets_retention_check_interval_ms),
         offset_metadata_max_bytes: p.offset_metadata_max_bytes,
+    }
+}
+
+fn transaction_config(cluster: &Cluster, p: &BrokerProperties) -> TransactionConfig {
+    TransactionConfig {
+        partitions: p.transaction_state_log_num_partitions,
+        max_timeout_ms: p.transaction_max_timeout_ms,
+        id_expiration_ms: p.transactional_id_expiration_ms,
+        abort_interval: Duration::from_millis(p.transaction_abort_timed_out_interval_ms),
+        remove_interval: Duration::from_millis(p.transaction_remove_expired_interval_ms),
+        retry_backoff: Duration::from_millis(100),
+        // A group's offsets live where the group coordinator puts them: the
+        // existing topic's partition count wins over the property.
+        offsets_partitions: cluster
+            .topic(crate::groups::OFFSETS_TOPIC)
+            .map(|t| t.partition_count())
+            .unwrap_or(p.offsets_topic_num_partitions),
     }
 }
 

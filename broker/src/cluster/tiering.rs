@@ -3,7 +3,7 @@
 //!
 //! Restore works per partition directory that the data directory lacks:
 //! * the metadata log (`__strata_metadata`) and the internal topics
-//!   (`__consumer_offsets`, `_schemas`) are downloaded whole, so topics,
+//!   (`__consumer_offsets`, `__transaction_state`, `_schemas`) are downloaded whole, so topics,
 //!   configs, committed offsets and schemas come back as of their last
 //!   upload (internal logs roll every `strata.remote.internal.roll.ms`);
 //! * a user topic's partition gets an empty local log starting where its

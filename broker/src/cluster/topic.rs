@@ -71,7 +71,9 @@ impl Topic {
 /// Topics the broker keeps for itself. Clients may read them but not write
 /// or delete them, and Metadata flags them `is_internal`.
 pub(crate) fn is_internal(name: &str) -> bool {
-    name == "__consumer_offsets" || name == crate::schemas::SCHEMAS_TOPIC
+    name == "__consumer_offsets"
+        || name == crate::transactions::TRANSACTION_STATE_TOPIC
+        || name == crate::schemas::SCHEMAS_TOPIC
 }
 
 /// Kafka's legal topic name: 1-249 of `[a-zA-Z0-9._-]`, not `.` or `..`.

@@ -7,25 +7,17 @@
 //! transactional batch of its producer, ended by the transaction
 //! coordinator's COMMIT or ABORT control batch.
 
-pub(crate) use crate::internal_log::{encode_batch, encode_transactional_batch, replay_records};
+pub(crate) use crate::internal_log::{
+    encode_batch, encode_transactional_batch, partition_for, replay_records,
+};
 
 /// The internal topic's name, as in Kafka.
 pub(crate) const OFFSETS_TOPIC: &str = "__consumer_offsets";
 
-/// Java's `String.hashCode`, which Kafka uses to place a group.
-fn java_hash(s: &str) -> i32 {
-    s.encode_utf16()
-        .fold(0i32, |h, c| h.wrapping_mul(31).wrapping_add(i32::from(c)))
-}
-
-/// The `__consumer_offsets` partition that holds `group`.
-pub(crate) fn partition_for(group: &str, partitions: i32) -> i32 {
-    (java_hash(group) & 0x7fff_ffff) % partitions.max(1)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::internal_log::java_hash;
 
     #[test]
     fn placement_matches_kafka() {

@@ -1,6 +1,6 @@
-//! FindCoordinator (key 10): this node coordinates every group. Transaction
-//! coordination is not built yet, so transactional ids get
-//! COORDINATOR_NOT_AVAILABLE rather than an address that would not serve them.
+//! FindCoordinator (key 10): this node coordinates every group and every
+//! transactional id. The coordinator's internal topic (`__consumer_offsets`
+//! or `__transaction_state`) is created on the first lookup, as Kafka does.
 
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::find_coordinator_response::Coordinator;
@@ -13,6 +13,7 @@ use super::{text, RequestContext};
 /// v4 batches the keys (KIP-699); earlier versions ask for one.
 const BATCHED_FROM_VERSION: i16 = 4;
 const KEY_TYPE_GROUP: i8 = 0;
+const KEY_TYPE_TRANSACTION: i8 = 1;
 
 /// Where a key's coordinator is, or why there is none.
 fn locate(
@@ -21,17 +22,18 @@ fn locate(
     key_type: i8,
     topic_ready: bool,
 ) -> Result<(i32, String, i32), (ResponseError, &'static str)> {
-    if key_type != KEY_TYPE_GROUP {
-        return Err((
-            ResponseError::CoordinatorNotAvailable,
-            "The coordinator is not available: this Strata version has no transaction coordinator.",
-        ));
-    }
-    if !ctx.may(Operation::Describe, Resource::Group(key)) {
-        return Err((
-            ResponseError::GroupAuthorizationFailed,
-            "Authorization failed.",
-        ));
+    let authorized = match key_type {
+        KEY_TYPE_GROUP => ctx.may(Operation::Describe, Resource::Group(key)),
+        KEY_TYPE_TRANSACTION => ctx.may(Operation::Describe, Resource::TransactionalId(key)),
+        _ => return Err((ResponseError::InvalidRequest, "Unknown coordinator type.")),
+    };
+    if !authorized {
+        let code = if key_type == KEY_TYPE_GROUP {
+            ResponseError::GroupAuthorizationFailed
+        } else {
+            ResponseError::TransactionalIdAuthorizationFailed
+        };
+        return Err((code, "Authorization failed."));
     }
     if !topic_ready {
         return Err((
@@ -51,14 +53,20 @@ pub(super) async fn handle(
     ctx: &RequestContext,
     request: FindCoordinatorRequest,
 ) -> FindCoordinatorResponse {
-    let topic_ready = if request.key_type == KEY_TYPE_GROUP {
-        ctx.broker
+    let topic_ready = match request.key_type {
+        KEY_TYPE_GROUP => ctx
+            .broker
             .groups
             .ensure_offsets_topic(&ctx.broker.cluster)
             .await
-            .is_ok()
-    } else {
-        true
+            .is_ok(),
+        KEY_TYPE_TRANSACTION => ctx
+            .broker
+            .transactions
+            .ensure_state_topic(&ctx.broker.cluster)
+            .await
+            .is_ok(),
+        _ => true,
     };
     if ctx.version >= BATCHED_FROM_VERSION {
         let coordinators = request

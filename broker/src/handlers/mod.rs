@@ -5,6 +5,8 @@
 //! A handler returns its typed response; per-partition and per-item failures
 //! are error codes inside it. `Err` is reserved for a broken connection.
 
+mod add_offsets_to_txn;
+mod add_partitions_to_txn;
 mod alter_configs;
 mod api_versions;
 mod configs;
@@ -20,6 +22,8 @@ mod describe_configs;
 mod describe_groups;
 mod describe_producers;
 mod describe_topic_partitions;
+mod describe_transactions;
+mod end_txn;
 mod fetch;
 mod find_coordinator;
 mod heartbeat;
@@ -29,6 +33,7 @@ mod join_group;
 mod leave_group;
 mod list_groups;
 mod list_offsets;
+mod list_transactions;
 mod metadata;
 mod offset_commit;
 mod offset_delete;
@@ -172,6 +177,9 @@ routes! {
     DeleteTopics => delete_topics, 1..=6;
     DeleteRecords => delete_records, 0..=2;
     InitProducerId => init_producer_id, 0..=5;
+    AddPartitionsToTxn => add_partitions_to_txn, 0..=5;
+    AddOffsetsToTxn => add_offsets_to_txn, 0..=4;
+    EndTxn => end_txn, 0..=5;
     OffsetForLeaderEpoch => offset_for_leader_epoch, 2..=4;
     DescribeConfigs => describe_configs, 1..=4;
     AlterConfigs => alter_configs, 0..=2;
@@ -182,6 +190,8 @@ routes! {
     DescribeCluster => describe_cluster, 0..=2;
     DescribeTopicPartitions => describe_topic_partitions, 0..=0;
     DescribeProducers => describe_producers, 0..=0;
+    DescribeTransactions => describe_transactions, 0..=0;
+    ListTransactions => list_transactions, 0..=1;
     ConsumerGroupHeartbeat => consumer_group_heartbeat, 0..=1;
     ConsumerGroupDescribe => consumer_group_describe, 0..=1;
     TxnOffsetCommit => txn_offset_commit, 0..=5;
