@@ -19,5 +19,6 @@ mod schemas;
 mod server;
 mod topic_config;
 mod transactions;
+mod txn_markers;
 
 pub use server::{run, Server};

@@ -20,7 +20,8 @@ use crate::metrics::Metrics;
 use crate::producer_ids::ProducerIds;
 use crate::properties::BrokerProperties;
 use crate::schema_validation::SchemaValidator;
-use crate::transactions::{NotYetWired, TransactionConfig, TransactionCoordinator};
+use crate::transactions::{TransactionConfig, TransactionCoordinator};
+use crate::txn_markers::BrokerSeams;
 use crate::{clock, http, net, schemas};
 
 /// Runs the broker until SIGTERM or Ctrl-C.
@@ -81,13 +82,14 @@ impl Server {
             None => Cluster::open(&config.data_dir, config.properties.clone())?,
         };
         let groups = GroupCoordinator::open(&cluster, coordinator_config(&config.properties))?;
-        // Producer ids and marker writes come with the idempotent producer
-        // work; until it is merged both seams answer UNKNOWN_SERVER_ERROR.
+        // Producer ids and marker writes need the broker the coordinator
+        // lives in: the seams are connected to it once it is built.
+        let seams = Arc::new(BrokerSeams::default());
         let transactions = TransactionCoordinator::open(
             &cluster,
             transaction_config(&cluster, &config.properties),
-            Arc::new(NotYetWired),
-            Arc::new(NotYetWired),
+            seams.clone(),
+            seams.clone(),
             Arc::new(clock::now_ms),
         )?;
         let kafka = bind(config.kafka_addr, "kafka").await?;
@@ -106,6 +108,7 @@ impl Server {
             schema_validator,
             producer_ids: ProducerIds::new(),
         });
+        seams.connect(Arc::downgrade(&broker));
         let admin = bind(config.admin_addr, "admin http").await?;
         let schema_registry = bind(config.schema_registry_addr, "schema registry http").await?;
         let rest_proxy = bind(config.rest_proxy_addr, "rest proxy http").await?;

@@ -308,10 +308,11 @@ async fn bad_frames_close_only_their_connection() {
     server.shutdown().await;
 }
 
-/// TxnOffsetCommit answers per partition, and its offsets stay pending:
-/// invisible to OffsetFetch, UNSTABLE_OFFSET_COMMIT with require_stable.
+/// TxnOffsetCommit belongs to a transaction: refused outside one, pending
+/// inside one (invisible to OffsetFetch, UNSTABLE_OFFSET_COMMIT with
+/// require_stable), and visible once EndTxn commits it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn txn_offset_commit_stays_pending_until_its_transaction_ends() {
+async fn txn_offset_commit_is_visible_only_once_its_transaction_commits() {
     use kafka_protocol::messages::offset_fetch_request::{
         OffsetFetchRequestGroup, OffsetFetchRequestTopics,
     };
@@ -320,53 +321,116 @@ async fn txn_offset_commit_stays_pending_until_its_transaction_ends() {
     };
 
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(config(dir.path(), &[("offsets.topic.num.partitions", "1")]))
-        .await
-        .unwrap();
+    let server = Server::start(config(
+        dir.path(),
+        &[
+            ("offsets.topic.num.partitions", "1"),
+            ("transaction.state.log.num.partitions", "1"),
+        ],
+    ))
+    .await
+    .unwrap();
     let mut client = Client::connect(server.kafka_addr()).await;
     create_topic(&mut client, "in", 1).await;
+    let txn_id = || TransactionalId(StrBytes::from_static_str("tx"));
+    let group = || GroupId(StrBytes::from_static_str("g"));
     let partition = |index: i32| {
         TxnOffsetCommitRequestPartition::default()
             .with_partition_index(index)
             .with_committed_offset(42)
             .with_committed_leader_epoch(-1)
     };
-    let request = TxnOffsetCommitRequest::default()
-        .with_transactional_id(TransactionalId(StrBytes::from_static_str("tx")))
-        .with_group_id(GroupId(StrBytes::from_static_str("g")))
-        .with_producer_id(ProducerId(7))
-        .with_producer_epoch(0)
-        .with_generation_id(-1)
-        .with_topics(vec![
-            TxnOffsetCommitRequestTopic::default()
-                .with_name(name("in"))
-                .with_partitions(vec![partition(0), partition(9)]),
-            TxnOffsetCommitRequestTopic::default()
-                .with_name(name("nope"))
-                .with_partitions(vec![partition(0)]),
-        ]);
-    for version in [0, 5] {
-        let response: TxnOffsetCommitResponse = client
-            .call(ApiKey::TxnOffsetCommit, version, &request)
-            .await;
-        let codes: Vec<Vec<i16>> = response
+    let commit_offsets = |producer_id: i64, epoch: i16| {
+        TxnOffsetCommitRequest::default()
+            .with_transactional_id(txn_id())
+            .with_group_id(group())
+            .with_producer_id(ProducerId(producer_id))
+            .with_producer_epoch(epoch)
+            .with_generation_id(-1)
+            .with_topics(vec![
+                TxnOffsetCommitRequestTopic::default()
+                    .with_name(name("in"))
+                    .with_partitions(vec![partition(0), partition(9)]),
+                TxnOffsetCommitRequestTopic::default()
+                    .with_name(name("nope"))
+                    .with_partitions(vec![partition(0)]),
+            ])
+    };
+    let codes = |response: &TxnOffsetCommitResponse| -> Vec<Vec<i16>> {
+        response
             .topics
             .iter()
             .map(|t| t.partitions.iter().map(|p| p.error_code).collect())
-            .collect();
-        assert_eq!(codes, vec![vec![0, 3], vec![3]], "v{version}");
+            .collect()
+    };
+    let init: InitProducerIdResponse = client
+        .call(
+            ApiKey::InitProducerId,
+            4,
+            &InitProducerIdRequest::default()
+                .with_transactional_id(Some(txn_id()))
+                .with_transaction_timeout_ms(60_000)
+                .with_producer_id(ProducerId(-1))
+                .with_producer_epoch(-1),
+        )
+        .await;
+    assert_eq!(init.error_code, 0);
+    let (pid, epoch) = (init.producer_id.0, init.producer_epoch);
+
+    // No transaction yet holds the group's offsets partition: INVALID_TXN_STATE (48).
+    let outside: TxnOffsetCommitResponse = client
+        .call(ApiKey::TxnOffsetCommit, 3, &commit_offsets(pid, epoch))
+        .await;
+    assert_eq!(codes(&outside), vec![vec![48, 3], vec![3]]);
+
+    let added: AddOffsetsToTxnResponse = client
+        .call(
+            ApiKey::AddOffsetsToTxn,
+            3,
+            &AddOffsetsToTxnRequest::default()
+                .with_transactional_id(txn_id())
+                .with_producer_id(ProducerId(pid))
+                .with_producer_epoch(epoch)
+                .with_group_id(group()),
+        )
+        .await;
+    assert_eq!(added.error_code, 0);
+    for version in [0, 3] {
+        let response: TxnOffsetCommitResponse = client
+            .call(ApiKey::TxnOffsetCommit, version, &commit_offsets(pid, epoch))
+            .await;
+        assert_eq!(codes(&response), vec![vec![0, 3], vec![3]], "v{version}");
     }
-    for (require_stable, expected) in [(false, (-1, 0)), (true, (-1, 88))] {
-        let fetch = OffsetFetchRequest::default()
+    let fetch = |require_stable: bool| {
+        OffsetFetchRequest::default()
             .with_require_stable(require_stable)
             .with_groups(vec![OffsetFetchRequestGroup::default()
-                .with_group_id(GroupId(StrBytes::from_static_str("g")))
+                .with_group_id(group())
                 .with_topics(Some(vec![OffsetFetchRequestTopics::default()
                     .with_name(name("in"))
-                    .with_partition_indexes(vec![0])]))]);
-        let response: OffsetFetchResponse = client.call(ApiKey::OffsetFetch, 8, &fetch).await;
+                    .with_partition_indexes(vec![0])]))])
+    };
+    for (require_stable, expected) in [(false, (-1, 0)), (true, (-1, 88))] {
+        let response: OffsetFetchResponse = client
+            .call(ApiKey::OffsetFetch, 8, &fetch(require_stable))
+            .await;
         let p = &response.groups[0].topics[0].partitions[0];
         assert_eq!((p.committed_offset, p.error_code), expected);
     }
+    let ended: EndTxnResponse = client
+        .call(
+            ApiKey::EndTxn,
+            3,
+            &EndTxnRequest::default()
+                .with_transactional_id(txn_id())
+                .with_producer_id(ProducerId(pid))
+                .with_producer_epoch(epoch)
+                .with_committed(true),
+        )
+        .await;
+    assert_eq!(ended.error_code, 0);
+    let response: OffsetFetchResponse = client.call(ApiKey::OffsetFetch, 8, &fetch(true)).await;
+    let p = &response.groups[0].topics[0].partitions[0];
+    assert_eq!((p.committed_offset, p.error_code), (42, 0));
     server.shutdown().await;
 }

@@ -29,8 +29,7 @@ pub(super) async fn handle(
                         .with_error_code(ResponseError::TopicAuthorizationFailed.code());
                 }
                 let Some(log) = topic.as_ref().and_then(|t| t.partition(index)) else {
-                    return response
-                        .with_error_code(ResponseError::UnknownTopicOrPartition.code());
+                    return response.with_error_code(ResponseError::UnknownTopicOrPartition.code());
                 };
                 response.with_active_producers(
                     log.producers()

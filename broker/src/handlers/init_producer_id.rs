@@ -62,7 +62,18 @@ async fn transactional(
     ) {
         return Err(ResponseError::TransactionalIdAuthorizationFailed);
     }
-    let _ = request;
-    // The transaction coordinator is not part of this build yet.
-    Err(ResponseError::CoordinatorNotAvailable)
+    let transactions = &ctx.broker.transactions;
+    transactions
+        .ensure_state_topic(&ctx.broker.cluster)
+        .await
+        .map_err(|_| ResponseError::CoordinatorNotAvailable)?;
+    transactions
+        .init_producer_id(
+            transactional_id,
+            request.transaction_timeout_ms,
+            request.producer_id.0,
+            request.producer_epoch,
+            request.enable_2_pc,
+        )
+        .await
 }

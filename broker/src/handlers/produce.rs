@@ -19,7 +19,7 @@ use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
 use strata_storage::{FlushPolicy, Log};
 use strata_wire::batch::{BatchError, BatchHeader, Compression};
 
-use strata_governance::Operation;
+use strata_governance::{Operation, Resource};
 
 use super::{storage_error_code, text, RequestContext};
 use crate::clock::now_ms;
@@ -66,7 +66,23 @@ pub(super) async fn handle(ctx: &RequestContext, request: ProduceRequest) -> Pro
                 t.partition(data.index)
                     .map(|log| (t.name.as_str(), t.effective_config(), log))
             });
+            let in_transaction = match &log {
+                Some(_) if (-1..=1).contains(&acks) => {
+                    verify_transaction(
+                        ctx,
+                        &request.transactional_id,
+                        &topic_data.name,
+                        data.index,
+                        &data.records,
+                    )
+                    .await
+                }
+                _ => Ok(()),
+            };
             let outcome = match (acks, log) {
+                (-1..=1, Some(_)) if in_transaction.is_err() => {
+                    Err(in_transaction.err().expect("checked"))
+                }
                 (-1..=1, Some(_)) if is_internal(&topic_data.name) => Err(failure(
                     ResponseError::InvalidTopicException,
                     Some(format!(
@@ -303,6 +319,47 @@ fn append(
     ))
 }
 
+/// A transactional batch must come with its transactional id, which the
+/// principal may write, and its partition must be in the producer's ongoing
+/// transaction (Kafka's transaction verification; Strata serves transaction
+/// version 1, where the producer adds partitions with AddPartitionsToTxn).
+async fn verify_transaction(
+    ctx: &RequestContext,
+    transactional_id: &Option<kafka_protocol::messages::TransactionalId>,
+    topic: &str,
+    partition: i32,
+    records: &Option<Bytes>,
+) -> Result<(), Failure> {
+    let Some(header) = records
+        .as_deref()
+        .and_then(|r| BatchHeader::parse(r).ok())
+        .filter(|h| h.is_transactional() && !h.is_control())
+    else {
+        return Ok(());
+    };
+    let Some(id) = transactional_id
+        .as_ref()
+        .filter(|id| ctx.may(Operation::Write, Resource::TransactionalId(id.as_str())))
+    else {
+        return Err(failure(
+            ResponseError::TransactionalIdAuthorizationFailed,
+            None,
+        ));
+    };
+    ctx.broker
+        .transactions
+        .verify_or_add_partition(
+            id.as_str(),
+            header.producer_id(),
+            header.producer_epoch(),
+            topic,
+            partition,
+            false,
+        )
+        .await
+        .map_err(|e| failure(crate::transactions::for_produce(e), None))
+}
+
 /// What Kafka's `LogValidator` checks of a client batch's producer fields:
 /// control batches come only from coordinators, and a producer id needs a
 /// sequence. Sequences and epochs are the log's to check (`strata_storage`'s
@@ -322,12 +379,6 @@ fn check_producer_fields(header: &BatchHeader<'_>) -> Result<(), Failure> {
                 header.base_sequence(),
                 header.producer_id()
             )),
-        ));
-    }
-    if header.is_transactional() {
-        return Err(failure(
-            ResponseError::InvalidRecord,
-            Some("transactional producers are not served by this Strata version yet".into()),
         ));
     }
     Ok(())

@@ -119,7 +119,7 @@ async fn commit(
         .ensure_offsets_topic(&ctx.broker.cluster)
         .await
         .map_err(|_| ResponseError::CoordinatorNotAvailable)?;
-    verify_txn_offset_commit(ctx, request)?;
+    verify_txn_offset_commit(ctx, request, group_id).await?;
     let committer = (ctx.version >= MEMBER_FIELDS_FROM_VERSION).then(|| Committer {
         generation_id: request.generation_id,
         member_id: request.member_id.to_string(),
@@ -144,12 +144,28 @@ async fn commit(
 /// added implicitly here for v5 (transaction version 2, KIP-890), so that
 /// the COMMIT/ABORT marker reaches that partition.
 ///
-/// Always Ok for now: the transaction coordinator wires it in (at merge).
-/// Until then nothing ends these transactions, so their offsets stay
-/// pending and invisible.
-fn verify_txn_offset_commit(
-    _ctx: &RequestContext,
-    _request: &TxnOffsetCommitRequest,
+/// Strata serves transaction version 1 only (ApiVersions finalizes no
+/// `transaction.version`), so a v5 request (which only version 2 clients
+/// send) is verified like the others rather than adding the partition.
+async fn verify_txn_offset_commit(
+    ctx: &RequestContext,
+    request: &TxnOffsetCommitRequest,
+    group_id: &str,
 ) -> Result<(), ResponseError> {
-    Ok(())
+    let partition = ctx
+        .broker
+        .groups
+        .offsets_partition(group_id)
+        .ok_or(ResponseError::CoordinatorNotAvailable)?;
+    ctx.broker
+        .transactions
+        .verify_or_add_partition(
+            request.transactional_id.as_str(),
+            request.producer_id.0,
+            request.producer_epoch,
+            crate::groups::OFFSETS_TOPIC,
+            partition,
+            false,
+        )
+        .await
 }

@@ -70,29 +70,6 @@ pub(crate) trait MarkerWriter: Send + Sync {
     ) -> BoxFuture<'a, Result<(), ResponseError>>;
 }
 
-/// Stands in for a seam this branch cannot provide yet: every call fails
-/// with UNKNOWN_SERVER_ERROR, so nothing is answered as done that was not.
-pub(crate) struct NotYetWired;
-
-impl ProducerIdSource for NotYetWired {
-    fn next_producer_id(&self) -> BoxFuture<'_, Result<i64, ResponseError>> {
-        Box::pin(async { Err(ResponseError::UnknownServerError) })
-    }
-}
-
-impl MarkerWriter for NotYetWired {
-    fn write_markers<'a>(
-        &'a self,
-        _: i64,
-        _: i16,
-        _: i32,
-        _: bool,
-        _: &'a [(String, i32)],
-    ) -> BoxFuture<'a, Result<(), ResponseError>> {
-        Box::pin(async { Err(ResponseError::UnknownServerError) })
-    }
-}
-
 /// The partition epoch of `__transaction_state` given to markers; one node
 /// leads every partition forever, so it never changes.
 pub(crate) const COORDINATOR_EPOCH: i32 = 0;
