@@ -126,9 +126,6 @@ struct Entry {
     meta: TxnMetadata,
     /// The state a change being made durable leads to.
     pending: Option<TxnState>,
-    /// A fence whose write failed: its epoch was never handed out, so the
-    /// next fence does not bump again.
-    failed_fence: bool,
 }
 
 impl Entry {
@@ -136,7 +133,6 @@ impl Entry {
         Entry {
             meta,
             pending: None,
-            failed_fence: false,
         }
     }
 }
@@ -299,12 +295,6 @@ impl TransactionCoordinator {
         entry.pending = None;
         match outcome {
             Ok(()) => {
-                if matches!(
-                    next.state,
-                    TxnState::CompleteCommit | TxnState::CompleteAbort
-                ) {
-                    entry.failed_fence = false;
-                }
                 entry.meta = next;
                 Ok(())
             }
