@@ -12,9 +12,10 @@
 //! * Ending a transaction persists PrepareCommit/PrepareAbort first, then
 //!   writes the COMMIT/ABORT markers into every data partition (retried until
 //!   they are durable: a Prepare* can never be taken back), then persists
-//!   CompleteCommit/CompleteAbort. A crash anywhere leaves a Prepare* in the
-//!   log, and start-up finishes it (`resume_pending`), so markers are written
-//!   at least once and Complete* never precedes them.
+//!   CompleteCommit/CompleteAbort. A crash between the two leaves the
+//!   Prepare* as the id's last record, and start-up finishes it
+//!   (`resume_pending`), so markers are written at least once and Complete*
+//!   never precedes them.
 //! * Ongoing transactions found at start-up are left to the timeout abort.
 
 mod end;
