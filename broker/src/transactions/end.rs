@@ -147,31 +147,21 @@ impl TransactionCoordinator {
         }
     }
 
-    /// Finishes a fence's PrepareAbort; if it could not be persisted, the
-    /// next fence reuses the epoch it would have handed out.
+    /// Finishes a fence's PrepareAbort and starts writing its abort markers.
     pub(super) async fn finish_fence(
         &self,
         id: &str,
         next: TxnMetadata,
         durable: Durable,
     ) -> Result<(), ResponseError> {
-        match self.finish(id, next.clone(), durable).await {
-            Ok(()) => {
-                tracing::info!(
-                    transactional_id = id,
-                    producer_epoch = next.producer_epoch,
-                    "fenced the producer; aborting its transaction"
-                );
-                drop(self.spawn_completion(id.to_string(), next));
-                Ok(())
-            }
-            Err(e) => {
-                if let Some(entry) = self.inner.entries.lock().get_mut(id) {
-                    entry.failed_fence = true;
-                }
-                Err(e)
-            }
-        }
+        self.finish(id, next.clone(), durable).await?;
+        tracing::info!(
+            transactional_id = id,
+            producer_epoch = next.producer_epoch,
+            "fenced the producer; aborting its transaction"
+        );
+        drop(self.spawn_completion(id.to_string(), next));
+        Ok(())
     }
 
     /// Writes the markers of a persisted Prepare* and then its Complete*, in

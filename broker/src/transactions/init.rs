@@ -150,9 +150,7 @@ impl TransactionCoordinator {
                 }
             }
             TxnState::Ongoing => {
-                let next = meta
-                    .fence_then_abort(entry.failed_fence, now)
-                    .map_err(|e| illegal(id, e))?;
+                let next = meta.fence_then_abort(now).map_err(|e| illegal(id, e))?;
                 let durable = self.begin(entries, id, &next)?;
                 return Ok(InitStep::Fence(next, durable));
             }

@@ -263,13 +263,11 @@ impl TxnMetadata {
 
     /// Fencing an Ongoing transaction (InitProducerId from a new instance, or
     /// the timeout): bump the epoch once so the old producer is fenced; the
-    /// abort then runs at that epoch. A fence whose write failed is not bumped
-    /// again (Kafka's `hasFailedEpochFence`): that epoch was never handed out.
-    pub(crate) fn fence_then_abort(
-        &self,
-        failed_fence: bool,
-        now_ms: i64,
-    ) -> Result<Self, IllegalTransition> {
+    /// abort then runs at that epoch. Kafka bumps its in-memory epoch before
+    /// the write and so needs `hasFailedEpochFence` not to bump twice after a
+    /// failed write; here memory changes only after a durable write, so a
+    /// retried fence computes the same epoch again.
+    pub(crate) fn fence_then_abort(&self, now_ms: i64) -> Result<Self, IllegalTransition> {
         self.check(TxnState::PrepareEpochFence)?;
         if self.producer_epoch == i16::MAX {
             return Err(IllegalTransition {
@@ -278,9 +276,7 @@ impl TxnMetadata {
             });
         }
         let mut next = self.clone();
-        if !failed_fence {
-            next.producer_epoch += 1;
-        }
+        next.producer_epoch += 1;
         next.last_producer_epoch = NO_PRODUCER_EPOCH;
         next.state = TxnState::PrepareAbort;
         next.last_update_ms = now_ms;
@@ -375,7 +371,7 @@ mod tests {
         assert_eq!((empty.state, empty.producer_epoch), (TxnState::Empty, 0));
         // Nothing to end or fence without a transaction.
         assert!(empty.prepare_end(true, 0, NO_PRODUCER_ID, T0).is_err());
-        assert!(empty.fence_then_abort(false, T0).is_err());
+        assert!(empty.fence_then_abort(T0).is_err());
         assert!(empty.complete(T0).is_err());
         let ongoing = empty.add_partitions([tp("t", 0)], 0, T0 + 1).unwrap();
         assert_eq!(
@@ -396,16 +392,12 @@ mod tests {
         assert!(done.partitions.is_empty());
         assert!(done.dead().is_ok());
         // A fence bumps once and aborts at that epoch.
-        let fenced = ongoing.fence_then_abort(false, T0).unwrap();
+        let fenced = ongoing.fence_then_abort(T0).unwrap();
         assert_eq!(
             (fenced.state, fenced.producer_epoch),
             (TxnState::PrepareAbort, 1)
         );
         assert_eq!(fenced.last_producer_epoch, NO_PRODUCER_EPOCH);
-        assert_eq!(
-            ongoing.fence_then_abort(true, T0).unwrap().producer_epoch,
-            0
-        );
         // A recovering producer with a stale epoch is fenced; a lost answer's retry is not.
         let next = done.bump_epoch(TIMEOUT, Some(0), T0).unwrap().unwrap();
         assert_eq!((next.producer_epoch, next.last_producer_epoch), (1, 0));

@@ -12,9 +12,10 @@
 //! * Ending a transaction persists PrepareCommit/PrepareAbort first, then
 //!   writes the COMMIT/ABORT markers into every data partition (retried until
 //!   they are durable: a Prepare* can never be taken back), then persists
-//!   CompleteCommit/CompleteAbort. A crash anywhere leaves a Prepare* in the
-//!   log, and start-up finishes it (`resume_pending`), so markers are written
-//!   at least once and Complete* never precedes them.
+//!   CompleteCommit/CompleteAbort. A crash between the two leaves the
+//!   Prepare* as the id's last record, and start-up finishes it
+//!   (`resume_pending`), so markers are written at least once and Complete*
+//!   never precedes them.
 //! * Ongoing transactions found at start-up are left to the timeout abort.
 
 mod end;
@@ -103,9 +104,6 @@ struct Entry {
     meta: TxnMetadata,
     /// The state a change being made durable leads to.
     pending: Option<TxnState>,
-    /// A fence whose write failed: its epoch was never handed out, so the
-    /// next fence does not bump again.
-    failed_fence: bool,
 }
 
 impl Entry {
@@ -113,7 +111,6 @@ impl Entry {
         Entry {
             meta,
             pending: None,
-            failed_fence: false,
         }
     }
 }
@@ -276,12 +273,6 @@ impl TransactionCoordinator {
         entry.pending = None;
         match outcome {
             Ok(()) => {
-                if matches!(
-                    next.state,
-                    TxnState::CompleteCommit | TxnState::CompleteAbort
-                ) {
-                    entry.failed_fence = false;
-                }
                 entry.meta = next;
                 Ok(())
             }

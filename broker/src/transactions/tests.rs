@@ -29,6 +29,8 @@ type Written = (i64, i16, bool, Vec<(String, i32)>);
 struct Markers {
     written: Mutex<Vec<Written>>,
     failures_left: AtomicUsize,
+    /// Held for writing by a test that wants marker writes to wait.
+    gate: tokio::sync::RwLock<()>,
 }
 
 impl MarkerWriter for Markers {
@@ -42,6 +44,7 @@ impl MarkerWriter for Markers {
     ) -> BoxFuture<'a, Result<(), ResponseError>> {
         assert_eq!(coordinator_epoch, COORDINATOR_EPOCH);
         Box::pin(async move {
+            let _open = self.gate.read().await;
             if self
                 .failures_left
                 .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
@@ -451,4 +454,53 @@ async fn idle_ids_expire_with_a_tombstone() {
         f.txn.describe(&["tx".to_string()])[0].1,
         Err(ResponseError::TransactionalIdNotFound)
     );
+}
+
+#[tokio::test]
+async fn nothing_moves_while_markers_are_being_written() {
+    let f = Fixture::new().await;
+    f.txn
+        .init_producer_id("tx", TIMEOUT, -1, -1, false)
+        .await
+        .unwrap();
+    f.txn
+        .add_partitions("tx", 1000, 0, &[tp("a", 0)], false)
+        .await
+        .unwrap();
+    let closed = f.markers.gate.write().await;
+    let ending = tokio::spawn({
+        let txn = f.txn.clone();
+        async move { txn.end_txn("tx", 1000, 0, true, 0).await }
+    });
+    for _ in 0..2000 {
+        if f.txn.metadata("tx").unwrap().state == TxnState::PrepareCommit {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    assert_eq!(f.txn.metadata("tx").unwrap().state, TxnState::PrepareCommit);
+    let busy = Err(ResponseError::ConcurrentTransactions);
+    assert_eq!(f.txn.end_txn("tx", 1000, 0, true, 0).await, busy);
+    assert_eq!(
+        f.txn
+            .add_partitions("tx", 1000, 0, &[tp("b", 0)], false)
+            .await,
+        Err(ResponseError::ConcurrentTransactions)
+    );
+    assert_eq!(
+        f.txn.init_producer_id("tx", TIMEOUT, -1, -1, false).await,
+        Err(ResponseError::ConcurrentTransactions)
+    );
+    assert_eq!(
+        f.txn.end_txn("tx", 1000, 0, false, 0).await,
+        Err(ResponseError::InvalidTxnState)
+    );
+    // Complete* is not written before the markers are.
+    let replayed = replay::load(&f.cluster.topic(TRANSACTION_STATE_TOPIC).unwrap().logs()).unwrap();
+    assert_eq!(replayed["tx"].state, TxnState::PrepareCommit);
+    assert!(f.written().is_empty());
+    drop(closed);
+    assert_eq!(ending.await.unwrap(), Ok((1000, 0)));
+    assert_eq!(f.written().len(), 1);
+    f.settle("tx", TxnState::CompleteCommit).await;
 }

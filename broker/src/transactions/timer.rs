@@ -79,7 +79,7 @@ impl TransactionCoordinator {
                 {
                     continue;
                 }
-                match entry.meta.fence_then_abort(entry.failed_fence, now) {
+                match entry.meta.fence_then_abort(now) {
                     Ok(next) => self
                         .begin(&mut entries, &id, &next)
                         .map(|durable| (next, durable)),
