@@ -397,7 +397,11 @@ async fn txn_offset_commit_is_visible_only_once_its_transaction_commits() {
     assert_eq!(added.error_code, 0);
     for version in [0, 3] {
         let response: TxnOffsetCommitResponse = client
-            .call(ApiKey::TxnOffsetCommit, version, &commit_offsets(pid, epoch))
+            .call(
+                ApiKey::TxnOffsetCommit,
+                version,
+                &commit_offsets(pid, epoch),
+            )
             .await;
         assert_eq!(codes(&response), vec![vec![0, 3], vec![3]], "v{version}");
     }

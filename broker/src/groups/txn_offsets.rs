@@ -323,9 +323,6 @@ impl GroupCoordinator {
     /// to that partition and durable, so that what replay rebuilds from the
     /// log is what was answered. A transaction without offsets there is a
     /// no-op.
-    // Only tests call it until the transaction coordinator's marker writer
-    // is wired in (at merge).
-    #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) fn complete_transaction(
         &self,
         offsets_partition: i32,

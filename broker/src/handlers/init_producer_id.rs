@@ -13,6 +13,9 @@ use strata_governance::{Operation, Resource};
 
 use super::RequestContext;
 
+/// InitProducerId v4 introduced PRODUCER_FENCED (KIP-588).
+const PRODUCER_FENCED_FROM_VERSION: i16 = 4;
+
 pub(super) async fn handle(
     ctx: &RequestContext,
     request: InitProducerIdRequest,
@@ -25,6 +28,13 @@ pub(super) async fn handle(
         Ok((producer_id, producer_epoch)) => InitProducerIdResponse::default()
             .with_producer_id(ProducerId(producer_id))
             .with_producer_epoch(producer_epoch),
+        // Kafka tells pre-v4 clients, which lack PRODUCER_FENCED, the older code.
+        Err(ResponseError::ProducerFenced) if ctx.version < PRODUCER_FENCED_FROM_VERSION => {
+            InitProducerIdResponse::default()
+                .with_error_code(ResponseError::InvalidProducerEpoch.code())
+                .with_producer_id(ProducerId(-1))
+                .with_producer_epoch(-1)
+        }
         Err(code) => InitProducerIdResponse::default()
             .with_error_code(code.code())
             .with_producer_id(ProducerId(-1))

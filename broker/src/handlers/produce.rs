@@ -66,23 +66,24 @@ pub(super) async fn handle(ctx: &RequestContext, request: ProduceRequest) -> Pro
                 t.partition(data.index)
                     .map(|log| (t.name.as_str(), t.effective_config(), log))
             });
-            let in_transaction = match &log {
-                Some(_) if (-1..=1).contains(&acks) => {
-                    verify_transaction(
-                        ctx,
-                        &request.transactional_id,
-                        &topic_data.name,
-                        data.index,
-                        &data.records,
-                    )
-                    .await
-                }
-                _ => Ok(()),
+            let writable = (-1..=1).contains(&acks)
+                && log.is_some()
+                && !is_internal(&topic_data.name)
+                && ctx.may_topic(Operation::Write, &topic_data.name);
+            let mut refused_by_transaction = if writable {
+                verify_transaction(
+                    ctx,
+                    &request.transactional_id,
+                    &topic_data.name,
+                    data.index,
+                    &data.records,
+                )
+                .await
+                .err()
+            } else {
+                None
             };
             let outcome = match (acks, log) {
-                (-1..=1, Some(_)) if in_transaction.is_err() => {
-                    Err(in_transaction.err().expect("checked"))
-                }
                 (-1..=1, Some(_)) if is_internal(&topic_data.name) => Err(failure(
                     ResponseError::InvalidTopicException,
                     Some(format!(
@@ -92,6 +93,9 @@ pub(super) async fn handle(ctx: &RequestContext, request: ProduceRequest) -> Pro
                 )),
                 (-1..=1, Some(_)) if !ctx.may_topic(Operation::Write, &topic_data.name) => {
                     Err(failure(ResponseError::TopicAuthorizationFailed, None))
+                }
+                (-1..=1, Some(_)) if refused_by_transaction.is_some() => {
+                    Err(refused_by_transaction.take().expect("checked by the guard"))
                 }
                 (-1..=1, Some((name, config, log))) => {
                     let syncs_before_visible = matches!(config.log.flush, FlushPolicy::Always);

@@ -19,9 +19,6 @@
 //! * Ongoing transactions found at start-up are left to the timeout abort.
 
 mod end;
-// InitProducerId's handler and the produce path's verification arrive with
-// the lead's idempotent-producer work; until then only tests call them.
-#[cfg_attr(not(test), allow(dead_code))]
 mod init;
 mod log_records;
 mod metadata;
@@ -43,7 +40,6 @@ use parking_lot::{Mutex, RwLock};
 use strata_storage::Log;
 
 pub(crate) use metadata::{TxnMetadata, TxnState};
-#[cfg_attr(not(test), allow(unused_imports))]
 pub(crate) use partitions::for_produce;
 
 use crate::cluster::{AdminError, Cluster};

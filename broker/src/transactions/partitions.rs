@@ -95,7 +95,6 @@ impl TransactionCoordinator {
     /// transaction implicitly; otherwise it must have been added, or the
     /// batch gets INVALID_TXN_STATE. Errors are the coordinator's: map them
     /// with [`for_produce`] for the Produce response.
-    #[cfg_attr(not(test), allow(dead_code))] // the produce path calls it once merged
     pub(crate) async fn verify_or_add_partition(
         &self,
         transactional_id: &str,
@@ -178,7 +177,6 @@ impl TransactionCoordinator {
 /// `AddPartitionsToTxnManager` and `ReplicaManager` convert them: a fenced
 /// producer sees INVALID_PRODUCER_EPOCH, and coordinator trouble becomes the
 /// retriable NOT_ENOUGH_REPLICAS every producer version understands.
-#[cfg_attr(not(test), allow(dead_code))] // the produce path calls it once merged
 pub(crate) fn for_produce(e: ResponseError) -> ResponseError {
     match e {
         ResponseError::ProducerFenced => ResponseError::InvalidProducerEpoch,
