@@ -1,9 +1,17 @@
-//! ApiVersions (key 18): the route table, as served.
+//! ApiVersions (key 18): the route table, as served, and from v3 the
+//! features (KIP-584) whose protocol flows are served, finalized at the
+//! levels Kafka 4.1 finalizes on a new cluster: `transaction.version` 2
+//! (KIP-890: clients that know it stop sending AddPartitionsToTxn and
+//! AddOffsetsToTxn, and EndTxn v5 bumps the epoch) and `group.version` 1
+//! (KIP-848's consumer groups). Older clients ignore them.
 
 use bytes::Bytes;
 use kafka_protocol::error::ResponseError;
-use kafka_protocol::messages::api_versions_response::ApiVersion;
+use kafka_protocol::messages::api_versions_response::{
+    ApiVersion, FinalizedFeatureKey, SupportedFeatureKey,
+};
 use kafka_protocol::messages::{ApiKey, ApiVersionsRequest, ApiVersionsResponse, ResponseKind};
+use kafka_protocol::protocol::StrBytes;
 use strata_wire::response::encode_response;
 
 use super::{RequestContext, ROUTES};
@@ -20,11 +28,40 @@ fn api_keys() -> Vec<ApiVersion> {
         .collect()
 }
 
+/// (name, supported min, supported max = finalized level).
+const FEATURES: &[(&str, i16, i16)] = &[("group.version", 0, 1), ("transaction.version", 0, 2)];
+
+/// The epoch of the finalized features: they never change on this node.
+/// (-1, the default, would tell clients there are none.)
+const FINALIZED_FEATURES_EPOCH: i64 = 1;
+
 pub(super) async fn handle(
     _ctx: &RequestContext,
     _request: ApiVersionsRequest,
 ) -> ApiVersionsResponse {
-    ApiVersionsResponse::default().with_api_keys(api_keys())
+    let supported = FEATURES
+        .iter()
+        .map(|&(name, min, max)| {
+            SupportedFeatureKey::default()
+                .with_name(StrBytes::from_static_str(name))
+                .with_min_version(min)
+                .with_max_version(max)
+        })
+        .collect();
+    let finalized = FEATURES
+        .iter()
+        .map(|&(name, _, level)| {
+            FinalizedFeatureKey::default()
+                .with_name(StrBytes::from_static_str(name))
+                .with_min_version_level(level)
+                .with_max_version_level(level)
+        })
+        .collect();
+    ApiVersionsResponse::default()
+        .with_api_keys(api_keys())
+        .with_supported_features(supported)
+        .with_finalized_features_epoch(FINALIZED_FEATURES_EPOCH)
+        .with_finalized_features(finalized)
 }
 
 /// The answer to an ApiVersions request at a version we do not serve: a v0

@@ -323,10 +323,15 @@ fn append(
     ))
 }
 
+/// Produce v12 is how a transaction version 2 producer (KIP-890) says it
+/// relies on the broker to add partitions to its transaction.
+const IMPLICIT_ADD_FROM_VERSION: i16 = 12;
+
 /// A transactional batch must come with its transactional id, which the
 /// principal may write, and its partition must be in the producer's ongoing
-/// transaction (Kafka's transaction verification; Strata serves transaction
-/// version 1, where the producer adds partitions with AddPartitionsToTxn).
+/// transaction: added here for Produce v12 (transaction version 2, which
+/// ApiVersions finalizes), checked for older versions, whose producers add
+/// partitions with AddPartitionsToTxn (Kafka's transaction verification).
 async fn verify_transaction(
     ctx: &RequestContext,
     transactional_id: &Option<kafka_protocol::messages::TransactionalId>,
@@ -358,7 +363,7 @@ async fn verify_transaction(
             header.producer_epoch(),
             topic,
             partition,
-            false,
+            ctx.version >= IMPLICIT_ADD_FROM_VERSION,
         )
         .await
         .map_err(|e| failure(crate::transactions::for_produce(e), None))

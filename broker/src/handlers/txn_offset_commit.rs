@@ -136,6 +136,10 @@ async fn commit(
         .await
 }
 
+/// TxnOffsetCommit v5 is sent by transaction version 2 producers (KIP-890),
+/// which no longer send AddOffsetsToTxn.
+const IMPLICIT_ADD_FROM_VERSION: i16 = 5;
+
 /// The transaction coordinator's check that this commit belongs to an
 /// ongoing transaction of `transactional_id` at this producer id and epoch
 /// (INVALID_PRODUCER_ID_MAPPING, INVALID_PRODUCER_EPOCH / PRODUCER_FENCED,
@@ -143,10 +147,6 @@ async fn commit(
 /// partition is in the transaction: added by AddOffsetsToTxn before v5,
 /// added implicitly here for v5 (transaction version 2, KIP-890), so that
 /// the COMMIT/ABORT marker reaches that partition.
-///
-/// Strata serves transaction version 1 only (ApiVersions finalizes no
-/// `transaction.version`), so a v5 request (which only version 2 clients
-/// send) is verified like the others rather than adding the partition.
 async fn verify_txn_offset_commit(
     ctx: &RequestContext,
     request: &TxnOffsetCommitRequest,
@@ -165,7 +165,7 @@ async fn verify_txn_offset_commit(
             request.producer_epoch,
             crate::groups::OFFSETS_TOPIC,
             partition,
-            false,
+            ctx.version >= IMPLICIT_ADD_FROM_VERSION,
         )
         .await
 }
