@@ -1,7 +1,9 @@
 """Hand-written Kafka wire encoding for the raw-socket tests.
 
 Only what the tests need: frames, request headers v1/v2, ApiVersions (all
-versions), Produce v3 and Fetch v4 requests, and parsers for their answers.
+versions), Produce v3 and Fetch v4 requests, InitProducerId v4, AddPartitionsToTxn
+v3 and EndTxn v3, record batches with a producer id, epoch and sequence, control
+batches, and parsers for their answers.
 Nothing here is shared with the broker, so a broker bug cannot hide in a shared
 codec.
 """
@@ -348,3 +350,209 @@ def api_versions(bootstrap: str, version: int = 3) -> ApiVersionsResponse:
         corr, r = read_response(s)
         assert corr == 7
         return parse_api_versions(r, version)
+
+
+# -- idempotence and transactions ---------------------------------------------------
+API_FIND_COORDINATOR = 10
+API_INIT_PRODUCER_ID = 22
+API_ADD_PARTITIONS_TO_TXN = 24
+API_END_TXN = 26
+
+NONE = 0
+UNKNOWN_TOPIC_OR_PARTITION = 3
+OUT_OF_ORDER_SEQUENCE_NUMBER = 45
+DUPLICATE_SEQUENCE_NUMBER = 46
+INVALID_PRODUCER_EPOCH = 47
+INVALID_TXN_STATE = 48
+INVALID_PRODUCER_ID_MAPPING = 49
+OPERATION_NOT_ATTEMPTED = 55
+INVALID_RECORD = 87
+PRODUCER_FENCED = 90
+
+
+def compact_array_len(n: int) -> bytes:
+    return uvarint(n + 1)
+
+
+def init_producer_id_request(correlation_id: int, transactional_id: Optional[str] = None,
+                             transaction_timeout_ms: int = 60000, producer_id: int = -1,
+                             producer_epoch: int = -1, version: int = 4) -> bytes:
+    """InitProducerId v2+ (flexible from v2; producer_id/epoch from v3). Header v2."""
+    assert version >= 3
+    body = (compact_string(transactional_id) + i32(transaction_timeout_ms) + i64(producer_id)
+            + i16(producer_epoch) + b"\x00")
+    return frame(header_v2(API_INIT_PRODUCER_ID, version, correlation_id) + body)
+
+
+@dataclass
+class InitProducerIdResponse:
+    throttle_time_ms: int
+    error_code: int
+    producer_id: int
+    producer_epoch: int
+
+
+def parse_init_producer_id(r: Reader) -> InitProducerIdResponse:
+    r.tagged_fields()  # response header v1
+    out = InitProducerIdResponse(r.i32(), r.i16(), r.i64(), r.i16())
+    r.tagged_fields()
+    return out
+
+
+def init_producer_id(sock: socket.socket, correlation_id: int, transactional_id: Optional[str] = None,
+                     **kwargs) -> InitProducerIdResponse:
+    sock.sendall(init_producer_id_request(correlation_id, transactional_id, **kwargs))
+    corr, r = read_response(sock)
+    assert corr == correlation_id, (corr, correlation_id)
+    return parse_init_producer_id(r)
+
+
+def produce_request(correlation_id: int, topic: str, partition: int, records: bytes, acks: int = -1,
+                    timeout_ms: int = 10000, transactional_id: Optional[str] = None) -> bytes:
+    """Produce v3 (the lowest version Kafka 4 serves) with an optional transactional id."""
+    body = (
+        string(transactional_id)
+        + i16(acks)
+        + i32(timeout_ms)
+        + i32(1) + string(topic)
+        + i32(1) + i32(partition) + nbytes(records)
+    )
+    return frame(header_v1(API_PRODUCE, 3, correlation_id) + body)
+
+
+def produce(sock: socket.socket, correlation_id: int, topic: str, partition: int, records: bytes,
+            **kwargs) -> ProducePartition:
+    sock.sendall(produce_request(correlation_id, topic, partition, records, **kwargs))
+    corr, r = read_response(sock)
+    assert corr == correlation_id, (corr, correlation_id)
+    return parse_produce_v3(r)[(topic, partition)]
+
+
+def build_producer_batch(values: List[bytes], producer_id: int, producer_epoch: int, base_sequence: int,
+                         transactional: bool = False, timestamp_ms: int = 1_700_000_000_000,
+                         key: Optional[bytes] = None) -> bytes:
+    """A RecordBatch v2 carrying a producer id, epoch and base sequence (kafka-python's builder)."""
+    from kafka.record.default_records import DefaultRecordBatchBuilder
+
+    b = DefaultRecordBatchBuilder(magic=2, compression_type=0, is_transactional=int(transactional),
+                                  producer_id=producer_id, producer_epoch=producer_epoch,
+                                  base_sequence=base_sequence, batch_size=1 << 22)
+    for i, v in enumerate(values):
+        b.append(i, timestamp=timestamp_ms + i, key=key, value=v, headers=[])
+    return bytes(b.build())
+
+
+def build_control_batch(producer_id: int, producer_epoch: int, commit: bool = True,
+                        timestamp_ms: int = 1_700_000_000_000) -> bytes:
+    """A transactional control batch (attributes: transactional | control) holding one
+    COMMIT (type 1) or ABORT (type 0) marker: what only a coordinator may write."""
+    key = struct.pack(">hh", 0, 1 if commit else 0)
+    value = struct.pack(">hi", 0, 0)  # version 0, coordinator epoch
+    # one record: attributes, timestamp delta, offset delta, key, value, no headers (varints)
+    def varint(v: int) -> bytes:
+        return uvarint((v << 1) ^ (v >> 63))
+    rec_body = b"\x00" + varint(0) + varint(0) + varint(len(key)) + key + varint(len(value)) + value + varint(0)
+    record = varint(len(rec_body)) + rec_body
+    attributes = 0x10 | 0x20  # transactional, control
+    after_crc = (i16(attributes) + i32(0) + i64(timestamp_ms) + i64(timestamp_ms) + i64(producer_id)
+                 + i16(producer_epoch) + i32(-1) + i32(1) + record)
+    crc = crc32c(after_crc)
+    batch_len = 4 + 1 + 4 + len(after_crc)  # partition leader epoch, magic, crc, rest
+    return i64(0) + i32(batch_len) + i32(-1) + i8(2) + struct.pack(">I", crc) + after_crc
+
+
+def end_txn_request(correlation_id: int, transactional_id: str, producer_id: int, producer_epoch: int,
+                    commit: bool, version: int = 3) -> bytes:
+    """EndTxn v3 (flexible; header v2). v5 is KIP-890's epoch-bumping form, not used here."""
+    body = compact_string(transactional_id) + i64(producer_id) + i16(producer_epoch) + i8(1 if commit else 0) + b"\x00"
+    return frame(header_v2(API_END_TXN, version, correlation_id) + body)
+
+
+def end_txn(sock: socket.socket, correlation_id: int, transactional_id: str, producer_id: int,
+            producer_epoch: int, commit: bool) -> int:
+    sock.sendall(end_txn_request(correlation_id, transactional_id, producer_id, producer_epoch, commit))
+    corr, r = read_response(sock)
+    assert corr == correlation_id, (corr, correlation_id)
+    r.tagged_fields()
+    r.i32()  # throttle_time_ms
+    return r.i16()
+
+
+def add_partitions_to_txn_request(correlation_id: int, transactional_id: str, producer_id: int,
+                                  producer_epoch: int, topics: Dict[str, List[int]], version: int = 3) -> bytes:
+    """AddPartitionsToTxn v3 (the last client version before KIP-890's batched v4; flexible)."""
+    body = compact_string(transactional_id) + i64(producer_id) + i16(producer_epoch) + compact_array_len(len(topics))
+    for name, parts in topics.items():
+        body += compact_string(name) + compact_array_len(len(parts)) + b"".join(i32(p) for p in parts) + b"\x00"
+    body += b"\x00"
+    return frame(header_v2(API_ADD_PARTITIONS_TO_TXN, version, correlation_id) + body)
+
+
+def add_partitions_to_txn(sock: socket.socket, correlation_id: int, transactional_id: str, producer_id: int,
+                          producer_epoch: int, topics: Dict[str, List[int]]) -> Dict[Tuple[str, int], int]:
+    sock.sendall(add_partitions_to_txn_request(correlation_id, transactional_id, producer_id, producer_epoch, topics))
+    corr, r = read_response(sock)
+    assert corr == correlation_id, (corr, correlation_id)
+    r.tagged_fields()
+    r.i32()  # throttle_time_ms
+    out = {}
+    for _ in range(r.uvarint() - 1):
+        name = r.take(r.uvarint() - 1).decode()
+        for _ in range(r.uvarint() - 1):
+            partition = r.i32()
+            out[(name, partition)] = r.i16()
+            r.tagged_fields()
+        r.tagged_fields()
+    r.tagged_fields()
+    return out
+
+
+def fetch(sock: socket.socket, correlation_id: int, topic: str, partition: int, offset: int = 0,
+          **kwargs) -> FetchPartition:
+    sock.sendall(fetch_v4_request(correlation_id, topic, partition, offset, **kwargs))
+    corr, r = read_response(sock)
+    assert corr == correlation_id, (corr, correlation_id)
+    return parse_fetch_v4(r)[(topic, partition)]
+
+
+def batch_producer_fields(b: BatchHeader) -> Tuple[int, int, int, int]:
+    """(producer_id, producer_epoch, base_sequence, record_count) of a fetched RecordBatch v2."""
+    # after last_offset_delta: first_timestamp(8) max_timestamp(8) producer_id(8) epoch(2) base_seq(4) count(4)
+    pid, epoch, seq, count = struct.unpack_from(">qhii", b.raw, 12 + 4 + 1 + 4 + 2 + 4 + 8 + 8)
+    return pid, epoch, seq, count
+
+
+def fetch_all_batches(bootstrap: str, topic: str, partition: int) -> List[BatchHeader]:
+    """Every batch of a partition from offset 0 to the high watermark (read_uncommitted, Fetch v4)."""
+    out: List[BatchHeader] = []
+    with connect(bootstrap) as s:
+        offset, corr = 0, 100
+        while True:
+            corr += 1
+            fp = fetch(s, corr, topic, partition, offset)
+            assert fp.error_code == 0, fp.error_code
+            batches = [b for b in split_batches(fp.records) if b.base_offset + b.last_offset_delta >= offset]
+            out += batches
+            if batches:
+                offset = batches[-1].base_offset + batches[-1].last_offset_delta + 1
+            if offset >= fp.high_watermark or not batches:
+                return out
+
+
+def assert_idempotent_batches(bootstrap: str, topic: str, partition: int, expect_records: int) -> int:
+    """The stored batches carry one producer id (>= 0) and sequences that run 0, 1, 2, ...
+    without gaps or repeats across batches; returns the producer id."""
+    batches = fetch_all_batches(bootstrap, topic, partition)
+    assert batches, f"no batches in {topic}-{partition}"
+    pids = set()
+    next_seq = 0
+    for b in batches:
+        pid, epoch, seq, count = batch_producer_fields(b)
+        pids.add((pid, epoch))
+        assert seq == next_seq, f"batch at offset {b.base_offset}: base sequence {seq}, expected {next_seq}"
+        next_seq += count
+    assert len(pids) == 1, f"several producer ids/epochs in one partition: {pids}"
+    (pid, epoch), = pids
+    assert pid >= 0 and epoch >= 0, f"batches written without a producer id: pid={pid} epoch={epoch}"
+    assert next_seq == expect_records
+    return pid

@@ -25,6 +25,19 @@ if [[ ! -x "$bin" ]]; then
     echo "strata binary not found at $bin: run 'cargo build --release -p strata-broker' first" >&2
     exit 2
 fi
+# KafkaJS (compat-tests/js, test_kafkajs.py): `npm ci` from the lock when node_modules is
+# missing or the lock changed since the last install.
+js="$here/js"
+js_stamp="$js/node_modules/.package-lock.sha256"
+if command -v npm >/dev/null && command -v node >/dev/null; then
+    js_want="$(sha256sum "$js/package-lock.json" | cut -d' ' -f1)"
+    if [[ ! -f "$js_stamp" || "$(cat "$js_stamp")" != "$js_want" ]]; then
+        (cd "$js" && timeout 300 npm ci --no-audit --no-fund --loglevel=error)
+        echo "$js_want" > "$js_stamp"
+    fi
+else
+    echo "warning: node/npm not on PATH (apt-get install nodejs npm); the KafkaJS tests will be skipped" >&2
+fi
 if ! command -v kcat >/dev/null; then
     echo "warning: kcat not on PATH (apt-get install kcat); the kcat tests will be skipped" >&2
 fi

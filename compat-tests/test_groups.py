@@ -488,8 +488,8 @@ def test_offsets_of_a_deleted_topic_are_removed(broker_factory, topic):
 
 # -- raw protocol errors --------------------------------------------------------------
 def test_raw_join_sync_heartbeat_commit_errors(broker_factory, topic):
-    from kafka.protocol.commit import OffsetCommitRequest_v2, OffsetFetchRequest_v3
-    from kafka.protocol.group import (HeartbeatRequest_v2, JoinGroupRequest_v4, LeaveGroupRequest_v1,
+    from kafka.protocol.old.commit import OffsetCommitRequest_v2, OffsetFetchRequest_v3
+    from kafka.protocol.old.group import (HeartbeatRequest_v2, JoinGroupRequest_v4, LeaveGroupRequest_v1,
                                       SyncGroupRequest_v2)
 
     b = broker_factory({"group.initial.rebalance.delay.ms": 0})
@@ -556,7 +556,7 @@ def test_raw_join_sync_heartbeat_commit_errors(broker_factory, topic):
 
 
 def test_offset_fetch_for_unknown_group_answers_minus_one(broker, topic):
-    from kafka.protocol.commit import OffsetFetchRequest_v3
+    from kafka.protocol.old.commit import OffsetFetchRequest_v3
 
     create_topic(broker.bootstrap, topic, 1)
     c = RawClient(broker.bootstrap)

@@ -26,8 +26,9 @@ for script in produce_throughput.py consume_throughput.py latency.py cpu_per_gb.
     echo
 done
 # Strata-only scripts (no second broker to compare): Schema Registry request rates (needs
-# `wrk`: apt-get install wrk), schema validation CPU, tiered storage against moto_server.
-for script in schema_registry_throughput.py validation_cpu.py tier_consume.py; do
+# `wrk`: apt-get install wrk), schema validation CPU, tiered storage against moto_server,
+# idempotence and transaction costs.
+for script in schema_registry_throughput.py validation_cpu.py tier_consume.py idempotence_txn.py; do
     echo "## $script"
     timeout "${PERF_SCRIPT_TIMEOUT:-900}" "$py" "$script" --json "$out" "$@" || echo "($script exited $?)"
     echo

@@ -1,0 +1,193 @@
+#!/usr/bin/env python3
+"""What idempotence and transactions cost, measured in one run on the same broker.
+
+1. produce, 1 KiB records, 6 partitions, acks=all, confluent-kafka: plain against
+   enable.idempotence=true. Broker CPU seconds (utime+stime from /proc) per GB and MB/s.
+   The two alternate (plain, idempotent, plain, idempotent, ... --rounds times) on fresh
+   topics so that a noisy machine does not favour one; the table has the median of each.
+2. transactions of --txn-records (100) records each, committed one after another from one
+   transactional producer, against the same records produced plain (flush every
+   --txn-records, the same synchronisation without a transaction): MB/s, records/s, and
+   the commit_transaction() latency p50/p99.
+3. read_committed against read_uncommitted consume throughput over the same transactional
+   data (the topic of step 2, every partition from offset 0 to its end).
+
+Timings only: nothing here passes or fails.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+import uuid
+
+from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
+
+from common import Result, cpu_of, create_topic, mb, parser, percentile, produce_bulk, run, unique_topic
+
+SIZE = 1024
+PARTITIONS = 6
+
+
+def produce_round(target, idempotent: bool, megabytes: float, seconds: float):
+    topic = unique_topic("idem" if idempotent else "plain")
+    create_topic(target.bootstrap, topic, PARTITIONS)
+    count = int(megabytes * 1_000_000 // SIZE)
+    extra = {"enable.idempotence": idempotent, "linger.ms": 5}
+    before = cpu_of(target.pid)
+    r = produce_bulk(target.bootstrap, topic, PARTITIONS, SIZE, count, "all", seconds, extra)
+    after = cpu_of(target.pid)
+    gb = r["bytes"] / 1e9
+    cpu = (after - before) if before is not None and after is not None else float("nan")
+    return {"cpu_s_per_GB": cpu / gb if gb else float("nan"), "MB/s": mb(r["bytes"]) / r["seconds"],
+            "errors": float(r["errors"])}
+
+
+def txn_produce(bootstrap: str, topic: str, count: int, per_txn: int, transactional: bool):
+    """count records of SIZE over PARTITIONS, per_txn at a time: commit each group as a
+    transaction, or (plain) flush each group. Returns (records, seconds, latencies of the
+    commit or flush in ms, errors)."""
+    errors = [0]
+
+    def on_delivery(err, msg):
+        if err is not None:
+            errors[0] += 1
+
+    conf = {"bootstrap.servers": bootstrap, "acks": "all", "linger.ms": 5, "on_delivery": on_delivery}
+    if transactional:
+        conf["transactional.id"] = f"perf-{uuid.uuid4().hex[:8]}"
+    p = Producer(conf)
+    if transactional:
+        p.init_transactions(30)
+    payload = os.urandom(SIZE)
+    lat = []
+    sent = 0
+    start = time.perf_counter()
+    while sent < count:
+        if transactional:
+            p.begin_transaction()
+        for _ in range(per_txn):
+            while True:
+                try:
+                    p.produce(topic, payload, partition=sent % PARTITIONS)
+                    break
+                except BufferError:
+                    p.poll(0.005)
+            sent += 1
+        t0 = time.perf_counter()
+        if transactional:
+            p.commit_transaction(30)
+        else:
+            p.flush(30)
+        lat.append((time.perf_counter() - t0) * 1000)
+    p.flush(30)
+    return sent, time.perf_counter() - start, sorted(lat), errors[0]
+
+
+def consume_to_end(bootstrap: str, topic: str, isolation: str, max_seconds: float):
+    c = Consumer({
+        "bootstrap.servers": bootstrap,
+        "group.id": f"perf-{uuid.uuid4().hex[:8]}",
+        "enable.auto.commit": False,
+        "enable.auto.offset.store": False,
+        "enable.partition.eof": True,
+        "isolation.level": isolation,
+    })
+    try:
+        start = time.perf_counter()
+        c.assign([TopicPartition(topic, p, 0) for p in range(PARTITIONS)])
+        got = nbytes = 0
+        eof = set()
+        deadline = start + max_seconds
+        while len(eof) < PARTITIONS and time.perf_counter() < deadline:
+            for m in c.consume(num_messages=10000, timeout=0.2):
+                if m.error():
+                    if m.error().code() == KafkaError._PARTITION_EOF:
+                        eof.add(m.partition())
+                    continue
+                got += 1
+                nbytes += len(m.value())
+        return got, nbytes, time.perf_counter() - start, len(eof) == PARTITIONS
+    finally:
+        c.close()
+
+
+def bench(target, args):
+    out = []
+    # 1. plain against idempotent produce, alternating
+    rounds = {False: [], True: []}
+    for _ in range(args.rounds):
+        for idem in (False, True):
+            try:
+                rounds[idem].append(produce_round(target, idem, args.megabytes, args.seconds))
+            except Exception as e:
+                out.append(Result("produce", target.label, {"idempotent": idem}, {},
+                                  notes=f"failed: {type(e).__name__}: {e}"[:200]))
+    for idem in (False, True):
+        rs = rounds[idem]
+        if rs:
+            out.append(Result("produce", target.label,
+                              {"mode": "idempotent" if idem else "plain", "size_B": SIZE, "partitions": PARTITIONS,
+                               "acks": "all"},
+                              {"cpu_s_per_GB": statistics.median(r["cpu_s_per_GB"] for r in rs),
+                               "MB/s": statistics.median(r["MB/s"] for r in rs),
+                               "errors": sum(r["errors"] for r in rs)},
+                              notes=f"median of {len(rs)}"))
+
+    # 2. transactions of per_txn records against the same records with a flush per group
+    per_txn = args.txn_records
+    count = (int(args.txn_megabytes * 1_000_000 // SIZE) // per_txn) * per_txn
+    txn_topic = None
+    for transactional in (False, True):
+        mode = f"txn/{per_txn}" if transactional else f"plain, flush/{per_txn}"
+        try:
+            topic = unique_topic("txn" if transactional else "flush")
+            create_topic(target.bootstrap, topic, PARTITIONS)
+            before = cpu_of(target.pid)
+            n, secs, lat, errors = txn_produce(target.bootstrap, topic, count, per_txn, transactional)
+            after = cpu_of(target.pid)
+            gb = n * SIZE / 1e9
+            metrics = {"MB/s": mb(n * SIZE) / secs, "records/s": n / secs,
+                       "p50_ms": percentile(lat, 0.50), "p99_ms": percentile(lat, 0.99), "errors": float(errors)}
+            if before is not None and after is not None and gb:
+                metrics["cpu_s_per_GB"] = (after - before) / gb
+            out.append(Result("txn produce", target.label, {"mode": mode, "size_B": SIZE, "partitions": PARTITIONS},
+                              metrics, notes="latency of commit_transaction()" if transactional
+                              else "latency of flush()"))
+            if transactional:
+                txn_topic = (topic, n)
+        except Exception as e:
+            out.append(Result("txn produce", target.label, {"mode": mode}, {},
+                              notes=f"failed: {type(e).__name__}: {e}"[:200]))
+
+    # 3. read_committed against read_uncommitted over the transactional topic
+    if txn_topic is not None:
+        topic, n = txn_topic
+        for isolation in ("read_uncommitted", "read_committed", "read_uncommitted", "read_committed"):
+            try:
+                got, nbytes, secs, ended = consume_to_end(target.bootstrap, topic, isolation, args.seconds)
+                out.append(Result("txn consume", target.label, {"mode": isolation, "size_B": SIZE,
+                                                                 "partitions": PARTITIONS},
+                                  {"MB/s": mb(nbytes) / secs, "records/s": got / secs, "records": float(got),
+                                   "of": float(n)},
+                                  notes="" if ended else f"time bound hit after {secs:.1f}s"))
+            except Exception as e:
+                out.append(Result("txn consume", target.label, {"mode": isolation}, {},
+                                  notes=f"failed: {type(e).__name__}: {e}"[:200]))
+    return out
+
+
+if __name__ == "__main__":
+    p = parser(__doc__)
+    p.add_argument("--megabytes", type=float, default=300.0, help="volume of each plain/idempotent round")
+    p.add_argument("--seconds", type=float, default=30.0, help="time bound of each produce or consume")
+    p.add_argument("--rounds", type=int, default=3, help="alternating plain/idempotent rounds")
+    p.add_argument("--txn-records", type=int, default=100, help="records per transaction")
+    p.add_argument("--txn-megabytes", type=float, default=50.0, help="volume produced in transactions")
+    args = p.parse_args()
+    if args.quick:
+        args.megabytes = min(args.megabytes, 50.0)
+        args.txn_megabytes = min(args.txn_megabytes, 10.0)
+        args.rounds = min(args.rounds, 2)
+    run(args, bench)
