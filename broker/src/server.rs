@@ -255,6 +255,8 @@ fn transaction_config(cluster: &Cluster, p: &BrokerProperties) -> TransactionCon
             .topic(crate::groups::OFFSETS_TOPIC)
             .map(|t| t.partition_count())
             .unwrap_or(p.offsets_topic_num_partitions),
+        // About a hundred fsyncs: a commit's Complete* is written in one.
+        concurrent_wait: Duration::from_millis(1000),
     }
 }
 

@@ -253,9 +253,20 @@ async fn transaction_version_2_adds_partitions_implicitly_and_bumps_the_epoch_at
     let (pid, epoch) = (init.producer_id.0, init.producer_epoch);
 
     let records = transactional_batch(&["a", "b"], pid, epoch);
-    assert_eq!(produce_transactional(&mut client, 12, "tv2", records).await, 0);
-    assert_eq!(latest(&mut client, 0).await, 2, "read_uncommitted sees the records");
-    assert_eq!(latest(&mut client, 1).await, 0, "the open transaction holds the LSO");
+    assert_eq!(
+        produce_transactional(&mut client, 12, "tv2", records).await,
+        0
+    );
+    assert_eq!(
+        latest(&mut client, 0).await,
+        2,
+        "read_uncommitted sees the records"
+    );
+    assert_eq!(
+        latest(&mut client, 1).await,
+        0,
+        "the open transaction holds the LSO"
+    );
 
     let ended: EndTxnResponse = client
         .call(
@@ -269,7 +280,10 @@ async fn transaction_version_2_adds_partitions_implicitly_and_bumps_the_epoch_at
         )
         .await;
     assert_eq!(ended.error_code, 0);
-    assert_eq!((ended.producer_id.0, ended.producer_epoch), (pid, epoch + 1));
+    assert_eq!(
+        (ended.producer_id.0, ended.producer_epoch),
+        (pid, epoch + 1)
+    );
     // Two records and the COMMIT marker, all stable.
     assert_eq!(latest(&mut client, 1).await, 3);
     // The records, then the marker (a control record consumers skip).

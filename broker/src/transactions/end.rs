@@ -23,8 +23,9 @@ impl TransactionCoordinator {
     /// EndTxn. `client_transaction_version` is 2 for EndTxn v5+ (KIP-890:
     /// the epoch is bumped at every end and the answer carries the new
     /// producer id and epoch), otherwise 0. Answers once the markers are
-    /// durable, so read_committed consumers see the outcome at once.
-    pub(crate) async fn end_txn(
+    /// durable, so read_committed consumers see the outcome at once; the
+    /// Complete* record follows.
+    pub(super) async fn end_txn_once(
         &self,
         transactional_id: &str,
         producer_id: i64,
@@ -167,7 +168,10 @@ impl TransactionCoordinator {
     /// Writes the markers of a persisted Prepare* and then its Complete*, in
     /// a task of its own so a client that goes away cannot stop it. The
     /// receiver gets the producer id and epoch to answer with once the
-    /// markers are durable.
+    /// markers are durable: the outcome is then decided and visible to
+    /// read_committed consumers, and Complete* only records it (a restart
+    /// before it is durable writes the markers again). Requests arriving
+    /// while it is written wait for it (`concurrent.rs`).
     pub(super) fn spawn_completion(
         &self,
         id: String,
@@ -204,6 +208,11 @@ impl TransactionCoordinator {
             }
         }
         let mut done = Some(done);
+        if let Ok(next) = prepared.complete(self.now()) {
+            if let Some(done) = done.take() {
+                let _ = done.send((next.producer_id, next.producer_epoch));
+            }
+        }
         loop {
             let now = self.now();
             let step = {

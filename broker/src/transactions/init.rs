@@ -25,7 +25,7 @@ impl TransactionCoordinator {
     /// are InitProducerId v3+'s fields for a producer recovering from an
     /// error (-1/-1 otherwise). `enable_2pc` (KIP-939) is refused as Kafka
     /// refuses it with `transaction.two.phase.commit.enable=false`.
-    pub(crate) async fn init_producer_id(
+    pub(super) async fn init_producer_id_once(
         &self,
         transactional_id: &str,
         transaction_timeout_ms: i32,

@@ -18,6 +18,7 @@
 //!   never precedes them.
 //! * Ongoing transactions found at start-up are left to the timeout abort.
 
+mod concurrent;
 mod end;
 mod init;
 mod log_records;
@@ -89,6 +90,9 @@ pub(crate) struct TransactionConfig {
     pub(crate) retry_backoff: Duration,
     /// Partitions of `__consumer_offsets`, to place a group's offsets.
     pub(crate) offsets_partitions: i32,
+    /// How long a request waits for a change of its transactional id in
+    /// progress before it is answered CONCURRENT_TRANSACTIONS (`concurrent.rs`).
+    pub(crate) concurrent_wait: Duration,
 }
 
 /// Milliseconds since the epoch; injectable so tests can move time.
@@ -126,6 +130,8 @@ struct Inner {
     producer_ids: Arc<dyn ProducerIdSource>,
     markers: Arc<dyn MarkerWriter>,
     clock: Clock,
+    /// Woken whenever a change of some transactional id finishes.
+    changed: tokio::sync::Notify,
 }
 
 /// What to wait on before a pending change takes effect.
@@ -166,6 +172,7 @@ impl TransactionCoordinator {
                 producer_ids,
                 markers,
                 clock,
+                changed: tokio::sync::Notify::new(),
             }),
         })
     }
@@ -262,6 +269,7 @@ impl TransactionCoordinator {
         durable: Durable,
     ) -> Result<(), ResponseError> {
         let outcome = durable.log.wait_durable(durable.end).await;
+        let _wake = WakeOnDrop(&self.inner.changed);
         let mut entries = self.inner.entries.lock();
         let Some(entry) = entries.get_mut(id) else {
             return Err(ResponseError::InvalidProducerIdMapping);
@@ -283,6 +291,16 @@ impl TransactionCoordinator {
     #[cfg(test)]
     pub(crate) fn metadata(&self, id: &str) -> Option<TxnMetadata> {
         self.inner.entries.lock().get(id).map(|e| e.meta.clone())
+    }
+}
+
+/// Wakes the requests waiting out a change (`concurrent.rs`) once the
+/// change is applied and the entries' lock released.
+struct WakeOnDrop<'a>(&'a tokio::sync::Notify);
+
+impl Drop for WakeOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.notify_waiters();
     }
 }
 

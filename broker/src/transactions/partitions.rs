@@ -17,7 +17,7 @@ impl TransactionCoordinator {
     /// partition; with `verify_only` each partition is checked on its own
     /// (TRANSACTION_ABORTABLE when it was not added), as Kafka's
     /// `handleVerifyPartitionsInTransaction`.
-    pub(crate) async fn add_partitions(
+    pub(super) async fn add_partitions_once(
         &self,
         transactional_id: &str,
         producer_id: i64,
@@ -69,7 +69,7 @@ impl TransactionCoordinator {
 
     /// AddOffsetsToTxn: the group's `__consumer_offsets` partition joins the
     /// transaction, so its offset commits get the transaction's marker.
-    pub(crate) async fn add_offsets(
+    pub(super) async fn add_offsets_once(
         &self,
         transactional_id: &str,
         producer_id: i64,
@@ -95,7 +95,7 @@ impl TransactionCoordinator {
     /// transaction implicitly; otherwise it must have been added, or the
     /// batch gets INVALID_TXN_STATE. Errors are the coordinator's: map them
     /// with [`for_produce`] for the Produce response.
-    pub(crate) async fn verify_or_add_partition(
+    pub(super) async fn verify_or_add_partition_once(
         &self,
         transactional_id: &str,
         producer_id: i64,

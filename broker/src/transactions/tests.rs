@@ -80,6 +80,8 @@ fn config() -> TransactionConfig {
         remove_interval: Duration::from_millis(10),
         retry_backoff: Duration::from_millis(1),
         offsets_partitions: 50,
+        // Most tests look at the CONCURRENT_TRANSACTIONS answers themselves.
+        concurrent_wait: Duration::ZERO,
     }
 }
 
@@ -89,13 +91,17 @@ impl Fixture {
     }
 
     async fn open(dir: tempfile::TempDir, now: i64) -> Self {
+        Self::open_with(dir, now, config()).await
+    }
+
+    async fn open_with(dir: tempfile::TempDir, now: i64, config: TransactionConfig) -> Self {
         let cluster = Cluster::open(dir.path(), BrokerProperties::default()).unwrap();
         let markers = Arc::new(Markers::default());
         let time = Arc::new(AtomicI64::new(now));
         let clock_time = time.clone();
         let txn = TransactionCoordinator::open(
             &cluster,
-            config(),
+            config,
             Arc::new(Ids(AtomicI64::new(1000))),
             markers.clone(),
             Arc::new(move || clock_time.load(Ordering::SeqCst)),
@@ -503,4 +509,52 @@ async fn nothing_moves_while_markers_are_being_written() {
     assert_eq!(ending.await.unwrap(), Ok((1000, 0)));
     assert_eq!(f.written().len(), 1);
     f.settle("tx", TxnState::CompleteCommit).await;
+}
+
+#[tokio::test]
+async fn a_request_during_a_commit_waits_for_it_instead_of_bouncing() {
+    let config = TransactionConfig {
+        concurrent_wait: Duration::from_secs(10),
+        ..config()
+    };
+    let f = Fixture::open_with(tempfile::tempdir().unwrap(), T0, config).await;
+    f.txn
+        .init_producer_id("tx", TIMEOUT, -1, -1, false)
+        .await
+        .unwrap();
+    f.txn
+        .add_partitions("tx", 1000, 0, &[tp("a", 0)], false)
+        .await
+        .unwrap();
+    let closed = f.markers.gate.write().await;
+    let ending = tokio::spawn({
+        let txn = f.txn.clone();
+        async move { txn.end_txn("tx", 1000, 0, true, 0).await }
+    });
+    for _ in 0..2000 {
+        if f.txn.metadata("tx").unwrap().state == TxnState::PrepareCommit {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    // The producer's next transaction starts while the commit completes.
+    let adding = tokio::spawn({
+        let txn = f.txn.clone();
+        async move {
+            txn.add_partitions("tx", 1000, 0, &[tp("b", 0)], false)
+                .await
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert!(!adding.is_finished(), "it waits rather than bouncing");
+    drop(closed);
+    assert_eq!(ending.await.unwrap(), Ok((1000, 0)));
+    let added = adding.await.unwrap().unwrap();
+    assert_eq!(added, vec![(tp("b", 0), Ok(()))]);
+    let meta = f.txn.metadata("tx").unwrap();
+    assert_eq!(meta.state, TxnState::Ongoing);
+    assert_eq!(
+        meta.partitions.iter().cloned().collect::<Vec<_>>(),
+        vec![tp("b", 0)]
+    );
 }
