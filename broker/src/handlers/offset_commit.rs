@@ -9,7 +9,29 @@ use kafka_protocol::messages::{OffsetCommitRequest, OffsetCommitResponse};
 use strata_governance::{Operation, Resource};
 
 use super::RequestContext;
+use crate::cluster::Topic;
 use crate::groups::{Committer, OffsetCommit};
+
+/// A partition's own answer, decided before the coordinator is asked: the
+/// request's error for every partition, then TOPIC_AUTHORIZATION_FAILED or
+/// UNKNOWN_TOPIC_OR_PARTITION; `None` sends it to the coordinator.
+/// TxnOffsetCommit decides the same way.
+pub(super) fn partition_precheck(
+    request_error: Option<ResponseError>,
+    readable: bool,
+    topic: Option<&Topic>,
+    partition: i32,
+) -> Option<ResponseError> {
+    request_error.or_else(|| {
+        if !readable {
+            Some(ResponseError::TopicAuthorizationFailed)
+        } else if topic.and_then(|t| t.partition(partition)).is_none() {
+            Some(ResponseError::UnknownTopicOrPartition)
+        } else {
+            None
+        }
+    })
+}
 
 pub(super) async fn handle(
     ctx: &RequestContext,
@@ -42,19 +64,8 @@ pub(super) async fn handle(
         let readable = ctx.may_topic(Operation::Read, &t.name);
         let mut partitions = Vec::with_capacity(t.partitions.len());
         for (pi, p) in t.partitions.iter().enumerate() {
-            let precheck = group_error.or_else(|| {
-                if !readable {
-                    Some(ResponseError::TopicAuthorizationFailed)
-                } else if topic
-                    .as_ref()
-                    .and_then(|t| t.partition(p.partition_index))
-                    .is_none()
-                {
-                    Some(ResponseError::UnknownTopicOrPartition)
-                } else {
-                    None
-                }
-            });
+            let precheck =
+                partition_precheck(group_error, readable, topic.as_deref(), p.partition_index);
             if precheck.is_none() {
                 commits.push(OffsetCommit {
                     topic: t.name.to_string(),

@@ -15,6 +15,7 @@ use kafka_protocol::messages::txn_offset_commit_response::{
 use kafka_protocol::messages::{TxnOffsetCommitRequest, TxnOffsetCommitResponse};
 use strata_governance::{Operation, Resource};
 
+use super::offset_commit::partition_precheck;
 use super::RequestContext;
 use crate::groups::{Committer, OffsetCommit};
 
@@ -46,19 +47,8 @@ pub(super) async fn handle(
         let readable = ctx.may_topic(Operation::Read, &t.name);
         let mut partitions = Vec::with_capacity(t.partitions.len());
         for (pi, p) in t.partitions.iter().enumerate() {
-            let precheck = request_error.or_else(|| {
-                if !readable {
-                    Some(ResponseError::TopicAuthorizationFailed)
-                } else if topic
-                    .as_ref()
-                    .and_then(|t| t.partition(p.partition_index))
-                    .is_none()
-                {
-                    Some(ResponseError::UnknownTopicOrPartition)
-                } else {
-                    None
-                }
-            });
+            let precheck =
+                partition_precheck(request_error, readable, topic.as_deref(), p.partition_index);
             if precheck.is_none() {
                 commits.push(OffsetCommit {
                     topic: t.name.to_string(),
