@@ -449,6 +449,17 @@ async fn transaction_indexes_and_producer_snapshots_go_with_their_segments() {
     assert_eq!(retry.base_offset, written.last_batch_offset);
     assert_eq!(restored.log_end_offset(), end);
 
+    // A whole download (the broker's own logs) brings the transaction
+    // indexes along, so the log loads its aborted transactions.
+    let whole = root.path().join("downloaded/orders-0");
+    assert!(tier.download_partition(&spec(), &whole).await.unwrap());
+    let downloaded = Log::open(&whole, log_config()).unwrap();
+    assert_eq!(
+        only_ids(downloaded.aborted_transactions(0, end)),
+        vec![first, second]
+    );
+    drop(downloaded);
+
     // Deleting the remote segments deletes their optional objects too.
     log.delete_records_before(end).unwrap();
     assert!(tier.pass().await);

@@ -507,7 +507,7 @@ impl Tier {
     }
 
     /// Downloads every segment of a partition into `dir` (restore of the
-    /// broker's own logs). Returns whether the store had any.
+    /// broker's own logs), with its transaction index. Returns whether the store had any.
     pub async fn download_partition(
         &self,
         spec: &PartitionSpec,
@@ -518,16 +518,17 @@ impl Tier {
             return Ok(false);
         }
         tokio::fs::create_dir_all(dir).await?;
-        let last = manifest.segments.len() - 1;
-        for (i, segment) in manifest.segments.iter().enumerate() {
-            for extension in segment.extensions() {
-                // Recovery needs only the newest producer snapshot.
-                if extension == "snapshot" && i != last {
-                    continue;
-                }
+        for segment in &manifest.segments {
+            // Not the producer snapshots: recovery scans the last segment
+            // and replays the producer state from the first one anyway.
+            for extension in segment
+                .extensions()
+                .into_iter()
+                .filter(|&e| e != "snapshot")
+            {
                 let path = self.store.path(&spec.path.segment_file(segment, extension));
                 let bytes = self.store.store.get(&path).await?.bytes().await?;
-                let target = dir.join(local_file_name(segment, extension));
+                let target = dir.join(format!("{:020}.{extension}", segment.base_offset));
                 tokio::fs::write(&target, &bytes)
                     .await
                     .with_context(|| format!("writing {}", target.display()))?;
@@ -590,16 +591,6 @@ impl Tier {
             "restored from the tier: local log starts after the remote one"
         );
         Ok(true)
-    }
-}
-
-/// The local name of one of a remote segment's files: the producer
-/// snapshot is named after the offset it describes, the segment's end.
-fn local_file_name(segment: &RemoteSegment, extension: &str) -> String {
-    if extension == "snapshot" {
-        format!("{:020}.snapshot", segment.next_offset)
-    } else {
-        format!("{:020}.{extension}", segment.base_offset)
     }
 }
 
