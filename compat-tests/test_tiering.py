@@ -599,6 +599,55 @@ def test_list_offsets_by_timestamp_into_tiered_range(moto, broker_factory, topic
     assert_same(read_from(b.bootstrap, topic, 0, i, 1), {i: recs[i]}, "record at a tiered timestamp")
 
 
+
+# -- read_committed below the local log start (the uploaded transaction indexes) ----------
+@pytest.mark.timeout(180)
+def test_read_committed_below_the_local_start_skips_aborted_transactions(moto, broker_factory, topic):
+    """Transactions committed and aborted in turn over several 1 MiB segments, which are uploaded and
+    deleted locally: a read_committed consumer from offset 0 gets exactly the committed records (the
+    aborted ones are listed from the uploaded `.txnindex` objects, KIP-405), a read_uncommitted one
+    gets them all, and segments holding ABORT markers have a `.txnindex` object."""
+    b = start_tiered(broker_factory, moto)
+    create_topic(b.bootstrap, topic, config=TIERED_TOPIC)
+    p = producer(b.bootstrap, **{"transactional.id": unique("tiered-txn"), "acks": "all",
+                                 "compression.codec": "lz4", "batch.size": 262144})
+    p.init_transactions(30)
+    committed, aborted = [], []
+    per_txn = 600
+    for t in range(10):
+        recs = make_records(per_txn, seed=100 + t, tag=b"t%d" % t)
+        p.begin_transaction()
+        for r in recs:
+            p.produce(topic, key=r["key"], value=r["value"], partition=0, timestamp=r["timestamp"])
+        if t % 2:
+            assert p.flush(30) == 0  # written to the log before the abort, not purged
+            p.abort_transaction(30)
+            aborted += recs
+        else:
+            p.commit_transaction(30)
+            committed += recs
+
+    wait_tiered(b, moto, topic, min_remote=4)
+    local_start = offset_of(b.bootstrap, topic, 0, EARLIEST_LOCAL)
+    assert local_start > 2 * (per_txn + 1), f"local log start {local_start}: the first abort is not tiered"
+    txn_indexes = [k for k in _partition_keys(moto.keys(PREFIX + "/"), topic, 0) if k.endswith(".txnindex")]
+    assert len(txn_indexes) >= 2, f"uploaded transaction indexes: {txn_indexes}"
+
+    c = consumer(b.bootstrap, **{"isolation.level": "read_committed"})
+    try:
+        c.assign([TopicPartition(topic, 0, 0)])
+        got = consume(c, len(committed), timeout=90)
+    finally:
+        c.close()
+    assert [m.key() for m in got] == [r["key"] for r in committed], "read_committed from the tiered range"
+    c = consumer(b.bootstrap, **{"isolation.level": "read_uncommitted"})  # librdkafka's default is read_committed
+    try:
+        c.assign([TopicPartition(topic, 0, 0)])
+        everything = consume(c, len(committed) + len(aborted), timeout=90)
+    finally:
+        c.close()
+    assert sorted(m.key() for m in everything) == sorted(r["key"] for r in committed + aborted)
+
 def test_kip1005_offsets_without_remote_storage(broker, topic):
     """Where nothing tiers, -4 is the log start and -5 finds nothing (offset -1), as in Kafka."""
     create_topic(broker.bootstrap, topic)

@@ -7,8 +7,10 @@
 //!
 //! On disk, one directory per partition, Kafka's layout:
 //! `{base_offset:020}.log` (batches), `.index` (sparse offset index),
-//! `.timeindex` (sparse time index) per segment, `log-start-offset`, and for
-//! compacted logs `cleaner-offset-checkpoint`.
+//! `.timeindex` (sparse time index) per segment, `.txnindex` (aborted
+//! transactions, only when there are any), `{offset:020}.snapshot`
+//! (producer state), `log-start-offset`, and for compacted logs
+//! `cleaner-offset-checkpoint`.
 //! Sealed segments are immutable, so they can be uploaded and cached as is;
 //! compaction replaces one with a new file under the same name.
 
@@ -34,12 +36,13 @@ mod segment;
 mod testutil;
 mod tiered;
 mod transactions;
-mod txn_index;
+pub mod txn_index;
 
 pub use compaction::CompactionOutcome;
 pub use config::{FlushPolicy, LogConfig, DEFAULT_PAGE_CACHE_WINDOW};
 pub use error::StorageError;
 pub use log::{AppendInfo, Log, RetentionOutcome, SegmentInfo};
+pub use producer_snapshot::snapshot_path as producer_snapshot_path;
 pub use producer_state::{AbortedTxn, ProducerInfo};
 pub use strata_wire::control::Marker;
 pub use tiered::{SegmentLookup, TieredRange};

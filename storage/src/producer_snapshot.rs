@@ -25,7 +25,10 @@ use crate::producer_state::{BatchMetadata, ProducerEntry, ProducerStates, MAX_BA
 const VERSION: u16 = 1;
 const SUFFIX: &str = ".snapshot";
 
-pub(crate) fn snapshot_path(dir: &Path, offset: i64) -> PathBuf {
+/// The snapshot of the producer state as of `offset` in log directory
+/// `dir`. Public because the tier uploads the snapshot at a sealed
+/// segment's end and restore places one where a restored log starts.
+pub fn snapshot_path(dir: &Path, offset: i64) -> PathBuf {
     dir.join(format!("{offset:020}{SUFFIX}"))
 }
 

@@ -31,8 +31,10 @@ pub(crate) fn encode(entries: &[AbortedTxn]) -> Vec<u8> {
     b
 }
 
-/// Decodes whole entries; a torn last entry is dropped.
-pub(crate) fn decode(bytes: &[u8]) -> Vec<AbortedTxn> {
+/// Decodes whole entries; a torn last entry is dropped. Public because the
+/// tier reads the `.txnindex` objects it uploaded: any bytes decode (at
+/// worst into nonsense entries), nothing panics.
+pub fn decode(bytes: &[u8]) -> Vec<AbortedTxn> {
     let i64_at = |c: &[u8], at: usize| i64::from_be_bytes(c[at..at + 8].try_into().expect("8"));
     bytes
         .chunks_exact(ENTRY_LEN)

@@ -7,8 +7,10 @@
 //! * `partition.rs`: a tracked partition and the pure decisions of a pass.
 //! * `tier.rs`: the pass (upload, DeleteRecords, total retention), restore.
 //! * `reader.rs`: remote reads in cached chunks with read-ahead.
+//! * `aborted.rs`: aborted transactions of remote segments (read_committed).
 //! * `cache.rs`: the foyer HybridCache of chunks.
 
+mod aborted;
 pub mod cache;
 mod limiter;
 pub mod manifest;

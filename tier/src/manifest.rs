@@ -7,6 +7,12 @@
 //! carry the segment's base offset and size: a segment that compaction
 //! replaced under the same base offset gets a new name, and an upload
 //! retried after a crash rewrites the same name with the same bytes.
+//!
+//! Besides `.log`, `.index` and `.timeindex`, a segment may have a
+//! `.txnindex` (its aborted transactions) and a `.snapshot` (the producer
+//! state at its end), as in Kafka's KIP-405; its entry says which, so a
+//! reader never asks the store for an object that does not exist. Manifests
+//! written before these existed load with both absent.
 
 use serde::{Deserialize, Serialize};
 use strata_storage::TieredRange;
@@ -37,7 +43,8 @@ impl PartitionPath {
         format!("{}/manifest.json", self.0)
     }
 
-    /// The object of one of a segment's files (`log`, `index`, `timeindex`).
+    /// The object of one of a segment's files (`log`, `index`, `timeindex`,
+    /// `txnindex`, `snapshot`).
     pub fn segment_file(&self, segment: &RemoteSegment, extension: &str) -> String {
         format!("{}/{}.{extension}", self.0, segment.object_stem())
     }
@@ -52,11 +59,35 @@ pub struct RemoteSegment {
     /// Largest batch max timestamp in the segment.
     pub max_timestamp: i64,
     pub uploaded_at_ms: i64,
+    /// Whether `{stem}.txnindex` was uploaded: the segment holds aborted
+    /// transactions (Kafka writes no transaction index otherwise).
+    #[serde(default)]
+    pub txn_index: bool,
+    /// Whether `{stem}.snapshot` was uploaded: the producer state as of
+    /// `next_offset`, which restore places where the restored log starts.
+    #[serde(default)]
+    pub producer_snapshot: bool,
 }
+
+/// The files every uploaded segment has.
+const REQUIRED_EXTENSIONS: [&str; 3] = ["log", "index", "timeindex"];
 
 impl RemoteSegment {
     pub fn object_stem(&self) -> String {
         format!("{:020}-{}", self.base_offset, self.size_bytes)
+    }
+
+    /// The extensions of the objects this segment consists of: what
+    /// deletion, orphan cleanup and download must cover.
+    pub fn extensions(&self) -> Vec<&'static str> {
+        let mut out = REQUIRED_EXTENSIONS.to_vec();
+        if self.txn_index {
+            out.push("txnindex");
+        }
+        if self.producer_snapshot {
+            out.push("snapshot");
+        }
+        out
     }
 }
 
@@ -172,6 +203,8 @@ mod tests {
             size_bytes: size,
             max_timestamp: base,
             uploaded_at_ms: 0,
+            txn_index: false,
+            producer_snapshot: false,
         }
     }
 
@@ -195,6 +228,37 @@ mod tests {
         assert_eq!(m.range(), Some(TieredRange { start: 30, end: 40 }));
         let back = Manifest::decode(&m.encode()).unwrap();
         assert_eq!(back, m);
+    }
+
+    #[test]
+    fn manifests_without_optional_file_flags_still_load() {
+        // As written before segments had a `.txnindex` or `.snapshot`.
+        let old = br#"{
+            "version": 1, "topic": "t", "topic_id": "id", "partition": 0,
+            "log_start_offset": 0,
+            "segments": [{"base_offset": 0, "next_offset": 10, "size_bytes": 100,
+                          "max_timestamp": 5, "uploaded_at_ms": 7}]
+        }"#;
+        let m = Manifest::decode(old).unwrap();
+        assert_eq!(
+            m.segments,
+            vec![RemoteSegment {
+                max_timestamp: 5,
+                uploaded_at_ms: 7,
+                ..seg(0, 10, 100)
+            }]
+        );
+        assert_eq!(m.segments[0].extensions(), ["log", "index", "timeindex"]);
+        let mut both = seg(0, 10, 100);
+        both.txn_index = true;
+        both.producer_snapshot = true;
+        assert_eq!(
+            both.extensions(),
+            ["log", "index", "timeindex", "txnindex", "snapshot"]
+        );
+        let mut m = Manifest::new("t", None, 0);
+        m.put_segment(both);
+        assert_eq!(Manifest::decode(&m.encode()).unwrap(), m);
     }
 
     #[test]

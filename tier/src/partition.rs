@@ -137,6 +137,8 @@ pub(crate) fn remote_segment(info: &SegmentInfo, now_ms: i64) -> RemoteSegment {
         size_bytes: info.size_bytes,
         max_timestamp: info.max_timestamp,
         uploaded_at_ms: now_ms,
+        txn_index: false,
+        producer_snapshot: false,
     }
 }
 
@@ -151,6 +153,8 @@ mod tests {
             size_bytes: size,
             max_timestamp: ts,
             uploaded_at_ms: 0,
+            txn_index: false,
+            producer_snapshot: false,
         }
     }
 

@@ -1,6 +1,7 @@
 //! The tier against a real local-directory store (`file://`) and real
 //! partition logs: upload, reads below the local start, total retention,
-//! DeleteRecords, compacted replacements and restore. The S3 path is
+//! DeleteRecords, compacted replacements, restore, and the transaction
+//! indexes and producer snapshots that go with segments. The S3 path is
 //! exercised against moto_server by compat-tests/test_tiering.py.
 
 use std::path::Path;
@@ -8,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use strata_storage::{FlushPolicy, Log, LogConfig, StorageError, TieredRange};
+use strata_storage::{FlushPolicy, Log, LogConfig, Marker, StorageError, TieredRange};
 
 use crate::cache::CacheConfig;
 use crate::manifest::PartitionPath;
@@ -271,4 +272,252 @@ async fn orphans_left_by_an_interrupted_upload_are_deleted() {
     assert!(!orphan.exists());
     assert!(dir.join("00000000000000000000-1000.log").exists());
     assert!(dir.join("manifest.json").exists());
+}
+
+/// A 200-byte batch of 2 records by producer `id` (epoch 0).
+fn producer(id: i64, sequence: i32, transactional: bool) -> Bytes {
+    Bytes::from(strata_wire::testing::producer_batch(
+        2,
+        1000,
+        139,
+        id,
+        0,
+        sequence,
+        transactional,
+    ))
+}
+
+fn abort(producer_id: i64) -> Marker {
+    Marker {
+        producer_id,
+        producer_epoch: 0,
+        coordinator_epoch: 0,
+        commit: false,
+        timestamp: 1000,
+    }
+}
+
+/// What `transactional_log` wrote, by offset.
+struct Written {
+    /// Producer 7's first transaction (offsets 0-1), aborted at once.
+    first_abort: i64,
+    /// Producer 7's second transaction, aborted segments later.
+    second_txn: i64,
+    second_abort: i64,
+    /// Producer 11's transaction, never ended.
+    open_txn: i64,
+    /// Producer 9's last (idempotent) batch, and where it went.
+    last_batch: Bytes,
+    last_batch_offset: i64,
+}
+
+/// A log with two aborted transactions, an open one and an idempotent
+/// producer over several segments, all sealed.
+fn transactional_log(log: &Log) -> Written {
+    let append = |b: Bytes| log.append(b, 0, None).unwrap().base_offset;
+    let mut sequence = 0;
+    let mut idempotent = |n: usize| {
+        let mut last = (Bytes::new(), 0);
+        for _ in 0..n {
+            let batch = producer(9, sequence, false);
+            last = (batch.clone(), append(batch));
+            sequence += 2;
+        }
+        last
+    };
+    append(producer(7, 0, true));
+    let first_abort = log.append_marker(&abort(7)).unwrap().base_offset;
+    idempotent(12);
+    let second_txn = append(producer(7, 2, true));
+    idempotent(12);
+    let second_abort = log.append_marker(&abort(7)).unwrap().base_offset;
+    idempotent(6);
+    let open_txn = append(producer(11, 0, true));
+    let (last_batch, last_batch_offset) = idempotent(6);
+    log.flush().unwrap();
+    assert!(log.roll_if_older(i64::MAX / 2, 0).unwrap());
+    log.flush().unwrap(); // the sealed segment's index files
+    Written {
+        first_abort,
+        second_txn,
+        second_abort,
+        open_txn,
+        last_batch,
+        last_batch_offset,
+    }
+}
+
+fn only_ids(aborted: Vec<strata_storage::AbortedTxn>) -> Vec<(i64, i64, i64)> {
+    aborted
+        .into_iter()
+        .map(|a| (a.producer_id, a.first_offset, a.last_offset))
+        .collect()
+}
+
+#[tokio::test]
+async fn transaction_indexes_and_producer_snapshots_go_with_their_segments() {
+    let root = tempfile::tempdir().unwrap();
+    let tier = open_tier(root.path(), "cache").await;
+    let log = Log::open(root.path().join("data/orders-0"), log_config()).unwrap();
+    let written = transactional_log(&log);
+    let end = log.log_end_offset();
+    tier.track(spec(), log.clone());
+    tier.load_pending().await.unwrap();
+    assert!(tier.pass().await);
+    let remote = tier.partition(&spec().path).unwrap();
+    let manifest = remote.manifest().unwrap();
+    assert_eq!(manifest.end_offset(), Some(end), "every segment uploaded");
+
+    // Exactly the segments holding an ABORT marker have a transaction index.
+    let base_of = |offset| manifest.segment_for(offset).unwrap().base_offset;
+    let indexed: Vec<i64> = manifest
+        .segments
+        .iter()
+        .filter(|s| s.txn_index)
+        .map(|s| s.base_offset)
+        .collect();
+    assert_eq!(
+        indexed,
+        vec![base_of(written.first_abort), base_of(written.second_abort)]
+    );
+    assert_ne!(indexed[0], indexed[1], "the second abort is segments later");
+    // The log keeps its newest three snapshots: the last three segments'
+    // ends went up with them.
+    let snapshots: Vec<bool> = manifest
+        .segments
+        .iter()
+        .map(|s| s.producer_snapshot)
+        .collect();
+    assert_eq!(snapshots.iter().filter(|&&s| s).count(), 3);
+    assert!(snapshots.ends_with(&[true, true, true]));
+    // The manifest names exactly the objects in the bucket.
+    let bucket = root.path().join("bucket/orders-id-1/0");
+    let mut named: Vec<String> = manifest
+        .segments
+        .iter()
+        .flat_map(|s| {
+            s.extensions()
+                .into_iter()
+                .map(move |e| format!("{}.{e}", s.object_stem()))
+        })
+        .chain(["manifest.json".to_string()])
+        .collect();
+    named.sort();
+    let mut stored: Vec<String> = std::fs::read_dir(&bucket)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    stored.sort();
+    assert_eq!(stored, named);
+
+    // Local retention leaves only the store to answer.
+    log.enforce_retention(0).unwrap();
+    assert_eq!(log.local_log_start_offset(), end);
+    assert!(log.aborted_transactions(0, end).is_empty());
+    let first = (7, 0, written.first_abort);
+    let second = (7, written.second_txn, written.second_abort);
+    let aborted = |from, to| tier.aborted_transactions(&remote, from, to);
+    assert_eq!(only_ids(aborted(0, 2).await.unwrap()), vec![first]);
+    // A transaction whose marker lies in a later segment.
+    let (from, to) = (written.second_txn, written.second_txn + 2);
+    assert_eq!(only_ids(aborted(from, to).await.unwrap()), vec![second]);
+    // Between the two, and after the second marker: none.
+    let between = aborted(written.first_abort + 1, written.second_txn);
+    assert!(between.await.unwrap().is_empty());
+    assert!(aborted(written.second_abort + 1, end)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        only_ids(aborted(0, end).await.unwrap()),
+        vec![first, second]
+    );
+
+    // Restore: the producer state comes back with the last segment's snapshot.
+    let dir = root.path().join("restored/orders-0");
+    assert!(tier.restore_partition_start(&spec(), &dir).await.unwrap());
+    assert!(strata_storage::producer_snapshot_path(&dir, end).exists());
+    let restored = Log::open(&dir, log_config()).unwrap();
+    assert_eq!(restored.local_log_start_offset(), end);
+    assert_eq!(
+        restored.last_stable_offset(),
+        written.open_txn,
+        "the open transaction still holds the LSO"
+    );
+    let retry = restored.append(written.last_batch, 0, None).unwrap();
+    assert!(retry.duplicate, "a retry of the last batch is recognised");
+    assert_eq!(retry.base_offset, written.last_batch_offset);
+    assert_eq!(restored.log_end_offset(), end);
+
+    // A whole download (the broker's own logs) brings the transaction
+    // indexes along, so the log loads its aborted transactions.
+    let whole = root.path().join("downloaded/orders-0");
+    assert!(tier.download_partition(&spec(), &whole).await.unwrap());
+    let downloaded = Log::open(&whole, log_config()).unwrap();
+    assert_eq!(
+        only_ids(downloaded.aborted_transactions(0, end)),
+        vec![first, second]
+    );
+    drop(downloaded);
+
+    // Deleting the remote segments deletes their optional objects too.
+    log.delete_records_before(end).unwrap();
+    assert!(tier.pass().await);
+    assert!(remote.manifest().unwrap().segments.is_empty());
+    let left: Vec<_> = std::fs::read_dir(&bucket)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left, ["manifest.json"]);
+}
+
+/// A manifest written before segments listed their optional files: it
+/// loads, and its segments are taken to have none (no GET is tried).
+#[tokio::test]
+async fn a_manifest_without_optional_file_flags_loads() {
+    let root = tempfile::tempdir().unwrap();
+    let tier = open_tier(root.path(), "cache").await;
+    let log = Log::open(root.path().join("data/orders-0"), log_config()).unwrap();
+    transactional_log(&log);
+    tier.track(spec(), log.clone());
+    tier.load_pending().await.unwrap();
+    assert!(tier.pass().await);
+    let path = root.path().join("bucket/orders-id-1/0/manifest.json");
+    let mut json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    for segment in json["segments"].as_array_mut().unwrap() {
+        let fields = segment.as_object_mut().unwrap();
+        fields.remove("txn_index");
+        fields.remove("producer_snapshot");
+    }
+    std::fs::write(&path, serde_json::to_vec(&json).unwrap()).unwrap();
+    // Their objects are orphans now: the new broker deletes them.
+    let tier2 = open_tier(root.path(), "cache2").await;
+    let dir = root.path().join("restored/orders-0");
+    assert!(tier2.restore_partition_start(&spec(), &dir).await.unwrap());
+    let end = log.log_end_offset();
+    assert!(!strata_storage::producer_snapshot_path(&dir, end).exists());
+    tier2.track(spec(), Log::open(&dir, log_config()).unwrap());
+    tier2.load_pending().await.unwrap();
+    let remote = tier2.partition(&spec().path).unwrap();
+    let manifest = remote.manifest().unwrap();
+    assert!(manifest
+        .segments
+        .iter()
+        .all(|s| !s.txn_index && !s.producer_snapshot));
+    assert!(tier2
+        .aborted_transactions(&remote, 0, end)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(tier2.pass().await);
+    let optional = std::fs::read_dir(path.parent().unwrap())
+        .unwrap()
+        .filter(|e| {
+            let name = e.as_ref().unwrap().file_name();
+            let name = name.to_string_lossy();
+            name.ends_with(".txnindex") || name.ends_with(".snapshot")
+        })
+        .count();
+    assert_eq!(optional, 0);
 }

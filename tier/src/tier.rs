@@ -5,8 +5,9 @@
 //! Each pass visits every tracked partition (at most
 //! `upload_concurrency` at a time): it syncs a DeleteRecords into the
 //! manifest, uploads each pending sealed segment (`.log`, `.index`,
-//! `.timeindex`, then the manifest naming it, then it deletes objects the
-//! new manifest no longer names), and applies total retention. A failed
+//! `.timeindex`, and when the log has them its `.txnindex` and the producer
+//! snapshot at its end, then the manifest naming them, then it deletes
+//! objects the new manifest no longer names), and applies total retention. A failed
 //! pass marks the store unreachable and the next one comes after an
 //! exponential backoff; nothing local is deleted meanwhile, because the
 //! log's local retention only deletes what the manifest holds.
@@ -23,9 +24,10 @@ use bytes::Bytes;
 use futures::StreamExt;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use parking_lot::Mutex;
-use strata_storage::{Log, SegmentInfo};
+use strata_storage::{AbortedTxn, Log, SegmentInfo};
 use tokio::sync::watch;
 
+use crate::aborted::TxnIndexes;
 use crate::cache::{CacheConfig, ChunkCache};
 use crate::limiter::RateLimiter;
 use crate::manifest::{Manifest, PartitionPath, RemoteSegment};
@@ -64,6 +66,7 @@ pub struct Tier {
     store: TierStore,
     cache: Arc<ChunkCache>,
     reader: Reader,
+    txn_indexes: TxnIndexes,
     limiter: RateLimiter,
     config: TierConfig,
     metrics: TierMetrics,
@@ -89,6 +92,7 @@ impl Tier {
         );
         tracing::info!(url = %config.url, "tiered storage enabled");
         Ok(Arc::new(Tier {
+            txn_indexes: TxnIndexes::new(store.clone()),
             store,
             cache,
             reader,
@@ -188,6 +192,22 @@ impl Tier {
                 max_bytes,
                 min_one_batch,
             )
+            .await
+    }
+
+    /// The aborted transactions of the remote segments that a read_committed
+    /// consumer of `[from, to)` must skip (see `TxnIndexes::aborted_transactions`).
+    pub async fn aborted_transactions(
+        &self,
+        partition: &RemotePartition,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<AbortedTxn>, RemoteReadError> {
+        let Some(manifest) = partition.manifest() else {
+            return Ok(Vec::new());
+        };
+        self.txn_indexes
+            .aborted_transactions(&partition.spec.path, &manifest, from, to)
             .await
     }
 
@@ -360,7 +380,7 @@ impl Tier {
         segments: Vec<RemoteSegment>,
     ) -> anyhow::Result<()> {
         for segment in segments {
-            for extension in ["log", "index", "timeindex"] {
+            for extension in segment.extensions() {
                 let path = self
                     .store
                     .path(&partition.segment_file(&segment, extension));
@@ -370,6 +390,7 @@ impl Tier {
                 }
             }
             self.reader.forget(partition, &segment);
+            self.txn_indexes.forget(partition, &segment);
             self.metrics.deleted_segments.inc();
         }
         Ok(())
@@ -386,7 +407,11 @@ impl Tier {
         let mut named: std::collections::HashSet<String> = manifest
             .segments
             .iter()
-            .flat_map(|s| ["log", "index", "timeindex"].map(|ext| partition.segment_file(s, ext)))
+            .flat_map(|s| {
+                s.extensions()
+                    .into_iter()
+                    .map(|ext| partition.segment_file(s, ext))
+            })
             .map(|relative| self.store.path(&relative).to_string())
             .collect();
         named.insert(self.store.path(&partition.manifest()).to_string());
@@ -424,7 +449,8 @@ impl Tier {
         Ok(())
     }
 
-    /// Uploads one sealed segment's three files; `None` when the segment
+    /// Uploads one sealed segment's files (three, and its transaction index
+    /// and producer snapshot when the log has them); `None` when the segment
     /// changed or went away since it was listed.
     async fn upload_segment(
         &self,
@@ -439,11 +465,20 @@ impl Tier {
         let Some(files) = files else {
             return Ok(None);
         };
-        let segment = partition::remote_segment(info, now_ms);
+        let mut segment = partition::remote_segment(info, now_ms);
+        segment.txn_index = files.txn_index.is_some();
+        segment.producer_snapshot = files.producer_snapshot.is_some();
         self.limiter.acquire(info.size_bytes).await;
         let log_path = self.store.path(&partition.segment_file(&segment, "log"));
         upload_file(&*self.store.store, &log_path, files.log, info.size_bytes).await?;
-        for (extension, bytes) in [("index", files.index), ("timeindex", files.time_index)] {
+        let small = [
+            ("index", Some(files.index)),
+            ("timeindex", Some(files.time_index)),
+            ("txnindex", files.txn_index),
+            ("snapshot", files.producer_snapshot),
+        ];
+        for (extension, bytes) in small {
+            let Some(bytes) = bytes else { continue };
             let path = self
                 .store
                 .path(&partition.segment_file(&segment, extension));
@@ -472,7 +507,7 @@ impl Tier {
     }
 
     /// Downloads every segment of a partition into `dir` (restore of the
-    /// broker's own logs). Returns whether the store had any.
+    /// broker's own logs), with its transaction index. Returns whether the store had any.
     pub async fn download_partition(
         &self,
         spec: &PartitionSpec,
@@ -484,7 +519,13 @@ impl Tier {
         }
         tokio::fs::create_dir_all(dir).await?;
         for segment in &manifest.segments {
-            for extension in ["log", "index", "timeindex"] {
+            // Not the producer snapshots: recovery scans the last segment
+            // and replays the producer state from the first one anyway.
+            for extension in segment
+                .extensions()
+                .into_iter()
+                .filter(|&e| e != "snapshot")
+            {
                 let path = self.store.path(&spec.path.segment_file(segment, extension));
                 let bytes = self.store.store.get(&path).await?.bytes().await?;
                 let target = dir.join(format!("{:020}.{extension}", segment.base_offset));
@@ -510,7 +551,11 @@ impl Tier {
 
     /// Prepares an empty local directory for a partition whose records live
     /// in the store: the local log starts where the remote one ends, and
-    /// reads below go to the store. Returns whether the store had any.
+    /// reads below go to the store. The producer snapshot uploaded with the
+    /// last remote segment (if any) is placed at that start, before the log
+    /// is opened, so `Log::open` loads it: a producer retrying its last
+    /// batch is still deduplicated and open transactions still hold the
+    /// last stable offset. Returns whether the store had any.
     pub async fn restore_partition_start(
         &self,
         spec: &PartitionSpec,
@@ -521,6 +566,24 @@ impl Tier {
             return Ok(false);
         };
         tokio::fs::create_dir_all(dir).await?;
+        if let Some(last) = manifest.segments.last().filter(|s| s.producer_snapshot) {
+            let path = self.store.path(&spec.path.segment_file(last, "snapshot"));
+            let bytes = self
+                .store
+                .store
+                .get(&path)
+                .await
+                .with_context(|| format!("reading {path}"))?
+                .bytes()
+                .await
+                .with_context(|| format!("reading {path}"))?;
+            // Untrusted bytes: `Log::open` checks the snapshot's checksum and
+            // rebuilds without it when it does not hold.
+            let target = strata_storage::producer_snapshot_path(dir, end);
+            tokio::fs::write(&target, &bytes)
+                .await
+                .with_context(|| format!("writing {}", target.display()))?;
+        }
         tokio::fs::write(dir.join(format!("{end:020}.log")), b"").await?;
         tracing::info!(
             partition = spec.path.as_str(),
@@ -531,15 +594,20 @@ impl Tier {
     }
 }
 
-/// A sealed segment's data file, opened, and its two index files, read.
+/// A sealed segment's data file, opened, and its other files, read.
 struct SegmentFiles {
     log: std::fs::File,
     index: Vec<u8>,
     time_index: Vec<u8>,
+    /// `None` when the segment has no aborted transaction.
+    txn_index: Option<Vec<u8>>,
+    /// The producer snapshot at the segment's end; `None` when the log no
+    /// longer keeps it (only the newest few are kept) or could not write it.
+    producer_snapshot: Option<Vec<u8>>,
 }
 
 /// Opens the segment and reads its index files, checking the segment is
-/// still the size it was listed with.
+/// still the size it was listed with, and its optional files.
 fn open_segment_files(info: &SegmentInfo) -> anyhow::Result<Option<SegmentFiles>> {
     let not_found = |e: &io::Error| e.kind() == io::ErrorKind::NotFound;
     let file = match std::fs::File::open(&info.path) {
@@ -561,10 +629,25 @@ fn open_segment_files(info: &SegmentInfo) -> anyhow::Result<Option<SegmentFiles>
     }
     let time_index = indexes.pop().expect("two");
     let index = indexes.pop().expect("two");
+    let optional = |path: std::path::PathBuf| match std::fs::read(&path) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(e) if not_found(&e) => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+    };
+    let txn_index = optional(info.path.with_extension("txnindex"))?;
+    let producer_snapshot = match info.path.parent() {
+        Some(dir) => optional(strata_storage::producer_snapshot_path(
+            dir,
+            info.next_offset,
+        ))?,
+        None => None,
+    };
     Ok(Some(SegmentFiles {
         log: file,
         index,
         time_index,
+        txn_index,
+        producer_snapshot,
     }))
 }
 

@@ -24,3 +24,27 @@ pub fn opaque_batch(records: i32, max_ts: i64, payload: usize) -> Vec<u8> {
     b[17..21].copy_from_slice(&crc.to_be_bytes());
     b
 }
+
+/// [`opaque_batch`] written by a producer: producer id, epoch and base
+/// sequence set, and the transactional bit when `transactional` (CRC
+/// recomputed), for tests of idempotence and transactions.
+pub fn producer_batch(
+    records: i32,
+    max_ts: i64,
+    payload: usize,
+    producer_id: i64,
+    epoch: i16,
+    base_sequence: i32,
+    transactional: bool,
+) -> Vec<u8> {
+    let mut b = opaque_batch(records, max_ts, payload);
+    if transactional {
+        b[21..23].copy_from_slice(&0x10i16.to_be_bytes());
+    }
+    b[43..51].copy_from_slice(&producer_id.to_be_bytes());
+    b[51..53].copy_from_slice(&epoch.to_be_bytes());
+    b[53..57].copy_from_slice(&base_sequence.to_be_bytes());
+    let crc = crc32c::crc32c(&b[21..]);
+    b[17..21].copy_from_slice(&crc.to_be_bytes());
+    b
+}

@@ -7,7 +7,9 @@
 //!   configs, committed offsets and schemas come back as of their last
 //!   upload (internal logs roll every `strata.remote.internal.roll.ms`);
 //! * a user topic's partition gets an empty local log starting where its
-//!   remote log ends; older records are read from the tier.
+//!   remote log ends, with the producer snapshot uploaded with its last
+//!   segment (so idempotent retries and open transactions survive); older
+//!   records are read from the tier.
 //!
 //! Records appended after a partition's last upload are not restored.
 

@@ -9,7 +9,9 @@
 //! offset instead of the high watermark: the batches read are cut at the
 //! first one at or past it (an LSO is always a batch's base offset), and the
 //! answer lists the aborted transactions among them, which the client skips.
-//! Only batch headers are looked at.
+//! Only batch headers are looked at. Below the local log start the remote
+//! segments' aborted transactions (their uploaded `.txnindex`) are added to
+//! the local log's.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,7 +23,7 @@ use kafka_protocol::messages::fetch_response::{
     AbortedTransaction, FetchableTopicResponse, PartitionData,
 };
 use kafka_protocol::messages::{FetchRequest, FetchResponse, ProducerId};
-use strata_storage::{Log, StorageError};
+use strata_storage::{AbortedTxn, Log, StorageError};
 use strata_tier::RemoteReadError;
 use strata_wire::batch::Batches;
 use tokio::sync::watch;
@@ -198,13 +200,20 @@ async fn read_all(
                 other => storage_error_code(&other),
             }),
         };
-        match read {
+        // read_committed: cut at the LSO and list the aborted transactions.
+        let read = match read {
             Ok(records) if committed => {
                 let records = below(records, visible_end);
                 let aborted = match last_offset(&records) {
-                    Some(last) => log.aborted_transactions(slot.fetch_offset, last + 1),
-                    None => Vec::new(),
+                    Some(last) => aborted_transactions(cluster, slot, log, last + 1).await,
+                    None => Ok(Vec::new()),
                 };
+                aborted.map(|aborted| (records, Some(aborted)))
+            }
+            other => other.map(|records| (records, None)),
+        };
+        match read {
+            Ok((records, Some(aborted))) => {
                 total += records.len();
                 let aborted = aborted
                     .into_iter()
@@ -220,7 +229,7 @@ async fn read_all(
                         .with_aborted_transactions(Some(aborted)),
                 ));
             }
-            Ok(records) => {
+            Ok((records, None)) => {
                 total += records.len();
                 out.push((slot.topic, base.with_records(Some(records))));
             }
@@ -259,6 +268,47 @@ fn last_offset(records: &[u8]) -> Option<i64> {
         .map_while(Result::ok)
         .last()
         .map(|h| h.last_offset())
+}
+
+/// The aborted transactions a read_committed consumer of
+/// `[slot.fetch_offset, to)` must skip: the local log's, plus the remote
+/// segments' when the range starts below the local log start. Segments both
+/// uploaded and still local are listed by both, hence the dedup. A remote
+/// index that cannot be read fails the partition: without it the consumer
+/// would be handed aborted records as committed.
+async fn aborted_transactions(
+    cluster: &Cluster,
+    slot: &Slot,
+    log: &Log,
+    to: i64,
+) -> Result<Vec<AbortedTxn>, ResponseError> {
+    let from = slot.fetch_offset;
+    let mut aborted = log.aborted_transactions(from, to);
+    if from >= log.local_log_start_offset() {
+        return Ok(aborted);
+    }
+    let remote = slot
+        .topic_ref
+        .as_ref()
+        .and_then(|t| cluster.remote_partition(t, slot.partition));
+    let Some((tier, remote)) = remote else {
+        return Ok(aborted);
+    };
+    match tier.aborted_transactions(&remote, from, to).await {
+        Ok(found) => aborted.extend(found),
+        Err(e) => {
+            tracing::warn!(
+                partition = remote.spec().path.as_str(),
+                offset = from,
+                error = format!("{e:#}"),
+                "reading remote aborted transactions failed"
+            );
+            return Err(ResponseError::KafkaStorageError);
+        }
+    }
+    aborted.sort_by_key(|a| (a.first_offset, a.producer_id, a.last_offset));
+    aborted.dedup();
+    Ok(aborted)
 }
 
 /// Reads an offset below the local log start from the tier.
