@@ -9,6 +9,7 @@ mod groups;
 mod handlers;
 mod http;
 mod internal_log;
+mod internal_topic;
 mod meta_properties;
 mod metrics;
 mod net;

@@ -16,6 +16,7 @@ mod consumer;
 mod consumer_api;
 mod consumer_records;
 mod consumer_replay;
+mod load;
 mod offset_replay;
 mod records;
 mod store;
@@ -29,7 +30,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use kafka_protocol::error::ResponseError;
-use parking_lot::{Mutex, RwLock};
+use parking_lot::Mutex;
 use strata_storage::Log;
 
 pub(crate) use assignors::Assignment;
@@ -46,6 +47,7 @@ pub(crate) use store::OFFSETS_TOPIC;
 use crate::clock::now_ms;
 use crate::cluster::{AdminError, Cluster};
 use crate::internal_log::ReplayedRecord;
+use crate::internal_topic::InternalTopic;
 
 /// Coordinator settings, from Kafka's broker properties.
 #[derive(Debug, Clone, Copy)]
@@ -134,174 +136,16 @@ pub(crate) struct Committer {
 pub(crate) struct GroupCoordinator {
     config: CoordinatorConfig,
     groups: Mutex<HashMap<String, Group>>,
-    /// The partitions of `__consumer_offsets`, once it exists.
-    logs: RwLock<Vec<Log>>,
-    create_topic: tokio::sync::Mutex<()>,
+    offsets_topic: InternalTopic,
     consumer_settings: ConsumerSettings,
     /// Pending transactional offsets; locked only while holding `groups`.
     txn: Mutex<txn_offsets::TxnOffsets>,
 }
 
 impl GroupCoordinator {
-    /// Rebuilds every group and committed offset from `__consumer_offsets`.
-    pub(crate) fn open(cluster: &Cluster, config: CoordinatorConfig) -> anyhow::Result<Self> {
-        let coordinator = GroupCoordinator {
-            config,
-            groups: Mutex::new(HashMap::new()),
-            logs: RwLock::new(Vec::new()),
-            create_topic: tokio::sync::Mutex::new(()),
-            consumer_settings: ConsumerSettings {
-                session_timeout_ms: cluster.properties.group_consumer_session_timeout_ms,
-                heartbeat_interval_ms: cluster.properties.group_consumer_heartbeat_interval_ms,
-            },
-            txn: Mutex::new(txn_offsets::TxnOffsets::default()),
-        };
-        if let Some(topic) = cluster.topic(OFFSETS_TOPIC) {
-            let logs = topic.logs();
-            let mut stored_groups = HashMap::new();
-            let mut offsets = offset_replay::OffsetReplay::default();
-            let mut consumer_groups = consumer_replay::ConsumerReplay::default();
-            for (offsets_partition, log) in logs.iter().enumerate() {
-                let offsets_partition = offsets_partition as i32;
-                for record in store::replay_records(log)? {
-                    let (record_offset, txn_producer, key, value) = match record {
-                        ReplayedRecord::Marker {
-                            producer_id,
-                            marker,
-                        } => {
-                            offsets.marker(offsets_partition, producer_id, marker);
-                            continue;
-                        }
-                        ReplayedRecord::Data {
-                            offset,
-                            producer_id,
-                            transactional,
-                            key,
-                            value,
-                        } => (offset, transactional.then_some(producer_id), key, value),
-                    };
-                    match consumer_records::ConsumerKey::decode(&key) {
-                        Some(Ok(key)) => {
-                            consumer_groups.apply(key, value);
-                            continue;
-                        }
-                        Some(Err(e)) => {
-                            tracing::warn!(error = %e, "skipping unreadable {OFFSETS_TOPIC} key");
-                            continue;
-                        }
-                        None => {}
-                    }
-                    let key = match RecordKey::decode(key) {
-                        Ok(key) => key,
-                        Err(e) => {
-                            tracing::warn!(error = %e, "skipping unreadable {OFFSETS_TOPIC} key");
-                            continue;
-                        }
-                    };
-                    match key {
-                        RecordKey::Offset {
-                            group,
-                            topic,
-                            partition,
-                        } => offsets.offset(
-                            offsets_partition,
-                            record_offset,
-                            txn_producer,
-                            group,
-                            (topic, partition),
-                            value,
-                        ),
-                        RecordKey::Group { group } => match value
-                            .map(records::decode_group)
-                            .transpose()
-                        {
-                            Ok(v) => {
-                                stored_groups.insert(group, v);
-                            }
-                            Err(e) => tracing::warn!(error = %e, "skipping unreadable group value"),
-                        },
-                    }
-                }
-            }
-            let now = Instant::now();
-            let mut groups = coordinator.groups.lock();
-            for (id, stored) in stored_groups {
-                let classic = match stored {
-                    Some(stored) => ClassicGroup::restore(&id, stored, config.group, now),
-                    None => continue,
-                };
-                groups.insert(
-                    id,
-                    Group {
-                        classic,
-                        consumer: None,
-                        offsets: BTreeMap::new(),
-                    },
-                );
-            }
-            for (id, stored) in consumer_groups.groups {
-                let consumer =
-                    ConsumerGroup::restore(&id, stored, coordinator.consumer_settings, now);
-                groups.insert(
-                    id.clone(),
-                    Group {
-                        classic: ClassicGroup::new(&id, config.group),
-                        consumer: Some(consumer),
-                        offsets: BTreeMap::new(),
-                    },
-                );
-            }
-            for (id, committed) in offsets.committed {
-                if committed.is_empty() {
-                    continue;
-                }
-                let group = groups
-                    .entry(id.clone())
-                    .or_insert_with(|| coordinator.new_group(&id));
-                group.offsets = committed;
-            }
-            // Pending offsets need their group too (a simple one, as Kafka
-            // creates for any offset record).
-            for id in offsets.pending.groups() {
-                if !groups.contains_key(id) {
-                    groups.insert(id.clone(), coordinator.new_group(id));
-                }
-            }
-            tracing::info!(
-                groups = groups.len(),
-                "consumer groups loaded from {OFFSETS_TOPIC}"
-            );
-            drop(groups);
-            *coordinator.txn.lock() = offsets.pending;
-            *coordinator.logs.write() = logs;
-        }
-        Ok(coordinator)
-    }
-
     /// Creates `__consumer_offsets` on first use, as Kafka does.
     pub(crate) async fn ensure_offsets_topic(&self, cluster: &Cluster) -> Result<(), AdminError> {
-        if !self.logs.read().is_empty() {
-            return Ok(());
-        }
-        let _guard = self.create_topic.lock().await;
-        if !self.logs.read().is_empty() {
-            return Ok(());
-        }
-        let topic = match cluster.topic(OFFSETS_TOPIC) {
-            Some(topic) => topic,
-            None => {
-                let configs: BTreeMap<String, String> = [
-                    ("cleanup.policy".to_string(), "compact".to_string()),
-                    ("segment.bytes".to_string(), "104857600".to_string()),
-                ]
-                .into();
-                cluster
-                    .create_internal_topic(OFFSETS_TOPIC, self.config.offsets_partitions, configs)
-                    .await?
-            }
-        };
-        *self.logs.write() = topic.logs();
-        Ok(())
+        self.offsets_topic.ensure(cluster).await
     }
 
     /// Appends a group's records; call with the groups lock held so that log
@@ -316,12 +160,10 @@ impl GroupCoordinator {
 
     /// Appends an encoded batch to the group's partition, as [`Self::append`].
     fn append_batch(&self, group: &str, batch: Bytes) -> Result<(Log, i64), ResponseError> {
-        let logs = self.logs.read();
-        if logs.is_empty() {
-            return Err(ResponseError::CoordinatorNotAvailable);
-        }
-        let log = logs[store::partition_for(group, logs.len() as i32) as usize].clone();
-        drop(logs);
+        let (_, log) = self
+            .offsets_topic
+            .partition_of(group)
+            .ok_or(ResponseError::CoordinatorNotAvailable)?;
         match log.append(batch, 0, None) {
             Ok(info) => Ok((log, info.last_offset + 1)),
             Err(e) => {

@@ -7,17 +7,14 @@
 //! transactional batch of its producer, ended by the transaction
 //! coordinator's COMMIT or ABORT control batch.
 
-pub(crate) use crate::internal_log::{
-    encode_batch, encode_transactional_batch, partition_for, replay_records,
-};
+pub(crate) use crate::internal_log::{encode_batch, encode_transactional_batch, replay_records};
 
 /// The internal topic's name, as in Kafka.
 pub(crate) const OFFSETS_TOPIC: &str = "__consumer_offsets";
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use crate::internal_log::java_hash;
+    use crate::internal_log::{java_hash, partition_for};
 
     #[test]
     fn placement_matches_kafka() {

@@ -356,7 +356,6 @@ impl GroupCoordinator {
     /// `partitionFor`), once the topic exists: the partition whose markers
     /// end the group's transactional offsets (AddOffsetsToTxn adds it).
     pub(crate) fn offsets_partition(&self, group: &str) -> Option<i32> {
-        let logs = self.logs.read();
-        (!logs.is_empty()).then(|| store::partition_for(group, logs.len() as i32))
+        self.offsets_topic.partition_of(group).map(|(p, _)| p)
     }
 }

@@ -87,7 +87,7 @@ async fn txn_commit(c: &GroupCoordinator, pid: i64, offsets: Vec<OffsetCommit>) 
 
 /// Appends a COMMIT or ABORT marker to the only `__consumer_offsets` partition.
 async fn append_marker(c: &GroupCoordinator, pid: i64, marker: TxnMarker) {
-    let log = c.logs.read()[0].clone();
+    let log = c.offsets_topic.logs()[0].clone();
     let info = log
         .append(encode_marker(pid, EPOCH, marker, 5), 0, None)
         .unwrap();
@@ -166,7 +166,7 @@ async fn the_batch_is_transactional_with_the_producer_and_no_sequence() {
     let dir = tempfile::tempdir().unwrap();
     let (cluster, c) = open(dir.path()).await;
     txn_commit(&c, PID, vec![offset("t", 0, 10), offset("t", 1, 11)]).await;
-    let log = c.logs.read()[0].clone();
+    let log = c.offsets_topic.logs()[0].clone();
     let mut bytes = log.read(0, 1 << 20, true).unwrap();
     let info = RecordBatchDecoder::decode_batch_info(&mut bytes).unwrap();
     assert_eq!(info.len(), 1);
@@ -248,7 +248,7 @@ async fn other_internal_logs_skip_control_batches() {
         .await
         .unwrap();
     append_marker(&c, PID, TxnMarker::Commit).await;
-    let log = c.logs.read()[0].clone();
+    let log = c.offsets_topic.logs()[0].clone();
     let records = crate::internal_log::replay(&log).unwrap();
     assert_eq!(records.len(), 1);
     let all = crate::internal_log::replay_records(&log).unwrap();

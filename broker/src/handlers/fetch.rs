@@ -203,8 +203,8 @@ async fn read_all(
         // read_committed: cut at the LSO and list the aborted transactions.
         let read = match read {
             Ok(records) if committed => {
-                let records = below(records, visible_end);
-                let aborted = match last_offset(&records) {
+                let (records, last) = below(records, visible_end);
+                let aborted = match last {
                     Some(last) => aborted_transactions(cluster, slot, log, last + 1).await,
                     None => Ok(Vec::new()),
                 };
@@ -246,28 +246,25 @@ async fn read_all(
     (out, total, any_error)
 }
 
-/// The whole batches of `records` that start below `end`.
-fn below(records: Bytes, end: i64) -> Bytes {
-    let mut keep = 0;
+/// The whole batches of `records` that start below `end`, and the last
+/// offset among them (`None` when none does), from one walk over the headers.
+fn below(records: Bytes, end: i64) -> (Bytes, Option<i64>) {
+    let (mut keep, mut last) = (0, None);
     for header in Batches::new(&records) {
         match header {
-            Ok(h) if h.base_offset() < end => keep += h.total_len(),
+            Ok(h) if h.base_offset() < end => {
+                keep += h.total_len();
+                last = Some(h.last_offset());
+            }
             _ => break,
         }
     }
-    if keep == records.len() {
+    let kept = if keep == records.len() {
         records
     } else {
         records.slice(..keep)
-    }
-}
-
-/// The last offset of the last batch in `records`.
-fn last_offset(records: &[u8]) -> Option<i64> {
-    Batches::new(records)
-        .map_while(Result::ok)
-        .last()
-        .map(|h| h.last_offset())
+    };
+    (kept, last)
 }
 
 /// The aborted transactions a read_committed consumer of

@@ -66,23 +66,6 @@ pub(super) async fn handle(ctx: &RequestContext, request: ProduceRequest) -> Pro
                 t.partition(data.index)
                     .map(|log| (t.name.as_str(), t.effective_config(), log))
             });
-            let writable = (-1..=1).contains(&acks)
-                && log.is_some()
-                && !is_internal(&topic_data.name)
-                && ctx.may_topic(Operation::Write, &topic_data.name);
-            let mut refused_by_transaction = if writable {
-                verify_transaction(
-                    ctx,
-                    &request.transactional_id,
-                    &topic_data.name,
-                    data.index,
-                    &data.records,
-                )
-                .await
-                .err()
-            } else {
-                None
-            };
             let outcome = match (acks, log) {
                 (-1..=1, Some(_)) if is_internal(&topic_data.name) => Err(failure(
                     ResponseError::InvalidTopicException,
@@ -94,29 +77,38 @@ pub(super) async fn handle(ctx: &RequestContext, request: ProduceRequest) -> Pro
                 (-1..=1, Some(_)) if !ctx.may_topic(Operation::Write, &topic_data.name) => {
                     Err(failure(ResponseError::TopicAuthorizationFailed, None))
                 }
-                (-1..=1, Some(_)) if refused_by_transaction.is_some() => {
-                    Err(refused_by_transaction.take().expect("checked by the guard"))
-                }
                 (-1..=1, Some((name, config, log))) => {
-                    let syncs_before_visible = matches!(config.log.flush, FlushPolicy::Always);
-                    let checks = Checks {
-                        acks,
-                        version: ctx.version,
-                        config: &config,
-                        topic: name,
-                        validator: &ctx.broker.schema_validator,
-                        now,
-                    };
-                    append(&log, data.records, &checks).map(|(fields, end_offset)| {
-                        (
-                            fields,
-                            Appended {
-                                log,
-                                end_offset,
-                                syncs_before_visible,
-                            },
-                        )
-                    })
+                    if let Err(refused) = verify_transaction(
+                        ctx,
+                        &request.transactional_id,
+                        &topic_data.name,
+                        data.index,
+                        &data.records,
+                    )
+                    .await
+                    {
+                        Err(refused)
+                    } else {
+                        let syncs_before_visible = matches!(config.log.flush, FlushPolicy::Always);
+                        let checks = Checks {
+                            acks,
+                            version: ctx.version,
+                            config: &config,
+                            topic: name,
+                            validator: &ctx.broker.schema_validator,
+                            now,
+                        };
+                        append(&log, data.records, &checks).map(|(fields, end_offset)| {
+                            (
+                                fields,
+                                Appended {
+                                    log,
+                                    end_offset,
+                                    syncs_before_visible,
+                                },
+                            )
+                        })
+                    }
                 }
                 (-1..=1, None) => Err(failure(unknown, None)),
                 _ => Err(failure(ResponseError::InvalidRequiredAcks, None)),

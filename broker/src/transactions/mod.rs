@@ -31,13 +31,13 @@ mod timer;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures::future::BoxFuture;
 use kafka_protocol::error::ResponseError;
-use parking_lot::{Mutex, RwLock};
+use parking_lot::Mutex;
 use strata_storage::Log;
 
 pub(crate) use metadata::{TxnMetadata, TxnState};
@@ -45,6 +45,7 @@ pub(crate) use partitions::for_produce;
 
 use crate::cluster::{AdminError, Cluster};
 use crate::internal_log;
+use crate::internal_topic::InternalTopic;
 
 /// The internal topic's name, as in Kafka.
 pub(crate) const TRANSACTION_STATE_TOPIC: &str = "__transaction_state";
@@ -124,9 +125,7 @@ pub(crate) struct TransactionCoordinator {
 struct Inner {
     config: TransactionConfig,
     entries: Mutex<HashMap<String, Entry>>,
-    /// The partitions of `__transaction_state`, once it exists.
-    logs: RwLock<Vec<Log>>,
-    create_topic: tokio::sync::Mutex<()>,
+    state_topic: InternalTopic,
     producer_ids: Arc<dyn ProducerIdSource>,
     markers: Arc<dyn MarkerWriter>,
     clock: Clock,
@@ -163,12 +162,12 @@ impl TransactionCoordinator {
                 "transactions loaded from {TRANSACTION_STATE_TOPIC}"
             );
         }
+        let state_topic = InternalTopic::new(TRANSACTION_STATE_TOPIC, config.partitions, logs);
         Ok(TransactionCoordinator {
             inner: Arc::new(Inner {
                 config,
                 entries: Mutex::new(entries),
-                logs: RwLock::new(logs),
-                create_topic: tokio::sync::Mutex::new(()),
+                state_topic,
                 producer_ids,
                 markers,
                 clock,
@@ -180,37 +179,12 @@ impl TransactionCoordinator {
     /// Creates `__transaction_state` on first use, as Kafka does when a
     /// client first looks for a transaction coordinator.
     pub(crate) async fn ensure_state_topic(&self, cluster: &Cluster) -> Result<(), AdminError> {
-        if !self.inner.logs.read().is_empty() {
-            return Ok(());
-        }
-        let _guard = self.inner.create_topic.lock().await;
-        if !self.inner.logs.read().is_empty() {
-            return Ok(());
-        }
-        let topic = match cluster.topic(TRANSACTION_STATE_TOPIC) {
-            Some(topic) => topic,
-            None => {
-                let configs: BTreeMap<String, String> = [
-                    ("cleanup.policy".to_string(), "compact".to_string()),
-                    ("segment.bytes".to_string(), "104857600".to_string()),
-                ]
-                .into();
-                cluster
-                    .create_internal_topic(
-                        TRANSACTION_STATE_TOPIC,
-                        self.inner.config.partitions,
-                        configs,
-                    )
-                    .await?
-            }
-        };
-        *self.inner.logs.write() = topic.logs();
-        Ok(())
+        self.inner.state_topic.ensure(cluster).await
     }
 
     /// Whether `__transaction_state` exists, so FindCoordinator can answer.
     pub(crate) fn is_ready(&self) -> bool {
-        !self.inner.logs.read().is_empty()
+        self.inner.state_topic.exists()
     }
 
     fn now(&self) -> i64 {
@@ -224,12 +198,11 @@ impl TransactionCoordinator {
     /// Appends `value` (None: a tombstone) for `id`. Call with the entries
     /// lock held, so log order is state order.
     fn append(&self, id: &str, value: Option<&TxnMetadata>) -> Result<Durable, ResponseError> {
-        let logs = self.inner.logs.read();
-        if logs.is_empty() {
-            return Err(ResponseError::CoordinatorNotAvailable);
-        }
-        let log = logs[internal_log::partition_for(id, logs.len() as i32) as usize].clone();
-        drop(logs);
+        let (_, log) = self
+            .inner
+            .state_topic
+            .partition_of(id)
+            .ok_or(ResponseError::CoordinatorNotAvailable)?;
         let key = log_records::encode_key(id);
         let value = value.map(|m| log_records::encode_value(m, log_records::VALUE_VERSION));
         let batch = internal_log::encode_batch(&[(key, value)], self.now());
