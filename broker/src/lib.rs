@@ -15,6 +15,7 @@ mod metrics;
 mod net;
 mod producer_ids;
 pub mod properties;
+mod rest_backend;
 mod schema_validation;
 mod schemas;
 mod server;

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use strata_governance::AllowAll;
+use strata_rest_proxy::{RestProxy, RestProxyConfig};
 use strata_tier::{CacheConfig, Tier, TierConfig, TierMetrics};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -19,6 +20,7 @@ use crate::groups::{CoordinatorConfig, GroupCoordinator, GroupSettings};
 use crate::metrics::Metrics;
 use crate::producer_ids::ProducerIds;
 use crate::properties::BrokerProperties;
+use crate::rest_backend::InProcessKafka;
 use crate::schema_validation::SchemaValidator;
 use crate::transactions::{TransactionConfig, TransactionCoordinator};
 use crate::txn_markers::BrokerSeams;
@@ -95,6 +97,7 @@ impl Server {
         let kafka = bind(config.kafka_addr, "kafka").await?;
         let kafka_addr = kafka.local_addr()?;
         let schemas = schemas::open(&cluster).await?;
+        let cluster_id = cluster.cluster_id.clone();
         let schema_validator =
             SchemaValidator::new(schemas.clone(), config.properties.socket_request_max_bytes);
         let broker = Arc::new(Broker {
@@ -109,6 +112,16 @@ impl Server {
             producer_ids: ProducerIds::new(),
         });
         seams.connect(Arc::downgrade(&broker));
+        let rest_proxy_state = RestProxy::new(
+            InProcessKafka::new(&broker),
+            schemas.clone(),
+            cluster_id,
+            RestProxyConfig {
+                advertised_host: broker.advertised_host.clone(),
+                advertised_port: broker.advertised_port,
+                ..RestProxyConfig::default()
+            },
+        );
         let admin = bind(config.admin_addr, "admin http").await?;
         let schema_registry = bind(config.schema_registry_addr, "schema registry http").await?;
         let rest_proxy = bind(config.rest_proxy_addr, "rest proxy http").await?;
@@ -131,14 +144,15 @@ impl Server {
             )),
             tokio::spawn(serve_http(
                 schema_registry,
-                strata_schema_registry::http::router(schemas),
+                strata_schema_registry::http::router(schemas.clone()),
                 stopped.clone(),
             )),
             tokio::spawn(serve_http(
                 rest_proxy,
-                http::not_yet_router("REST Proxy"),
+                strata_rest_proxy::router(rest_proxy_state.clone()),
                 stopped.clone(),
             )),
+            tokio::spawn(rest_proxy_state.run(stopped.clone())),
             tokio::spawn(enforce_retention(broker.clone(), stopped.clone())),
             tokio::spawn(expire_producers(broker.clone(), stopped.clone())),
             tokio::spawn(compact_logs(broker.clone(), stopped.clone())),
@@ -271,7 +285,8 @@ async fn serve_http(
     router: axum::Router,
     mut stopped: watch::Receiver<bool>,
 ) {
-    let result = axum::serve(listener, router)
+    let service = router.into_make_service_with_connect_info::<SocketAddr>();
+    let result = axum::serve(listener, service)
         .with_graceful_shutdown(async move {
             let _ = stopped.wait_for(|s| *s).await;
         })

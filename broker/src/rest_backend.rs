@@ -1,0 +1,57 @@
+//! The REST Proxy's [`KafkaBackend`]: its Kafka requests run through this
+//! broker's own handlers in process, under the HTTP caller's principal, so
+//! a REST produce or group join is checked, authorized and logged exactly
+//! as the same request from a Kafka client would be.
+
+use std::sync::{Arc, Weak};
+
+use kafka_protocol::messages::{RequestKind, ResponseKind};
+use strata_rest_proxy::{BackendError, BoxFuture, Caller, KafkaBackend};
+
+use crate::broker::Broker;
+use crate::handlers::{self, RequestContext};
+
+/// Runs REST Proxy requests on the broker. Holds the broker weakly: the
+/// proxy is part of the broker, not an owner keeping it alive at shutdown.
+pub(crate) struct InProcessKafka {
+    broker: Weak<Broker>,
+}
+
+impl InProcessKafka {
+    pub(crate) fn new(broker: &Arc<Broker>) -> Arc<Self> {
+        Arc::new(InProcessKafka {
+            broker: Arc::downgrade(broker),
+        })
+    }
+}
+
+impl KafkaBackend for InProcessKafka {
+    fn call<'a>(
+        &'a self,
+        caller: &'a Caller,
+        version: i16,
+        request: RequestKind,
+    ) -> BoxFuture<'a, Result<ResponseKind, BackendError>> {
+        Box::pin(async move {
+            let api = "in-process request";
+            let broker = self.broker.upgrade().ok_or_else(|| BackendError {
+                api,
+                reason: "the broker is shutting down".into(),
+            })?;
+            let ctx = RequestContext {
+                broker,
+                version,
+                principal: Arc::new(caller.principal.clone()),
+                client_id: caller.client_id.clone(),
+                client_host: caller.client_host.clone(),
+                append_turn: parking_lot::Mutex::new(None),
+            };
+            handlers::dispatch(&ctx, request)
+                .await
+                .map_err(|e| BackendError {
+                    api,
+                    reason: e.to_string(),
+                })
+        })
+    }
+}

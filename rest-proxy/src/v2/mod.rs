@@ -1,0 +1,15 @@
+//! Confluent REST Proxy API v2: topics, brokers, produce in five embedded
+//! formats, and consumer instances.
+
+pub(crate) mod consumers;
+mod topics;
+
+use axum::Router;
+
+use crate::Shared;
+
+pub(crate) fn routes() -> Router<Shared> {
+    Router::new()
+        .merge(topics::routes())
+        .merge(consumers::routes())
+}
