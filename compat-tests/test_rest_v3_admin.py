@@ -278,20 +278,20 @@ def test_broker_configs(broker):
     configs = get(broker, f"/{c}/brokers/{b}/configs").json()
     assert configs["kind"] == "KafkaBrokerConfigList"
     by_name = {x["name"]: x for x in configs["data"]}
-    one = by_name["log.retention.hours"]
+    one = by_name["log.retention.ms"]
     assert one["kind"] == "KafkaBrokerConfig" and one["broker_id"] == b and one["is_read_only"] is True
-    assert get(broker, f"/{c}/brokers/{b}/configs/log.retention.hours").json()["value"] == one["value"]
+    assert get(broker, f"/{c}/brokers/{b}/configs/log.retention.ms").json()["value"] == one["value"]
     every = get(broker, f"/{c}/brokers/-/configs").json()
     assert every["kind"] == "KafkaBrokerConfigList"
-    assert any(x["name"] == "log.retention.hours" and x["broker_id"] == b for x in every["data"])
+    assert any(x["name"] == "log.retention.ms" and x["broker_id"] == b for x in every["data"])
     # Strata takes no dynamic broker configs: the broker's INVALID_REQUEST is 400/40002.
-    r = send(broker, "PUT", f"/{c}/brokers/{b}/configs/log.retention.hours", {"value": "1"})
+    r = send(broker, "PUT", f"/{c}/brokers/{b}/configs/log.retention.ms", {"value": "1"})
     body = error(r, 400, 40002)
     assert "dynamic broker configs" in body["message"]
     error(send(broker, "POST", f"/{c}/brokers/{b}/configs:alter",
-               {"data": [{"name": "log.retention.hours", "value": "1", "operation": "SET"}]}), 400, 40002)
+               {"data": [{"name": "log.retention.ms", "value": "1", "operation": "SET"}]}), 400, 40002)
     error(send(broker, "DELETE", f"/{c}/brokers/{b}/configs/no.such"), 404, 404)
-    assert get(broker, f"/{c}/brokers/{b}/configs/log.retention.hours").json()["value"] == one["value"]
+    assert get(broker, f"/{c}/brokers/{b}/configs/log.retention.ms").json()["value"] == one["value"]
 
 
 def test_acls_without_authorizer(broker):

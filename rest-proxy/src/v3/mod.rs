@@ -31,3 +31,12 @@ pub(crate) fn routes() -> Router<Shared> {
         .merge(lags::routes())
         .merge(acls::routes())
 }
+
+#[cfg(test)]
+mod tests {
+    /// axum refuses conflicting routes when they are added: build them all.
+    #[test]
+    fn routes_do_not_conflict() {
+        let _ = super::routes();
+    }
+}
