@@ -16,8 +16,14 @@ answered, so by Little's law latency = connections / throughput. At 50 connectio
 2 ms therefore needs about 25,000 requests/s. The Python client cannot send that many on this
 2-core machine (the GIL and `requests` cost some 0.3 ms of CPU per request, on the cores the
 broker uses), so its latency mostly measures its own queueing; wrk's figures are the proxy's.
-A run with one connection (`--single`, default on) shows the service time of one request
+A run with one connection (`--no-single` skips it) shows the service time of one request
 without queueing.
+
+To tell the proxy's cost from the disk's, wrk also runs against a second topic created with
+`flush.messages` and `flush.ms` so large that no produce waits for an fsync (`--no-compare`
+skips it): the difference is what acks=all durability costs on this disk. The script prints
+the disk's fdatasync latency (200-byte appends, the data directory's file system) for the
+same reason: a request that must be durable cannot be answered faster than one fdatasync.
 
 Targets (bars from the task): p50 < 2 ms, p99 < 10 ms at 50 connections.
 
@@ -30,6 +36,7 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -53,6 +60,9 @@ from strata_harness import Broker, proc_cpu_seconds  # noqa: E402
 
 CT = "application/vnd.kafka.binary.v2+json"
 HEADERS = {"Content-Type": CT, "Accept": "application/vnd.kafka.v2+json"}
+# Topic configs under which no produce waits for an fsync (Strata fsyncs before an acks=all
+# answer only when flush.messages is 1, the default).
+NO_FSYNC = {"flush.messages": "9223372036854775807", "flush.ms": "60000"}
 
 
 def body(size: int) -> str:
@@ -128,36 +138,66 @@ def bars(metrics: Dict[str, float]) -> str:
             f"p99 {'meets' if p99 < 10000 else 'misses'} < 10 ms")
 
 
-def measure(url: str, pid: Optional[int], args, workdir: Path) -> List[Result]:
+def fdatasync_latency(directory: Path, count: int = 200) -> Dict[str, float]:
+    """fdatasync after 200-byte appends in `directory`: p50 and p99 in microseconds."""
+    path = directory / "fsync-probe"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    took = []
+    try:
+        for _ in range(count):
+            os.write(fd, b"x" * 200)
+            t0 = time.perf_counter()
+            os.fdatasync(fd)
+            took.append(time.perf_counter() - t0)
+    finally:
+        os.close(fd)
+        path.unlink()
+    took.sort()
+    return {"p50 us": percentile(took, 0.5) * 1e6, "p99 us": percentile(took, 0.99) * 1e6}
+
+
+def measure(urls: Dict[str, str], pid: Optional[int], args, workdir: Path) -> List[Result]:
     payload = body(args.size)
     results: List[Result] = []
-    runs = [("python", args.connections)]
-    if shutil.which("wrk"):
-        runs.append(("wrk", args.connections))
-    else:
+    have_wrk = shutil.which("wrk") is not None
+    if not have_wrk:
         print("wrk not found (apt-get install wrk): python client only", file=sys.stderr)
+    runs = [("python", "fsync", args.connections)]
+    if have_wrk:
+        runs.append(("wrk", "fsync", args.connections))
+        if "no fsync" in urls:
+            runs.append(("wrk", "no fsync", args.connections))
     if args.single:
-        runs.append(("wrk" if shutil.which("wrk") else "python", 1))
+        client = "wrk" if have_wrk else "python"
+        runs.append((client, "fsync", 1))
+        if "no fsync" in urls:
+            runs.append((client, "no fsync", 1))
     lua = workdir / "post.lua"
     lua.write_text(lua_post(payload))
-    for client, connections in runs:
-        cpu0 = proc_cpu_seconds(pid) if pid else None
+    for client, durability, connections in runs:
+        url = urls[durability]
         if client == "python":
+            cpu0 = proc_cpu_seconds(pid) if pid else None
             metrics = python_client(url, payload, connections, args.seconds, warmup=1.0)
         else:
             run_wrk(url, 1, lua, connections)  # warm-up
             cpu0 = proc_cpu_seconds(pid) if pid else None
             metrics = run_wrk(url, int(args.seconds), lua, connections)
-        if cpu0 is not None:
-            cpu = proc_cpu_seconds(pid) - cpu0
-            if metrics.get("requests"):
-                metrics["broker cpu us/req"] = cpu / metrics["requests"] * 1e6
+        if cpu0 is not None and metrics.get("requests"):
+            metrics["broker cpu us/req"] = (proc_cpu_seconds(pid) - cpu0) / metrics["requests"] * 1e6
+        if connections != args.connections:
+            notes = "service time of one request"
+        elif durability == "fsync":
+            notes = bars(metrics)
+        else:
+            notes = "no fsync before the answer: the proxy's own cost"
         results.append(Result(
             bench="rest v2 produce (binary, 1 record)",
             target=client,
-            params={"connections": connections, "partitions": args.partitions, "bytes": args.size},
+            params={"connections": connections, "topic": durability, "partitions": args.partitions,
+                    "bytes": args.size},
             metrics=metrics,
-            notes=bars(metrics) if connections == args.connections else "service time of one request",
+            notes=notes,
         ))
         print_table(results[-1:])
     return results
@@ -171,6 +211,8 @@ def main() -> int:
     p.add_argument("--size", type=int, default=100, help="value bytes per record (default 100)")
     p.add_argument("--no-single", dest="single", action="store_false",
                    help="skip the one-connection run")
+    p.add_argument("--no-compare", dest="compare", action="store_false",
+                   help="skip the topic whose produces do not wait for an fsync")
     p.add_argument("--url", help="a running REST Proxy (http://HOST:PORT) instead of starting Strata")
     p.add_argument("--bootstrap", help="its Kafka listener, to create the topic (default: auto-created)")
     p.add_argument("--pid", type=int, help="the broker's pid, for CPU per request")
@@ -186,14 +228,22 @@ def main() -> int:
             else:
                 broker = Broker(workdir=workdir / "broker", name="strata-rest-perf").start()
                 base, pid, bootstrap = broker.rest_proxy_url, broker.pid, broker.bootstrap
-            topic = f"rest-perf-{uuid.uuid4().hex[:8]}"
-            if bootstrap:
-                from kafkautil import create_topic
-                create_topic(bootstrap, topic, partitions=args.partitions)
-            url = f"{base}/topics/{topic}"
-            r = requests.post(url, data=body(args.size), headers=HEADERS, timeout=30)
-            r.raise_for_status()
-            results = measure(url, pid, args, workdir)
+            disk = fdatasync_latency(broker.data_dir if broker else workdir)
+            print(f"fdatasync of a 200-byte append: p50 {disk['p50 us']:,.0f} us, "
+                  f"p99 {disk['p99 us']:,.0f} us")
+            urls = {}
+            for durability in ("fsync", "no fsync") if args.compare else ("fsync",):
+                topic = f"rest-perf-{uuid.uuid4().hex[:8]}"
+                if bootstrap:
+                    from kafkautil import create_topic
+                    config = {} if durability == "fsync" else NO_FSYNC
+                    create_topic(bootstrap, topic, partitions=args.partitions, config=config)
+                elif durability != "fsync":
+                    continue  # without --bootstrap the topic is auto-created with defaults
+                urls[durability] = f"{base}/topics/{topic}"
+                r = requests.post(urls[durability], data=body(args.size), headers=HEADERS, timeout=30)
+                r.raise_for_status()
+            results = measure(urls, pid, args, workdir)
         finally:
             if broker is not None:
                 broker.cleanup()
