@@ -46,7 +46,11 @@ pub fn encode_batch(records: &[OutRecord], now_ms: i64) -> Result<Bytes, RestErr
             producer_epoch: -1,
             timestamp_type: TimestampType::Creation,
             offset: i as i64,
-            sequence: -1,
+            // kafka-protocol starts a new batch wherever `offset - sequence`
+            // changes, and takes the base sequence from the first record:
+            // sequences that follow the offsets from -1 keep every record in
+            // one batch whose base sequence is -1 (no idempotence).
+            sequence: (i as i32).wrapping_sub(1),
             timestamp: r.timestamp.unwrap_or(now_ms),
             key: r.key.clone(),
             value: r.value.clone(),
@@ -110,6 +114,10 @@ mod tests {
             OutRecord::default(),
         ];
         let batch = encode_batch(&out, 7).unwrap();
+        // One batch (Produce v3+ takes exactly one per partition), not idempotent.
+        let sets = RecordBatchDecoder::decode_all(&mut batch.clone()).unwrap();
+        assert_eq!(sets.len(), 1);
+        assert_eq!(batch[53..57], (-1i32).to_be_bytes());
         let back = decode_batches(batch).unwrap();
         assert_eq!(back.len(), 2);
         assert_eq!(back[0].key.as_deref(), Some(&b"k"[..]));
