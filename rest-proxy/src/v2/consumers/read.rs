@@ -7,6 +7,7 @@
 //! which is where the time goes for large binary reads.
 
 use std::collections::{BTreeSet, HashMap};
+use std::io::Write;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
@@ -131,7 +132,7 @@ pub(crate) async fn read_records(
     limits: ReadLimits,
 ) -> Result<Vec<u8>, RestError> {
     let deadline = Instant::now() + limits.timeout;
-    let mut out = JsonRecords::new(instance.config.format);
+    let mut out = JsonRecords::new(instance.config.format, limits.max_bytes);
     let mut full = false;
     loop {
         let mut changed = instance.assignment_changed.subscribe();
@@ -335,10 +336,14 @@ struct JsonRecords {
 }
 
 impl JsonRecords {
-    fn new(format: EmbeddedFormat) -> Self {
+    fn new(format: EmbeddedFormat, max_bytes: u64) -> Self {
+        // Binary text is about 4/3 of the bytes read, plus field names; a
+        // modest start (growth doubles) keeps small answers small.
+        let mut text = Vec::with_capacity(((max_bytes / 3) * 4).min(4 << 20) as usize + 64);
+        text.push(b'[');
         JsonRecords {
             format,
-            text: b"[".to_vec(),
+            text,
             count: 0,
             bytes: 0,
             topics: HashMap::new(),
@@ -352,8 +357,22 @@ impl JsonRecords {
         record: &InRecord,
         size: u64,
     ) -> Result<(), RestError> {
-        let key = self.field(proxy, record.key.as_deref())?;
-        let value = self.field(proxy, record.value.as_deref())?;
+        // Schema formats decode first, so a failure leaves no half record.
+        let (key, value) = match self.format {
+            EmbeddedFormat::Binary => (None, None),
+            format => (
+                Some(crate::formats::decode(
+                    &proxy.registry,
+                    format,
+                    record.key.as_deref(),
+                )?),
+                Some(crate::formats::decode(
+                    &proxy.registry,
+                    format,
+                    record.value.as_deref(),
+                )?),
+            ),
+        };
         if self.count > 0 {
             self.text.push(b',');
         }
@@ -364,16 +383,15 @@ impl JsonRecords {
         self.text.extend_from_slice(b"{\"topic\":");
         self.text.extend_from_slice(topic.as_bytes());
         self.text.extend_from_slice(b",\"key\":");
-        self.text.extend_from_slice(key.as_bytes());
+        write_field(&mut self.text, key, record.key.as_deref())?;
         self.text.extend_from_slice(b",\"value\":");
-        self.text.extend_from_slice(value.as_bytes());
-        self.text.extend_from_slice(
-            format!(
-                ",\"partition\":{},\"offset\":{},\"timestamp\":{},\"headers\":[",
-                tp.1, record.offset, record.timestamp
-            )
-            .as_bytes(),
-        );
+        write_field(&mut self.text, value, record.value.as_deref())?;
+        write!(
+            self.text,
+            ",\"partition\":{},\"offset\":{},\"timestamp\":{},\"headers\":[",
+            tp.1, record.offset, record.timestamp
+        )
+        .map_err(|e| RestError::internal(e.to_string()))?;
         for (i, (name, value)) in record.headers.iter().enumerate() {
             if i > 0 {
                 self.text.push(b',');
@@ -382,18 +400,7 @@ impl JsonRecords {
             serde_json::to_writer(&mut self.text, name)
                 .map_err(|e| RestError::internal(e.to_string()))?;
             self.text.extend_from_slice(b",\"value\":");
-            match value {
-                Some(v) => {
-                    self.text.push(b'"');
-                    self.text.extend_from_slice(
-                        base64::engine::general_purpose::STANDARD
-                            .encode(v)
-                            .as_bytes(),
-                    );
-                    self.text.push(b'"');
-                }
-                None => self.text.extend_from_slice(b"null"),
-            }
+            write_base64(&mut self.text, value.as_deref());
             self.text.push(b'}');
         }
         self.text.extend_from_slice(b"]}");
@@ -402,28 +409,44 @@ impl JsonRecords {
         Ok(())
     }
 
-    /// One key or value as JSON text in the instance's format.
-    fn field(&self, proxy: &RestProxy, bytes: Option<&[u8]>) -> Result<String, RestError> {
-        match (self.format, bytes) {
-            (_, None) => Ok("null".into()),
-            (EmbeddedFormat::Binary, Some(b)) => {
-                let mut s = String::with_capacity(b.len() * 4 / 3 + 4);
-                s.push('"');
-                base64::engine::general_purpose::STANDARD.encode_string(b, &mut s);
-                s.push('"');
-                Ok(s)
-            }
-            (format, Some(b)) => {
-                let value = crate::formats::decode(&proxy.registry, format, Some(b))?;
-                serde_json::to_string(&value).map_err(|e| RestError::internal(e.to_string()))
-            }
-        }
-    }
-
     fn finish(mut self) -> Vec<u8> {
         self.text.push(b']');
         self.text
     }
+}
+
+/// Writes a key or value: its decoded JSON for schema formats, else (binary)
+/// a base64 string of `raw` encoded in place.
+fn write_field(
+    text: &mut Vec<u8>,
+    decoded: Option<serde_json::Value>,
+    raw: Option<&[u8]>,
+) -> Result<(), RestError> {
+    match decoded {
+        Some(value) => serde_json::to_writer(&mut *text, &value)
+            .map_err(|e| RestError::internal(e.to_string())),
+        None => {
+            write_base64(text, raw);
+            Ok(())
+        }
+    }
+}
+
+/// `"base64"` (or `null`) appended without an intermediate string.
+fn write_base64(text: &mut Vec<u8>, raw: Option<&[u8]>) {
+    let Some(raw) = raw else {
+        text.extend_from_slice(b"null");
+        return;
+    };
+    text.push(b'"');
+    let at = text.len();
+    let len = base64::encoded_len(raw.len(), true).unwrap_or(0);
+    text.resize(at + len, 0);
+    let written = base64::engine::general_purpose::STANDARD
+        .encode_slice(raw, &mut text[at..])
+        .unwrap_or(0);
+    text.truncate(at + written);
+    text.push(b'"');
 }
 
 #[cfg(test)]
