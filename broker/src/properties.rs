@@ -18,6 +18,11 @@ pub(crate) const BROKER_ONLY: &[(&str, &str, &str)] = &[
         "Create a topic when a client asks Metadata for an unknown one.",
     ),
     (
+        "consumer.instance.timeout.ms",
+        "300000",
+        "REST Proxy v2 consumer instances idle this long are closed and leave their group.",
+    ),
+    (
         "default.replication.factor",
         "1",
         "Replication factor of auto-created topics (a single node serves 1).",

@@ -119,6 +119,7 @@ impl Server {
             RestProxyConfig {
                 advertised_host: broker.advertised_host.clone(),
                 advertised_port: broker.advertised_port,
+                consumer_instance_timeout: consumer_instance_timeout(&config.properties)?,
                 ..RestProxyConfig::default()
             },
         );
@@ -391,4 +392,16 @@ async fn enforce_retention(broker: Arc<Broker>, mut stopped: watch::Receiver<boo
             tracing::error!(error = %e, "retention task panicked");
         }
     }
+}
+
+/// `consumer.instance.timeout.ms` (a REST Proxy setting, taken as a broker
+/// property since the proxy runs in the broker).
+fn consumer_instance_timeout(props: &BrokerProperties) -> anyhow::Result<std::time::Duration> {
+    let ms = match props.explicit().get("consumer.instance.timeout.ms") {
+        Some(v) => v.trim().parse::<u64>().map_err(|e| {
+            anyhow::anyhow!("broker property consumer.instance.timeout.ms={v:?}: {e}")
+        })?,
+        None => 300_000,
+    };
+    Ok(std::time::Duration::from_millis(ms))
 }
