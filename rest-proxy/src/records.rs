@@ -46,7 +46,10 @@ pub fn encode_batch(records: &[OutRecord], now_ms: i64) -> Result<Bytes, RestErr
             producer_epoch: -1,
             timestamp_type: TimestampType::Creation,
             offset: i as i64,
-            sequence: -1,
+            // No producer id, so the batch's base sequence must be -1; the
+            // encoder starts a new batch whenever `offset - sequence`
+            // changes, so the sequence follows the offset to keep one batch.
+            sequence: i as i32 - 1,
             timestamp: r.timestamp.unwrap_or(now_ms),
             key: r.key.clone(),
             value: r.value.clone(),
@@ -110,6 +113,9 @@ mod tests {
             OutRecord::default(),
         ];
         let batch = encode_batch(&out, 7).unwrap();
+        let mut sets = batch.clone();
+        let decoded = RecordBatchDecoder::decode_all(&mut sets).unwrap();
+        assert_eq!(decoded.len(), 1, "one batch (Produce v3+ takes exactly one)");
         let back = decode_batches(batch).unwrap();
         assert_eq!(back.len(), 2);
         assert_eq!(back[0].key.as_deref(), Some(&b"k"[..]));

@@ -9,12 +9,21 @@
 //! When more records arrive than Produce keeps up with, the body waits in
 //! the socket and the next window is larger, so batches grow with load.
 //!
+//! Order: records of one partition must be appended in request order
+//! although several Produce requests are in flight. Each window's Produce is
+//! polled once as soon as it is built, before the next window exists; the
+//! in-process backend appends during that first poll (appends are
+//! synchronous, only the wait for fsync is not), and a socket backend would
+//! write its request then, so windows reach the log in order.
+//!
 //! A body that is not JSON ends the stream with a 400 result, as kafka-rest
 //! does; a record that is JSON but not a valid record, or whose key or
 //! value does not encode, is answered with its error in place and the
 //! stream goes on. When the proxy stops, reading stops, the records read so
 //! far are answered and the response ends.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use axum::body::BodyDataStream;
@@ -29,6 +38,9 @@ use super::encode::RecordEncoder;
 use super::request::RecordRequest;
 use super::window::{Target, Window};
 use crate::error::RestError;
+
+/// A window's Produce, answering each record in order.
+type Produce = Pin<Box<dyn Future<Output = Vec<Result<Value, RestError>>> + Send>>;
 
 /// Produce requests kept running while reading more records.
 const MAX_IN_FLIGHT: usize = 8;
@@ -108,7 +120,7 @@ pub(crate) async fn pump(
     let stopped = target.proxy.stopped();
     tokio::pin!(stopped);
     let mut encoder = RecordEncoder::new(target.proxy.clone(), &target.topic);
-    let mut in_flight = FuturesOrdered::new();
+    let mut in_flight: FuturesOrdered<Produce> = FuturesOrdered::new();
     let mut reading = true;
     // Records already buffered before the first read (the peeked chunk).
     let mut pending = splitter.buffered() > 0;
@@ -122,7 +134,14 @@ pub(crate) async fn pump(
             let window = build_window(&target, &mut encoder, values, error).await;
             if window.len() > 0 {
                 let t = target.clone();
-                in_flight.push_back(async move { window.produce(&t).await });
+                let mut produce: Produce = Box::pin(async move { window.produce(&t).await });
+                // Polled once now, so that windows reach the backend in
+                // order (see the module doc); a later poll by `in_flight`
+                // registers the real waker.
+                if let Some(results) = (&mut produce).now_or_never() {
+                    produce = Box::pin(futures::future::ready(results));
+                }
+                in_flight.push_back(produce);
             }
             // A full window leaves complete records behind; at the end of
             // the body an unfinished one is answered as an error.
