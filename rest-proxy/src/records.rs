@@ -115,7 +115,11 @@ mod tests {
         let batch = encode_batch(&out, 7).unwrap();
         let mut sets = batch.clone();
         let decoded = RecordBatchDecoder::decode_all(&mut sets).unwrap();
-        assert_eq!(decoded.len(), 1, "one batch (Produce v3+ takes exactly one)");
+        assert_eq!(
+            decoded.len(),
+            1,
+            "one batch (Produce v3+ takes exactly one)"
+        );
         let back = decode_batches(batch).unwrap();
         assert_eq!(back.len(), 2);
         assert_eq!(back[0].key.as_deref(), Some(&b"k"[..]));

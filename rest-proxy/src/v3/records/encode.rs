@@ -199,7 +199,7 @@ impl RecordEncoder {
             }
             let (schema_type, text) = {
                 let r = registry.read();
-                let s = r.schema(id).map_err(|e| RestError::serialization(e))?;
+                let s = r.schema(id).map_err(RestError::serialization)?;
                 (s.schema_type, s.text.clone())
             };
             let subject = self.subject(is_key, data, strategy, Some((schema_type, &text)))?;
@@ -289,9 +289,9 @@ impl RecordEncoder {
                 })
         };
         Ok(match strategy {
-            Strategy::TopicName => format!("{}-{suffix}", self.topic),
-            Strategy::RecordName => record()?,
-            Strategy::TopicRecordName => format!("{}-{}", self.topic, record()?),
+            Strategy::Topic => format!("{}-{suffix}", self.topic),
+            Strategy::Record => record()?,
+            Strategy::TopicRecord => format!("{}-{}", self.topic, record()?),
         })
     }
 }
@@ -299,17 +299,17 @@ impl RecordEncoder {
 /// kafka-rest's `EnumSubjectNameStrategy`.
 #[derive(Debug, Clone, Copy)]
 enum Strategy {
-    TopicName,
-    RecordName,
-    TopicRecordName,
+    Topic,
+    Record,
+    TopicRecord,
 }
 
 impl Strategy {
     fn parse(name: Option<&str>) -> Result<Self, RestError> {
         Ok(match name {
-            None | Some("TOPIC_NAME") => Strategy::TopicName,
-            Some("RECORD_NAME") => Strategy::RecordName,
-            Some("TOPIC_RECORD_NAME") => Strategy::TopicRecordName,
+            None | Some("TOPIC_NAME") => Strategy::Topic,
+            Some("RECORD_NAME") => Strategy::Record,
+            Some("TOPIC_RECORD_NAME") => Strategy::TopicRecord,
             Some(other) => {
                 return Err(RestError::bad_request(format!(
                     "Cannot deserialize value of type `EnumSubjectNameStrategy` from String \"{other}\": not one of the values accepted for Enum class: [TOPIC_NAME, RECORD_NAME, TOPIC_RECORD_NAME]"
