@@ -126,6 +126,20 @@ impl SchemaRegistry {
         self.registry.read().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Registers `schema` under `subject` (or finds it there) and returns
+    /// its id, exactly as `POST /subjects/{subject}/versions` does: a schema
+    /// the subject already holds answers at once without a write; a new one
+    /// is checked for compatibility, appended to the log and applied. For
+    /// in-process callers such as the REST Proxy's schema formats.
+    pub async fn register(
+        self: &Arc<Self>,
+        subject: &str,
+        schema: NewSchema,
+    ) -> Result<u32, RegistryError> {
+        self.write(true, |r| r.plan_register(subject, &schema))
+            .await
+    }
+
     /// Plans with `plan` on the current state, appends the records, applies
     /// them once durable and answers. A plan with no records answers at
     /// once; with `fast`, such a plan is first tried without waiting for the

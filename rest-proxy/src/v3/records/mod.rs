@@ -46,15 +46,9 @@ pub(crate) fn routes() -> Router<Shared> {
         )
 }
 
-/// 404 unless `cluster_id` names this cluster.
+/// 404 unless `cluster_id` names this cluster (as every v3 resource).
 pub(crate) fn check_cluster(proxy: &crate::RestProxy, cluster_id: &str) -> Result<(), RestError> {
-    if cluster_id == proxy.cluster_id {
-        Ok(())
-    } else {
-        Err(RestError::not_found(format!(
-            "Cluster {cluster_id} cannot be found."
-        )))
-    }
+    super::clusters::check(proxy, cluster_id)
 }
 
 /// The number of partitions of `topic` (40401 when there is no such topic).
