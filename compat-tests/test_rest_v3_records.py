@@ -9,7 +9,8 @@ errors are answered in place while the rest succeed; a body that is not
 JSON ends the stream with a 400 result. records:batch answers 207 with
 successes and failures and checks the batch as a whole (42208). The v3 read
 starts from an offset, a timestamp or the beginning; the SSE tail sees
-records produced by confluent_kafka after it started. Unknown clusters,
+records produced by confluent_kafka after it started, and ends (with the
+server exiting 0 on SIGTERM) when the server stops. Unknown clusters,
 topics and partitions are answered as Confluent does.
 """
 
@@ -368,3 +369,28 @@ def test_avro_values_register_encode_and_read_back(broker, topic):
     # The v3 read shows it decoded, with its schema id.
     read = requests.get(read_url(broker, topic, 0), timeout=10).json()["records"]
     assert read[0]["value"] == {"type": "AVRO", "schema_id": v["schema_id"], "data": {"sensor": "s1", "value": 1.5}}
+
+
+def test_open_tail_and_produce_stream_end_when_the_server_stops(fresh_broker, topic):
+    b = fresh_broker
+    create_topic(b.bootstrap, topic, partitions=1)
+    tail = requests.get(read_url(b, topic, 0), headers={"Accept": "text/event-stream"}, stream=True, timeout=30)
+    assert tail.status_code == 200
+    ended = threading.Event()
+
+    def drain():
+        try:
+            for _ in tail.iter_lines():
+                pass
+        except Exception:
+            pass
+        ended.set()
+
+    threading.Thread(target=drain, daemon=True).start()
+    time.sleep(0.5)
+    start = time.monotonic()
+    rc = b.stop(timeout=15)
+    # SIGTERM, not the SIGKILL fallback: the graceful shutdown did not wait on the tail.
+    assert rc == 0, rc
+    assert time.monotonic() - start < 15
+    assert ended.wait(timeout=5)
