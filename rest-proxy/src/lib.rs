@@ -17,6 +17,7 @@ mod caller;
 pub mod error;
 pub mod formats;
 pub mod media;
+pub mod partitioner;
 pub mod records;
 mod v2;
 mod v3;
@@ -46,6 +47,9 @@ pub struct RestProxyConfig {
     /// The host and port the broker advertises, for `/brokers` and v3 links.
     pub advertised_host: String,
     pub advertised_port: u16,
+    /// `api.v3.produce.batch.maximum.entries`: the most entries of one v3
+    /// `records:batch` request.
+    pub produce_batch_max_entries: usize,
 }
 
 impl Default for RestProxyConfig {
@@ -57,6 +61,7 @@ impl Default for RestProxyConfig {
             max_request_bytes: 64 * 1024 * 1024,
             advertised_host: "localhost".into(),
             advertised_port: 9092,
+            produce_batch_max_entries: 10,
         }
     }
 }
@@ -68,6 +73,9 @@ pub struct RestProxy {
     pub(crate) cluster_id: String,
     pub(crate) config: RestProxyConfig,
     pub(crate) consumers: v2::consumers::Instances,
+    /// Set when the proxy stops, so that open streams (v3 produce, the SSE
+    /// tail) end and the server's graceful shutdown can finish.
+    stop: tokio::sync::watch::Sender<bool>,
 }
 
 impl RestProxy {
@@ -83,6 +91,7 @@ impl RestProxy {
             cluster_id: cluster_id.into(),
             config,
             consumers: v2::consumers::Instances::default(),
+            stop: tokio::sync::watch::channel(false).0,
         })
     }
 
@@ -96,8 +105,23 @@ impl RestProxy {
     }
 
     /// Background work (expiring idle consumer instances) until `stopped`.
+    /// Passes the stop on to open streams ([`RestProxy::stopping`]).
     pub async fn run(self: Arc<Self>, stopped: tokio::sync::watch::Receiver<bool>) {
-        v2::consumers::run_expiry(self, stopped).await;
+        let mut stop = stopped.clone();
+        let this = self.clone();
+        let relay = async move {
+            let _ = stop.wait_for(|s| *s).await;
+            this.stop.send_replace(true);
+        };
+        tokio::join!(v2::consumers::run_expiry(self, stopped), relay);
+    }
+
+    /// Resolves when the proxy stops: long-lived responses end on it.
+    pub(crate) fn stopped(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut stop = self.stop.subscribe();
+        async move {
+            let _ = stop.wait_for(|s| *s).await;
+        }
     }
 }
 

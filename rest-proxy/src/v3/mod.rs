@@ -16,12 +16,17 @@ mod links;
 mod partitions;
 mod topics;
 
+mod read;
+mod records;
+
 use axum::Router;
 
 use crate::Shared;
 
 pub(crate) fn routes() -> Router<Shared> {
     Router::new()
+        .merge(records::routes())
+        .merge(read::routes())
         .merge(clusters::routes())
         .merge(brokers::routes())
         .merge(topics::routes())
