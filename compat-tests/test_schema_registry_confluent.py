@@ -30,8 +30,10 @@ USER_V2_NO_DEFAULT = json.dumps({"type": "record", "name": "User", "namespace": 
                                             {"name": "age", "type": "int"}]})
 USER_OTHER = json.dumps({"type": "record", "name": "User", "namespace": "c",
                          "fields": [{"name": "id", "type": "long"}]})
-PROTO_A = 'syntax = "proto3";\nmessage M {\n  string b = 2;\n  string a = 1;\n}\n'
-PROTO_B = 'syntax = "proto3";\nmessage M {\n  string a = 1;\n  string b = 2;\n}\n'
+PROTO_COMPACT = ('syntax="proto3"; package {}; option java_package="c"; option go_package="g"; '
+                 'message N {{ int32 b = 2; string a = 1; }}')
+PROTO_NORMALIZED = ('syntax = "proto3";\npackage {};\n\noption go_package = "g";\noption java_package = "c";\n\n'
+                    'message N {{\n  string a = 1;\n  int32 b = 2;\n}}\n')
 
 
 def client(b) -> SchemaRegistryClient:
@@ -138,18 +140,21 @@ def test_config_fields_are_stored_and_survive_a_restart(fresh_broker):
 def test_normalize_from_the_config(fresh_broker):
     b = fresh_broker
     sr = client(b)
-    raw, norm = unique("raw"), unique("norm")
-    assert sr.register_schema(raw, Schema(PROTO_A, "PROTOBUF")) != sr.register_schema(raw, Schema(PROTO_B, "PROTOBUF"))
+    # Without normalize the text is stored as given.
+    raw_id = sr.register_schema(unique("raw"), Schema(PROTO_COMPACT.format("raw"), "PROTOBUF"))
+    assert sr.get_schema(raw_id).schema_str == PROTO_COMPACT.format("raw")
+    # The subject's config normalizes register, lookup and compatibility.
+    norm = unique("norm")
     put(b, f"/config/{norm}", {"normalize": True})
-    first = sr.register_schema(norm, Schema(PROTO_A, "PROTOBUF"))
-    assert sr.register_schema(norm, Schema(PROTO_B, "PROTOBUF")) == first
-    assert sr.get_versions(norm) == [1]
-    assert sr.lookup_schema(norm, Schema(PROTO_B, "PROTOBUF")).schema_id == first
+    schema = Schema(PROTO_COMPACT.format("norm"), "PROTOBUF")
+    norm_id = sr.register_schema(norm, schema)
+    assert get(b, f"/schemas/ids/{norm_id}").json()["schema"] == PROTO_NORMALIZED.format("norm")
+    assert sr.lookup_schema(norm, schema).schema_id == norm_id
+    assert sr.test_compatibility(norm, schema) is True
     # Global: every subject without its own config.
     put(b, "/config", {"normalize": True})
-    g = unique("global")
-    one = sr.register_schema(g, Schema(PROTO_B, "PROTOBUF"))
-    assert sr.register_schema(g, Schema(PROTO_A, "PROTOBUF")) == one
+    any_id = sr.register_schema(unique("any"), Schema(PROTO_COMPACT.format("glob"), "PROTOBUF"))
+    assert get(b, f"/schemas/ids/{any_id}").json()["schema"] == PROTO_NORMALIZED.format("glob")
 
 
 def test_validate_fields(broker):

@@ -185,12 +185,9 @@ type Shared = Arc<SchemaRegistry>;
 /// The Schema Registry's routes, behind the alias rewrite (which must see
 /// the request before routing picks the path's subject).
 pub fn router(state: Arc<SchemaRegistry>) -> Router {
-    Router::new()
-        .fallback_service(routes(state.clone()))
-        .layer(axum::middleware::map_request_with_state(
-            state,
-            alias::rewrite,
-        ))
+    Router::new().fallback_service(routes(state.clone())).layer(
+        axum::middleware::map_request_with_state(state, alias::rewrite),
+    )
 }
 
 fn routes(state: Arc<SchemaRegistry>) -> Router {

@@ -84,7 +84,12 @@ async fn compatibility_against_a_missing_subject() {
 #[tokio::test]
 async fn explicit_ids_need_import_mode() {
     let h = Harness::new();
-    assert_eq!(h.post("/subjects/s/versions", json!({"schema": V1})).await.1["id"], 1);
+    assert_eq!(
+        h.post("/subjects/s/versions", json!({"schema": V1}))
+            .await
+            .1["id"],
+        1
+    );
     // The schema already under the subject with its own id: answered.
     let again = h
         .post("/subjects/s/versions", json!({"schema": V1, "id": 1}))
@@ -126,7 +131,10 @@ async fn explicit_ids_need_import_mode() {
         )
     );
     let with_id = h
-        .post("/subjects/imp/versions", json!({"schema": V3_OTHER, "id": 50}))
+        .post(
+            "/subjects/imp/versions",
+            json!({"schema": V3_OTHER, "id": 50}),
+        )
         .await;
     assert_eq!(with_id, (200, json!({"id": 50})));
     let known = h
@@ -161,7 +169,10 @@ async fn config_fields_are_stored_and_replayed() {
         )
     );
     let (_, global) = h
-        .put("/config", json!({"compatibility": "FULL", "normalize": false}))
+        .put(
+            "/config",
+            json!({"compatibility": "FULL", "normalize": false}),
+        )
         .await;
     assert_eq!(global, json!({"compatibility": "FULL", "normalize": false}));
     let expected_s = json!({
@@ -173,7 +184,10 @@ async fn config_fields_are_stored_and_replayed() {
     });
     for router in [h.replayed()] {
         let (_, s) = call(&router, Method::GET, "/config/s", None).await;
-        assert_eq!(s, json!({"normalize": true, "validateFields": true, "compatibilityGroup": "major", "alias": "t"}));
+        assert_eq!(
+            s,
+            json!({"normalize": true, "validateFields": true, "compatibilityGroup": "major", "alias": "t"})
+        );
         let (_, g) = call(&router, Method::GET, "/config", None).await;
         assert_eq!(g, json!({"compatibilityLevel": "FULL", "normalize": false}));
         let (_, other) = call(
@@ -200,28 +214,44 @@ async fn config_fields_are_stored_and_replayed() {
 
 #[tokio::test]
 async fn normalize_from_the_config() {
+    let compact = "syntax=\"proto3\"; package n; option java_package=\"c\"; option go_package=\"g\"; message N { int32 b = 2; string a = 1; }";
+    let normalized = "syntax = \"proto3\";\npackage n;\n\noption go_package = \"g\";\noption java_package = \"c\";\n\nmessage N {\n  string a = 1;\n  int32 b = 2;\n}\n";
+    let proto = json!({"schema": compact, "schemaType": "PROTOBUF"});
+    // Without normalize the text is stored as given.
+    let raw = Harness::new();
+    raw.post("/subjects/raw/versions", proto.clone()).await;
+    assert_eq!(raw.get("/schemas/ids/1").await.1["schema"], compact);
+    // The subject's config normalizes register, lookup and compatibility.
     let h = Harness::new();
-    let a = "syntax = \"proto3\";\nmessage M {\n  string b = 2;\n  string a = 1;\n}\n";
-    let b = "syntax = \"proto3\";\nmessage M {\n  string a = 1;\n  string b = 2;\n}\n";
-    let proto = |text: &str| json!({"schema": text, "schemaType": "PROTOBUF"});
-    // Without normalize the two layouts are two schemas.
-    assert_eq!(h.post("/subjects/raw/versions", proto(a)).await.1["id"], 1);
-    assert_eq!(h.post("/subjects/raw/versions", proto(b)).await.1["id"], 2);
     h.put("/config/norm", json!({"normalize": true})).await;
-    let first = h.post("/subjects/norm/versions", proto(a)).await.1["id"].clone();
-    let second = h.post("/subjects/norm/versions", proto(b)).await.1["id"].clone();
-    assert_eq!(first, second);
-    assert_eq!(h.get("/subjects/norm/versions").await.1, json!([1]));
-    let found = h.post("/subjects/norm", proto(a)).await;
-    assert_eq!((found.0, &found.1["id"]), (200, &first));
-    // Set globally, it applies to subjects without their own config.
-    h.put("/config", json!({"normalize": true})).await;
-    let third = h.post("/subjects/global/versions", proto(a)).await.1["id"].clone();
-    assert_eq!(h.post("/subjects/global/versions", proto(b)).await.1["id"], third);
+    assert_eq!(
+        h.post("/subjects/norm/versions", proto.clone()).await.1["id"],
+        1
+    );
+    assert_eq!(h.get("/schemas/ids/1").await.1["schema"], normalized);
+    let found = h.post("/subjects/norm", proto.clone()).await;
+    assert_eq!((found.0, &found.1["version"]), (200, &json!(1)));
     let compatible = h
-        .post("/compatibility/subjects/global/versions/latest", proto(b))
+        .post(
+            "/compatibility/subjects/norm/versions/latest",
+            proto.clone(),
+        )
         .await;
     assert_eq!(compatible, (200, json!({"is_compatible": true})));
+    // Set globally, it applies to subjects without their own config.
+    let g = Harness::new();
+    g.put("/config", json!({"normalize": true})).await;
+    g.post("/subjects/any/versions", proto.clone()).await;
+    assert_eq!(g.get("/schemas/ids/1").await.1["schema"], normalized);
+    // A subject's own `false` wins over the global `true`.
+    g.put("/config/own", json!({"normalize": false})).await;
+    let other =
+        json!({"schema": compact.replace("package n;", "package m;"), "schemaType": "PROTOBUF"});
+    assert_eq!(
+        g.post("/subjects/own/versions", other.clone()).await.1["id"],
+        2
+    );
+    assert_eq!(g.get("/schemas/ids/2").await.1["schema"], other["schema"]);
 }
 
 #[tokio::test]
@@ -229,20 +259,27 @@ async fn validate_fields_checks_names_and_reserved_fields() {
     let h = Harness::new();
     let dollar = r#"{"type":"object","properties":{"$$x":{"type":"string"}}}"#;
     let json_schema = json!({"schema": dollar, "schemaType": "JSON"});
-    assert_eq!(h.post("/subjects/loose/versions", json_schema.clone()).await.0, 200);
-    h.put("/config/strict", json!({"validateFields": true})).await;
+    assert_eq!(
+        h.post("/subjects/loose/versions", json_schema.clone())
+            .await
+            .0,
+        200
+    );
+    h.put("/config/strict", json!({"validateFields": true}))
+        .await;
     let refused = h.post("/subjects/strict/versions", json_schema).await;
     assert_eq!(code(&refused), (422, json!(42201)), "{}", refused.1);
     // Reserved fields: a field may not take a reserved name...
-    let reserved = |text: &str, fields: &str| {
-        json!({"schema": text, "metadata": {"properties": {"confluent:reserved": fields}}})
-    };
+    let reserved = |text: &str, fields: &str| json!({"schema": text, "metadata": {"properties": {"confluent:reserved": fields}}});
     let clash = h
         .post("/subjects/strict/versions", reserved(V1, "name"))
         .await;
     assert_eq!(code(&clash), (409, json!(409)), "{}", clash.1);
     let msg = clash.1["message"].as_str().unwrap();
-    assert!(msg.contains("conflicts with the reserved field name"), "{msg}");
+    assert!(
+        msg.contains("conflicts with the reserved field name"),
+        "{msg}"
+    );
     // ...and a reserved name may not be dropped.
     let ok = h
         .post("/subjects/strict/versions", reserved(V1, "ssn, age"))
@@ -255,7 +292,8 @@ async fn validate_fields_checks_names_and_reserved_fields() {
     let msg = dropped.1["message"].as_str().unwrap();
     assert!(msg.contains("reserved field age removed"), "{msg}");
     // Without validateFields the same registration is accepted.
-    h.put("/config/strict", json!({"validateFields": false})).await;
+    h.put("/config/strict", json!({"validateFields": false}))
+        .await;
     let accepted = h
         .post("/subjects/strict/versions", reserved(V1, "ssn"))
         .await;
@@ -265,12 +303,16 @@ async fn validate_fields_checks_names_and_reserved_fields() {
 #[tokio::test]
 async fn compatibility_group_splits_the_versions() {
     let h = Harness::new();
-    h.put("/config/g", json!({"compatibility": "BACKWARD", "compatibilityGroup": "major"}))
-        .await;
-    let with_major = |text: &str, major: &str| {
-        json!({"schema": text, "metadata": {"properties": {"major": major}}})
-    };
-    assert_eq!(h.post("/subjects/g/versions", with_major(V1, "1")).await.0, 200);
+    h.put(
+        "/config/g",
+        json!({"compatibility": "BACKWARD", "compatibilityGroup": "major"}),
+    )
+    .await;
+    let with_major = |text: &str, major: &str| json!({"schema": text, "metadata": {"properties": {"major": major}}});
+    assert_eq!(
+        h.post("/subjects/g/versions", with_major(V1, "1")).await.0,
+        200
+    );
     // Incompatible with version 1, but in another group.
     let other_group = h
         .post("/subjects/g/versions", with_major(V2_NO_DEFAULT, "2"))
@@ -289,24 +331,44 @@ async fn compatibility_group_splits_the_versions() {
         .await;
     assert_eq!(code(&same_group), (409, json!(409)));
     // A registration without metadata inherits the latest version's (group 2).
-    let inherits = h.post("/subjects/g/versions", json!({"schema": V3_OTHER})).await;
+    let inherits = h
+        .post("/subjects/g/versions", json!({"schema": V3_OTHER}))
+        .await;
     assert_eq!(code(&inherits), (409, json!(409)), "{}", inherits.1);
 }
 
 #[tokio::test]
 async fn an_alias_acts_on_its_target() {
     let h = Harness::new();
-    let id = h.post("/subjects/real/versions", json!({"schema": V1})).await.1["id"].clone();
+    let id = h
+        .post("/subjects/real/versions", json!({"schema": V1}))
+        .await
+        .1["id"]
+        .clone();
     h.put("/config/nick%20name", json!({"alias": "real"})).await;
     let (status, latest) = h.get("/subjects/nick%20name/versions/latest").await;
-    assert_eq!((status, &latest["subject"], &latest["id"]), (200, &json!("real"), &id));
+    assert_eq!(
+        (status, &latest["subject"], &latest["id"]),
+        (200, &json!("real"), &id)
+    );
     let registered = h
-        .post("/subjects/nick%20name/versions", json!({"schema": V2_NO_DEFAULT}))
+        .post(
+            "/subjects/nick%20name/versions",
+            json!({"schema": V2_NO_DEFAULT}),
+        )
         .await;
-    assert_eq!(code(&registered), (409, json!(409)), "checked against real's versions");
-    h.put("/config/real", json!({"compatibility": "NONE"})).await;
+    assert_eq!(
+        code(&registered),
+        (409, json!(409)),
+        "checked against real's versions"
+    );
+    h.put("/config/real", json!({"compatibility": "NONE"}))
+        .await;
     let registered = h
-        .post("/subjects/nick%20name/versions", json!({"schema": V2_NO_DEFAULT}))
+        .post(
+            "/subjects/nick%20name/versions",
+            json!({"schema": V2_NO_DEFAULT}),
+        )
         .await;
     assert_eq!(registered.0, 200);
     assert_eq!(h.get("/subjects/real/versions").await.1, json!([1, 2]));
@@ -321,7 +383,10 @@ async fn an_alias_acts_on_its_target() {
     let by_id = h.get(&format!("/schemas/ids/{id}?subject=nick+name")).await;
     assert_eq!((by_id.0, &by_id.1["subject"]), (200, &json!("real")));
     // The alias's own config is still its own.
-    assert_eq!(h.get("/config/nick%20name").await.1, json!({"alias": "real"}));
+    assert_eq!(
+        h.get("/config/nick%20name").await.1,
+        json!({"alias": "real"})
+    );
 }
 
 #[tokio::test]
@@ -339,7 +404,8 @@ async fn google_type_imports_need_no_reference() {
     assert_eq!(status, 200);
     assert!(serialized["schema"].as_str().is_some_and(|s| !s.is_empty()));
     for file in crate::protobuf::google_type_paths() {
-        let text = format!("syntax = \"proto3\";\nimport \"{file}\";\nmessage Uses {{ string a = 1; }}\n");
+        let text =
+            format!("syntax = \"proto3\";\nimport \"{file}\";\nmessage Uses {{ string a = 1; }}\n");
         let answer = h
             .post(
                 "/subjects/each/versions",
@@ -353,8 +419,10 @@ async fn google_type_imports_need_no_reference() {
 #[tokio::test]
 async fn unknown_formats_are_the_default_form() {
     let h = Harness::new();
-    let spaced = r#"{ "type": "record", "name": "User", "fields": [ {"name": "name", "type": "string"} ] }"#;
-    h.post("/subjects/s/versions", json!({"schema": spaced})).await;
+    let spaced =
+        r#"{ "type": "record", "name": "User", "fields": [ {"name": "name", "type": "string"} ] }"#;
+    h.post("/subjects/s/versions", json!({"schema": spaced}))
+        .await;
     let (_, default) = h.get("/schemas/ids/1?format=default").await;
     for uri in [
         "/schemas/ids/1?format=bogus",
@@ -362,7 +430,11 @@ async fn unknown_formats_are_the_default_form() {
         "/subjects/s/versions/latest?format=BOGUS",
     ] {
         let (status, body) = h.get(uri).await;
-        assert_eq!((status, &body["schema"]), (200, &default["schema"]), "{uri}");
+        assert_eq!(
+            (status, &body["schema"]),
+            (200, &default["schema"]),
+            "{uri}"
+        );
     }
     let proto = "syntax = \"proto3\";\nmessage M { string a = 1; }\n";
     h.post(

@@ -569,7 +569,11 @@ async fn schema_by_id_parameters() {
     let (status, body) = h
         .call(Method::GET, "/schemas/ids/1?format=serialized", None)
         .await;
-    assert_eq!((status, &body["schema"]), (200, &default["schema"]), "{body}");
+    assert_eq!(
+        (status, &body["schema"]),
+        (200, &default["schema"]),
+        "{body}"
+    );
     let (_, with_max) = h
         .call(Method::GET, "/schemas/ids/1?fetchMaxId=true", None)
         .await;

@@ -24,7 +24,11 @@ pub(super) async fn rewrite(State(s): State<Shared>, mut request: Request) -> Re
     let mut segments: Vec<String> = Vec::new();
     let mut after_subjects = false;
     for segment in path.split('/') {
-        let replaced = if after_subjects { target(segment) } else { None };
+        let replaced = if after_subjects {
+            target(segment)
+        } else {
+            None
+        };
         after_subjects = segment == "subjects";
         changed |= replaced.is_some();
         segments.push(replaced.unwrap_or_else(|| segment.to_owned()));

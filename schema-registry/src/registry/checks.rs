@@ -40,7 +40,7 @@ impl Registry {
         };
         let existing: Vec<(i32, Schema)> = match version {
             Some(VersionSpec::Latest) => live()
-                .last()
+                .next_back()
                 .map(|(n, v)| (*n, self.schemas[&v.id].clone()))
                 .into_iter()
                 .collect(),
@@ -98,9 +98,8 @@ impl Registry {
         if config.validate_fields == Some(true) {
             out = reserved_field_errors(parsed, metadata, existing.last().map(|(_, s)| s));
         }
-        let group_of = |m: Option<&Metadata>, group: &str| {
-            m.and_then(|m| m.properties.get(group)).cloned()
-        };
+        let group_of =
+            |m: Option<&Metadata>, group: &str| m.and_then(|m| m.properties.get(group)).cloned();
         let grouped: Vec<(i32, Schema)>;
         let existing = match &config.compatibility_group {
             None => existing,
