@@ -37,9 +37,10 @@ use crate::records::{LogRecord, Metadata, RuleSet, SchemaReference};
 use crate::registry::{
     NewSchema, Planned, Registry, RegistryError, Schema, SubjectVersion, VersionSpec,
 };
-use crate::schema::SchemaFormat;
+use crate::schema::{FormatName, SchemaFormat};
 use crate::SchemaType;
 
+mod alias;
 mod config;
 
 use config::{
@@ -195,8 +196,15 @@ impl SchemaRegistry {
 
 type Shared = Arc<SchemaRegistry>;
 
-/// The Schema Registry's routes.
+/// The Schema Registry's routes, behind the alias rewrite (which must see
+/// the request before routing picks the path's subject).
 pub fn router(state: Arc<SchemaRegistry>) -> Router {
+    Router::new().fallback_service(routes(state.clone())).layer(
+        axum::middleware::map_request_with_state(state, alias::rewrite),
+    )
+}
+
+fn routes(state: Arc<SchemaRegistry>) -> Router {
     Router::new()
         .route("/", get(|| async { reply(json!({})) }))
         .route("/schemas", get(list_schemas))
@@ -408,26 +416,31 @@ fn version_json(v: &SubjectVersion, text: String) -> Value {
     Value::Object(out)
 }
 
-/// The `format` query parameter: absent or empty is the text as stored;
-/// a format this registry does not render for the schema's type is 400
-/// (Confluent answers 500 for an unknown AVRO or PROTOBUF format, from an
-/// unhandled exception, and the default form for an unknown JSON one).
+/// The `format` query parameter: absent or empty is the text as stored; a
+/// name the schema's type does not know is the default form, as Confluent's
+/// `formattedString` answers it ("for forward compatibility of formats");
+/// a format Confluent renders and this registry does not (PROTOBUF
+/// `ignore_extensions`) is 400 rather than a form it did not ask for.
 fn formatted(registry: &Registry, schema: &Schema, p: &Params) -> Result<String, ApiError> {
     let name = match p.get("format").map(|f| f.trim()) {
         None | Some("") => return Ok(schema.text.clone()),
         Some(name) => name,
     };
-    let format = SchemaFormat::for_type(schema.schema_type, name).ok_or_else(|| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            400,
-            format!(
-                "Unsupported format '{name}' for {} schemas (supported: {})",
-                schema.schema_type,
-                SchemaFormat::names(schema.schema_type)
-            ),
-        )
-    })?;
+    let format = match SchemaFormat::for_type(schema.schema_type, name) {
+        FormatName::Rendered(format) => format,
+        FormatName::Unknown => SchemaFormat::Default,
+        FormatName::NotRendered => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                400,
+                format!(
+                    "Unsupported format '{name}' for {} schemas (supported: {})",
+                    schema.schema_type,
+                    SchemaFormat::names(schema.schema_type)
+                ),
+            ))
+        }
+    };
     let parsed = registry.parse(schema.schema_type, &schema.text, &schema.references)?;
     Ok(parsed.formatted(format))
 }
@@ -768,10 +781,16 @@ async fn compatibility(
     p: &Params,
     body: SchemaRequest,
 ) -> ApiResult {
+    let verbose = flag(p, "verbose");
     let new = body.into_new(flag(p, "normalize"))?;
-    let messages = s.read().check_compatibility(subject, version, &new)?;
+    // With `verbose`, a schema that does not parse is an answer, not an
+    // error (Confluent's `CompatibilityResource`).
+    let messages = match s.read().check_compatibility(subject, version, &new) {
+        Err(RegistryError::InvalidSchema(message)) if verbose => vec![message],
+        checked => checked?,
+    };
     let mut out = json!({"is_compatible": messages.is_empty()});
-    if flag(p, "verbose") {
+    if verbose {
         out["messages"] = json!(messages);
     }
     Ok(reply(out))
@@ -811,3 +830,7 @@ async fn metadata_id(State(s): State<Shared>) -> Response {
 #[cfg(test)]
 #[path = "http_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "http_confluent_tests.rs"]
+mod confluent_tests;

@@ -169,6 +169,20 @@ pub struct ConfigValue {
     /// Rules merged over every registration's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub override_rule_set: Option<RuleSet>,
+    /// The subject this one stands for: requests naming it act on that one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alias: Option<String>,
+    /// Normalize schemas on register, lookup and compatibility checks when
+    /// the request does not ask to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub normalize: Option<bool>,
+    /// Check field names and `confluent:reserved` fields on register.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validate_fields: Option<bool>,
+    /// The metadata property whose value splits the versions into groups
+    /// checked for compatibility separately.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compatibility_group: Option<String>,
 }
 
 /// The value of a `MODE` record.

@@ -27,7 +27,6 @@ use std::sync::RwLock;
 
 use axum::body::Bytes;
 
-use crate::compat::{check_detailed, CompatibilityLevel};
 pub use crate::error::RegistryError;
 use crate::records::{
     ConfigValue, DeleteSubjectValue, LogRecord, Metadata, ModeValue, RecordKey, RuleSet,
@@ -35,6 +34,7 @@ use crate::records::{
 };
 use crate::{ParsedSchema, ResolvedReference, SchemaType};
 
+mod checks;
 mod config;
 mod identity;
 mod writes;
@@ -461,6 +461,7 @@ impl Registry {
     /// references, metadata and rules (40401, 40403).
     pub fn lookup(&self, subject: &str, new: &NewSchema, deleted: bool) -> Result<SubjectVersion> {
         let versions = self.versions_map(subject, deleted)?;
+        let new = &*self.with_config_normalize(subject, new);
         let (canonical, _) = self.canonical_of(new)?;
         // As given: a lookup inherits no metadata or rules (Confluent's
         // lookUpSchemaUnderSubject hashes the request as it is).
@@ -506,62 +507,6 @@ impl Registry {
             version: *n,
             schema: self.schemas[&v.id].clone(),
             deleted: v.deleted,
-        })
-    }
-
-    // ----- compatibility -----
-
-    /// Checks `new` against one version (`Some`) or, per the subject's level,
-    /// its live versions (`None`). Returns the incompatibility messages.
-    pub fn check_compatibility(
-        &self,
-        subject: &str,
-        version: Option<VersionSpec>,
-        new: &NewSchema,
-    ) -> Result<Vec<String>> {
-        let level = self.subject_config(subject, true)?;
-        let (parsed, _) = self.parse_new(new)?;
-        let existing: Vec<(i32, Schema)> = match version {
-            Some(spec) => {
-                let v = self.version(subject, spec, false)?;
-                vec![(v.version, v.schema)]
-            }
-            None => match self.subjects.get(subject) {
-                None => Vec::new(),
-                Some(vs) => vs
-                    .iter()
-                    .filter(|(_, v)| !v.deleted)
-                    .map(|(n, v)| (*n, self.schemas[&v.id].clone()))
-                    .collect(),
-            },
-        };
-        self.incompatibilities(&parsed, &existing, level)
-    }
-
-    fn incompatibilities(
-        &self,
-        parsed: &ParsedSchema,
-        existing: &[(i32, Schema)],
-        level: CompatibilityLevel,
-    ) -> Result<Vec<String>> {
-        if level == CompatibilityLevel::None || existing.is_empty() {
-            return Ok(Vec::new());
-        }
-        let parsed_existing = existing
-            .iter()
-            .map(|(_, s)| self.parse(s.schema_type, &s.text, &s.references))
-            .collect::<Result<Vec<_>>>()
-            .map_err(|e| RegistryError::Store(format!("a stored schema does not parse: {e}")))?;
-        Ok(match check_detailed(parsed, &parsed_existing, level) {
-            None => Vec::new(),
-            Some(failure) => {
-                let (version, old) = &existing[failure.existing_index];
-                let mut out = failure.differences;
-                out.push(format!("{{oldSchemaVersion: {version}}}"));
-                out.push(format!("{{oldSchema: '{}'}}", old.text));
-                out.push(format!("{{compatibility: '{level}'}}"));
-                out
-            }
         })
     }
 }

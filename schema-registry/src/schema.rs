@@ -171,18 +171,31 @@ pub(crate) enum SchemaFormat {
     Serialized,
 }
 
+/// What a `format` name is for a schema type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FormatName {
+    /// A format rendered here.
+    Rendered(SchemaFormat),
+    /// One Confluent renders for the type and this registry does not.
+    NotRendered,
+    /// One the type does not have (Confluent answers the default form).
+    Unknown,
+}
+
 impl SchemaFormat {
-    /// The format `name` names for `schema_type`; `None` for one this
-    /// registry does not render for that type (Confluent's own set: AVRO
+    /// What `name` (any case) is for `schema_type`. Confluent's set: AVRO
     /// `default`, `resolved`; PROTOBUF `default`, `ignore_extensions`,
-    /// `serialized`; JSON `default` and conversions).
-    pub(crate) fn for_type(schema_type: SchemaType, name: &str) -> Option<Self> {
+    /// `serialized`; JSON none (every name is the default form).
+    pub(crate) fn for_type(schema_type: SchemaType, name: &str) -> FormatName {
         let name = name.to_ascii_lowercase();
         match (schema_type, name.as_str()) {
-            (_, "default") => Some(SchemaFormat::Default),
-            (SchemaType::Avro, "resolved") => Some(SchemaFormat::Resolved),
-            (SchemaType::Protobuf, "serialized") => Some(SchemaFormat::Serialized),
-            _ => None,
+            (SchemaType::Avro | SchemaType::Protobuf, "default") => {
+                FormatName::Rendered(SchemaFormat::Default)
+            }
+            (SchemaType::Avro, "resolved") => FormatName::Rendered(SchemaFormat::Resolved),
+            (SchemaType::Protobuf, "serialized") => FormatName::Rendered(SchemaFormat::Serialized),
+            (SchemaType::Protobuf, "ignore_extensions") => FormatName::NotRendered,
+            _ => FormatName::Unknown,
         }
     }
 

@@ -10,8 +10,8 @@ use crate::records::{Metadata, RuleSet};
 use crate::registry::{Config, ConfigUpdate};
 
 /// A `PUT /config` body (Confluent's `ConfigUpdateRequest`): the fields
-/// given replace the stored ones; others (`normalize`, `alias`, ...) are
-/// accepted and not served.
+/// given replace the stored ones (`alias`, `normalize`, `validateFields`
+/// and `compatibilityGroup` given as `null` clear theirs).
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct ConfigRequest {
@@ -25,6 +25,24 @@ pub(super) struct ConfigRequest {
     default_rule_set: Option<RuleSet>,
     #[serde(default)]
     override_rule_set: Option<RuleSet>,
+    #[serde(default, deserialize_with = "present")]
+    alias: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    normalize: Option<Option<bool>>,
+    #[serde(default, deserialize_with = "present")]
+    validate_fields: Option<Option<bool>>,
+    #[serde(default, deserialize_with = "present")]
+    compatibility_group: Option<Option<String>>,
+}
+
+/// A field that is present (`Some`), possibly as `null` (`Some(None)`);
+/// `#[serde(default)]` makes an absent one `None`.
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
 }
 
 #[derive(Deserialize)]
@@ -58,7 +76,16 @@ fn config_json(config: &Config, level_key: &str) -> Value {
             config.override_rule_set.as_ref().map(|r| json!(r)),
         ),
     ];
-    for (key, value) in contracts {
+    let options = [
+        ("alias", config.alias.as_ref().map(|a| json!(a))),
+        ("normalize", config.normalize.map(|n| json!(n))),
+        ("validateFields", config.validate_fields.map(|v| json!(v))),
+        (
+            "compatibilityGroup",
+            config.compatibility_group.as_ref().map(|g| json!(g)),
+        ),
+    ];
+    for (key, value) in contracts.into_iter().chain(options) {
         if let Some(value) = value {
             out.insert(key.into(), value);
         }
@@ -89,6 +116,10 @@ async fn put_config(s: Shared, subject: Option<String>, body: ConfigRequest) -> 
         override_metadata: body.override_metadata,
         default_rule_set: body.default_rule_set,
         override_rule_set: body.override_rule_set,
+        alias: body.alias,
+        normalize: body.normalize,
+        validate_fields: body.validate_fields,
+        compatibility_group: body.compatibility_group,
     };
     let config = s
         .write(false, |r| r.plan_config_update(subject.as_deref(), &update))

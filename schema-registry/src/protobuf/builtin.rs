@@ -1,5 +1,7 @@
 //! The imports every schema may use without a reference: the well-known
-//! types protox ships (`google/protobuf/*.proto`) and the two files
+//! types protox ships (`google/protobuf/*.proto`), the googleapis common
+//! types Confluent bundles (`google/type/*.proto`, [`super::google_type`])
+//! and the two files
 //! Confluent's registry and serializers ship, `confluent/meta.proto` (the
 //! `confluent.*_meta` options that carry docs, params and data-contract
 //! tags) and `confluent/type/decimal.proto`. Confluent's Python and Go
@@ -8,6 +10,8 @@
 //! built-in, as in Confluent.
 
 use protox::file::{File, FileResolver, GoogleFileResolver};
+
+use super::google_type::GOOGLE_TYPE_FILES;
 
 /// `confluent/meta.proto`: the package, messages, fields and extension
 /// numbers of Confluent's (schema-registry's `protobuf-types` module,
@@ -69,7 +73,7 @@ pub(super) const CONFLUENT_FILES: [(&str, &str); 2] = [
     ("confluent/type/decimal.proto", CONFLUENT_DECIMAL),
 ];
 
-/// Serves the well-known types and Confluent's files.
+/// Serves the well-known types, `google/type/*.proto` and Confluent's files.
 pub(super) struct BuiltinResolver {
     google: GoogleFileResolver,
 }
@@ -84,7 +88,11 @@ impl BuiltinResolver {
 
 impl FileResolver for BuiltinResolver {
     fn open_file(&self, name: &str) -> Result<File, protox::Error> {
-        match CONFLUENT_FILES.iter().find(|(path, _)| *path == name) {
+        let bundled = CONFLUENT_FILES
+            .iter()
+            .chain(GOOGLE_TYPE_FILES.iter())
+            .find(|(path, _)| *path == name);
+        match bundled {
             Some((path, source)) => File::from_source(path, source),
             None => self.google.open_file(name),
         }

@@ -35,6 +35,9 @@ use crate::schema::ResolvedReference;
 
 mod builtin;
 pub mod compat;
+mod google_type;
+#[cfg(test)]
+pub(crate) use google_type::paths as google_type_paths;
 mod render;
 mod render_text;
 

@@ -1,6 +1,7 @@
 //! Config and mode: compatibility levels, data-contract defaults and
 //! overrides, and READWRITE / READONLY / IMPORT, global and per subject.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
 
@@ -67,6 +68,16 @@ pub struct Config {
     pub default_rule_set: Option<RuleSet>,
     /// Rules merged over every registration's.
     pub override_rule_set: Option<RuleSet>,
+    /// The subject this one is an alias of (see [`Registry::alias_of`]).
+    pub alias: Option<String>,
+    /// Normalize when a register, lookup or compatibility request does not
+    /// say to.
+    pub normalize: Option<bool>,
+    /// Validate field names and reserved fields on register.
+    pub validate_fields: Option<bool>,
+    /// Check compatibility only against versions whose metadata property of
+    /// this name has the new schema's value.
+    pub compatibility_group: Option<String>,
 }
 
 impl Config {
@@ -88,6 +99,10 @@ impl Config {
             override_metadata: v.override_metadata,
             default_rule_set: v.default_rule_set,
             override_rule_set: v.override_rule_set,
+            alias: v.alias,
+            normalize: v.normalize,
+            validate_fields: v.validate_fields,
+            compatibility_group: v.compatibility_group,
         })
     }
 
@@ -98,6 +113,10 @@ impl Config {
             override_metadata: self.override_metadata.clone(),
             default_rule_set: self.default_rule_set.clone(),
             override_rule_set: self.override_rule_set.clone(),
+            alias: self.alias.clone(),
+            normalize: self.normalize,
+            validate_fields: self.validate_fields,
+            compatibility_group: self.compatibility_group.clone(),
         }
     }
 }
@@ -116,6 +135,15 @@ pub struct ConfigUpdate {
     pub default_rule_set: Option<RuleSet>,
     /// See [`Config`].
     pub override_rule_set: Option<RuleSet>,
+    /// `Some(None)`: given as `null`, which clears the stored value (as
+    /// Confluent's `ConfigValue.update` does for a present field).
+    pub alias: Option<Option<String>>,
+    /// See [`ConfigUpdate::alias`].
+    pub normalize: Option<Option<bool>>,
+    /// See [`ConfigUpdate::alias`].
+    pub validate_fields: Option<Option<bool>>,
+    /// See [`ConfigUpdate::alias`].
+    pub compatibility_group: Option<Option<String>>,
 }
 
 impl Registry {
@@ -160,13 +188,47 @@ impl Registry {
     }
 
     /// The config a registration under `subject` uses: the subject's if it
-    /// has one, else the global one (Confluent's `getConfigInScope`).
+    /// has one, its unset `normalize`, `validateFields` and
+    /// `compatibilityGroup` taken from the global one; else the global one
+    /// (Confluent's `getConfigInScope` and `Config.mergeConfigs`).
     pub(super) fn config_in_scope(&self, subject: &str) -> Config {
+        let global = self.global_config.clone().unwrap_or_default();
+        let Some(own) = self.subject_config.get(subject) else {
+            return global;
+        };
+        let mut config = own.clone();
+        config.normalize = config.normalize.or(global.normalize);
+        config.validate_fields = config.validate_fields.or(global.validate_fields);
+        if config.compatibility_group.is_none() {
+            config.compatibility_group = global.compatibility_group;
+        }
+        config
+    }
+
+    /// `new` normalized when the config in scope says so and the request
+    /// did not (Confluent's resources read `normalize` from it when the
+    /// query parameter is false).
+    pub(super) fn with_config_normalize<'a>(
+        &self,
+        subject: &str,
+        new: &'a NewSchema,
+    ) -> Cow<'a, NewSchema> {
+        if new.normalize || self.config_in_scope(subject).normalize != Some(true) {
+            return Cow::Borrowed(new);
+        }
+        Cow::Owned(NewSchema {
+            normalize: true,
+            ..new.clone()
+        })
+    }
+
+    /// The subject `subject` is an alias of, if its own config names one
+    /// (Confluent's `AliasFilter`: one step, no chains).
+    pub fn alias_of(&self, subject: &str) -> Option<&str> {
         self.subject_config
             .get(subject)
-            .or(self.global_config.as_ref())
-            .cloned()
-            .unwrap_or_default()
+            .and_then(|c| c.alias.as_deref())
+            .filter(|a| !a.is_empty())
     }
 
     /// The global mode.
@@ -283,6 +345,18 @@ impl Registry {
         };
         replace_rules(&mut config.default_rule_set, &update.default_rule_set);
         replace_rules(&mut config.override_rule_set, &update.override_rule_set);
+        if let Some(alias) = &update.alias {
+            config.alias.clone_from(alias);
+        }
+        if let Some(normalize) = update.normalize {
+            config.normalize = normalize;
+        }
+        if let Some(validate) = update.validate_fields {
+            config.validate_fields = validate;
+        }
+        if let Some(group) = &update.compatibility_group {
+            config.compatibility_group.clone_from(group);
+        }
         let key = RecordKey::Config(subject.map(str::to_owned)).encode();
         Ok(Planned {
             records: vec![(key, value(&config.to_value()))],

@@ -15,20 +15,20 @@ impl Registry {
     /// without `metadata` (or `ruleSet`) takes the latest live version's, and
     /// the config's defaults go under and its overrides over what results.
     /// The schema exactly as given is looked for first, as Confluent's
-    /// `registerOrForward` does when the config has no defaults or overrides.
+    /// `registerOrForward` does when the config has no defaults or overrides:
+    /// one already live under the subject (with the same id, if one is
+    /// given) is answered whatever the mode. Otherwise, as Confluent's
+    /// `checkRegisterMode`, an explicit id needs IMPORT mode and a
+    /// registration without one READWRITE (42205 both). The config in scope
+    /// may normalize the schema (`normalize`), validate its fields
+    /// (`validateFields`) and narrow the compatibility check
+    /// (`compatibilityGroup`).
     pub fn plan_register(&self, subject: &str, new: &NewSchema) -> Result<Planned<u32>> {
+        let new = &*self.with_config_normalize(subject, new);
         if let Some(rules) = &new.rule_set {
             rules.validate().map_err(RegistryError::InvalidRuleSet)?;
         }
         check_subject(subject)?;
-        let mode = self.check_writable(subject)?;
-        if let (Some(id), true) = (new.id, mode != Mode::Import) {
-            if self.schemas.get(&id).is_none_or(|s| s.text != new.text) {
-                return Err(RegistryError::OperationNotPermitted(format!(
-                    "Subject {subject} is not in import mode"
-                )));
-            }
-        }
         let config = self.config_in_scope(subject);
         let versions = self.subjects.get(subject);
         let live_here =
@@ -48,6 +48,20 @@ impl Registry {
                         answer: id,
                     });
                 }
+            }
+        }
+        let mode = self.check_writable(subject)?;
+        match (new.id, mode) {
+            (Some(_), Mode::Import) | (None, Mode::ReadWrite) => {}
+            (Some(_), _) => {
+                return Err(RegistryError::OperationNotPermitted(format!(
+                    "Subject {subject} in context  is not in import mode"
+                )))
+            }
+            (None, _) => {
+                return Err(RegistryError::OperationNotPermitted(format!(
+                    "Subject {subject} in context  is not in read-write mode"
+                )))
             }
         }
         let (metadata, rule_set) = match mode {
@@ -84,6 +98,7 @@ impl Registry {
             None => self.parse_new(new)?,
         };
         if mode != Mode::Import {
+            self.validate_fields(&parsed, &config)?;
             let level = self.subject_config(subject, true)?;
             let live: Vec<(i32, Schema)> = versions
                 .into_iter()
@@ -91,7 +106,8 @@ impl Registry {
                 .filter(|(_, v)| !v.deleted)
                 .map(|(n, v)| (*n, self.schemas[&v.id].clone()))
                 .collect();
-            let messages = self.incompatibilities(&parsed, &live, level)?;
+            let messages =
+                self.incompatibilities(&parsed, metadata.as_ref(), &live, level, &config)?;
             if !messages.is_empty() {
                 return Err(RegistryError::Incompatible {
                     subject: subject.to_owned(),
