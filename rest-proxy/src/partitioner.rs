@@ -2,8 +2,7 @@
 //! 0x7fffffff % partitions`, as the Java client and librdkafka's
 //! `murmur2_random` compute it, so a key lands where Kafka clients put it.
 //!
-//! Owned by the v3 produce path (`v3::records`); the v2 produce path may
-//! share it.
+//! Both produce paths (`v2::produce`, `v3::records`) use it.
 
 /// Kafka's murmur2 (seed `0x9747b28c`), as `Utils.murmur2` in the Java client.
 pub fn murmur2(data: &[u8]) -> i32 {
