@@ -35,7 +35,8 @@ step "unit and integration tests"
 cargo test --workspace --release
 
 step "build the strata binary"
-cargo build --release -p strata-broker
+# --workspace: the same feature set as the test build above, so nothing is compiled again.
+cargo build --release --workspace
 
 if [ -x fuzz/run.sh ]; then
   step "fuzz frame and request decoding (bounded)"
