@@ -35,8 +35,7 @@ step "unit and integration tests"
 cargo test --workspace --release
 
 step "build the strata binary"
-# --workspace: the same feature set as the test build above, so nothing is compiled again.
-cargo build --release --workspace
+cargo build --release -p strata-broker
 
 if [ -x fuzz/run.sh ]; then
   step "fuzz frame and request decoding (bounded)"
