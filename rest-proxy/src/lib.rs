@@ -16,6 +16,7 @@ pub mod backend;
 mod caller;
 pub mod error;
 pub mod formats;
+mod instant;
 pub mod media;
 pub mod partitioner;
 pub mod records;

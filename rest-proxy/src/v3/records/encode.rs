@@ -128,7 +128,7 @@ impl RecordEncoder {
                 key,
                 value,
                 headers,
-                timestamp: Some(timestamp.unwrap_or_else(now_ms)),
+                timestamp: Some(timestamp.unwrap_or_else(crate::instant::now_ms)),
             },
             partition: request.partition_id,
             key: key_info,
@@ -375,12 +375,6 @@ pub(crate) fn encode_simple(data_type: DataType, data: &Value) -> Result<Option<
         ))),
         (_, other) => Ok(Some(Bytes::from(other.to_string()))),
     }
-}
-
-pub(crate) fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }
 
 #[cfg(test)]

@@ -169,7 +169,7 @@ impl Target {
 type Outcomes = BTreeMap<i32, Result<(i64, i64), RestError>>;
 
 async fn send(target: &Target, batches: &BTreeMap<i32, Vec<OutRecord>>) -> Outcomes {
-    let now = super::encode::now_ms();
+    let now = crate::instant::now_ms();
     let mut partition_data = Vec::with_capacity(batches.len());
     let mut outcomes = Outcomes::new();
     for (partition, records) in batches {
@@ -233,7 +233,7 @@ fn success(
         "topic_name": target.topic,
         "partition_id": partition,
         "offset": offset,
-        "timestamp": super::request::format_instant(timestamp),
+        "timestamp": crate::instant::format_instant(timestamp),
     });
     if let Some(k) = key {
         o["key"] = k.to_json();
