@@ -18,6 +18,7 @@ pub mod error;
 pub mod formats;
 mod instant;
 pub mod media;
+mod offsets;
 pub mod partitioner;
 pub mod records;
 mod v2;

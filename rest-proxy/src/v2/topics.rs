@@ -20,14 +20,11 @@ use axum::routing::get;
 use axum::Router;
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
-use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
 use kafka_protocol::messages::metadata_response::{
     MetadataResponsePartition, MetadataResponseTopic,
 };
-use kafka_protocol::messages::{
-    DescribeConfigsRequest, ListOffsetsRequest, MetadataRequest, TopicName,
-};
+use kafka_protocol::messages::{DescribeConfigsRequest, MetadataRequest, TopicName};
 use kafka_protocol::protocol::StrBytes;
 use serde_json::{json, Map, Value};
 
@@ -221,20 +218,8 @@ async fn list_offset(
     partition: i32,
     timestamp: i64,
 ) -> Result<i64, RestError> {
-    let request = ListOffsetsRequest::default()
-        .with_replica_id(kafka_protocol::messages::BrokerId(-1))
-        .with_topics(vec![ListOffsetsTopic::default()
-            .with_name(TopicName(StrBytes::from_string(topic.to_owned())))
-            .with_partitions(vec![ListOffsetsPartition::default()
-                .with_partition_index(partition)
-                .with_current_leader_epoch(-1)
-                .with_timestamp(timestamp)])]);
-    let response = proxy.send(caller, request).await?;
-    let answer = response
-        .topics
-        .iter()
-        .flat_map(|t| t.partitions.iter())
-        .find(|p| p.partition_index == partition)
+    let answer = crate::offsets::list_one(proxy, caller, topic, partition, timestamp)
+        .await?
         .ok_or_else(RestError::partition_not_found)?;
     match ResponseError::try_from_code(answer.error_code) {
         None => Ok(answer.offset),

@@ -24,9 +24,6 @@ use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
-use kafka_protocol::messages::{BrokerId, ListOffsetsRequest, TopicName};
-use kafka_protocol::protocol::StrBytes;
 use serde_json::json;
 
 use super::records::{check_cluster, topic_partitions};
@@ -209,21 +206,8 @@ async fn list_offset(
     partition: i32,
     timestamp: i64,
 ) -> Result<i64, RestError> {
-    let request = ListOffsetsRequest::default()
-        .with_replica_id(BrokerId(-1))
-        .with_isolation_level(0)
-        .with_topics(vec![ListOffsetsTopic::default()
-            .with_name(TopicName(StrBytes::from_string(topic.to_owned())))
-            .with_partitions(vec![ListOffsetsPartition::default()
-                .with_partition_index(partition)
-                .with_current_leader_epoch(-1)
-                .with_timestamp(timestamp)])]);
-    let response = proxy.send(caller, request).await?;
-    let p = response
-        .topics
-        .into_iter()
-        .flat_map(|t| t.partitions)
-        .find(|p| p.partition_index == partition)
+    let p = crate::offsets::list_one(proxy, caller, topic, partition, timestamp)
+        .await?
         .ok_or_else(|| RestError::kafka("the ListOffsets answer has no such partition"))?;
     if p.error_code != 0 {
         return Err(fetch::kafka_error(p.error_code));
