@@ -6,6 +6,7 @@
 use std::sync::{Arc, Weak};
 
 use kafka_protocol::messages::{RequestKind, ResponseKind};
+use strata_governance::Identity;
 use strata_rest_proxy::{BackendError, BoxFuture, Caller, KafkaBackend};
 
 use crate::broker::Broker;
@@ -41,7 +42,10 @@ impl KafkaBackend for InProcessKafka {
             let ctx = RequestContext {
                 broker,
                 version,
-                principal: Arc::new(caller.principal.clone()),
+                identity: Arc::new(Identity::new(
+                    caller.principal.clone(),
+                    caller.client_host.trim_start_matches('/'),
+                )),
                 client_id: caller.client_id.clone(),
                 client_host: caller.client_host.clone(),
                 append_turn: parking_lot::Mutex::new(None),

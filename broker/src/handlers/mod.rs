@@ -47,7 +47,7 @@ use std::sync::Arc;
 
 use kafka_protocol::messages::{ApiKey, RequestKind, ResponseKind};
 use kafka_protocol::protocol::StrBytes;
-use strata_governance::{Operation, Principal, Resource};
+use strata_governance::{Identity, Operation, Resource};
 
 use crate::broker::Broker;
 
@@ -57,7 +57,8 @@ pub(crate) use api_versions::unsupported_version_response;
 pub(crate) struct RequestContext {
     pub(crate) broker: Arc<Broker>,
     pub(crate) version: i16,
-    pub(crate) principal: Arc<Principal>,
+    /// The authenticated principal and its address, as the authorizer sees them.
+    pub(crate) identity: Arc<Identity>,
     /// The client's `client.id`, as group members report it.
     pub(crate) client_id: String,
     /// The client's address as Kafka writes it (`/127.0.0.1`).
@@ -108,7 +109,7 @@ impl RequestContext {
     pub(crate) fn may(&self, operation: Operation, resource: Resource<'_>) -> bool {
         self.broker
             .authorizer
-            .authorize(&self.principal, operation, &resource)
+            .authorize(&self.identity, operation, &resource)
     }
 
     /// Takes this request's append turn and waits for it; `None` when the

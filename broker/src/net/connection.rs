@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::{ApiKey, RequestKind};
-use strata_governance::Principal;
+use strata_governance::{Identity, Principal};
 use strata_wire::frame::{peek_length, split_frame, LENGTH_PREFIX};
 use strata_wire::request::{decode_request, RequestError};
 use strata_wire::response::encode_response;
@@ -84,7 +84,7 @@ impl Connection {
         };
         let (queue, pending) = mpsc::channel(MAX_IN_FLIGHT);
         let writer = tokio::spawn(write_responses(writer, pending));
-        let principal = Arc::new(Principal::anonymous());
+        let identity = Arc::new(Identity::new(Principal::anonymous(), peer.ip().to_string()));
         let max_frame = requests.broker.cluster.properties.socket_request_max_bytes;
         let mut buf = BytesMut::with_capacity(16 * 1024);
         let pool = Arc::new(FramePool::default());
@@ -114,7 +114,7 @@ impl Connection {
                         break 'read;
                     }
                 };
-                let Some(next) = requests.start(frame, &principal) else {
+                let Some(next) = requests.start(frame, &identity) else {
                     break 'read;
                 };
                 if let Some(next) = next {
@@ -190,7 +190,7 @@ impl RequestStarter {
 
     /// Decodes a frame and starts its handler. `None`: close the connection;
     /// `Some(None)`: nothing to answer (acks=0 produce is answered by no response).
-    fn start(&mut self, frame: Bytes, principal: &Arc<Principal>) -> Option<Option<Pending>> {
+    fn start(&mut self, frame: Bytes, identity: &Arc<Identity>) -> Option<Option<Pending>> {
         let request = match decode_request(frame, handlers::is_served) {
             Ok(request) => request,
             Err(RequestError::UnsupportedVersion {
@@ -227,7 +227,7 @@ impl RequestStarter {
         let ctx = RequestContext {
             broker: self.broker.clone(),
             version,
-            principal: principal.clone(),
+            identity: identity.clone(),
             client_id: client_id.clone(),
             client_host: format!("/{}", self.peer.ip()),
             append_turn: parking_lot::Mutex::new(append_turn),
