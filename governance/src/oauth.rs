@@ -94,6 +94,23 @@ impl JwtValidator {
         })
     }
 
+    /// Builds the validator from a JWKS document already in hand (tests,
+    /// fuzzing, a set passed inline); [`refresh`](Self::refresh) still
+    /// reads `settings.jwks`.
+    pub fn from_jwks(settings: JwtSettings, jwks_json: &str) -> Result<Self, JwksError> {
+        let fail = |e: String| JwksError::Load("the given JWKS".into(), e);
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .map_err(|e| fail(e.to_string()))?;
+        let keys = parse_keys(jwks_json).map_err(fail)?;
+        Ok(JwtValidator {
+            settings,
+            keys: RwLock::new(Arc::new(keys)),
+            http,
+        })
+    }
+
     /// Re-reads the JWKS (the broker calls this every `jwks_refresh`, and
     /// when a token names a key id the set does not have). On failure the
     /// current keys stay.
@@ -249,13 +266,18 @@ async fn fetch(http: &reqwest::Client, source: &JwksSource) -> Result<Keys, Jwks
             .await
             .map_err(|e| fail(e.to_string()))?,
     };
+    parse_keys(&text).map_err(fail)
+}
+
+/// The usable keys of a JWKS document.
+fn parse_keys(text: &str) -> Result<Keys, String> {
     // Key by key, so that one key of a type this build cannot read does not
     // make the whole set unreadable.
     #[derive(serde::Deserialize)]
     struct RawSet {
         keys: Vec<Value>,
     }
-    let set: RawSet = serde_json::from_str(&text).map_err(|e| fail(e.to_string()))?;
+    let set: RawSet = serde_json::from_str(text).map_err(|e| e.to_string())?;
     let jwks: Vec<Jwk> = set
         .keys
         .into_iter()
@@ -278,7 +300,7 @@ async fn fetch(http: &reqwest::Client, source: &JwksSource) -> Result<Keys, Jwks
         })
         .collect();
     if keys.is_empty() {
-        return Err(fail("the key set has no usable signing key".into()));
+        return Err("the key set has no usable signing key".into());
     }
     Ok(Keys(keys))
 }

@@ -365,3 +365,13 @@ async fn oauthbearer_exchange() {
     let plain_only = SaslAuthenticator::new(Arc::new(CredentialStore::default()), None);
     assert!(plain_only.start(Mechanism::OAuthBearer).is_none());
 }
+
+#[test]
+fn from_jwks_needs_no_io() {
+    let jwks = json!({ "keys": [rsa_jwk("k1", RSA1_N)] }).to_string();
+    let v =
+        JwtValidator::from_jwks(settings(JwksSource::File("/nonexistent".into())), &jwks).unwrap();
+    let token = sign(Algorithm::RS256, Some("k1"), RSA1, &claims());
+    assert!(v.validate(&token, NOW_MS).is_ok());
+    assert!(JwtValidator::from_jwks(settings(JwksSource::File("/x".into())), "{}").is_err());
+}
