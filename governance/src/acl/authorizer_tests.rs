@@ -368,21 +368,74 @@ fn ten_thousand_acls_answer_correctly() {
 }
 
 #[test]
+fn ten_thousand_prefixes_of_many_lengths_answer_correctly() {
+    // 40 distinct prefix lengths: lookups take the range walk.
+    let bindings: Vec<AclBinding> = (0..10_000)
+        .map(|i| {
+            let user = format!("User:user{}", i % 100);
+            allow_topic(
+                &format!("{}{i}.", "x".repeat(i % 40)),
+                Prefixed,
+                &user,
+                Write,
+            )
+        })
+        .collect();
+    let a = authorizer(&bindings);
+    for i in [0usize, 1, 39, 40, 4321, 9999] {
+        let name = format!("{}{i}.events", "x".repeat(i % 40));
+        let owner = who(&format!("User:user{}", i % 100), "h");
+        let other = who(&format!("User:user{}", (i + 1) % 100), "h");
+        assert!(
+            a.authorize(&owner, Write, &Resource::Topic(&name)),
+            "{name}"
+        );
+        assert!(
+            !a.authorize(&other, Write, &Resource::Topic(&name)),
+            "{name}"
+        );
+    }
+    assert!(!a.authorize(
+        &who("User:user0", "h"),
+        Write,
+        &Resource::Topic("y0.events")
+    ));
+}
+
+#[test]
 #[ignore = "timing, run by hand: cargo test --release -p strata-governance -- --ignored --nocapture"]
 fn ten_thousand_acls_timing() {
     let a = big();
     let u7 = who("User:user7", "h");
-    let names: Vec<String> = (0..1000)
-        .map(|i| format!("team{i:04}-orders-{i}"))
-        .collect();
-    let rounds = 200;
-    let start = Instant::now();
-    let mut allowed = 0;
-    for _ in 0..rounds {
-        for n in &names {
-            allowed += usize::from(a.authorize(&u7, Write, &Resource::Topic(n)));
+    let cases: [(&str, Vec<String>, Operation); 3] = [
+        (
+            "prefixed match",
+            (0..1000)
+                .map(|i| format!("team{i:04}-orders-{i}"))
+                .collect(),
+            Write,
+        ),
+        (
+            "literal match",
+            (0..1000).map(|i| format!("topic-{:05}", i * 5)).collect(),
+            Read,
+        ),
+        (
+            "no acl",
+            (0..1000).map(|i| format!("zzz-{i}")).collect(),
+            Read,
+        ),
+    ];
+    for (what, names, op) in cases {
+        let rounds = 200;
+        let start = Instant::now();
+        let mut allowed = 0;
+        for _ in 0..rounds {
+            for n in &names {
+                allowed += usize::from(a.authorize(&u7, op, &Resource::Topic(n)));
+            }
         }
+        let per = start.elapsed() / (rounds * names.len() as u32);
+        println!("authorize with 10,000 ACLs, {what}: {per:?} per call ({allowed} allowed)");
     }
-    let per = start.elapsed() / (rounds * names.len() as u32);
-    println!("authorize with 10,000 ACLs: {per:?} per call ({allowed} allowed)");
 }

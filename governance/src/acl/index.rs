@@ -4,16 +4,25 @@
 //! produce CPU.
 //!
 //! Per resource type: literal bindings in a hash map by name (`*` is one of
-//! its keys), prefixed bindings in a `BTreeMap` by prefix. The prefixes of a
-//! name are found by a backward range walk: take the greatest key not after
-//! the current bound; if it is a prefix of the name it applies, and the walk
-//! continues before it; if not, no key between it and the bound is a prefix,
-//! and the bound drops to the longest common prefix of that key and the name.
-//! Each step either finds an applicable binding set or shortens the bound, so
-//! a lookup costs a few `O(log n)` probes, whatever the number of ACLs.
+//! its keys), prefixed bindings in a hash map by prefix, with the set of
+//! prefix lengths in use and the prefixes in order. The prefixes of a name
+//! that carry bindings are found one of two ways:
+//!
+//! - few distinct prefix lengths (the usual case: naming conventions such as
+//!   `team-a.`): one hash probe per length, the name cut at that length;
+//! - many: a backward range walk over the ordered prefixes. Take the greatest
+//!   key not after the current bound; if it is a prefix of the name it
+//!   applies, and the walk continues before it; if not, no key between it and
+//!   the bound is a prefix, and the bound drops to the longest common prefix
+//!   of that key and the name. Each step either finds an applicable prefix or
+//!   shortens the bound, so a lookup costs a few `O(log n)` searches.
+//!
+//! Either way the cost does not grow with the number of ACLs.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Bound;
+
+use foldhash::fast::RandomState;
 
 use super::{AclBinding, Operation, PatternType, Permission, ResourceType, WILDCARD};
 
@@ -37,10 +46,37 @@ impl Entry {
     }
 }
 
+/// Up to this many distinct prefix lengths, prefixes are found by hash
+/// probes; beyond, by the range walk.
+const PROBE_LENGTHS: usize = 12;
+
 #[derive(Debug, Default)]
 struct TypeIndex {
-    literal: HashMap<String, Vec<Entry>>,
-    prefixed: BTreeMap<String, Vec<Entry>>,
+    literal: HashMap<String, Vec<Entry>, RandomState>,
+    prefixed: HashMap<String, Vec<Entry>, RandomState>,
+    /// The keys of `prefixed`, in order, for the range walk.
+    prefix_keys: BTreeSet<String>,
+    /// Byte length of a prefix -> how many prefixes have it.
+    prefix_lengths: BTreeMap<usize, usize>,
+}
+
+impl TypeIndex {
+    fn add_prefix(&mut self, name: &str) {
+        if self.prefix_keys.insert(name.to_string()) {
+            *self.prefix_lengths.entry(name.len()).or_default() += 1;
+        }
+    }
+
+    fn remove_prefix(&mut self, name: &str) {
+        if self.prefix_keys.remove(name) {
+            if let Some(count) = self.prefix_lengths.get_mut(&name.len()) {
+                *count -= 1;
+                if *count == 0 {
+                    self.prefix_lengths.remove(&name.len());
+                }
+            }
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -71,10 +107,13 @@ impl AclIndex {
         }
         let index = &mut self.by_type[slot(binding.resource_type)];
         let entries = match binding.pattern_type {
-            PatternType::Prefixed => index
-                .prefixed
-                .entry(binding.resource_name.clone())
-                .or_default(),
+            PatternType::Prefixed => {
+                index.add_prefix(&binding.resource_name);
+                index
+                    .prefixed
+                    .entry(binding.resource_name.clone())
+                    .or_default()
+            }
             _ => index
                 .literal
                 .entry(binding.resource_name.clone())
@@ -98,6 +137,7 @@ impl AclIndex {
                     entries.retain(|e| *e != entry);
                     if entries.is_empty() {
                         index.prefixed.remove(name);
+                        index.remove_prefix(name);
                     }
                 }
             }
@@ -135,15 +175,34 @@ impl AclIndex {
                 }
             }
         }
+        if index.prefix_lengths.len() <= PROBE_LENGTHS {
+            for &len in index
+                .prefix_lengths
+                .range(..=name.len())
+                .map(|(len, _)| len)
+            {
+                let Some(prefix) = name.get(..len) else {
+                    continue;
+                };
+                if let Some(entries) = index.prefixed.get(prefix) {
+                    if !visit(entries) {
+                        return;
+                    }
+                }
+            }
+            return;
+        }
         let mut upper = Bound::Included(name);
-        while let Some((key, entries)) = index
-            .prefixed
+        while let Some(key) = index
+            .prefix_keys
             .range::<str, _>((Bound::Unbounded, upper))
             .next_back()
         {
             if name.starts_with(key.as_str()) {
-                if !visit(entries) {
-                    return;
+                if let Some(entries) = index.prefixed.get(key.as_str()) {
+                    if !visit(entries) {
+                        return;
+                    }
                 }
                 upper = Bound::Excluded(&name[..key.len()]);
             } else {
@@ -202,8 +261,7 @@ mod tests {
     }
 
     #[test]
-    fn prefix_walk_finds_exactly_the_prefixes() {
-        let mut index = AclIndex::default();
+    fn prefix_lookups_find_exactly_the_prefixes() {
         let names = [
             "a",
             "ab",
@@ -219,31 +277,49 @@ mod tests {
             "éa",
             "zz",
         ];
-        for n in names {
-            index.insert(&prefixed(n));
-        }
-        for probe in [
-            "abcz",
-            "abc",
-            "abd-1",
-            "ab",
-            "a",
-            "orders-eu-1",
-            "orders",
-            "é",
-            "éab",
-            "ordera",
-            "",
-            "x",
-            "zzz",
-        ] {
-            let mut want: Vec<String> = names
+        // Few lengths: hash probes; with names of many more lengths: the walk.
+        let many: Vec<String> = (0..20).map(|i| format!("{}q", "y".repeat(i))).collect();
+        for extra in [&[][..], &many[..]] {
+            let mut index = AclIndex::default();
+            for n in names
                 .iter()
-                .filter(|n| probe.starts_with(**n))
-                .map(|n| n.to_string())
-                .collect();
-            want.sort();
-            assert_eq!(applicable(&index, probe), want, "probe {probe}");
+                .copied()
+                .chain(extra.iter().map(String::as_str))
+            {
+                index.insert(&prefixed(n));
+            }
+            let topics = &index.by_type[slot(ResourceType::Topic)];
+            assert_eq!(
+                topics.prefix_lengths.len() > PROBE_LENGTHS,
+                !extra.is_empty()
+            );
+            let probes = [
+                "abcz",
+                "abc",
+                "abd-1",
+                "ab",
+                "a",
+                "orders-eu-1",
+                "orders",
+                "é",
+                "éab",
+                "ordera",
+                "",
+                "x",
+                "zzz",
+            ];
+            for probe in probes {
+                let mut want: Vec<String> = names
+                    .iter()
+                    .filter(|n| probe.starts_with(**n))
+                    .map(|n| n.to_string())
+                    .collect();
+                want.sort();
+                assert_eq!(applicable(&index, probe), want, "probe {probe}");
+            }
+            let deep = format!("{}q-1", "y".repeat(7));
+            let found = applicable(&index, &deep);
+            assert_eq!(found.len(), usize::from(!extra.is_empty()), "{found:?}");
         }
     }
 
@@ -263,6 +339,8 @@ mod tests {
         assert!(index.remove(&prefixed("a")));
         assert!(!index.remove(&prefixed("a")));
         assert!(applicable(&index, "ab").is_empty());
-        assert!(index.by_type[slot(ResourceType::Topic)].prefixed.is_empty());
+        let topics = &index.by_type[slot(ResourceType::Topic)];
+        assert!(topics.prefixed.is_empty() && topics.prefix_keys.is_empty());
+        assert!(topics.prefix_lengths.is_empty());
     }
 }
