@@ -186,7 +186,12 @@ pub trait CredentialLookup: Send + Sync {
                 })
             });
         if !known {
-            let _ = salted_password(ScramMechanism::Sha512, password, b"strata", 8192);
+            std::hint::black_box(salted_password(
+                ScramMechanism::Sha512,
+                password,
+                b"strata",
+                8192,
+            ));
         }
         ok
     }
