@@ -18,6 +18,7 @@ pub mod properties;
 mod rest_backend;
 mod schema_validation;
 mod schemas;
+mod security;
 mod server;
 mod topic_config;
 mod transactions;
