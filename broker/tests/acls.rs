@@ -331,6 +331,33 @@ async fn a_denied_principal_gets_authorization_errors_and_misses_topics() {
         )
         .await;
     assert_eq!(named.topics[0].error_code, 29);
+    // Authorized operations: WRITE, and DESCRIBE which WRITE implies.
+    let ops: MetadataResponse = client
+        .call(
+            ApiKey::Metadata,
+            12,
+            &MetadataRequest::default()
+                .with_topics(None)
+                .with_include_topic_authorized_operations(true),
+        )
+        .await;
+    assert_eq!(
+        ops.topics[0].topic_authorized_operations,
+        (1 << 4) | (1 << 8)
+    );
+    // Auto-creation needs CREATE on the cluster or the topic.
+    let created: MetadataResponse = client
+        .call(
+            ApiKey::Metadata,
+            12,
+            &MetadataRequest::default()
+                .with_allow_auto_topic_creation(true)
+                .with_topics(Some(vec![
+                    MetadataRequestTopic::default().with_name(Some(name("visible2")))
+                ])),
+        )
+        .await;
+    assert_eq!(created.topics[0].error_code, 29);
     // CreateAcls needs ALTER on the cluster.
     let codes = create(
         &mut client,

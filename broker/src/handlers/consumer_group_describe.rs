@@ -8,7 +8,7 @@ use kafka_protocol::messages::consumer_group_describe_response::{
 use kafka_protocol::messages::{ConsumerGroupDescribeRequest, ConsumerGroupDescribeResponse};
 use strata_governance::{Operation, Resource};
 
-use super::{acl_operations, text, topic_name, RequestContext};
+use super::{text, topic_name, RequestContext};
 use crate::groups::{Assignment, ConsumerGroupDescription};
 
 /// Member type (v1): 1 for a member speaking the consumer protocol.
@@ -38,7 +38,9 @@ pub(super) async fn handle(
                 Some(Ok(group)) => {
                     let described = describe(ctx, base.clone(), group);
                     if request.include_authorized_operations {
-                        described.with_authorized_operations(acl_operations::group_all())
+                        described.with_authorized_operations(
+                            ctx.authorized_operations(Resource::Group(group_id)),
+                        )
                     } else {
                         described
                     }

@@ -6,7 +6,7 @@ use kafka_protocol::messages::{BrokerId, DescribeClusterRequest, DescribeCluster
 
 use strata_governance::{Operation, Resource};
 
-use super::{acl_operations, text, RequestContext};
+use super::{text, RequestContext};
 
 /// `endpoint_type` 1: brokers; 2: controllers, which only a controller listener serves.
 const ENDPOINT_BROKERS: i8 = 1;
@@ -35,7 +35,8 @@ pub(super) async fn handle(
         .with_host(text(broker.advertised_host.clone()))
         .with_port(i32::from(broker.advertised_port))]);
     if request.include_cluster_authorized_operations {
-        response = response.with_cluster_authorized_operations(acl_operations::cluster_all());
+        response = response
+            .with_cluster_authorized_operations(ctx.authorized_operations(Resource::Cluster));
     }
     response
 }

@@ -5,7 +5,7 @@ use kafka_protocol::messages::describe_groups_response::{DescribedGroup, Describ
 use kafka_protocol::messages::{DescribeGroupsRequest, DescribeGroupsResponse};
 use strata_governance::{Operation, Resource};
 
-use super::{acl_operations, text, RequestContext};
+use super::{text, RequestContext};
 
 /// v6 reports an unknown group as GROUP_ID_NOT_FOUND (KIP-1043); earlier
 /// versions describe it as Dead without an error.
@@ -57,7 +57,9 @@ pub(super) async fn handle(
                 .with_protocol_data(text(group.protocol_name))
                 .with_members(members);
             if request.include_authorized_operations {
-                described.with_authorized_operations(acl_operations::group_all())
+                described.with_authorized_operations(
+                    ctx.authorized_operations(Resource::Group(id.0.as_str())),
+                )
             } else {
                 described
             }

@@ -9,9 +9,9 @@ use kafka_protocol::messages::{
     BrokerId, DescribeTopicPartitionsRequest, DescribeTopicPartitionsResponse,
 };
 
-use strata_governance::Operation;
+use strata_governance::{Operation, Resource};
 
-use super::{acl_operations, topic_name, RequestContext};
+use super::{topic_name, RequestContext};
 
 pub(super) async fn handle(
     ctx: &RequestContext,
@@ -85,7 +85,9 @@ pub(super) async fn handle(
                 .with_topic_id(topic.id)
                 .with_is_internal(crate::cluster::is_internal(&name))
                 .with_partitions(partitions)
-                .with_topic_authorized_operations(acl_operations::topic_all()),
+                .with_topic_authorized_operations(
+                    ctx.authorized_operations(Resource::Topic(&name)),
+                ),
         );
         if last < count {
             next_cursor = Some(

@@ -9,7 +9,7 @@
 
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::{InitProducerIdRequest, InitProducerIdResponse, ProducerId};
-use strata_governance::{Operation, Resource};
+use strata_governance::{Operation, Resource, ResourceType};
 
 use super::RequestContext;
 
@@ -44,13 +44,10 @@ pub(super) async fn handle(
 
 async fn idempotent(ctx: &RequestContext) -> Result<(i64, i16), ResponseError> {
     // Kafka: IdempotentWrite on the cluster, or Write on any topic.
+    // (authorizeByResourceType: a prefixed or wildcard ACL counts even
+    // before any topic it names exists).
     if !ctx.may(Operation::IdempotentWrite, Resource::Cluster)
-        && !ctx
-            .broker
-            .cluster
-            .topics()
-            .iter()
-            .any(|t| ctx.may_topic(Operation::Write, &t.name))
+        && !ctx.may_any(Operation::Write, ResourceType::Topic)
     {
         return Err(ResponseError::ClusterAuthorizationFailed);
     }

@@ -17,7 +17,8 @@ pub(super) async fn handle(ctx: &RequestContext, request: MetadataRequest) -> Me
     let broker = &ctx.broker;
     let cluster = &broker.cluster;
     let node = BrokerId(cluster.node_id);
-    let include_ops = request.include_topic_authorized_operations;
+    // Kafka fills the bit fields from v8 (cluster operations only up to v10).
+    let include_ops = ctx.version >= 8 && request.include_topic_authorized_operations;
     // v0 sends an empty list for "all topics"; v1+ sends null.
     let all = match &request.topics {
         None => true,
@@ -29,7 +30,7 @@ pub(super) async fn handle(ctx: &RequestContext, request: MetadataRequest) -> Me
     if all {
         let visible = cluster.topics().into_iter();
         for topic in visible.filter(|t| ctx.may_topic(Operation::Describe, &t.name)) {
-            topics.push(describe(&topic, node, include_ops));
+            topics.push(describe(ctx, &topic, node, include_ops));
         }
     } else {
         for requested in request.topics.unwrap_or_default() {
@@ -41,7 +42,7 @@ pub(super) async fn handle(ctx: &RequestContext, request: MetadataRequest) -> Me
                             .with_error_code(ResponseError::TopicAuthorizationFailed.code())
                             .with_topic_id(requested.topic_id)
                     }
-                    Some(topic) => describe(&topic, node, include_ops),
+                    Some(topic) => describe(ctx, &topic, node, include_ops),
                     None => MetadataResponseTopic::default()
                         .with_error_code(ResponseError::UnknownTopicId.code())
                         .with_topic_id(requested.topic_id),
@@ -58,8 +59,13 @@ pub(super) async fn handle(ctx: &RequestContext, request: MetadataRequest) -> Me
         .with_cluster_id(Some(text(cluster.cluster_id.clone())))
         .with_controller_id(node)
         .with_topics(topics);
-    if request.include_cluster_authorized_operations {
-        response = response.with_cluster_authorized_operations(acl_operations::cluster_all());
+    if (8..=10).contains(&ctx.version) && request.include_cluster_authorized_operations {
+        let ops = if ctx.may(Operation::Describe, Resource::Cluster) {
+            ctx.authorized_operations(Resource::Cluster)
+        } else {
+            0
+        };
+        response = response.with_cluster_authorized_operations(ops);
     }
     response
 }
@@ -78,7 +84,7 @@ async fn by_name(
             .with_error_code(ResponseError::TopicAuthorizationFailed.code());
     }
     if let Some(topic) = cluster.topic(name) {
-        return describe(&topic, node, include_ops);
+        return describe(ctx, &topic, node, include_ops);
     }
     let unknown = |code: ResponseError| {
         MetadataResponseTopic::default()
@@ -88,22 +94,33 @@ async fn by_name(
     if validate_topic_name(name).is_err() {
         return unknown(ResponseError::InvalidTopicException);
     }
-    let may_create =
-        ctx.may(Operation::Create, Resource::Cluster) || ctx.may_topic(Operation::Create, name);
-    if !auto_create || !may_create {
+    if !auto_create {
         return unknown(ResponseError::UnknownTopicOrPartition);
     }
+    // Kafka: CREATE on the cluster, or else on the topic; refused, the
+    // topic is TOPIC_AUTHORIZATION_FAILED.
+    if !ctx.may(Operation::Create, Resource::Cluster) && !ctx.may_topic(Operation::Create, name) {
+        return unknown(ResponseError::TopicAuthorizationFailed);
+    }
     match cluster.create_topic(name, -1, -1, Default::default()).await {
-        Ok(topic) => describe(&topic, node, include_ops),
+        Ok(topic) => describe(ctx, &topic, node, include_ops),
         // Another request created it in between: describe that one.
-        Err(_) if cluster.topic(name).is_some() => {
-            describe(&cluster.topic(name).expect("checked"), node, include_ops)
-        }
+        Err(_) if cluster.topic(name).is_some() => describe(
+            ctx,
+            &cluster.topic(name).expect("checked"),
+            node,
+            include_ops,
+        ),
         Err(e) => unknown(e.code),
     }
 }
 
-fn describe(topic: &Arc<Topic>, node: BrokerId, include_ops: bool) -> MetadataResponseTopic {
+fn describe(
+    ctx: &RequestContext,
+    topic: &Arc<Topic>,
+    node: BrokerId,
+    include_ops: bool,
+) -> MetadataResponseTopic {
     let partitions = (0..topic.partition_count())
         .map(|p| {
             MetadataResponsePartition::default()
@@ -120,7 +137,7 @@ fn describe(topic: &Arc<Topic>, node: BrokerId, include_ops: bool) -> MetadataRe
         .with_is_internal(is_internal(&topic.name))
         .with_partitions(partitions)
         .with_topic_authorized_operations(if include_ops {
-            acl_operations::topic_all()
+            ctx.authorized_operations(Resource::Topic(&topic.name))
         } else {
             acl_operations::NOT_REQUESTED
         })

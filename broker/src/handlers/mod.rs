@@ -52,7 +52,8 @@ use std::sync::Arc;
 
 use kafka_protocol::messages::{ApiKey, RequestKind, ResponseKind};
 use kafka_protocol::protocol::StrBytes;
-use strata_governance::{Identity, Operation, Resource};
+use strata_governance::acl::supported_operations;
+use strata_governance::{Identity, Operation, Resource, ResourceType};
 
 use crate::broker::Broker;
 
@@ -123,6 +124,25 @@ impl RequestContext {
         let mut turn = self.append_turn.lock().take()?;
         turn.wait().await;
         Some(turn)
+    }
+
+    /// Kafka's `authorizeByResourceType`: may the principal perform
+    /// `operation` on some resource of `resource_type`?
+    pub(crate) fn may_any(&self, operation: Operation, resource_type: ResourceType) -> bool {
+        self.broker
+            .authorizer
+            .authorize_any(&self.identity, operation, resource_type)
+    }
+
+    /// The `authorized_operations` bit field Kafka fills for `resource`:
+    /// every operation its type supports that the principal may perform.
+    pub(crate) fn authorized_operations(&self, resource: Resource<'_>) -> i32 {
+        strata_governance::authorized_operations(
+            &*self.broker.authorizer,
+            &self.identity,
+            &resource,
+            supported_operations(resource.resource_type()),
+        )
     }
 
     /// May the principal perform `operation` on topic `name`?
@@ -269,52 +289,8 @@ pub(crate) fn storage_error_code(
     }
 }
 
-/// Kafka's ACL operation codes, for the authorized-operations bit fields.
+/// The authorized-operations bit fields.
 pub(crate) mod acl_operations {
-    const READ: i32 = 3;
-    const WRITE: i32 = 4;
-    const CREATE: i32 = 5;
-    const DELETE: i32 = 6;
-    const ALTER: i32 = 7;
-    const DESCRIBE: i32 = 8;
-    const CLUSTER_ACTION: i32 = 9;
-    const DESCRIBE_CONFIGS: i32 = 10;
-    const ALTER_CONFIGS: i32 = 11;
-    const IDEMPOTENT_WRITE: i32 = 12;
-
     /// Sent when the client did not ask for authorized operations.
     pub(crate) const NOT_REQUESTED: i32 = i32::MIN;
-
-    fn bits(ops: &[i32]) -> i32 {
-        ops.iter().fold(0, |acc, op| acc | (1 << op))
-    }
-    /// Everything on a topic: the allow-all authorizer permits it all.
-    pub(crate) fn topic_all() -> i32 {
-        bits(&[
-            READ,
-            WRITE,
-            CREATE,
-            DELETE,
-            ALTER,
-            DESCRIBE,
-            DESCRIBE_CONFIGS,
-            ALTER_CONFIGS,
-        ])
-    }
-    /// Everything on a group.
-    pub(crate) fn group_all() -> i32 {
-        bits(&[READ, DELETE, DESCRIBE])
-    }
-    /// Everything on the cluster.
-    pub(crate) fn cluster_all() -> i32 {
-        bits(&[
-            CREATE,
-            ALTER,
-            DESCRIBE,
-            CLUSTER_ACTION,
-            DESCRIBE_CONFIGS,
-            ALTER_CONFIGS,
-            IDEMPOTENT_WRITE,
-        ])
-    }
 }
