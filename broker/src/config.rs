@@ -57,6 +57,13 @@ pub struct Cli {
     /// A Kafka broker property, `key=value` (repeatable; env: comma-separated).
     #[arg(long = "override", env = "STRATA_OVERRIDES", value_delimiter = ',')]
     pub overrides: Vec<String>,
+    /// First administrator: SCRAM credentials are created for this user at
+    /// start if it has none, and `User:<name>` is a super user.
+    #[arg(long, env = "STRATA_ADMIN_USER", requires = "admin_password")]
+    pub admin_user: Option<String>,
+    /// The first administrator's password.
+    #[arg(long, env = "STRATA_ADMIN_PASSWORD", requires = "admin_user")]
+    pub admin_password: Option<String>,
     /// Log filter in `tracing` syntax.
     #[arg(long, env = "STRATA_LOG", default_value = "info")]
     pub log: String,
@@ -95,6 +102,8 @@ pub struct BrokerConfig {
     pub admin_addr: SocketAddr,
     pub properties: BrokerProperties,
     pub tier: Option<TierSettings>,
+    /// `--admin-user` and `--admin-password`.
+    pub admin_user: Option<(String, String)>,
 }
 
 /// Where the tier is and how large its cache may grow.
@@ -193,6 +202,7 @@ impl BrokerConfig {
                 .unwrap_or(default_addr(9644)),
             properties,
             tier,
+            admin_user: cli.admin_user.clone().zip(cli.admin_password.clone()),
         })
     }
 
@@ -218,7 +228,12 @@ impl BrokerConfig {
                 tier.cache_disk_bytes
             ));
         }
+        if let Some((user, _)) = &self.admin_user {
+            out.push_str(&format!(" admin_user={user} admin_password=********"));
+        }
         for (key, value) in self.properties.explicit() {
+            let secret = key.contains("password") || key.contains("jaas");
+            let value = if secret { "********" } else { value.as_str() };
             out.push_str(&format!(" {key}={value}"));
         }
         out

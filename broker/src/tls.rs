@@ -120,8 +120,8 @@ fn provider() -> CryptoProvider {
 }
 
 fn read_roots(path: &Path) -> anyhow::Result<RootCertStore> {
-    let pem =
-        std::fs::read(path).with_context(|| format!("reading the truststore {}", path.display()))?;
+    let pem = std::fs::read(path)
+        .with_context(|| format!("reading the truststore {}", path.display()))?;
     let mut roots = RootCertStore::empty();
     for cert in CertificateDer::pem_slice_iter(&pem) {
         let cert = cert.with_context(|| format!("certificates in {}", path.display()))?;
@@ -161,10 +161,6 @@ impl ReloadingTlsAcceptor {
                 checked: Instant::now(),
             }),
         })
-    }
-
-    pub(crate) fn settings(&self) -> &TlsSettings {
-        &self.settings
     }
 
     /// The acceptor for a new connection, after re-reading the files if

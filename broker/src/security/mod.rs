@@ -1,0 +1,3 @@
+//! Broker-side security set-up.
+
+pub(crate) mod bootstrap;
