@@ -18,8 +18,12 @@ pub(crate) struct Broker {
     pub(crate) cluster: Cluster,
     pub(crate) groups: GroupCoordinator,
     pub(crate) transactions: TransactionCoordinator,
+    /// The first listener's advertised endpoint (the REST Proxy's and
+    /// in-process requests' listener).
     pub(crate) advertised_host: String,
     pub(crate) advertised_port: u16,
+    /// Every listener's advertised endpoint, in `listeners` order.
+    pub(crate) endpoints: Vec<Endpoint>,
     pub(crate) metrics: Metrics,
     /// Consulted by handlers before they act: `acls`, or allow-all.
     pub(crate) authorizer: Arc<dyn Authorizer>,
@@ -32,4 +36,30 @@ pub(crate) struct Broker {
     pub(crate) schema_validator: SchemaValidator,
     /// Hands out producer ids (InitProducerId).
     pub(crate) producer_ids: ProducerIds,
+}
+
+/// Where clients reach one listener.
+#[derive(Debug, Clone)]
+pub(crate) struct Endpoint {
+    pub(crate) listener: Arc<str>,
+    pub(crate) host: String,
+    pub(crate) port: u16,
+}
+
+impl Broker {
+    /// The advertised endpoint of `listener`; the first listener's for a
+    /// name it does not know (in-process requests).
+    pub(crate) fn advertised(&self, listener: &str) -> (&str, u16) {
+        match self.endpoints.iter().find(|e| &*e.listener == listener) {
+            Some(e) => (&e.host, e.port),
+            None => (&self.advertised_host, self.advertised_port),
+        }
+    }
+
+    /// The name of the first listener.
+    pub(crate) fn first_listener(&self) -> Arc<str> {
+        self.endpoints
+            .first()
+            .map_or_else(|| "PLAINTEXT".into(), |e| e.listener.clone())
+    }
 }

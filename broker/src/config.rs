@@ -237,6 +237,8 @@ impl BrokerConfig {
             out.push_str(&format!(" admin_user={user} admin_password=********"));
         }
         for (key, value) in self.properties.explicit() {
+            let secret = key.contains("password") || key.contains("jaas");
+            let value = if secret { "********" } else { value.as_str() };
             out.push_str(&format!(" {key}={value}"));
         }
         out

@@ -20,6 +20,7 @@ mod schema_validation;
 mod schemas;
 mod security;
 mod server;
+mod tls;
 mod topic_config;
 mod transactions;
 mod txn_markers;

@@ -1,7 +1,7 @@
 //! Prometheus metrics, declared once and named the Prometheus way.
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry,
     TextEncoder,
 };
 
@@ -10,7 +10,8 @@ pub(crate) struct Metrics {
     registry: Registry,
     pub(crate) requests: IntCounterVec,
     pub(crate) request_duration: HistogramVec,
-    pub(crate) connections: IntGauge,
+    pub(crate) connections: IntGaugeVec,
+    pub(crate) authentication_failures: IntCounterVec,
     pub(crate) produced_bytes: IntCounter,
     pub(crate) fetched_bytes: IntCounter,
     pub(crate) closed_for_bad_input: IntCounter,
@@ -35,8 +36,19 @@ impl Metrics {
             &["api"],
         )
         .expect("valid metric");
-        let connections =
-            IntGauge::new("strata_connections", "Open Kafka connections.").expect("valid metric");
+        let connections = IntGaugeVec::new(
+            Opts::new("strata_connections", "Open Kafka connections, by listener."),
+            &["listener"],
+        )
+        .expect("valid metric");
+        let authentication_failures = IntCounterVec::new(
+            Opts::new(
+                "strata_authentication_failures_total",
+                "Failed SASL logins and refused mechanisms, by listener and mechanism.",
+            ),
+            &["listener", "mechanism"],
+        )
+        .expect("valid metric");
         let produced_bytes = IntCounter::new(
             "strata_produced_bytes_total",
             "Record batch bytes appended by Produce.",
@@ -56,6 +68,7 @@ impl Metrics {
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(request_duration.clone()),
             Box::new(connections.clone()),
+            Box::new(authentication_failures.clone()),
             Box::new(produced_bytes.clone()),
             Box::new(fetched_bytes.clone()),
             Box::new(closed_for_bad_input.clone()),
@@ -67,6 +80,7 @@ impl Metrics {
             requests,
             request_duration,
             connections,
+            authentication_failures,
             produced_bytes,
             fetched_bytes,
             closed_for_bad_input,

@@ -23,6 +23,101 @@ pub(crate) const BROKER_ONLY: &[(&str, &str, &str)] = &[
         "StandardAuthorizer (or AclAuthorizer, or strata) enforces ACLs; empty allows everything.",
     ),
     (
+        "advertised.listeners",
+        "",
+        "Endpoints given to clients, per listener (NAME://host:port, comma list); default: the bound listeners.",
+    ),
+    (
+        "connection.failed.authentication.delay.ms",
+        "100",
+        "Delay before a failed SASL authentication is answered and its connection closed.",
+    ),
+    (
+        "connections.max.reauth.ms",
+        "0",
+        "KIP-368: SASL sessions last at most this long before the client must re-authenticate (0: no limit).",
+    ),
+    (
+        "listener.security.protocol.map",
+        "PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL",
+        "Security protocol of each listener name (NAME:PROTOCOL, comma list).",
+    ),
+    (
+        "listeners",
+        "",
+        "Kafka listeners (NAME://host:port, comma list); default: one PLAINTEXT listener on --kafka-addr.",
+    ),
+    (
+        "sasl.enabled.mechanisms",
+        "PLAIN,SCRAM-SHA-256,SCRAM-SHA-512",
+        "SASL mechanisms served on SASL listeners (OAUTHBEARER is added when a JWKS is configured).",
+    ),
+    (
+        "sasl.oauthbearer.clock.skew.seconds",
+        "30",
+        "Leeway when checking a JWT's exp, nbf and iat.",
+    ),
+    (
+        "sasl.oauthbearer.expected.audience",
+        "",
+        "Audiences a JWT must name one of (comma list; empty: not checked).",
+    ),
+    (
+        "sasl.oauthbearer.expected.issuer",
+        "",
+        "The iss a JWT must carry (empty: not checked).",
+    ),
+    (
+        "sasl.oauthbearer.jwks.endpoint.refresh.ms",
+        "3600000",
+        "How often the JWKS is fetched again.",
+    ),
+    (
+        "sasl.oauthbearer.jwks.endpoint.url",
+        "",
+        "JWKS of the token issuer (file:///path or http(s)://); set, OAUTHBEARER and Bearer logins are served.",
+    ),
+    (
+        "sasl.oauthbearer.sub.claim.name",
+        "sub",
+        "The JWT claim naming the principal.",
+    ),
+    (
+        "ssl.client.auth",
+        "none",
+        "Client certificates on SSL listeners: none, requested or required.",
+    ),
+    (
+        "ssl.key.password",
+        "",
+        "Refused if set: encrypted private keys are not supported.",
+    ),
+    (
+        "ssl.keystore.location",
+        "",
+        "PEM file with the private key and certificate chain of SSL and SASL_SSL listeners.",
+    ),
+    (
+        "ssl.keystore.type",
+        "PEM",
+        "Keystore format; PEM is the only one.",
+    ),
+    (
+        "ssl.principal.mapping.rules",
+        "DEFAULT",
+        "Rules turning a client certificate's DN into the principal name.",
+    ),
+    (
+        "ssl.truststore.location",
+        "",
+        "PEM file of CA certificates client certificates are checked against.",
+    ),
+    (
+        "ssl.truststore.type",
+        "PEM",
+        "Truststore format; PEM is the only one.",
+    ),
+    (
         "auto.create.topics.enable",
         "true",
         "Create a topic when a client asks Metadata for an unknown one.",
@@ -180,6 +275,26 @@ pub(crate) const BROKER_ONLY: &[(&str, &str, &str)] = &[
     ),
 ];
 
+/// Properties a listener may set for itself as `listener.name.<name>.<property>`.
+pub(crate) const PER_LISTENER: &[&str] = &[
+    "sasl.enabled.mechanisms",
+    "ssl.client.auth",
+    "ssl.key.password",
+    "ssl.keystore.location",
+    "ssl.keystore.type",
+    "ssl.principal.mapping.rules",
+    "ssl.truststore.location",
+    "ssl.truststore.type",
+    "connections.max.reauth.ms",
+];
+
+/// `listener.name.<name>.<property>` for a per-listener property.
+fn is_listener_property(name: &str) -> bool {
+    name.strip_prefix("listener.name.")
+        .and_then(|rest| rest.split_once('.'))
+        .is_some_and(|(_, property)| PER_LISTENER.contains(&property))
+}
+
 /// Convenience units Kafka accepts for the retention and roll properties.
 const UNIT_ALIASES: &[(&str, &str, i64)] = &[
     ("log.retention.minutes", "log.retention.ms", 60_000),
@@ -256,7 +371,8 @@ impl BrokerProperties {
             if let Some(def) = topic_config::find_by_broker_name(name) {
                 def.validate(value)
                     .map_err(|e| anyhow::anyhow!("broker property {name}: {e}"))?;
-            } else if !BROKER_ONLY.iter().any(|(n, _, _)| n == name) {
+            } else if !BROKER_ONLY.iter().any(|(n, _, _)| n == name) && !is_listener_property(name)
+            {
                 bail!("unknown broker property {name:?}");
             }
         }
@@ -443,6 +559,17 @@ impl BrokerProperties {
             bail!("socket.request.max.bytes and max.connections must be positive");
         }
         Ok(props)
+    }
+
+    /// A broker-only property as set, or its default ("" when it has none).
+    pub(crate) fn value(&self, name: &str) -> &str {
+        match self.explicit.get(name) {
+            Some(value) => value.trim(),
+            None => BROKER_ONLY
+                .iter()
+                .find(|(n, _, _)| *n == name)
+                .map_or("", |(_, default, _)| default),
+        }
     }
 
     /// The properties the operator set explicitly.

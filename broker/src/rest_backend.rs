@@ -39,6 +39,7 @@ impl KafkaBackend for InProcessKafka {
                 api,
                 reason: "the broker is shutting down".into(),
             })?;
+            let listener = broker.first_listener();
             let ctx = RequestContext {
                 broker,
                 version,
@@ -48,6 +49,7 @@ impl KafkaBackend for InProcessKafka {
                 )),
                 client_id: caller.client_id.clone(),
                 client_host: caller.client_host.clone(),
+                listener,
                 append_turn: parking_lot::Mutex::new(None),
             };
             handlers::dispatch(&ctx, request)

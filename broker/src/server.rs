@@ -7,16 +7,19 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use strata_governance::oauth::{JwksSource, JwtSettings, JwtValidator};
+use strata_governance::sasl::SaslAuthenticator;
 use strata_rest_proxy::{RestProxy, RestProxyConfig};
 use strata_tier::{CacheConfig, Tier, TierConfig, TierMetrics};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::broker::Broker;
+use crate::broker::{Broker, Endpoint};
 use crate::cluster::Cluster;
 use crate::config::{BrokerConfig, TierSettings};
 use crate::groups::{CoordinatorConfig, GroupCoordinator, GroupSettings};
 use crate::metrics::Metrics;
+use crate::net::listeners::{listener_configs, ListenerContext};
 use crate::producer_ids::ProducerIds;
 use crate::properties::BrokerProperties;
 use crate::rest_backend::InProcessKafka;
@@ -38,6 +41,8 @@ pub async fn run(config: BrokerConfig) -> anyhow::Result<()> {
 pub struct Server {
     broker: Arc<Broker>,
     kafka_addr: SocketAddr,
+    /// Every Kafka listener's name and bound address, in `listeners` order.
+    listener_addrs: Vec<(Arc<str>, SocketAddr)>,
     admin_addr: SocketAddr,
     schema_registry_addr: SocketAddr,
     stop: watch::Sender<bool>,
@@ -95,8 +100,51 @@ impl Server {
             seams.clone(),
             Arc::new(clock::now_ms),
         )?;
-        let kafka = bind(config.kafka_addr, "kafka").await?;
-        let kafka_addr = kafka.local_addr()?;
+        let listener_configs = listener_configs(
+            &config.properties,
+            config.kafka_addr,
+            &config.advertised_host,
+            config.advertised_port,
+        )?;
+        let jwt = match jwt_settings(&config.properties)? {
+            Some(settings) => Some(Arc::new(
+                JwtValidator::load(settings)
+                    .await
+                    .context("loading sasl.oauthbearer.jwks.endpoint.url")?,
+            )),
+            None => None,
+        };
+        let authenticator = SaslAuthenticator::new(security.credentials.clone(), jwt.clone());
+        let failed_auth_delay = Duration::from_millis(
+            config
+                .properties
+                .value("connection.failed.authentication.delay.ms")
+                .parse()
+                .context("connection.failed.authentication.delay.ms")?,
+        );
+        let mut kafka_listeners = Vec::new();
+        let mut endpoints = Vec::new();
+        for listener in &listener_configs {
+            let context = ListenerContext::new(listener, authenticator.clone(), failed_auth_delay)?;
+            let socket = bind(listener.bind, &format!("kafka {}", listener.name)).await?;
+            let bound = socket.local_addr()?;
+            let (host, port) = listener
+                .advertised
+                .clone()
+                .unwrap_or_else(|| (bound.ip().to_string(), bound.port()));
+            let port = if port == 0 { bound.port() } else { port };
+            endpoints.push(Endpoint {
+                listener: context.name.clone(),
+                host,
+                port,
+            });
+            kafka_listeners.push((socket, bound, Arc::new(context)));
+        }
+        let kafka_addr = kafka_listeners[0].1;
+        let listener_addrs: Vec<(Arc<str>, SocketAddr)> = kafka_listeners
+            .iter()
+            .map(|(_, addr, context)| (context.name.clone(), *addr))
+            .collect();
         let schemas = schemas::open(&cluster).await?;
         let cluster_id = cluster.cluster_id.clone();
         let schema_validator =
@@ -105,8 +153,9 @@ impl Server {
             cluster,
             groups,
             transactions,
-            advertised_host: config.advertised_host.clone(),
-            advertised_port: config.advertised_port.unwrap_or(kafka_addr.port()),
+            advertised_host: endpoints[0].host.clone(),
+            advertised_port: endpoints[0].port,
+            endpoints,
             metrics,
             authorizer: security.authorizer,
             acls: security.acls,
@@ -131,6 +180,14 @@ impl Server {
         let rest_proxy = bind(config.rest_proxy_addr, "rest proxy http").await?;
         let admin_addr = admin.local_addr()?;
         let schema_registry_addr = schema_registry.local_addr()?;
+        for (_, addr, context) in &kafka_listeners {
+            tracing::info!(
+                listener = %context.name,
+                protocol = context.protocol.name(),
+                addr = %addr,
+                "listening"
+            );
+        }
         tracing::info!(
             kafka = %kafka_addr,
             admin = %admin_addr,
@@ -139,8 +196,21 @@ impl Server {
             "listening"
         );
         let (stop, stopped) = watch::channel(false);
-        let mut tasks = vec![
-            tokio::spawn(net::serve_kafka(kafka, broker.clone(), stopped.clone())),
+        let limit = net::connection_limit(&broker);
+        let mut tasks = Vec::new();
+        for (socket, _, context) in kafka_listeners {
+            tasks.push(tokio::spawn(net::serve_kafka(
+                socket,
+                context,
+                broker.clone(),
+                limit.clone(),
+                stopped.clone(),
+            )));
+        }
+        if let Some(jwt) = jwt {
+            tasks.push(tokio::spawn(refresh_jwks(jwt, stopped.clone())));
+        }
+        tasks.extend([
             tokio::spawn(serve_http(
                 admin,
                 http::admin_router(broker.clone()),
@@ -169,13 +239,14 @@ impl Server {
                 let broker = broker.clone();
                 async move { broker.transactions.run(stopped).await }
             }),
-        ];
+        ]);
         if let Some(tier) = &tier {
             tasks.push(tokio::spawn(tier.clone().run(stop.subscribe())));
         }
         Ok(Server {
             broker,
             kafka_addr,
+            listener_addrs,
             admin_addr,
             schema_registry_addr,
             stop,
@@ -186,6 +257,15 @@ impl Server {
     /// The address the Kafka listener bound (useful with port 0).
     pub fn kafka_addr(&self) -> SocketAddr {
         self.kafka_addr
+    }
+
+    /// The address the Kafka listener `name` bound (names as in `listeners`,
+    /// compared without case).
+    pub fn listener_addr(&self, name: &str) -> Option<SocketAddr> {
+        self.listener_addrs
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, addr)| *addr)
     }
 
     /// The address the admin HTTP listener bound.
@@ -297,6 +377,60 @@ async fn serve_http(
         .await;
     if let Err(e) = result {
         tracing::error!(error = %e, "http server failed");
+    }
+}
+
+/// The `sasl.oauthbearer.*` settings; `None` without a JWKS.
+fn jwt_settings(p: &BrokerProperties) -> anyhow::Result<Option<JwtSettings>> {
+    let url = p.value("sasl.oauthbearer.jwks.endpoint.url");
+    if url.is_empty() {
+        return Ok(None);
+    }
+    let jwks = match url.strip_prefix("file://") {
+        Some(path) => JwksSource::File(path.into()),
+        None if url.starts_with("https://") || url.starts_with("http://") => {
+            JwksSource::Url(url.to_string())
+        }
+        None => anyhow::bail!(
+            "sasl.oauthbearer.jwks.endpoint.url must be file://, http:// or https://, not {url:?}"
+        ),
+    };
+    let number = |name: &str| -> anyhow::Result<u64> {
+        p.value(name)
+            .parse()
+            .with_context(|| format!("broker property {name}"))
+    };
+    let issuer = p.value("sasl.oauthbearer.expected.issuer");
+    Ok(Some(JwtSettings {
+        jwks,
+        expected_issuer: (!issuer.is_empty()).then(|| issuer.to_string()),
+        expected_audience: p
+            .value("sasl.oauthbearer.expected.audience")
+            .split(',')
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+            .map(String::from)
+            .collect(),
+        principal_claim: p.value("sasl.oauthbearer.sub.claim.name").to_string(),
+        clock_skew: Duration::from_secs(number("sasl.oauthbearer.clock.skew.seconds")?),
+        jwks_refresh: Duration::from_millis(
+            number("sasl.oauthbearer.jwks.endpoint.refresh.ms")?.max(1000),
+        ),
+    }))
+}
+
+/// Fetches the JWKS again every `sasl.oauthbearer.jwks.endpoint.refresh.ms`;
+/// a failed fetch keeps the keys in use.
+async fn refresh_jwks(jwt: Arc<JwtValidator>, mut stopped: watch::Receiver<bool>) {
+    let every = jwt.settings().jwks_refresh;
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stopped.wait_for(|s| *s) => return,
+        }
+        if let Err(e) = jwt.refresh().await {
+            tracing::warn!(error = %e, "refreshing the JWKS failed; keeping the keys in use");
+        }
     }
 }
 

@@ -30,10 +30,11 @@ pub(super) async fn handle(
             .with_error_code(ResponseError::UnsupportedEndpointType.code())
             .with_error_message(Some(text("The request was sent to an endpoint of type BROKER, but we wanted an endpoint of type CONTROLLER")));
     }
+    let (host, port) = ctx.advertised();
     response = response.with_brokers(vec![DescribeClusterBroker::default()
         .with_broker_id(node)
-        .with_host(text(broker.advertised_host.clone()))
-        .with_port(i32::from(broker.advertised_port))]);
+        .with_host(text(host.to_string()))
+        .with_port(i32::from(port))]);
     if request.include_cluster_authorized_operations {
         response = response
             .with_cluster_authorized_operations(ctx.authorized_operations(Resource::Cluster));

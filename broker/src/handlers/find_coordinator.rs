@@ -41,11 +41,11 @@ fn locate(
             "The coordinator is not available.",
         ));
     }
-    let broker = &ctx.broker;
+    let (host, port) = ctx.advertised();
     Ok((
-        broker.cluster.node_id,
-        broker.advertised_host.clone(),
-        i32::from(broker.advertised_port),
+        ctx.broker.cluster.node_id,
+        host.to_string(),
+        i32::from(port),
     ))
 }
 

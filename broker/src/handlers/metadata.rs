@@ -51,11 +51,12 @@ pub(super) async fn handle(ctx: &RequestContext, request: MetadataRequest) -> Me
             topics.push(entry);
         }
     }
+    let (host, port) = ctx.advertised();
     let mut response = MetadataResponse::default()
         .with_brokers(vec![MetadataResponseBroker::default()
             .with_node_id(node)
-            .with_host(text(broker.advertised_host.clone()))
-            .with_port(i32::from(broker.advertised_port))])
+            .with_host(text(host.to_string()))
+            .with_port(i32::from(port))])
         .with_cluster_id(Some(text(cluster.cluster_id.clone())))
         .with_controller_id(node)
         .with_topics(topics);

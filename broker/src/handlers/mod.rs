@@ -45,6 +45,8 @@ mod offset_delete;
 mod offset_fetch;
 mod offset_for_leader_epoch;
 mod produce;
+mod sasl_authenticate;
+mod sasl_handshake;
 mod sync_group;
 mod txn_offset_commit;
 
@@ -69,6 +71,9 @@ pub(crate) struct RequestContext {
     pub(crate) client_id: String,
     /// The client's address as Kafka writes it (`/127.0.0.1`).
     pub(crate) client_host: String,
+    /// The listener the request came in on: Metadata and FindCoordinator
+    /// answer with its advertised endpoint.
+    pub(crate) listener: Arc<str>,
     /// Set for requests that append or truncate: their place in the
     /// connection's order of log changes.
     pub(crate) append_turn: parking_lot::Mutex<Option<AppendTurn>>,
@@ -143,6 +148,11 @@ impl RequestContext {
             &resource,
             supported_operations(resource.resource_type()),
         )
+    }
+
+    /// The advertised host and port of the listener this request came in on.
+    pub(crate) fn advertised(&self) -> (&str, u16) {
+        self.broker.advertised(&self.listener)
     }
 
     /// May the principal perform `operation` on topic `name`?
@@ -226,6 +236,8 @@ routes! {
     DeleteAcls => delete_acls, 1..=3;
     DescribeUserScramCredentials => describe_user_scram_credentials, 0..=0;
     AlterUserScramCredentials => alter_user_scram_credentials, 0..=0;
+    SaslHandshake => sasl_handshake, 0..=1;
+    SaslAuthenticate => sasl_authenticate, 0..=2;
 }
 
 /// Whether `version` of `api_key` is served.

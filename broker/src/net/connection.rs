@@ -5,27 +5,37 @@
 //! writer awaits them in arrival order, as the protocol requires. A frame or
 //! request that cannot be decoded closes this connection only, after the
 //! answers to the requests before it.
+//!
+//! On SSL listeners the TLS handshake comes first (bounded by
+//! [`TLS_HANDSHAKE_TIMEOUT`]); plaintext sockets keep `TcpStream`'s own
+//! halves, so the plaintext path is the same code as before TLS existed. On
+//! SASL listeners, requests pass through the connection's [`SaslSession`]
+//! until it has logged in.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::{ApiKey, RequestKind};
 use strata_governance::{Identity, Principal};
 use strata_wire::frame::{peek_length, split_frame, LENGTH_PREFIX};
-use strata_wire::request::{decode_request, RequestError};
+use strata_wire::request::{decode_request, Request, RequestError};
 use strata_wire::response::encode_response;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use tracing::Instrument;
 
 use super::frame_pool::{FramePool, POOLED_FRAME_MIN};
+use super::listeners::ListenerContext;
+use super::sasl::{SaslSession, Verdict, MAX_UNAUTHENTICATED_FRAME};
 use crate::broker::Broker;
 use crate::handlers::{self, AppendTurn, RequestContext};
+
+/// A client that has not finished its TLS handshake by then is disconnected.
+const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Requests read ahead of their responses before the reader waits.
 const MAX_IN_FLIGHT: usize = 32;
@@ -40,6 +50,7 @@ pub(super) struct Connection {
     stream: TcpStream,
     peer: SocketAddr,
     broker: Arc<Broker>,
+    listener: Arc<ListenerContext>,
     shutdown: watch::Receiver<bool>,
 }
 
@@ -48,24 +59,29 @@ impl Connection {
         stream: TcpStream,
         peer: SocketAddr,
         broker: Arc<Broker>,
+        listener: Arc<ListenerContext>,
         shutdown: watch::Receiver<bool>,
     ) -> Self {
         Connection {
             stream,
             peer,
             broker,
+            listener,
             shutdown,
         }
     }
 
     pub(super) async fn run(self) {
         let peer = self.peer;
-        let broker = self.broker.clone();
-        broker.metrics.connections.inc();
-        self.serve()
-            .instrument(tracing::debug_span!("connection", %peer))
-            .await;
-        broker.metrics.connections.dec();
+        let gauge = self
+            .broker
+            .metrics
+            .connections
+            .with_label_values(&[&self.listener.name]);
+        gauge.inc();
+        let span = tracing::debug_span!("connection", %peer, listener = %self.listener.name);
+        self.serve().instrument(span).await;
+        gauge.dec();
     }
 
     async fn serve(self) {
@@ -73,23 +89,79 @@ impl Connection {
             stream,
             peer,
             broker,
-            mut shutdown,
+            listener,
+            shutdown,
         } = self;
         let _ = stream.set_nodelay(true);
-        let (mut reader, writer) = stream.into_split();
-        let mut requests = RequestStarter {
-            peer,
-            broker,
-            last_append_turn: None,
+        let host = peer.ip().to_string();
+        let sasl = listener
+            .protocol
+            .sasl()
+            .then(|| SaslSession::new(listener.clone()));
+        let Some(tls) = &listener.tls else {
+            let identity = Arc::new(Identity::new(Principal::anonymous(), host));
+            let requests = RequestStarter::new(peer, broker, &listener, identity, sasl);
+            let (reader, writer) = stream.into_split();
+            return serve_stream(reader, writer, requests, shutdown).await;
         };
+        let acceptor = tls.acceptor();
+        let stream = match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream))
+            .await
+        {
+            Ok(Ok(stream)) => stream,
+            Ok(Err(e)) => {
+                tracing::info!(%peer, listener = %listener.name, error = %e, "TLS handshake failed");
+                return;
+            }
+            Err(_) => {
+                tracing::info!(%peer, listener = %listener.name, "TLS handshake timed out");
+                return;
+            }
+        };
+        let principal = {
+            let (_, session) = stream.get_ref();
+            match session.peer_certificates().map_or(0, |c| c.len()) {
+                0 => Principal::anonymous(),
+                _ => match crate::tls::peer_principal(session, &listener.mapper) {
+                    Some(principal) => principal,
+                    None => {
+                        tracing::info!(%peer, listener = %listener.name, "no ssl.principal.mapping.rules rule matches the client certificate; closing");
+                        return;
+                    }
+                },
+            }
+        };
+        let identity = Arc::new(Identity::new(principal, host));
+        let requests = RequestStarter::new(peer, broker, &listener, identity, sasl);
+        let (reader, writer) = tokio::io::split(stream);
+        serve_stream(reader, writer, requests, shutdown).await
+    }
+}
+
+/// Reads frames, starts their requests, and lets the writer answer them in order.
+async fn serve_stream<R, W>(
+    mut reader: R,
+    writer: W,
+    mut requests: RequestStarter,
+    mut shutdown: watch::Receiver<bool>,
+) where
+    R: AsyncRead + Unpin + Send + 'static,
+    W: AsyncWrite + Unpin + Send + 'static,
+{
+    {
         let (queue, pending) = mpsc::channel(MAX_IN_FLIGHT);
         let writer = tokio::spawn(write_responses(writer, pending));
-        let identity = Arc::new(Identity::new(Principal::anonymous(), peer.ip().to_string()));
-        let max_frame = requests.broker.cluster.properties.socket_request_max_bytes;
+        let max_request = requests.broker.cluster.properties.socket_request_max_bytes;
         let mut buf = BytesMut::with_capacity(16 * 1024);
         let pool = Arc::new(FramePool::default());
         'read: loop {
             loop {
+                let max_frame = match &requests.sasl {
+                    Some(sasl) if !sasl.authenticated() => {
+                        max_request.min(MAX_UNAUTHENTICATED_FRAME)
+                    }
+                    _ => max_request,
+                };
                 let frame = match peek_length(&buf, max_frame) {
                     Ok(Some(length))
                         if length >= POOLED_FRAME_MIN && buf.len() < LENGTH_PREFIX + length =>
@@ -114,11 +186,18 @@ impl Connection {
                         break 'read;
                     }
                 };
-                let Some(next) = requests.start(frame, &identity) else {
-                    break 'read;
-                };
-                if let Some(next) = next {
-                    if queue.send(next).await.is_err() {
+                match requests.start(frame) {
+                    Step::Queue(next) => {
+                        if queue.send(next).await.is_err() {
+                            break 'read;
+                        }
+                    }
+                    Step::Close => break 'read,
+                    Step::FailAfter(delay, answer) => {
+                        tokio::time::sleep(delay).await;
+                        if let Some(answer) = answer {
+                            let _ = queue.send(Pending::Ready(answer)).await;
+                        }
                         break 'read;
                     }
                 }
@@ -136,7 +215,7 @@ impl Connection {
 /// in `buf`, into a buffer from the connection's pool. `None`: the peer went
 /// away or the broker is shutting down.
 async fn read_pooled_frame(
-    reader: &mut OwnedReadHalf,
+    reader: &mut (impl AsyncRead + Unpin),
     buf: &mut BytesMut,
     length: usize,
     pool: &Arc<FramePool>,
@@ -174,23 +253,90 @@ async fn read_more(
     }
 }
 
+/// What the reader does after a frame.
+enum Step {
+    Queue(Pending),
+    Close,
+    /// A failed login: wait, send the answer if any, close.
+    FailAfter(Duration, Option<Bytes>),
+}
+
 /// Decodes requests of one connection and spawns their handlers.
 struct RequestStarter {
     peer: SocketAddr,
     broker: Arc<Broker>,
+    listener: Arc<str>,
+    /// Who the requests are from: anonymous, the client certificate's
+    /// principal, or the SASL login's.
+    identity: Arc<Identity>,
+    /// On SASL listeners: the login's state.
+    sasl: Option<SaslSession>,
     /// Released when the last request that changes logs has made its change.
     last_append_turn: Option<oneshot::Receiver<()>>,
 }
 
 impl RequestStarter {
+    fn new(
+        peer: SocketAddr,
+        broker: Arc<Broker>,
+        listener: &ListenerContext,
+        identity: Arc<Identity>,
+        sasl: Option<SaslSession>,
+    ) -> Self {
+        RequestStarter {
+            peer,
+            broker,
+            listener: listener.name.clone(),
+            identity,
+            sasl,
+            last_append_turn: None,
+        }
+    }
+
+    /// What a SASL verdict means for the reader.
+    fn apply(&mut self, verdict: Verdict) -> Result<Request, Step> {
+        match verdict {
+            Verdict::Dispatch(request) => Ok(request),
+            Verdict::Answer(bytes) => Err(Step::Queue(Pending::Ready(bytes))),
+            Verdict::LoggedIn(principal, bytes) => {
+                self.identity = Arc::new(Identity::new(principal, self.peer.ip().to_string()));
+                Err(Step::Queue(Pending::Ready(bytes)))
+            }
+            Verdict::Fail {
+                answer,
+                delay,
+                mechanism,
+            } => {
+                self.broker
+                    .metrics
+                    .authentication_failures
+                    .with_label_values(&[&self.listener, mechanism])
+                    .inc();
+                Err(Step::FailAfter(delay, answer))
+            }
+            Verdict::Close(reason) => {
+                tracing::info!(peer = %self.peer, listener = %self.listener, reason, "closing connection");
+                Err(Step::Close)
+            }
+        }
+    }
+
     fn bad_input(&self, cause: &dyn std::fmt::Display) {
         self.broker.metrics.closed_for_bad_input.inc();
         tracing::info!(peer = %self.peer, cause = %cause, "closing connection: bad input");
     }
 
-    /// Decodes a frame and starts its handler. `None`: close the connection;
-    /// `Some(None)`: nothing to answer (acks=0 produce is answered by no response).
-    fn start(&mut self, frame: Bytes, identity: &Arc<Identity>) -> Option<Option<Pending>> {
+    /// Decodes a frame and starts its handler.
+    fn start(&mut self, frame: Bytes) -> Step {
+        if let Some(sasl) = &mut self.sasl {
+            if sasl.expects_raw_token() {
+                let verdict = sasl.raw_token(&frame);
+                return match self.apply(verdict) {
+                    Ok(_) => Step::Close,
+                    Err(step) => step,
+                };
+            }
+        }
         let request = match decode_request(frame, handlers::is_served) {
             Ok(request) => request,
             Err(RequestError::UnsupportedVersion {
@@ -200,14 +346,24 @@ impl RequestStarter {
             }) => {
                 // KIP-511: answer in v0 so the client can learn what we serve.
                 tracing::debug!(version, "ApiVersions at an unsupported version");
-                return Some(Some(Pending::Ready(
-                    handlers::unsupported_version_response(correlation_id),
+                return Step::Queue(Pending::Ready(handlers::unsupported_version_response(
+                    correlation_id,
                 )));
             }
             Err(e) => {
                 self.bad_input(&e);
-                return None;
+                return Step::Close;
             }
+        };
+        let request = match &mut self.sasl {
+            Some(sasl) => {
+                let verdict = sasl.request(request);
+                match self.apply(verdict) {
+                    Ok(request) => request,
+                    Err(step) => return step,
+                }
+            }
+            None => request,
         };
         let api_key = request.api_key;
         let version = request.header.request_api_version;
@@ -227,9 +383,10 @@ impl RequestStarter {
         let ctx = RequestContext {
             broker: self.broker.clone(),
             version,
-            identity: identity.clone(),
+            identity: self.identity.clone(),
             client_id: client_id.clone(),
             client_host: format!("/{}", self.peer.ip()),
+            listener: self.listener.clone(),
             append_turn: parking_lot::Mutex::new(append_turn),
         };
         let span =
@@ -261,13 +418,16 @@ impl RequestStarter {
             }
             .instrument(span),
         );
-        Some(Some(Pending::Working(handle)))
+        Step::Queue(Pending::Working(handle))
     }
 }
 
 /// Writes responses in request order; stops (closing the socket) at the first
 /// request whose handler failed.
-async fn write_responses(mut writer: OwnedWriteHalf, mut pending: mpsc::Receiver<Pending>) {
+async fn write_responses(
+    mut writer: impl AsyncWrite + Unpin,
+    mut pending: mpsc::Receiver<Pending>,
+) {
     while let Some(next) = pending.recv().await {
         let bytes = match next {
             Pending::Ready(bytes) => bytes,

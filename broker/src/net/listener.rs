@@ -9,20 +9,27 @@ use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
 
 use super::connection::Connection;
+use super::listeners::ListenerContext;
 use crate::broker::Broker;
 
-/// Accepts connections until `shutdown` turns true, then waits for them to drain.
-pub(crate) async fn serve_kafka(
-    listener: TcpListener,
-    broker: Arc<Broker>,
-    mut shutdown: watch::Receiver<bool>,
-) {
+/// The broker-wide `max.connections` cap every listener shares.
+pub(crate) fn connection_limit(broker: &Broker) -> Arc<Semaphore> {
     let max = broker
         .cluster
         .properties
         .max_connections
         .min(Semaphore::MAX_PERMITS);
-    let limit = Arc::new(Semaphore::new(max));
+    Arc::new(Semaphore::new(max))
+}
+
+/// Accepts connections of one listener until `shutdown` turns true, then waits for them to drain.
+pub(crate) async fn serve_kafka(
+    listener: TcpListener,
+    context: Arc<ListenerContext>,
+    broker: Arc<Broker>,
+    limit: Arc<Semaphore>,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let mut connections = JoinSet::new();
     let mut backoff = Duration::from_millis(5);
     loop {
@@ -37,7 +44,13 @@ pub(crate) async fn serve_kafka(
         match accepted {
             Ok((stream, peer)) => {
                 backoff = Duration::from_millis(5);
-                let connection = Connection::new(stream, peer, broker.clone(), shutdown.clone());
+                let connection = Connection::new(
+                    stream,
+                    peer,
+                    broker.clone(),
+                    context.clone(),
+                    shutdown.clone(),
+                );
                 connections.spawn(async move {
                     connection.run().await;
                     drop(permit);
