@@ -23,10 +23,18 @@ pub(super) async fn handle(
         return OffsetDeleteResponse::default()
             .with_error_code(ResponseError::GroupAuthorizationFailed.code());
     }
+    // Kafka: READ on each topic; the others answer TOPIC_AUTHORIZATION_FAILED.
+    let readable: Vec<bool> = request
+        .topics
+        .iter()
+        .map(|t| ctx.may_topic(Operation::Read, &t.name))
+        .collect();
     let partitions: Vec<(String, i32)> = request
         .topics
         .iter()
-        .flat_map(|t| {
+        .zip(&readable)
+        .filter(|(_, readable)| **readable)
+        .flat_map(|(t, _)| {
             t.partitions
                 .iter()
                 .map(move |p| (t.name.to_string(), p.partition_index))
@@ -40,14 +48,19 @@ pub(super) async fn handle(
     let topics = request
         .topics
         .iter()
-        .map(|t| {
+        .zip(readable)
+        .map(|(t, readable)| {
             OffsetDeleteResponseTopic::default()
                 .with_name(t.name.clone())
                 .with_partitions(
                     t.partitions
                         .iter()
                         .map(|p| {
-                            let code = results.next().and_then(|r| r.err()).map_or(0, |e| e.code());
+                            let code = if readable {
+                                results.next().and_then(|r| r.err()).map_or(0, |e| e.code())
+                            } else {
+                                ResponseError::TopicAuthorizationFailed.code()
+                            };
                             OffsetDeleteResponsePartition::default()
                                 .with_partition_index(p.partition_index)
                                 .with_error_code(code)
