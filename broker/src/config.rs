@@ -55,7 +55,9 @@ pub struct Cli {
     #[arg(long, env = "STRATA_TIER_CACHE_DISK_BYTES")]
     pub tier_cache_disk_bytes: Option<u64>,
     /// A Kafka broker property, `key=value` (repeatable; env: comma-separated).
-    #[arg(long = "override", env = "STRATA_OVERRIDES", value_delimiter = ',')]
+    /// A comma starts a new property only where `key=` follows it, so list
+    /// values such as `listeners=PLAINTEXT://a:1,SSL://a:2` stay whole.
+    #[arg(long = "override", env = "STRATA_OVERRIDES")]
     pub overrides: Vec<String>,
     /// The first admin: SCRAM-SHA-256/512 credentials are created for this
     /// user at start if it has none, and `User:<name>` is a super user.
@@ -72,6 +74,32 @@ pub struct Cli {
     /// Log filter in `tracing` syntax.
     #[arg(long, env = "STRATA_LOG", default_value = "info")]
     pub log: String,
+}
+
+/// Splits `a=1,b=x,y` into `a=1` and `b=x,y`: a comma-separated piece
+/// that does not start with a property name (lower case, as all of Kafka's
+/// are) and `=` continues the value before it (Kafka list values:
+/// listeners, mechanisms, protocol maps, `RULE:^CN=(.*?),OU=...` rules).
+fn split_overrides(text: &str) -> Vec<String> {
+    let starts_property = |piece: &str| {
+        piece.split_once('=').is_some_and(|(key, _)| {
+            !key.is_empty()
+                && key
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-'))
+        })
+    };
+    let mut items: Vec<String> = Vec::new();
+    for piece in text.split(',') {
+        match items.last_mut() {
+            Some(last) if !starts_property(piece) => {
+                last.push(',');
+                last.push_str(piece);
+            }
+            _ => items.push(piece.to_string()),
+        }
+    }
+    items
 }
 
 /// The TOML file's shape. Unknown keys are refused so that a typo is an
@@ -134,7 +162,7 @@ impl BrokerConfig {
         };
         let mut props = BTreeMap::new();
         flatten_table("", &file.broker, &mut props)?;
-        for item in &cli.overrides {
+        for item in cli.overrides.iter().flat_map(|o| split_overrides(o)) {
             let (key, value) = item
                 .split_once('=')
                 .with_context(|| format!("--override {item:?} is not key=value"))?;
@@ -313,6 +341,22 @@ mod tests {
         assert_eq!(config.kafka_addr, default_addr(9092));
         assert_eq!(config.admin_addr, default_addr(9644));
         assert_eq!(config.properties.num_partitions, 1);
+    }
+
+    #[test]
+    fn overrides_split_at_commas_that_start_a_property() {
+        assert_eq!(
+            split_overrides("listeners=PLAINTEXT://a:1,SSL://a:2,num.partitions=3"),
+            vec!["listeners=PLAINTEXT://a:1,SSL://a:2", "num.partitions=3"]
+        );
+        assert_eq!(
+            split_overrides("ssl.principal.mapping.rules=RULE:^CN=(.*?),OU=(.*?)$/$1/,DEFAULT"),
+            vec!["ssl.principal.mapping.rules=RULE:^CN=(.*?),OU=(.*?)$/$1/,DEFAULT"]
+        );
+        assert_eq!(
+            split_overrides("sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256"),
+            vec!["sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256"]
+        );
     }
 
     #[test]
