@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use strata_governance::credentials::CredentialStore;
 use strata_governance::Authorizer;
 
 use crate::cluster::Cluster;
@@ -21,6 +22,8 @@ pub(crate) struct Broker {
     pub(crate) metrics: Metrics,
     /// Consulted by handlers before they act; allow-all until the security issue.
     pub(crate) authorizer: Arc<dyn Authorizer>,
+    /// SCRAM users: SASL logins and HTTP Basic check passwords here.
+    pub(crate) credentials: Arc<CredentialStore>,
     /// Broker-side schema validation, reading the Schema Registry this process serves.
     pub(crate) schema_validator: SchemaValidator,
     /// Hands out producer ids (InitProducerId).

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use strata_governance::credentials::CredentialStore;
 use strata_governance::AllowAll;
 use strata_rest_proxy::{RestProxy, RestProxyConfig};
 use strata_tier::{CacheConfig, Tier, TierConfig, TierMetrics};
@@ -108,6 +109,7 @@ impl Server {
             advertised_port: config.advertised_port.unwrap_or(kafka_addr.port()),
             metrics,
             authorizer: Arc::new(AllowAll),
+            credentials: Arc::new(CredentialStore::default()),
             schema_validator,
             producer_ids: ProducerIds::new(),
         });
@@ -122,6 +124,9 @@ impl Server {
                 consumer_instance_timeout: consumer_instance_timeout(&config.properties)?,
                 ..RestProxyConfig::default()
             },
+        );
+        let http_auth = Arc::new(
+            http::HttpAuth::from_properties(&config.properties, broker.credentials.clone()).await?,
         );
         let admin = bind(config.admin_addr, "admin http").await?;
         let schema_registry = bind(config.schema_registry_addr, "schema registry http").await?;
@@ -138,19 +143,22 @@ impl Server {
         let (stop, stopped) = watch::channel(false);
         let mut tasks = vec![
             tokio::spawn(net::serve_kafka(kafka, broker.clone(), stopped.clone())),
-            tokio::spawn(serve_http(
+            tokio::spawn(http::serve_http(
                 admin,
-                http::admin_router(broker.clone()),
+                http_auth.layer(http::admin_router(broker.clone())),
                 stopped.clone(),
             )),
-            tokio::spawn(serve_http(
+            tokio::spawn(http::serve_http(
                 schema_registry,
-                strata_schema_registry::http::router(schemas.clone()),
+                http_auth.layer(strata_schema_registry::http::router(
+                    schemas.clone(),
+                    broker.authorizer.clone(),
+                )),
                 stopped.clone(),
             )),
-            tokio::spawn(serve_http(
+            tokio::spawn(http::serve_http(
                 rest_proxy,
-                strata_rest_proxy::router(rest_proxy_state.clone()),
+                http_auth.layer(strata_rest_proxy::router(rest_proxy_state.clone())),
                 stopped.clone(),
             )),
             tokio::spawn(rest_proxy_state.run(stopped.clone())),
@@ -279,22 +287,6 @@ async fn bind(addr: SocketAddr, what: &str) -> anyhow::Result<TcpListener> {
     TcpListener::bind(addr)
         .await
         .with_context(|| format!("binding the {what} listener on {addr}"))
-}
-
-async fn serve_http(
-    listener: TcpListener,
-    router: axum::Router,
-    mut stopped: watch::Receiver<bool>,
-) {
-    let service = router.into_make_service_with_connect_info::<SocketAddr>();
-    let result = axum::serve(listener, service)
-        .with_graceful_shutdown(async move {
-            let _ = stopped.wait_for(|s| *s).await;
-        })
-        .await;
-    if let Err(e) = result {
-        tracing::error!(error = %e, "http server failed");
-    }
 }
 
 async fn shutdown_signal() {
