@@ -128,6 +128,7 @@ impl Server {
         let http_auth = Arc::new(
             http::HttpAuth::from_properties(&config.properties, broker.credentials.clone()).await?,
         );
+        let http_tls = http::HttpTls::from_properties(&config.properties)?;
         let admin = bind(config.admin_addr, "admin http").await?;
         let schema_registry = bind(config.schema_registry_addr, "schema registry http").await?;
         let rest_proxy = bind(config.rest_proxy_addr, "rest proxy http").await?;
@@ -146,6 +147,7 @@ impl Server {
             tokio::spawn(http::serve_http(
                 admin,
                 http_auth.layer(http::admin_router(broker.clone())),
+                http_tls.clone(),
                 stopped.clone(),
             )),
             tokio::spawn(http::serve_http(
@@ -154,11 +156,13 @@ impl Server {
                     schemas.clone(),
                     broker.authorizer.clone(),
                 )),
+                http_tls.clone(),
                 stopped.clone(),
             )),
             tokio::spawn(http::serve_http(
                 rest_proxy,
                 http_auth.layer(strata_rest_proxy::router(rest_proxy_state.clone())),
+                http_tls.clone(),
                 stopped.clone(),
             )),
             tokio::spawn(rest_proxy_state.run(stopped.clone())),
@@ -196,6 +200,11 @@ impl Server {
     /// The address the admin HTTP listener bound.
     pub fn admin_addr(&self) -> SocketAddr {
         self.admin_addr
+    }
+
+    /// The SCRAM users every face logs in against (tests add users here).
+    pub fn credentials(&self) -> &CredentialStore {
+        &self.broker.credentials
     }
 
     /// The address the Schema Registry HTTP listener bound.

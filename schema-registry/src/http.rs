@@ -203,7 +203,10 @@ type Shared = Arc<SchemaRegistry>;
 /// the request before routing picks the path's subject). Every route is
 /// authorized with `authorizer` (see [`authz`]) for the caller named by the
 /// request's `Identity` extension.
-pub fn router(state: Arc<SchemaRegistry>, authorizer: Arc<dyn strata_governance::Authorizer>) -> Router {
+pub fn router(
+    state: Arc<SchemaRegistry>,
+    authorizer: Arc<dyn strata_governance::Authorizer>,
+) -> Router {
     Router::new()
         .fallback_service(routes(state.clone(), authorizer))
         .layer(axum::middleware::map_request_with_state(
@@ -212,7 +215,10 @@ pub fn router(state: Arc<SchemaRegistry>, authorizer: Arc<dyn strata_governance:
         ))
 }
 
-fn routes(state: Arc<SchemaRegistry>, authorizer: Arc<dyn strata_governance::Authorizer>) -> Router {
+fn routes(
+    state: Arc<SchemaRegistry>,
+    authorizer: Arc<dyn strata_governance::Authorizer>,
+) -> Router {
     let guard = authz::Guard {
         registry: state.clone(),
         authorizer,

@@ -127,7 +127,11 @@ impl HttpAuth {
     ) -> anyhow::Result<Self> {
         let get = |name: &str| properties.explicit().get(name).map(|v| v.trim());
         let methods = Methods::parse(get("strata.http.authentication.methods").unwrap_or(""))?;
-        if methods.mtls && get("strata.http.ssl.truststore.location").unwrap_or("").is_empty() {
+        if methods.mtls
+            && get("strata.http.ssl.truststore.location")
+                .unwrap_or("")
+                .is_empty()
+        {
             bail!("strata.http.authentication.methods has MTLS but strata.http.ssl.truststore.location is not set");
         }
         let jwt = if methods.bearer {
@@ -152,7 +156,9 @@ impl HttpAuth {
             return Ok(Identity::new(Principal::anonymous(), host));
         }
         if let Some(value) = request.headers().get(header::AUTHORIZATION) {
-            let value = value.to_str().map_err(|_| "Malformed Authorization header")?;
+            let value = value
+                .to_str()
+                .map_err(|_| "Malformed Authorization header")?;
             let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
             let rest = rest.trim();
             if scheme.eq_ignore_ascii_case("Basic") && self.methods.basic {
@@ -259,7 +265,11 @@ impl HttpAuth {
     }
 }
 
-async fn authenticate(State(auth): State<Arc<HttpAuth>>, mut request: Request, next: Next) -> Response {
+async fn authenticate(
+    State(auth): State<Arc<HttpAuth>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let host = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
@@ -300,7 +310,8 @@ pub(crate) async fn jwt_validator(
     };
     let number = |name: &str, default: u64| -> anyhow::Result<u64> {
         get(name).map_or(Ok(default), |v| {
-            v.parse().with_context(|| format!("broker property {name}={v:?}"))
+            v.parse()
+                .with_context(|| format!("broker property {name}={v:?}"))
         })
     };
     let settings = JwtSettings {

@@ -54,7 +54,11 @@ fn basic(user: &str, password: &str) -> String {
     format!("Basic {encoded}")
 }
 
-async fn get_as(app: &Router, path: &str, authorization: Option<&str>) -> (StatusCode, String, Option<String>) {
+async fn get_as(
+    app: &Router,
+    path: &str,
+    authorization: Option<&str>,
+) -> (StatusCode, String, Option<String>) {
     let mut request = Request::builder().uri(path);
     if let Some(value) = authorization {
         request = request.header("authorization", value);
@@ -72,7 +76,11 @@ async fn get_as(app: &Router, path: &str, authorization: Option<&str>) -> (Statu
     let bytes = axum::body::to_bytes(response.into_body(), 1 << 16)
         .await
         .unwrap();
-    (status, String::from_utf8(bytes.to_vec()).unwrap(), challenge)
+    (
+        status,
+        String::from_utf8(bytes.to_vec()).unwrap(),
+        challenge,
+    )
 }
 
 fn users() -> Arc<Users> {
@@ -143,19 +151,30 @@ async fn a_good_login_is_checked_once_until_the_password_changes() {
         .write()
         .insert("alice".into(), "changed".into());
     let (status, _, _) = get_as(&app, "/whoami", Some(&basic("alice", "secret"))).await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED, "the old password no longer works");
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "the old password no longer works"
+    );
     let (status, _, _) = get_as(&app, "/whoami", Some(&basic("alice", "changed"))).await;
     assert_eq!(status, StatusCode::OK);
 
     users.passwords.write().remove("alice");
     let (status, _, _) = get_as(&app, "/whoami", Some(&basic("alice", "changed"))).await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED, "a deleted user is refused at once");
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "a deleted user is refused at once"
+    );
 }
 
 #[tokio::test]
 async fn mtls_takes_the_certificate_principal() {
     let app = app("MTLS", users());
-    let mut request = Request::builder().uri("/whoami").body(Body::empty()).unwrap();
+    let mut request = Request::builder()
+        .uri("/whoami")
+        .body(Body::empty())
+        .unwrap();
     request
         .extensions_mut()
         .insert(PeerPrincipal(Principal::user("CN=client")));
@@ -175,5 +194,50 @@ fn methods_parse_and_refuse_unknown_names() {
     assert!(m.basic && m.bearer && m.mtls);
     assert_eq!(Methods::parse("").unwrap(), Methods::default());
     assert!(Methods::parse("DIGEST").is_err());
-    assert!(HttpAuth::new(m, Arc::new(Users::default()), None).is_err(), "BEARER needs a JWKS");
+    assert!(
+        HttpAuth::new(m, Arc::new(Users::default()), None).is_err(),
+        "BEARER needs a JWKS"
+    );
+}
+
+/// The layer's cost per request (`cargo test --release -p strata-broker
+/// basic_overhead -- --ignored --nocapture`): no login, a remembered Basic
+/// login, and one real PBKDF2 check (8192 iterations, SHA-512 and SHA-256).
+#[tokio::test]
+#[ignore]
+async fn basic_overhead() {
+    use strata_governance::credentials::CredentialStore;
+    let store = Arc::new(CredentialStore::default());
+    for mechanism in [ScramMechanism::Sha256, ScramMechanism::Sha512] {
+        store.upsert(
+            "alice",
+            mechanism,
+            ScramCredential::generate(mechanism, "secret", 8192),
+        );
+    }
+    let started = Instant::now();
+    assert!(store.check_password("alice", "secret"));
+    println!("one password check: {:?}", started.elapsed());
+    let header = basic("alice", "secret");
+    for methods in ["", "BASIC"] {
+        let auth =
+            Arc::new(HttpAuth::new(Methods::parse(methods).unwrap(), store.clone(), None).unwrap());
+        let app = auth.layer(Router::new().route("/x", get(|| async { "ok" })));
+        let n = 20_000;
+        let mut elapsed = Duration::ZERO;
+        for i in 0..n + 1000 {
+            let request = Request::builder()
+                .uri("/x")
+                .header("authorization", &header)
+                .body(Body::empty())
+                .unwrap();
+            let started = Instant::now();
+            let response = app.clone().oneshot(request).await.unwrap();
+            if i >= 1000 {
+                elapsed += started.elapsed();
+            }
+            assert_eq!(response.status(), StatusCode::OK);
+        }
+        println!("methods {methods:?}: {:?} per request", elapsed / n);
+    }
 }

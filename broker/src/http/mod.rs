@@ -10,4 +10,4 @@ mod serve;
 
 pub(crate) use admin::router as admin_router;
 pub(crate) use auth::HttpAuth;
-pub(crate) use serve::serve_http;
+pub(crate) use serve::{serve_http, HttpTls};

@@ -329,7 +329,10 @@ async fn create_bindings(
         })
         .collect();
     let response = proxy
-        .send(caller, CreateAclsRequest::default().with_creations(creations))
+        .send(
+            caller,
+            CreateAclsRequest::default().with_creations(creations),
+        )
         .await?;
     for result in &response.results {
         check(
@@ -352,11 +355,7 @@ async fn create(
     let binding = new_binding(&request)?;
     clusters::check(&proxy, &c)?;
     create_bindings(&proxy, &caller, std::slice::from_ref(&binding)).await?;
-    let location = format!(
-        "{}{}",
-        links.url(&[&c, "acls"]),
-        binding_query(&binding)
-    );
+    let location = format!("{}{}", links.url(&[&c, "acls"]), binding_query(&binding));
     Ok((StatusCode::CREATED, [(header::LOCATION, location)]).into_response())
 }
 

@@ -147,7 +147,12 @@ fn proxy(fake: Arc<Fake>) -> axum::Router {
     ))
 }
 
-async fn call(app: &axum::Router, method: &str, uri: &str, body: Option<Value>) -> (StatusCode, Value, Option<String>) {
+async fn call(
+    app: &axum::Router,
+    method: &str,
+    uri: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value, Option<String>) {
     let mut request = Request::builder()
         .method(method)
         .uri(uri)
@@ -190,7 +195,8 @@ fn acl(resource_type: &str, name: &str) -> Value {
 async fn create_search_and_delete() {
     let fake = Arc::new(Fake::default());
     let app = proxy(fake.clone());
-    let (status, _, location) = call(&app, "POST", "/v3/clusters/c/acls", Some(acl("TOPIC", "t"))).await;
+    let (status, _, location) =
+        call(&app, "POST", "/v3/clusters/c/acls", Some(acl("TOPIC", "t"))).await;
     assert_eq!(status, StatusCode::CREATED);
     assert_eq!(
         location.as_deref(),
@@ -201,7 +207,13 @@ async fn create_search_and_delete() {
     assert_eq!(status, StatusCode::NO_CONTENT);
     assert_eq!(fake.acls.lock()[1].0, strata_governance::acl::SUBJECT_CODE);
 
-    let (status, body, _) = call(&app, "GET", "/v3/clusters/c/acls?principal=User:alice", None).await;
+    let (status, body, _) = call(
+        &app,
+        "GET",
+        "/v3/clusters/c/acls?principal=User:alice",
+        None,
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["kind"], "KafkaAclList");
     let types: Vec<&str> = body["data"]
@@ -210,7 +222,11 @@ async fn create_search_and_delete() {
         .iter()
         .map(|a| a["resource_type"].as_str().unwrap())
         .collect();
-    assert_eq!(types, ["TOPIC", "GROUP", "SUBJECT"], "sorted as kafka-rest sorts");
+    assert_eq!(
+        types,
+        ["TOPIC", "GROUP", "SUBJECT"],
+        "sorted as kafka-rest sorts"
+    );
     let first = &body["data"][0];
     assert_eq!(first["kind"], "KafkaAcl");
     assert_eq!(first["cluster_id"], "c");
@@ -267,8 +283,15 @@ async fn without_an_authorizer_the_answers_stay_kafka_rests() {
     }));
     let (status, body, _) = call(&app, "GET", "/v3/clusters/c/acls", None).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert_eq!(body, json!({"error_code": 40002, "message": DESCRIBE_DISABLED}));
-    let (status, body, _) = call(&app, "POST", "/v3/clusters/c/acls", Some(acl("TOPIC", "t"))).await;
+    assert_eq!(
+        body,
+        json!({"error_code": 40002, "message": DESCRIBE_DISABLED})
+    );
+    let (status, body, _) =
+        call(&app, "POST", "/v3/clusters/c/acls", Some(acl("TOPIC", "t"))).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert_eq!(body, json!({"error_code": 40002, "message": ALTER_DISABLED}));
+    assert_eq!(
+        body,
+        json!({"error_code": 40002, "message": ALTER_DISABLED})
+    );
 }

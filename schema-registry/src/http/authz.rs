@@ -46,7 +46,10 @@ impl Access {
     }
 
     fn check(&self, operation: Operation, resource: &Resource<'_>) -> Result<(), ApiError> {
-        if self.authorizer.authorize(&self.identity, operation, resource) {
+        if self
+            .authorizer
+            .authorize(&self.identity, operation, resource)
+        {
             return Ok(());
         }
         Err(denied(operation, resource))
@@ -165,3 +168,7 @@ fn check_route(
         _ => Ok(()),
     }
 }
+
+#[cfg(test)]
+#[path = "authz_tests.rs"]
+mod tests;
