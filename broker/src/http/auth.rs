@@ -151,14 +151,18 @@ impl HttpAuth {
     }
 
     /// Who sent `request`, or why it is refused.
-    async fn identify(&self, request: &Request, host: String) -> Result<Identity, &'static str> {
+    async fn identify(
+        &self,
+        authorization: Option<Result<String, ()>>,
+        peer: Option<Principal>,
+        host: String,
+    ) -> Result<Identity, &'static str> {
         if !self.methods.any() {
             return Ok(Identity::new(Principal::anonymous(), host));
         }
-        if let Some(value) = request.headers().get(header::AUTHORIZATION) {
-            let value = value
-                .to_str()
-                .map_err(|_| "Malformed Authorization header")?;
+        if let Some(value) = authorization {
+            let value = value.map_err(|()| "Malformed Authorization header")?;
+            let value = value.as_str();
             let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
             let rest = rest.trim();
             if scheme.eq_ignore_ascii_case("Basic") && self.methods.basic {
@@ -175,8 +179,8 @@ impl HttpAuth {
             return Err("Unsupported authentication scheme");
         }
         if self.methods.mtls {
-            if let Some(PeerPrincipal(principal)) = request.extensions().get::<PeerPrincipal>() {
-                return Ok(Identity::new(principal.clone(), host));
+            if let Some(principal) = peer {
+                return Ok(Identity::new(principal, host));
             }
         }
         Err("Authentication required")
@@ -278,7 +282,17 @@ async fn authenticate(
     let identity = if request.uri().path().starts_with("/health") {
         Identity::new(Principal::anonymous(), host)
     } else {
-        match auth.identify(&request, host).await {
+        // Owned copies: the request is not Sync, so no reference to it may
+        // be held across the password check.
+        let authorization = request
+            .headers()
+            .get(header::AUTHORIZATION)
+            .map(|v| v.to_str().map(str::to_owned).map_err(|_| ()));
+        let peer = request
+            .extensions()
+            .get::<PeerPrincipal>()
+            .map(|PeerPrincipal(p)| p.clone());
+        match auth.identify(authorization, peer, host).await {
             Ok(identity) => identity,
             Err(message) => return auth.unauthorized(message),
         }

@@ -114,6 +114,10 @@ async fn serve_https(
     mut stopped: watch::Receiver<bool>,
 ) {
     let graceful = GracefulShutdown::new();
+    let stop = async move {
+        let _ = stopped.wait_for(|s| *s).await;
+    };
+    tokio::pin!(stop);
     loop {
         let (tcp, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -125,7 +129,7 @@ async fn serve_https(
                     continue;
                 }
             },
-            _ = stopped.wait_for(|s| *s) => break,
+            _ = &mut stop => break,
         };
         let acceptor = tls.acceptor.acceptor();
         let tls = tls.clone();
