@@ -93,7 +93,7 @@ async fn basic_login_on_every_face() {
         refused.headers()["www-authenticate"],
         r#"Basic realm="strata""#
     );
-    let body: serde_json::Value = refused.json().await.unwrap();
+    let body: serde_json::Value = serde_json::from_str(&refused.text().await.unwrap()).unwrap();
     assert_eq!(body["error_code"], 40101);
 
     let wrong = client
