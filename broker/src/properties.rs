@@ -249,6 +249,26 @@ pub(crate) const BROKER_ONLY: &[(&str, &str, &str)] = &[
         "Principals allowed everything, separated by semicolons (User:admin;User:ops).",
     ),
     (
+        "strata.http.authentication.methods",
+        "",
+        "How callers of the HTTP faces (Schema Registry, REST Proxy, admin) log in: a comma list of BASIC (SCRAM users' passwords), BEARER (JWTs checked with the sasl.oauthbearer.* settings), MTLS (the client certificate, mapped by ssl.principal.mapping.rules). Empty: no login, every caller is User:ANONYMOUS.",
+    ),
+    (
+        "strata.http.ssl.client.auth",
+        "none",
+        "With HTTPS: none, requested or required client certificates (checked against strata.http.ssl.truststore.location).",
+    ),
+    (
+        "strata.http.ssl.keystore.location",
+        "",
+        "A PEM file with the private key and certificate chain: when set, the three HTTP faces serve HTTPS only.",
+    ),
+    (
+        "strata.http.ssl.truststore.location",
+        "",
+        "PEM CA certificates that HTTP client certificates are checked against.",
+    ),
+    (
         "transaction.abort.timed.out.transaction.cleanup.interval.ms",
         "10000",
         "How often transactions older than their timeout are aborted.",

@@ -114,7 +114,10 @@ mod tests {
     async fn writes_land_in_schemas_and_survive_reopening() {
         let dir = tempfile::tempdir().unwrap();
         let cluster = Cluster::open(dir.path(), BrokerProperties::default()).unwrap();
-        let router = strata_schema_registry::http::router(open(&cluster).await.unwrap());
+        let router = strata_schema_registry::http::router(
+            open(&cluster).await.unwrap(),
+            Arc::new(strata_governance::AllowAll),
+        );
         let topic = cluster.topic(SCHEMAS_TOPIC).unwrap();
         assert!(topic.effective_config().log.compact);
         let registered = call(
@@ -135,7 +138,10 @@ mod tests {
         drop(router);
 
         let cluster = Cluster::open(dir.path(), BrokerProperties::default()).unwrap();
-        let router = strata_schema_registry::http::router(open(&cluster).await.unwrap());
+        let router = strata_schema_registry::http::router(
+            open(&cluster).await.unwrap(),
+            Arc::new(strata_governance::AllowAll),
+        );
         let got = call(&router, "GET", "/subjects/s/versions/latest", "").await;
         assert!(got.contains(r#""id":1"#), "{got}");
         let config = call(&router, "GET", "/config", "").await;

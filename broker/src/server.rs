@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use strata_governance::credentials::CredentialStore;
 use strata_governance::oauth::{JwksSource, JwtSettings, JwtValidator};
 use strata_governance::sasl::SaslAuthenticator;
 use strata_rest_proxy::{RestProxy, RestProxyConfig};
@@ -175,6 +176,14 @@ impl Server {
                 ..RestProxyConfig::default()
             },
         );
+        let http_auth = Arc::new(
+            http::HttpAuth::from_properties(
+                &config.properties,
+                broker.credentials.clone(),
+                jwt.clone(),
+            )?,
+        );
+        let http_tls = http::HttpTls::from_properties(&config.properties)?;
         let admin = bind(config.admin_addr, "admin http").await?;
         let schema_registry = bind(config.schema_registry_addr, "schema registry http").await?;
         let rest_proxy = bind(config.rest_proxy_addr, "rest proxy http").await?;
@@ -211,19 +220,25 @@ impl Server {
             tasks.push(tokio::spawn(refresh_jwks(jwt, stopped.clone())));
         }
         tasks.extend([
-            tokio::spawn(serve_http(
+            tokio::spawn(http::serve_http(
                 admin,
-                http::admin_router(broker.clone()),
+                http_auth.layer(http::admin_router(broker.clone())),
+                http_tls.clone(),
                 stopped.clone(),
             )),
-            tokio::spawn(serve_http(
+            tokio::spawn(http::serve_http(
                 schema_registry,
-                strata_schema_registry::http::router(schemas.clone()),
+                http_auth.layer(strata_schema_registry::http::router(
+                    schemas.clone(),
+                    broker.authorizer.clone(),
+                )),
+                http_tls.clone(),
                 stopped.clone(),
             )),
-            tokio::spawn(serve_http(
+            tokio::spawn(http::serve_http(
                 rest_proxy,
-                strata_rest_proxy::router(rest_proxy_state.clone()),
+                http_auth.layer(strata_rest_proxy::router(rest_proxy_state.clone())),
+                http_tls.clone(),
                 stopped.clone(),
             )),
             tokio::spawn(rest_proxy_state.run(stopped.clone())),
@@ -271,6 +286,11 @@ impl Server {
     /// The address the admin HTTP listener bound.
     pub fn admin_addr(&self) -> SocketAddr {
         self.admin_addr
+    }
+
+    /// The SCRAM users every face logs in against (tests add users here).
+    pub fn credentials(&self) -> &CredentialStore {
+        &self.broker.credentials
     }
 
     /// The address the Schema Registry HTTP listener bound.
@@ -362,22 +382,6 @@ async fn bind(addr: SocketAddr, what: &str) -> anyhow::Result<TcpListener> {
     TcpListener::bind(addr)
         .await
         .with_context(|| format!("binding the {what} listener on {addr}"))
-}
-
-async fn serve_http(
-    listener: TcpListener,
-    router: axum::Router,
-    mut stopped: watch::Receiver<bool>,
-) {
-    let service = router.into_make_service_with_connect_info::<SocketAddr>();
-    let result = axum::serve(listener, service)
-        .with_graceful_shutdown(async move {
-            let _ = stopped.wait_for(|s| *s).await;
-        })
-        .await;
-    if let Err(e) = result {
-        tracing::error!(error = %e, "http server failed");
-    }
 }
 
 /// The `sasl.oauthbearer.*` settings; `None` without a JWKS.

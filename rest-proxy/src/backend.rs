@@ -110,6 +110,9 @@ kafka_requests! {
     IncrementalAlterConfigs: IncrementalAlterConfigsRequest => IncrementalAlterConfigsResponse, version 1;
     DescribeCluster: DescribeClusterRequest => DescribeClusterResponse, version 1;
     ConsumerGroupDescribe: ConsumerGroupDescribeRequest => ConsumerGroupDescribeResponse, version 1;
+    DescribeAcls: DescribeAclsRequest => DescribeAclsResponse, version 3;
+    CreateAcls: CreateAclsRequest => CreateAclsResponse, version 3;
+    DeleteAcls: DeleteAclsRequest => DeleteAclsResponse, version 3;
 }
 
 /// Sends `request` through `backend` and unwraps its typed response; a

@@ -24,7 +24,7 @@ use std::sync::{Arc, RwLock, RwLockReadGuard};
 use std::time::Duration;
 
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, FromRequest, Path, Query, Request, State};
+use axum::extract::{DefaultBodyLimit, Extension, FromRequest, Path, Query, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -41,7 +41,10 @@ use crate::schema::{FormatName, SchemaFormat};
 use crate::SchemaType;
 
 mod alias;
+mod authz;
 mod config;
+
+use authz::Access;
 
 use config::{
     delete_global_config, delete_subject_config, delete_subject_mode, global_config, global_mode,
@@ -197,14 +200,29 @@ impl SchemaRegistry {
 type Shared = Arc<SchemaRegistry>;
 
 /// The Schema Registry's routes, behind the alias rewrite (which must see
-/// the request before routing picks the path's subject).
-pub fn router(state: Arc<SchemaRegistry>) -> Router {
-    Router::new().fallback_service(routes(state.clone())).layer(
-        axum::middleware::map_request_with_state(state, alias::rewrite),
-    )
+/// the request before routing picks the path's subject). Every route is
+/// authorized with `authorizer` (see [`authz`]) for the caller named by the
+/// request's `Identity` extension.
+pub fn router(
+    state: Arc<SchemaRegistry>,
+    authorizer: Arc<dyn strata_governance::Authorizer>,
+) -> Router {
+    Router::new()
+        .fallback_service(routes(state.clone(), authorizer))
+        .layer(axum::middleware::map_request_with_state(
+            state,
+            alias::rewrite,
+        ))
 }
 
-fn routes(state: Arc<SchemaRegistry>) -> Router {
+fn routes(
+    state: Arc<SchemaRegistry>,
+    authorizer: Arc<dyn strata_governance::Authorizer>,
+) -> Router {
+    let guard = authz::Guard {
+        registry: state.clone(),
+        authorizer,
+    };
     Router::new()
         .route("/", get(|| async { reply(json!({})) }))
         .route("/schemas", get(list_schemas))
@@ -261,6 +279,7 @@ fn routes(state: Arc<SchemaRegistry>) -> Router {
         )
         .route("/contexts", get(|| async { reply(json!(["."])) }))
         .route("/v1/metadata/id", get(metadata_id))
+        .route_layer(axum::middleware::from_fn_with_state(guard, authz::guard))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, 404, "HTTP 404 Not Found") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
@@ -507,13 +526,17 @@ async fn schema_types() -> Response {
     reply(json!(SchemaType::ALL.map(SchemaType::as_str)))
 }
 
-async fn list_schemas(State(s): State<Shared>, params: Params) -> Response {
+async fn list_schemas(
+    State(s): State<Shared>,
+    Extension(access): Extension<Access>,
+    params: Params,
+) -> Response {
     let prefix = params.get("subjectPrefix").map_or("", String::as_str);
     let latest_only = flag(&params, "latestOnly");
     let all = s.read().all_versions(flag(&params, "deleted"));
     let mut out: Vec<Value> = Vec::new();
     for (i, v) in all.iter().enumerate() {
-        if !v.subject.starts_with(prefix) {
+        if !v.subject.starts_with(prefix) || !access.reads(&v.subject) {
             continue;
         }
         if latest_only && all.get(i + 1).is_some_and(|n| n.subject == v.subject) {
@@ -599,24 +622,36 @@ async fn raw_schema_by_id(State(s): State<Shared>, Path(id): Path<String>, p: Pa
     Ok(([(header::CONTENT_TYPE, CONTENT_TYPE)], text).into_response())
 }
 
-async fn subjects_by_id(State(s): State<Shared>, Path(id): Path<String>, p: Params) -> ApiResult {
+async fn subjects_by_id(
+    State(s): State<Shared>,
+    Extension(access): Extension<Access>,
+    Path(id): Path<String>,
+    p: Params,
+) -> ApiResult {
     let id = parse_id(&id)?;
     let mut subjects: Vec<String> = s
         .read()
         .subject_versions_of(id, flag(&p, "deleted"))?
         .into_iter()
         .map(|(subject, _)| subject)
+        .filter(|subject| access.reads(subject))
         .collect();
     subjects.dedup();
     Ok(reply(json!(subjects)))
 }
 
-async fn versions_by_id(State(s): State<Shared>, Path(id): Path<String>, p: Params) -> ApiResult {
+async fn versions_by_id(
+    State(s): State<Shared>,
+    Extension(access): Extension<Access>,
+    Path(id): Path<String>,
+    p: Params,
+) -> ApiResult {
     let id = parse_id(&id)?;
     let versions: Vec<Value> = s
         .read()
         .subject_versions_of(id, flag(&p, "deleted"))?
         .into_iter()
+        .filter(|(subject, _)| access.reads(subject))
         .map(|(subject, version)| json!({"subject": subject, "version": version}))
         .collect();
     Ok(reply(Value::Array(versions)))
@@ -624,11 +659,16 @@ async fn versions_by_id(State(s): State<Shared>, Path(id): Path<String>, p: Para
 
 // ----- subjects -----
 
-async fn list_subjects(State(s): State<Shared>, p: Params) -> Response {
+async fn list_subjects(
+    State(s): State<Shared>,
+    Extension(access): Extension<Access>,
+    p: Params,
+) -> Response {
     let prefix = p.get("subjectPrefix").map_or("", String::as_str);
-    let subjects = s
+    let mut subjects = s
         .read()
         .subjects(prefix, flag(&p, "deleted"), flag(&p, "deletedOnly"));
+    subjects.retain(|subject| access.reads(subject));
     reply(json!(subjects))
 }
 

@@ -2,6 +2,7 @@ use std::sync::Mutex;
 
 use axum::body::Body;
 use axum::http::{Method, Request};
+use strata_governance::AllowAll;
 use tower::ServiceExt;
 
 use super::*;
@@ -33,11 +34,10 @@ pub(super) struct Harness {
 impl Harness {
     pub(super) fn new() -> Self {
         let log = Arc::new(FakeLog::default());
-        let router = router(SchemaRegistry::new(
-            Registry::new(),
-            log.clone(),
-            "cluster-1",
-        ));
+        let router = router(
+            SchemaRegistry::new(Registry::new(), log.clone(), "cluster-1"),
+            Arc::new(AllowAll),
+        );
         Harness { log, router }
     }
 
@@ -47,7 +47,10 @@ impl Harness {
         for (k, v) in self.log.records.lock().unwrap().iter() {
             registry.apply(k, v.as_deref()).unwrap();
         }
-        router(SchemaRegistry::new(registry, self.log.clone(), "cluster-1"))
+        router(
+            SchemaRegistry::new(registry, self.log.clone(), "cluster-1"),
+            Arc::new(AllowAll),
+        )
     }
 
     pub(super) async fn call(
@@ -660,12 +663,10 @@ async fn oversized_schemas_and_slow_stores() {
         store_timeout: Duration::from_millis(50),
         max_record_bytes: 4096,
     };
-    let router = router(SchemaRegistry::with_limits(
-        Registry::new(),
-        log.clone(),
-        "c",
-        limits,
-    ));
+    let router = router(
+        SchemaRegistry::with_limits(Registry::new(), log.clone(), "c", limits),
+        Arc::new(AllowAll),
+    );
     let big = format!(
         r#"{{"type":"record","name":"Big","doc":"{}","fields":[]}}"#,
         "x".repeat(5000)

@@ -1,8 +1,13 @@
-//! The HTTP face owned by the broker: admin (`/health`, `/metrics`). The
-//! Schema Registry's router lives in `strata-schema-registry` (see
-//! `schemas.rs`) and the REST Proxy's in `strata-rest-proxy` (see
-//! `rest_backend.rs`).
+//! The HTTP faces owned by the broker: admin (`/health`, `/metrics`), the
+//! login layer every face sits behind ([`auth`]) and the (HTTP or HTTPS)
+//! serving loop ([`serve`]). The Schema Registry's router lives in
+//! `strata-schema-registry` (see `schemas.rs`) and the REST Proxy's in
+//! `strata-rest-proxy` (see `rest_backend.rs`).
 
 mod admin;
+pub(crate) mod auth;
+mod serve;
 
 pub(crate) use admin::router as admin_router;
+pub(crate) use auth::HttpAuth;
+pub(crate) use serve::{serve_http, HttpTls};
