@@ -396,3 +396,62 @@ def wait_for(predicate, timeout: float, interval: float = 0.1, what: str = "cond
             return last
         time.sleep(interval)
     raise AssertionError(f"{what} not met within {timeout}s (last: {last!r})")
+
+
+# ---------------------------------------------------------------------------------------------
+# ACLs through confluent-kafka's AdminClient
+
+
+def acl(rtype: str, name: str, principal: str, op: str, perm: str = "ALLOW", pattern: str = "LITERAL",
+        host: str = "*"):
+    """An AclBinding from names: acl("TOPIC", "t", "User:alice", "WRITE")."""
+    from confluent_kafka.admin import (AclBinding, AclOperation, AclPermissionType, ResourcePatternType,
+                                       ResourceType)
+
+    return AclBinding(ResourceType[rtype], name, ResourcePatternType[pattern], principal, host,
+                      AclOperation[op], AclPermissionType[perm])
+
+
+def create_acls(admin_client, bindings, timeout: float = 15.0) -> None:
+    for _, f in admin_client.create_acls(list(bindings), request_timeout=timeout).items():
+        f.result(timeout=timeout)
+
+
+def acl_filter(rtype: str = "ANY", name=None, principal=None, op: str = "ANY", perm: str = "ANY",
+               pattern: str = "ANY", host=None):
+    from confluent_kafka.admin import (AclBindingFilter, AclOperation, AclPermissionType, ResourcePatternType,
+                                       ResourceType)
+
+    return AclBindingFilter(ResourceType[rtype], name, ResourcePatternType[pattern], principal, host,
+                            AclOperation[op], AclPermissionType[perm])
+
+
+def describe_acls(admin_client, flt=None, timeout: float = 15.0) -> list:
+    return admin_client.describe_acls(flt or acl_filter(), request_timeout=timeout).result(timeout=timeout)
+
+
+def acl_key(b) -> tuple:
+    """A comparable tuple of an AclBinding."""
+    return (b.restype.name, b.name, b.resource_pattern_type.name, b.principal, b.host, b.operation.name,
+            b.permission_type.name)
+
+
+def delivery_errors(producer_conf: dict, topic: str, n: int = 3, timeout: float = 20.0, partition: int = 0):
+    """Produce n records with a fresh Producer; return [error or None] per record (None = delivered)."""
+    from confluent_kafka import Producer
+
+    out = [False] * n
+    conf = dict(producer_conf)
+    conf.setdefault("message.timeout.ms", int(timeout * 1000 * 0.7))
+    p = Producer(conf)
+
+    def cb_for(i):
+        def cb(err, msg):
+            out[i] = err
+        return cb
+
+    for i in range(n):
+        p.produce(topic, b"value-%d" % i, partition=partition, on_delivery=cb_for(i))
+    left = p.flush(timeout)
+    assert left == 0, f"{left} records not resolved within {timeout}s"
+    return out
