@@ -455,3 +455,118 @@ def delivery_errors(producer_conf: dict, topic: str, n: int = 3, timeout: float 
     left = p.flush(timeout)
     assert left == 0, f"{left} records not resolved within {timeout}s"
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# a raw SCRAM client on a socket (SaslHandshake v1, SaslAuthenticate v1), for timing logins and
+# for what clients never send (a wrong proof after a correct first round)
+
+
+class RawSasl:
+    """One Kafka connection speaking SaslHandshake v1 and SaslAuthenticate v1 by hand."""
+
+    def __init__(self, addr: str, timeout: float = 5.0) -> None:
+        import socket
+
+        host, port = addr.rsplit(":", 1)
+        self.sock = socket.create_connection((host, int(port)), timeout=timeout)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.corr = 0
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def request(self, api_key: int, version: int, body: bytes) -> bytes:
+        import struct
+
+        self.corr += 1
+        client_id = b"raw-sasl"
+        frame = struct.pack(">hhih", api_key, version, self.corr, len(client_id)) + client_id + body
+        self.sock.sendall(struct.pack(">i", len(frame)) + frame)
+        (n,) = struct.unpack(">i", self._exact(4))
+        data = self._exact(n)
+        (corr,) = struct.unpack(">i", data[:4])
+        assert corr == self.corr, (corr, self.corr)
+        return data[4:]
+
+    def _exact(self, n: int) -> bytes:
+        out = b""
+        while len(out) < n:
+            chunk = self.sock.recv(n - len(out))
+            if not chunk:
+                raise ConnectionError("closed by the broker")
+            out += chunk
+        return out
+
+    def handshake(self, mechanism: str) -> int:
+        import struct
+
+        m = mechanism.encode()
+        data = self.request(17, 1, struct.pack(">h", len(m)) + m)
+        (err,) = struct.unpack(">h", data[:2])
+        return err
+
+    def authenticate(self, payload: bytes) -> tuple:
+        """(error_code, error_message, auth_bytes, session_lifetime_ms)."""
+        import struct
+
+        data = self.request(36, 1, struct.pack(">i", len(payload)) + payload)
+        err, mlen = struct.unpack(">hh", data[:4])
+        pos = 4
+        msg = None
+        if mlen >= 0:
+            msg = data[pos:pos + mlen].decode()
+            pos += mlen
+        (blen,) = struct.unpack(">i", data[pos:pos + 4])
+        pos += 4
+        auth = data[pos:pos + max(blen, 0)]
+        pos += max(blen, 0)
+        (lifetime,) = struct.unpack(">q", data[pos:pos + 8])
+        return err, msg, auth, lifetime
+
+
+_SALTED_CACHE: Dict[tuple, bytes] = {}
+
+
+def scram_login(conn: RawSasl, mechanism: str, user: str, password: str, tamper_proof: bool = False,
+                cache_salted: bool = True) -> tuple:
+    """A full SCRAM exchange (RFC 5802/7677). Returns (error_code, error_message) of the final
+    round (0, None on success, after checking the server's signature)."""
+    import base64
+    import hashlib
+    import hmac
+    import os
+
+    h = {"SCRAM-SHA-256": "sha256", "SCRAM-SHA-512": "sha512"}[mechanism]
+    err = conn.handshake(mechanism)
+    if err:
+        return err, "handshake"
+    nonce = base64.b64encode(os.urandom(18)).decode()
+    first_bare = f"n={user},r={nonce}"
+    err, msg, server_first, _ = conn.authenticate(("n,," + first_bare).encode())
+    if err:
+        return err, msg
+    attrs = dict(kv.split("=", 1) for kv in server_first.decode().split(","))
+    assert attrs["r"].startswith(nonce)
+    salt, iterations = base64.b64decode(attrs["s"]), int(attrs["i"])
+    key = (h, password, salt, iterations)
+    salted = _SALTED_CACHE.get(key) if cache_salted else None
+    if salted is None:
+        salted = hashlib.pbkdf2_hmac(h, password.encode(), salt, iterations)
+        _SALTED_CACHE[key] = salted
+    client_key = hmac.new(salted, b"Client Key", h).digest()
+    stored_key = hashlib.new(h, client_key).digest()
+    final_wo_proof = f"c=biws,r={attrs['r']}"
+    auth_message = f"{first_bare},{server_first.decode()},{final_wo_proof}".encode()
+    signature = hmac.new(stored_key, auth_message, h).digest()
+    proof = bytes(a ^ b for a, b in zip(client_key, signature))
+    if tamper_proof:
+        proof = bytes([proof[0] ^ 1]) + proof[1:]
+    final = f"{final_wo_proof},p={base64.b64encode(proof).decode()}"
+    err, msg, server_final, _ = conn.authenticate(final.encode())
+    if err:
+        return err, msg
+    server_key = hmac.new(salted, b"Server Key", h).digest()
+    expected = base64.b64encode(hmac.new(server_key, auth_message, h).digest()).decode()
+    assert server_final.decode() == f"v={expected}", server_final
+    return 0, None

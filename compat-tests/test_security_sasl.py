@@ -23,8 +23,8 @@ from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
 from kafkautil import consume, create_topic, produce_ok, unique
-from secutil import (ADMIN_PASSWORD, ADMIN_USER, Jwks, Login, Pki, SecureBroker, aiokafka_conf, ck_conf, kcat_args,
-                     kp_conf, upsert_scram_users, wait_for)
+from secutil import (ADMIN_PASSWORD, ADMIN_USER, Jwks, Login, Pki, RawSasl, SecureBroker, aiokafka_conf, ck_conf,
+                     kcat_args, kp_conf, scram_login, upsert_scram_users, wait_for)
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -288,6 +288,26 @@ def test_refused_logins_while_another_client_is_served(env):
     # the broker's message reaches the client (SASL_AUTHENTICATION_FAILED's error_message)
     msg = results["wrong password SCRAM-SHA-256"][0].str()
     assert "uthentication" in msg, msg
+
+
+@pytest.mark.parametrize("mech", ["SCRAM-SHA-256", "SCRAM-SHA-512"])
+def test_wrong_scram_proof_never_counts_as_a_login(env, mech):
+    """A correct first round then a tampered proof: SASL_AUTHENTICATION_FAILED (58) and the
+    connection closed, so no request after it is ever served. The same exchange with the
+    right proof succeeds (the server's signature checked)."""
+    c = RawSasl(env.addr("SASL_PLAINTEXT"))
+    try:
+        err, msg = scram_login(c, mech, USER, PASSWORD, tamper_proof=True)
+        assert err == 58, (err, msg)
+        with pytest.raises((ConnectionError, OSError)):
+            c.request(3, 1, b"\xff\xff\xff\xff")  # Metadata v1, all topics
+    finally:
+        c.close()
+    c = RawSasl(env.addr("SASL_PLAINTEXT"))
+    try:
+        assert scram_login(c, mech, USER, PASSWORD) == (0, None)
+    finally:
+        c.close()
 
 
 def test_kafka_python_wrong_password_is_refused(env):
