@@ -19,6 +19,7 @@ mod rest_backend;
 mod schema_validation;
 mod schemas;
 mod server;
+mod tls;
 mod topic_config;
 mod transactions;
 mod txn_markers;
