@@ -183,7 +183,7 @@ def test_oauthbearer_confluent_kafka(env, listener):
 
 def test_oauthbearer_kafka_python(env):
     from kafka import KafkaProducer
-    from kafka.sasl.oauth import AbstractTokenProvider
+    from kafka.net.sasl.oauth import AbstractTokenProvider
 
     class Provider(AbstractTokenProvider):
         def token(self):
