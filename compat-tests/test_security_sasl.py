@@ -316,7 +316,7 @@ def test_kafka_python_wrong_password_is_refused(env):
 
     with pytest.raises(KpError) as e:
         KafkaProducer(**kp_conf(env, "SASL_PLAINTEXT", login("SCRAM-SHA-512", password="wrong")),
-                      request_timeout_ms=5000, max_block_ms=5000, api_version_auto_timeout_ms=5000)
+                      request_timeout_ms=5000, max_block_ms=5000)
     assert "uthentication" in str(e.value) or "NoBrokersAvailable" in type(e.value).__name__, repr(e.value)
 
 
