@@ -2,6 +2,8 @@
 
 use std::sync::Arc;
 
+use strata_governance::acl::AclAuthorizer;
+use strata_governance::credentials::CredentialStore;
 use strata_governance::Authorizer;
 
 use crate::cluster::Cluster;
@@ -19,8 +21,13 @@ pub(crate) struct Broker {
     pub(crate) advertised_host: String,
     pub(crate) advertised_port: u16,
     pub(crate) metrics: Metrics,
-    /// Consulted by handlers before they act; allow-all until the security issue.
+    /// Consulted by handlers before they act: `acls`, or allow-all.
     pub(crate) authorizer: Arc<dyn Authorizer>,
+    /// The ACLs (`Some` when `authorizer.class.name` is set), which
+    /// CreateAcls/DescribeAcls/DeleteAcls manage.
+    pub(crate) acls: Option<Arc<AclAuthorizer>>,
+    /// SCRAM credentials: SASL, HTTP Basic and the SCRAM credential APIs.
+    pub(crate) credentials: Arc<CredentialStore>,
     /// Broker-side schema validation, reading the Schema Registry this process serves.
     pub(crate) schema_validator: SchemaValidator,
     /// Hands out producer ids (InitProducerId).

@@ -57,6 +57,18 @@ pub struct Cli {
     /// A Kafka broker property, `key=value` (repeatable; env: comma-separated).
     #[arg(long = "override", env = "STRATA_OVERRIDES", value_delimiter = ',')]
     pub overrides: Vec<String>,
+    /// The first admin: SCRAM-SHA-256/512 credentials are created for this
+    /// user at start if it has none, and `User:<name>` is a super user.
+    #[arg(long, env = "STRATA_ADMIN_USER", requires = "admin_password")]
+    pub admin_user: Option<String>,
+    /// The first admin's password (used only when the user has no credentials yet).
+    #[arg(
+        long,
+        env = "STRATA_ADMIN_PASSWORD",
+        requires = "admin_user",
+        hide_env_values = true
+    )]
+    pub admin_password: Option<String>,
     /// Log filter in `tracing` syntax.
     #[arg(long, env = "STRATA_LOG", default_value = "info")]
     pub log: String,
@@ -95,6 +107,8 @@ pub struct BrokerConfig {
     pub admin_addr: SocketAddr,
     pub properties: BrokerProperties,
     pub tier: Option<TierSettings>,
+    /// `--admin-user` and `--admin-password`.
+    pub admin_user: Option<(String, String)>,
 }
 
 /// Where the tier is and how large its cache may grow.
@@ -193,6 +207,7 @@ impl BrokerConfig {
                 .unwrap_or(default_addr(9644)),
             properties,
             tier,
+            admin_user: cli.admin_user.clone().zip(cli.admin_password.clone()),
         })
     }
 
@@ -217,6 +232,9 @@ impl BrokerConfig {
                 tier.cache_memory_bytes,
                 tier.cache_disk_bytes
             ));
+        }
+        if let Some((user, _)) = &self.admin_user {
+            out.push_str(&format!(" admin_user={user} admin_password=********"));
         }
         for (key, value) in self.properties.explicit() {
             out.push_str(&format!(" {key}={value}"));

@@ -18,6 +18,7 @@ pub mod properties;
 mod rest_backend;
 mod schema_validation;
 mod schemas;
+mod security;
 mod server;
 mod tls;
 mod topic_config;

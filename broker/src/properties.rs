@@ -13,6 +13,16 @@ use crate::topic_config;
 /// Broker-only properties: name, default, documentation.
 pub(crate) const BROKER_ONLY: &[(&str, &str, &str)] = &[
     (
+        "allow.everyone.if.no.acl.found",
+        "false",
+        "With an authorizer: allow an action on a resource no ACL names.",
+    ),
+    (
+        "authorizer.class.name",
+        "",
+        "StandardAuthorizer (or AclAuthorizer, or strata) enforces ACLs; empty allows everything.",
+    ),
+    (
         "auto.create.topics.enable",
         "true",
         "Create a topic when a client asks Metadata for an unknown one.",
@@ -137,6 +147,11 @@ pub(crate) const BROKER_ONLY: &[(&str, &str, &str)] = &[
         "strata.remote.internal.roll.ms",
         "60000",
         "With a tier, how often the broker's internal logs (metadata, consumer offsets, schemas) roll so their latest state is uploaded.",
+    ),
+    (
+        "super.users",
+        "",
+        "Principals allowed everything, separated by semicolons (User:admin;User:ops).",
     ),
     (
         "transaction.abort.timed.out.transaction.cleanup.interval.ms",

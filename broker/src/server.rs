@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use strata_governance::AllowAll;
 use strata_rest_proxy::{RestProxy, RestProxyConfig};
 use strata_tier::{CacheConfig, Tier, TierConfig, TierMetrics};
 use tokio::net::TcpListener;
@@ -22,6 +21,7 @@ use crate::producer_ids::ProducerIds;
 use crate::properties::BrokerProperties;
 use crate::rest_backend::InProcessKafka;
 use crate::schema_validation::SchemaValidator;
+use crate::security::Security;
 use crate::transactions::{TransactionConfig, TransactionCoordinator};
 use crate::txn_markers::BrokerSeams;
 use crate::{clock, http, net, schemas};
@@ -83,6 +83,7 @@ impl Server {
             }
             None => Cluster::open(&config.data_dir, config.properties.clone())?,
         };
+        let security = Security::open(&cluster, config.admin_user.as_ref()).await?;
         let groups = GroupCoordinator::open(&cluster, coordinator_config(&config.properties))?;
         // Producer ids and marker writes need the broker the coordinator
         // lives in: the seams are connected to it once it is built.
@@ -107,7 +108,9 @@ impl Server {
             advertised_host: config.advertised_host.clone(),
             advertised_port: config.advertised_port.unwrap_or(kafka_addr.port()),
             metrics,
-            authorizer: Arc::new(AllowAll),
+            authorizer: security.authorizer,
+            acls: security.acls,
+            credentials: security.credentials,
             schema_validator,
             producer_ids: ProducerIds::new(),
         });

@@ -12,8 +12,11 @@ use std::path::Path;
 use anyhow::Context;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
+use strata_governance::credentials::{ScramCredential, ScramMechanism};
 use strata_storage::{Log, LogConfig};
 use uuid::Uuid;
+
+use crate::security::acl_log::{credential, scram_record_key, StoredAcl};
 
 /// Directory name of the metadata log inside the data directory.
 pub(crate) const METADATA_LOG_DIR: &str = "__strata_metadata-0";
@@ -48,21 +51,89 @@ pub(crate) enum MetadataEvent {
     ProducerIdsAllocated {
         next: i64,
     },
+    /// ACL bindings added (CreateAcls). Written as one record per binding,
+    /// keyed by the binding, all in one batch.
+    AclsCreated {
+        acls: Vec<StoredAcl>,
+    },
+    /// ACL bindings removed (DeleteAcls), one record per binding as above.
+    AclsDeleted {
+        acls: Vec<StoredAcl>,
+    },
+    /// A user's SCRAM credential for one mechanism, set or replaced.
+    ScramCredentialUpserted {
+        user: String,
+        #[serde(with = "crate::security::acl_log::mechanism")]
+        mechanism: ScramMechanism,
+        #[serde(with = "crate::security::acl_log::b64")]
+        salt: Vec<u8>,
+        iterations: u32,
+        #[serde(with = "crate::security::acl_log::b64")]
+        stored_key: Vec<u8>,
+        #[serde(with = "crate::security::acl_log::b64")]
+        server_key: Vec<u8>,
+    },
+    /// A user's SCRAM credential for one mechanism, removed.
+    ScramCredentialDeleted {
+        user: String,
+        #[serde(with = "crate::security::acl_log::mechanism")]
+        mechanism: ScramMechanism,
+    },
 }
 
 /// The record key of producer id blocks (topics use their names).
 const PRODUCER_IDS_KEY: &str = "__producer_ids";
 
 impl MetadataEvent {
-    fn record_key(&self) -> &str {
-        match self {
+    /// The records this event is written as: one per ACL binding for the
+    /// ACL events (so that each binding has its own key), one otherwise.
+    fn records(&self) -> Vec<(String, MetadataEvent)> {
+        let key = match self {
             MetadataEvent::TopicCreated { name, .. }
             | MetadataEvent::PartitionsCreated { name, .. }
             | MetadataEvent::TopicConfigsReplaced { name, .. }
-            | MetadataEvent::TopicDeleted { name, .. } => name,
-            MetadataEvent::ProducerIdsAllocated { .. } => PRODUCER_IDS_KEY,
-        }
+            | MetadataEvent::TopicDeleted { name, .. } => name.clone(),
+            MetadataEvent::ProducerIdsAllocated { .. } => PRODUCER_IDS_KEY.to_string(),
+            MetadataEvent::AclsCreated { acls } => {
+                return acls
+                    .iter()
+                    .map(|acl| {
+                        let one = MetadataEvent::AclsCreated {
+                            acls: vec![acl.clone()],
+                        };
+                        (acl.record_key(), one)
+                    })
+                    .collect();
+            }
+            MetadataEvent::AclsDeleted { acls } => {
+                return acls
+                    .iter()
+                    .map(|acl| {
+                        let one = MetadataEvent::AclsDeleted {
+                            acls: vec![acl.clone()],
+                        };
+                        (acl.record_key(), one)
+                    })
+                    .collect();
+            }
+            MetadataEvent::ScramCredentialUpserted {
+                user, mechanism, ..
+            }
+            | MetadataEvent::ScramCredentialDeleted { user, mechanism } => {
+                scram_record_key(user, mechanism.name())
+            }
+        };
+        vec![(key, self.clone())]
     }
+}
+
+/// The ACLs and SCRAM credentials the events add up to, handed to the
+/// security module at start.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub(crate) struct SecurityImage {
+    /// By record key.
+    pub(crate) acls: BTreeMap<String, StoredAcl>,
+    pub(crate) credentials: BTreeMap<(String, ScramMechanism), ScramCredential>,
 }
 
 /// A topic as the metadata log describes it.
@@ -79,6 +150,7 @@ pub(crate) struct MetadataImage {
     pub(crate) topics: HashMap<String, TopicImage>,
     /// The first producer id never handed out.
     pub(crate) next_producer_id: i64,
+    pub(crate) security: SecurityImage,
 }
 
 impl MetadataImage {
@@ -121,6 +193,34 @@ impl MetadataImage {
             MetadataEvent::ProducerIdsAllocated { next } => {
                 self.next_producer_id = self.next_producer_id.max(*next);
             }
+            MetadataEvent::AclsCreated { acls } => {
+                for acl in acls {
+                    self.security.acls.insert(acl.record_key(), acl.clone());
+                }
+            }
+            MetadataEvent::AclsDeleted { acls } => {
+                for acl in acls {
+                    self.security.acls.remove(&acl.record_key());
+                }
+            }
+            MetadataEvent::ScramCredentialUpserted {
+                user,
+                mechanism,
+                salt,
+                iterations,
+                stored_key,
+                server_key,
+            } => {
+                self.security.credentials.insert(
+                    (user.clone(), *mechanism),
+                    credential(salt, *iterations, stored_key, server_key),
+                );
+            }
+            MetadataEvent::ScramCredentialDeleted { user, mechanism } => {
+                self.security
+                    .credentials
+                    .remove(&(user.clone(), *mechanism));
+            }
         }
     }
 }
@@ -160,7 +260,13 @@ impl MetadataLog {
 
     /// Appends an event and returns once it is durable.
     pub(crate) async fn append(&self, event: &MetadataEvent) -> anyhow::Result<()> {
-        let batch = encode_event(event)?;
+        self.append_all(std::slice::from_ref(event)).await
+    }
+
+    /// Appends events as one batch (all or none of them survive a crash)
+    /// and returns once they are durable.
+    pub(crate) async fn append_all(&self, events: &[MetadataEvent]) -> anyhow::Result<()> {
+        let batch = encode_events(events)?;
         let info = self
             .log
             .append(batch, 0, None)
@@ -184,11 +290,18 @@ impl MetadataLog {
     }
 }
 
-fn encode_event(event: &MetadataEvent) -> anyhow::Result<Bytes> {
-    let value = serde_json::to_vec(event).context("encoding metadata event")?;
-    let key = Bytes::copy_from_slice(event.record_key().as_bytes());
+fn encode_events(events: &[MetadataEvent]) -> anyhow::Result<Bytes> {
+    let records = events
+        .iter()
+        .flat_map(MetadataEvent::records)
+        .map(|(key, one)| {
+            let value = serde_json::to_vec(&one).context("encoding metadata event")?;
+            Ok((Bytes::from(key), Some(Bytes::from(value))))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    anyhow::ensure!(!records.is_empty(), "a metadata event without records");
     Ok(crate::internal_log::encode_batch(
-        &[(key, Some(Bytes::from(value)))],
+        &records,
         crate::clock::now_ms(),
     ))
 }

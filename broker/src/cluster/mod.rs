@@ -20,7 +20,7 @@ use strata_storage::Log;
 use strata_tier::{RemotePartition, Tier};
 use uuid::Uuid;
 
-pub(crate) use metadata_log::{MetadataEvent, METADATA_LOG_DIR};
+pub(crate) use metadata_log::{MetadataEvent, SecurityImage, METADATA_LOG_DIR};
 use metadata_log::{MetadataImage, MetadataLog};
 pub(crate) use topic::{is_internal, validate_topic_name, Topic, TopicConfigState};
 
@@ -61,6 +61,8 @@ pub(crate) struct Cluster {
     tier: Option<Arc<Tier>>,
     /// The first producer id not yet recorded as handed out.
     next_producer_id: parking_lot::Mutex<i64>,
+    /// ACLs and credentials replayed at start, until the security module takes them.
+    replayed_security: parking_lot::Mutex<Option<SecurityImage>>,
 }
 
 impl Cluster {
@@ -123,6 +125,7 @@ impl Cluster {
             data_dir: data_dir.to_path_buf(),
             topics: RwLock::new(topics),
             next_producer_id: parking_lot::Mutex::new(image.next_producer_id),
+            replayed_security: parking_lot::Mutex::new(Some(image.security)),
             metadata,
             changes: tokio::sync::Mutex::new(()),
             tier,
@@ -415,6 +418,25 @@ impl Cluster {
             .await?;
         *self.next_producer_id.lock() = next;
         Ok(start)
+    }
+
+    /// The ACLs and SCRAM credentials the metadata log held at start (empty
+    /// when taken a second time).
+    pub(crate) fn take_replayed_security(&self) -> SecurityImage {
+        self.replayed_security.lock().take().unwrap_or_default()
+    }
+
+    /// Appends `events` durably as one batch, then runs `apply` before any
+    /// later change is recorded, so in-memory state changes in log order
+    /// (ACLs and credentials, whose state lives in the security module).
+    pub(crate) async fn record<R>(
+        &self,
+        events: &[MetadataEvent],
+        apply: impl FnOnce() -> R,
+    ) -> anyhow::Result<R> {
+        let _changes = self.changes.lock().await;
+        self.metadata.append_all(events).await?;
+        Ok(apply())
     }
 
     /// Every partition log, for retention and shutdown.

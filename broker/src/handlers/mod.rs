@@ -8,21 +8,26 @@
 mod add_offsets_to_txn;
 mod add_partitions_to_txn;
 mod alter_configs;
+mod alter_user_scram_credentials;
 mod api_versions;
 mod configs;
 mod consumer_group_describe;
 mod consumer_group_heartbeat;
+mod create_acls;
 mod create_partitions;
 mod create_topics;
+mod delete_acls;
 mod delete_groups;
 mod delete_records;
 mod delete_topics;
+mod describe_acls;
 mod describe_cluster;
 mod describe_configs;
 mod describe_groups;
 mod describe_producers;
 mod describe_topic_partitions;
 mod describe_transactions;
+mod describe_user_scram_credentials;
 mod end_txn;
 mod fetch;
 mod find_coordinator;
@@ -196,6 +201,11 @@ routes! {
     ConsumerGroupHeartbeat => consumer_group_heartbeat, 0..=1;
     ConsumerGroupDescribe => consumer_group_describe, 0..=1;
     TxnOffsetCommit => txn_offset_commit, 0..=5;
+    DescribeAcls => describe_acls, 1..=3;
+    CreateAcls => create_acls, 1..=3;
+    DeleteAcls => delete_acls, 1..=3;
+    DescribeUserScramCredentials => describe_user_scram_credentials, 0..=0;
+    AlterUserScramCredentials => alter_user_scram_credentials, 0..=0;
 }
 
 /// Whether `version` of `api_key` is served.

@@ -39,6 +39,7 @@ pub(crate) fn config(dir: &Path, overrides: &[(&str, &str)]) -> BrokerConfig {
         admin_addr: any,
         properties: BrokerProperties::from_map(props).unwrap(),
         tier: None,
+        admin_user: None,
     }
 }
 

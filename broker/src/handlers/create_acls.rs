@@ -1,0 +1,79 @@
+//! CreateAcls (key 30): ALTER on the cluster; each binding validated as
+//! Kafka's `AclControlManager.validateNewAcl` does, the valid ones recorded
+//! in the metadata log in one batch and then enforced.
+
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::create_acls_response::AclCreationResult;
+use kafka_protocol::messages::{CreateAclsRequest, CreateAclsResponse};
+use strata_governance::{Operation, Resource};
+
+use super::{text, RequestContext};
+use crate::security::wire::{binding, BindingCodes};
+
+pub(super) async fn handle(ctx: &RequestContext, request: CreateAclsRequest) -> CreateAclsResponse {
+    let all_fail = |code: ResponseError, message: &str| {
+        let results = request
+            .creations
+            .iter()
+            .map(|_| {
+                AclCreationResult::default()
+                    .with_error_code(code.code())
+                    .with_error_message(Some(text(message)))
+            })
+            .collect();
+        CreateAclsResponse::default().with_results(results)
+    };
+    if !ctx.may(Operation::Alter, Resource::Cluster) {
+        return all_fail(
+            ResponseError::ClusterAuthorizationFailed,
+            "Cluster authorization failed.",
+        );
+    }
+    let Some(acls) = ctx.broker.acls.clone() else {
+        return all_fail(
+            ResponseError::SecurityDisabled,
+            "No Authorizer is configured.",
+        );
+    };
+    let checked: Vec<Result<_, String>> = request
+        .creations
+        .iter()
+        .map(|c| {
+            let b = binding(BindingCodes {
+                resource_type: c.resource_type,
+                resource_name: c.resource_name.as_str(),
+                pattern_type: c.resource_pattern_type,
+                principal: c.principal.as_str(),
+                host: c.host.as_str(),
+                operation: c.operation,
+                permission: c.permission_type,
+            })?;
+            b.validate().map_err(|e| e.to_string())?;
+            Ok(b)
+        })
+        .collect();
+    let mut valid: Vec<_> = checked
+        .iter()
+        .filter_map(|r| r.as_ref().ok())
+        .cloned()
+        .collect();
+    valid.sort();
+    valid.dedup();
+    let stored = crate::security::create_acls(&ctx.broker.cluster, &acls, &valid).await;
+    let results = checked
+        .into_iter()
+        .map(|r| match (r, &stored) {
+            (Err(message), _) => AclCreationResult::default()
+                .with_error_code(ResponseError::InvalidRequest.code())
+                .with_error_message(Some(text(message))),
+            (Ok(_), Ok(())) => AclCreationResult::default(),
+            (Ok(_), Err(e)) => AclCreationResult::default()
+                .with_error_code(ResponseError::UnknownServerError.code())
+                .with_error_message(Some(text(format!("{e:#}")))),
+        })
+        .collect();
+    if let Err(e) = &stored {
+        tracing::error!(error = format!("{e:#}"), "recording ACLs failed");
+    }
+    CreateAclsResponse::default().with_results(results)
+}
