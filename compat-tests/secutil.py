@@ -240,6 +240,21 @@ class SecureBroker(Broker):
         if overrides:
             self.overrides.update(overrides)
 
+    def command(self) -> List[str]:
+        # `--override` splits its value at commas (it shares STRATA_OVERRIDES' comma-separated
+        # form), so values holding commas go through the TOML file's [broker] table instead.
+        listed = {k: v for k, v in self.overrides.items() if isinstance(v, str) and "," in v}
+        if listed:
+            self.config_path = self.workdir / "strata-security.toml"
+            self.config_path.write_text("[broker]\n" + "".join(f"{json.dumps(k)} = {json.dumps(v)}\n"
+                                                               for k, v in listed.items()))
+        saved = self.overrides
+        self.overrides = {k: v for k, v in saved.items() if k not in listed}
+        try:
+            return super().command()
+        finally:
+            self.overrides = saved
+
     def addr(self, name: str) -> str:
         return f"127.0.0.1:{self.ports[name]}"
 
