@@ -68,7 +68,7 @@ async fn api_versions_advertises_only_what_is_served_and_survives_unknown_versio
     assert!(!response
         .api_keys
         .iter()
-        .any(|k| k.api_key == ApiKey::SaslHandshake as i16));
+        .any(|k| k.api_key == ApiKey::ElectLeaders as i16));
 
     // Version 99: a v0 answer with UNSUPPORTED_VERSION, and the connection stays open.
     let mut frame = BytesMut::new();
