@@ -391,15 +391,19 @@ def kcat_args(b: SecureBroker, listener: str, login: Optional[Login] = None) -> 
 
 def upsert_scram_users(admin_client, users: Dict[str, str], mechanisms=("SCRAM-SHA-256", "SCRAM-SHA-512"),
                        iterations: int = 4096, timeout: float = 15.0) -> None:
-    """Create or replace SCRAM credentials through AlterUserScramCredentials."""
+    """Create or replace SCRAM credentials through AlterUserScramCredentials.
+
+    One request per mechanism: Kafka 4 (KRaft's ScramControlManager) refuses
+    a user named twice in one request with DUPLICATE_RESOURCE."""
     from confluent_kafka.admin import ScramCredentialInfo, ScramMechanism, UserScramCredentialUpsertion
 
     mech = {"SCRAM-SHA-256": ScramMechanism.SCRAM_SHA_256, "SCRAM-SHA-512": ScramMechanism.SCRAM_SHA_512}
-    alterations = [UserScramCredentialUpsertion(u, ScramCredentialInfo(mech[m], iterations), p.encode())
-                   for u, p in users.items() for m in mechanisms]
-    futures = admin_client.alter_user_scram_credentials(alterations, request_timeout=timeout)
-    for user, f in futures.items():
-        f.result(timeout=timeout)
+    for m in mechanisms:
+        alterations = [UserScramCredentialUpsertion(u, ScramCredentialInfo(mech[m], iterations), p.encode())
+                       for u, p in users.items()]
+        futures = admin_client.alter_user_scram_credentials(alterations, request_timeout=timeout)
+        for user, f in futures.items():
+            f.result(timeout=timeout)
 
 
 def wait_for(predicate, timeout: float, interval: float = 0.1, what: str = "condition"):

@@ -84,9 +84,9 @@ fn split_overrides(text: &str) -> Vec<String> {
     let starts_property = |piece: &str| {
         piece.split_once('=').is_some_and(|(key, _)| {
             !key.is_empty()
-                && key
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-'))
+                && key.bytes().all(|b| {
+                    b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-')
+                })
         })
     };
     let mut items: Vec<String> = Vec::new();

@@ -176,13 +176,11 @@ impl Server {
                 ..RestProxyConfig::default()
             },
         );
-        let http_auth = Arc::new(
-            http::HttpAuth::from_properties(
-                &config.properties,
-                broker.credentials.clone(),
-                jwt.clone(),
-            )?,
-        );
+        let http_auth = Arc::new(http::HttpAuth::from_properties(
+            &config.properties,
+            broker.credentials.clone(),
+            jwt.clone(),
+        )?);
         let http_tls = http::HttpTls::from_properties(&config.properties)?;
         let admin = bind(config.admin_addr, "admin http").await?;
         let schema_registry = bind(config.schema_registry_addr, "schema registry http").await?;

@@ -30,7 +30,9 @@ use crate::clock;
 /// Frames read before a login are capped like Kafka's `sasl.server.max.receive.size`.
 pub(super) const MAX_UNAUTHENTICATED_FRAME: usize = 524_288;
 
-/// What the connection does with a frame.
+/// What the connection does with a frame. Moved out at once, never stored:
+/// boxing the request would cost an allocation per request instead.
+#[allow(clippy::large_enum_variant)]
 pub(super) enum Verdict {
     /// An ordinary request: dispatch it.
     Dispatch(Request),

@@ -51,7 +51,12 @@ impl ScramExchange {
         ScramExchange {
             mechanism,
             credentials,
-            server_nonce: STANDARD.encode(random_bytes(18)),
+            // Letters and digits only, as Kafka's `secureRandomString`:
+            // librdkafka 2.0.2 (Debian 12's kcat) fails a base64 nonce.
+            server_nonce: random_bytes(16)
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect(),
             state: State::ClientFirst,
         }
     }
@@ -103,7 +108,10 @@ impl ScramExchange {
                 "Invalid channel binding in SCRAM client final message",
             ));
         }
-        if nonce != pending.nonce {
+        // Kafka's check (`endsWith`, not equality): librdkafka 2.0.2, Debian
+        // 12's kcat, sends its final nonce with a prefix; the proof still
+        // covers the message exactly as sent.
+        if !nonce.ends_with(&pending.nonce) {
             return Err(SaslError::new(
                 "Invalid client nonce in the final client message.",
             ));

@@ -26,11 +26,13 @@ use super::*;
 use crate::backend::{BackendError, BoxFuture, KafkaBackend};
 use crate::{router, RestProxy, RestProxyConfig};
 
-/// Rows of (resource_type, name, pattern, principal, host, op, permission)
-/// as wire codes; `disabled` answers SECURITY_DISABLED.
+/// (resource_type, name, pattern, principal, host, op, permission) as wire codes.
+type AclRow = (i8, String, i8, String, String, i8, i8);
+
+/// The ACLs a fake broker holds; `disabled` answers SECURITY_DISABLED.
 #[derive(Default)]
 struct Fake {
-    acls: Mutex<Vec<(i8, String, i8, String, String, i8, i8)>>,
+    acls: Mutex<Vec<AclRow>>,
     callers: Mutex<Vec<String>>,
     disabled: bool,
 }
