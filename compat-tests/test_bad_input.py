@@ -54,11 +54,16 @@ REQUIRED_APIS = {
     26: (0, 5),    # EndTxn
     65: (0, 0),    # DescribeTransactions
     66: (0, 1),    # ListTransactions
+    17: (0, 1),    # SaslHandshake (advertised always, as Kafka does)
+    36: (0, 2),    # SaslAuthenticate
+    29: (1, 3),    # DescribeAcls (Kafka 4 dropped v0)
+    30: (1, 3),    # CreateAcls
+    31: (1, 3),    # DeleteAcls
+    50: (0, 0),    # DescribeUserScramCredentials
+    51: (0, 0),    # AlterUserScramCredentials
 }
 NOT_YET = {
-    17: "SaslHandshake",
-    29: "DescribeAcls", 30: "CreateAcls",
-    36: "SaslAuthenticate",
+    48: "DescribeClientQuotas", 49: "AlterClientQuotas",
 }
 
 
