@@ -23,17 +23,9 @@ pub(super) async fn handle(ctx: &RequestContext, request: CreateAclsRequest) -> 
             .collect();
         CreateAclsResponse::default().with_results(results)
     };
-    if !ctx.may(Operation::Alter, Resource::Cluster) {
-        return all_fail(
-            ResponseError::ClusterAuthorizationFailed,
-            "Cluster authorization failed.",
-        );
-    }
-    let Some(acls) = ctx.broker.acls.clone() else {
-        return all_fail(
-            ResponseError::SecurityDisabled,
-            "No Authorizer is configured.",
-        );
+    let acls = match acl_store(ctx, Operation::Alter, "No Authorizer is configured.") {
+        Ok(acls) => acls,
+        Err((code, message)) => return all_fail(code, message),
     };
     let checked: Vec<Result<_, String>> = request
         .creations
@@ -76,4 +68,24 @@ pub(super) async fn handle(ctx: &RequestContext, request: CreateAclsRequest) -> 
         tracing::error!(error = format!("{e:#}"), "recording ACLs failed");
     }
     CreateAclsResponse::default().with_results(results)
+}
+
+/// The ACL store an ACL API may use: `operation` on the cluster first
+/// (CLUSTER_AUTHORIZATION_FAILED), then an authorizer at all
+/// (SECURITY_DISABLED with `disabled`), in Kafka's order.
+pub(super) fn acl_store(
+    ctx: &RequestContext,
+    operation: Operation,
+    disabled: &'static str,
+) -> Result<std::sync::Arc<strata_governance::acl::AclAuthorizer>, (ResponseError, &'static str)> {
+    if !ctx.may(operation, Resource::Cluster) {
+        return Err((
+            ResponseError::ClusterAuthorizationFailed,
+            "Cluster authorization failed.",
+        ));
+    }
+    ctx.broker
+        .acls
+        .clone()
+        .ok_or((ResponseError::SecurityDisabled, disabled))
 }

@@ -11,7 +11,7 @@ use kafka_protocol::messages::delete_acls_response::{
 };
 use kafka_protocol::messages::{DeleteAclsRequest, DeleteAclsResponse};
 use strata_governance::acl::{codes, AclBinding};
-use strata_governance::{Operation, Resource};
+use strata_governance::Operation;
 
 use super::{text, RequestContext};
 use crate::security::wire::{filter, FilterCodes};
@@ -29,17 +29,13 @@ pub(super) async fn handle(ctx: &RequestContext, request: DeleteAclsRequest) -> 
             .collect();
         DeleteAclsResponse::default().with_filter_results(results)
     };
-    if !ctx.may(Operation::Alter, Resource::Cluster) {
-        return all_fail(
-            ResponseError::ClusterAuthorizationFailed,
-            "Cluster authorization failed.",
-        );
-    }
-    let Some(acls) = ctx.broker.acls.clone() else {
-        return all_fail(
-            ResponseError::SecurityDisabled,
-            "No Authorizer is configured.",
-        );
+    let acls = match super::create_acls::acl_store(
+        ctx,
+        Operation::Alter,
+        "No Authorizer is configured.",
+    ) {
+        Ok(acls) => acls,
+        Err((code, message)) => return all_fail(code, message),
     };
     let matched: Vec<Result<Vec<AclBinding>, String>> = request
         .filters

@@ -8,7 +8,7 @@ use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::describe_acls_response::{AclDescription, DescribeAclsResource};
 use kafka_protocol::messages::{DescribeAclsRequest, DescribeAclsResponse};
 use strata_governance::acl::codes;
-use strata_governance::{Operation, Resource};
+use strata_governance::Operation;
 
 use super::{text, RequestContext};
 use crate::security::wire::{filter, FilterCodes};
@@ -22,17 +22,13 @@ pub(super) async fn handle(
             .with_error_code(code.code())
             .with_error_message(Some(text(message)))
     };
-    if !ctx.may(Operation::Describe, Resource::Cluster) {
-        return error(
-            ResponseError::ClusterAuthorizationFailed,
-            "Cluster authorization failed.",
-        );
-    }
-    let Some(acls) = &ctx.broker.acls else {
-        return error(
-            ResponseError::SecurityDisabled,
-            "No Authorizer is configured on the broker",
-        );
+    let acls = match super::create_acls::acl_store(
+        ctx,
+        Operation::Describe,
+        "No Authorizer is configured on the broker",
+    ) {
+        Ok(acls) => acls,
+        Err((code, message)) => return error(code, message),
     };
     let filter = match filter(FilterCodes {
         resource_type: request.resource_type_filter,
