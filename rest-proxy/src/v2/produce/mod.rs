@@ -93,7 +93,7 @@ struct Record<'a> {
 }
 
 /// One record's outcome.
-#[derive(Serialize)]
+#[derive(Serialize, Clone)]
 struct Offset {
     partition: Option<i32>,
     offset: Option<i64>,
@@ -199,7 +199,36 @@ async fn produce(
         let value = values.encode_raw(record.value)?;
         out.push((record.partition.or(path_partition), key, value));
     }
-    let metadata = topic_metadata(proxy, caller, topic, true).await?;
+    let metadata = match topic_metadata(proxy, caller, topic, true).await {
+        Ok(metadata) => metadata,
+        // kafka-rest's producer fails each record's future when the topic's
+        // metadata is refused: one offset entry per record, and the
+        // answer's status from the code.
+        Err(e) if matches!(e.error_code, 40101 | 40301) => {
+            let refused = Offset {
+                partition: None,
+                offset: None,
+                error_code: Some(e.error_code),
+                error: Some(if e.error_code == 40301 {
+                    format!("Not authorized to access topics: [{topic}]")
+                } else {
+                    e.message.clone()
+                }),
+            };
+            let answer = Answer {
+                offsets: vec![refused; out.len()],
+                key_schema_id: keys.schema_id(),
+                value_schema_id: values.schema_id(),
+            };
+            return Ok((
+                e.status,
+                [(header::CONTENT_TYPE, media)],
+                axum::Json(answer),
+            )
+                .into_response());
+        }
+        Err(e) => return Err(e),
+    };
     let partitions = i32::try_from(metadata.partitions.len()).unwrap_or(i32::MAX);
     if partitions == 0 {
         return Err(RestError::leader_not_available());

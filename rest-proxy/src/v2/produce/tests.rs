@@ -62,6 +62,10 @@ impl KafkaBackend for Fake {
                                             })
                                             .collect(),
                                     )
+                            } else if name.as_str() == "secret" {
+                                MetadataResponseTopic::default()
+                                    .with_name(Some(name))
+                                    .with_error_code(29) // TOPIC_AUTHORIZATION_FAILED
                             } else {
                                 MetadataResponseTopic::default()
                                     .with_name(Some(name))
@@ -327,6 +331,31 @@ async fn partition_errors_are_per_record() {
     assert_eq!(body["offsets"][0]["offset"], json!(101));
     assert_eq!(body["offsets"][1]["error_code"], json!(40301));
     assert_eq!(body["offsets"][1]["partition"], Value::Null);
+}
+
+#[tokio::test]
+async fn a_refused_topic_fails_each_record_with_40301() {
+    let fake = Arc::new(Fake::default());
+    let app = proxy(fake.clone());
+    let (status, body) = post(
+        &app,
+        "/topics/secret",
+        BINARY,
+        r#"{"records":[{"value":"AA=="},{"value":"AQ=="}]}"#,
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let offsets = body["offsets"].as_array().unwrap();
+    assert_eq!(offsets.len(), 2);
+    for o in offsets {
+        assert_eq!(o["error_code"], json!(40301));
+        assert_eq!(o["partition"], Value::Null);
+        assert_eq!(
+            o["error"],
+            json!("Not authorized to access topics: [secret]")
+        );
+    }
+    assert!(fake.produced.lock().is_empty());
 }
 
 #[tokio::test]
