@@ -202,5 +202,14 @@ def test_https_faces_with_the_test_ca(tmp_path):
                                   "ssl.ca.location": ca})
         sid = c.register_schema("https-value", Schema(AVRO, "AVRO"))
         assert c.get_latest_version("https-value").schema_id == sid
+        # links in REST answers name the scheme the client called
+        cluster = requests.get(b.rest_proxy_url + "/v3/clusters", auth=ADMIN, verify=ca, timeout=10).json()["data"][0]
+        assert cluster["metadata"]["self"].startswith("https://"), cluster["metadata"]
+        r = requests.post(b.rest_proxy_url + "/consumers/https-group", auth=ADMIN, verify=ca, timeout=10,
+                          headers={"Content-Type": "application/vnd.kafka.v2+json"},
+                          json={"name": "c1", "format": "json"})
+        assert r.status_code == 200 and r.json()["base_uri"].startswith("https://"), r.text
+        assert requests.delete(r.json()["base_uri"], auth=ADMIN, verify=ca, timeout=10,
+                               headers={"Content-Type": "application/vnd.kafka.v2+json"}).status_code == 204
     finally:
         b.cleanup()

@@ -165,6 +165,7 @@ impl Server {
             producer_ids: ProducerIds::new(),
         });
         seams.connect(Arc::downgrade(&broker));
+        let http_tls = http::HttpTls::from_properties(&config.properties)?;
         let rest_proxy_state = RestProxy::new(
             InProcessKafka::new(&broker),
             schemas.clone(),
@@ -173,6 +174,7 @@ impl Server {
                 advertised_host: broker.advertised_host.clone(),
                 advertised_port: broker.advertised_port,
                 consumer_instance_timeout: consumer_instance_timeout(&config.properties)?,
+                scheme: if http_tls.is_some() { "https" } else { "http" },
                 ..RestProxyConfig::default()
             },
         );
@@ -181,7 +183,6 @@ impl Server {
             broker.credentials.clone(),
             jwt.clone(),
         )?);
-        let http_tls = http::HttpTls::from_properties(&config.properties)?;
         let admin = bind(config.admin_addr, "admin http").await?;
         let schema_registry = bind(config.schema_registry_addr, "schema registry http").await?;
         let rest_proxy = bind(config.rest_proxy_addr, "rest proxy http").await?;

@@ -49,6 +49,9 @@ pub struct RestProxyConfig {
     /// The host and port the broker advertises, for `/brokers` and v3 links.
     pub advertised_host: String,
     pub advertised_port: u16,
+    /// `https` when the HTTP faces serve TLS: the scheme of v3 `self`
+    /// links and v2 `base_uri`s, which name the URL the client called.
+    pub scheme: &'static str,
     /// `api.v3.produce.batch.maximum.entries`: the most entries of one v3
     /// `records:batch` request.
     pub produce_batch_max_entries: usize,
@@ -63,6 +66,7 @@ impl Default for RestProxyConfig {
             max_request_bytes: 64 * 1024 * 1024,
             advertised_host: "localhost".into(),
             advertised_port: 9092,
+            scheme: "http",
             produce_batch_max_entries: 10,
         }
     }

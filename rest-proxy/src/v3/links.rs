@@ -11,16 +11,21 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Map, Value};
 
+use crate::Shared;
+
 /// Builds the URLs and resource names of one request's answer.
 #[derive(Debug, Clone)]
 pub(crate) struct Links {
     base: String,
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for Links {
+impl FromRequestParts<Shared> for Links {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        proxy: &Shared,
+    ) -> Result<Self, Self::Rejection> {
         let host = parts
             .headers
             .get(header::HOST)
@@ -28,7 +33,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Links {
             .filter(|h| !h.is_empty())
             .or_else(|| parts.uri.authority().map(|a| a.as_str()))
             .unwrap_or("localhost");
-        Ok(Links::new(format!("http://{host}")))
+        Ok(Links::new(format!("{}://{host}", proxy.config.scheme)))
     }
 }
 

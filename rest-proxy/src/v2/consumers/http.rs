@@ -171,7 +171,8 @@ async fn create(
         .and_then(|h| h.to_str().ok())
         .map(str::to_owned)
         .unwrap_or_else(|| format!("{}:8082", proxy.config.advertised_host));
-    let base_uri = format!("http://{host}/consumers/{group}/instances/{name}");
+    let scheme = proxy.config.scheme;
+    let base_uri = format!("{scheme}://{host}/consumers/{group}/instances/{name}");
     Ok(answer(
         media,
         json!({"instance_id": name, "base_uri": base_uri}),
