@@ -184,6 +184,23 @@ def test_rest_proxy_produce_follows_the_topic_acl_and_rest_acls_are_kafkas(env):
     assert v2_produce(user("alice")).status_code == 403
 
 
+def test_rest_v2_consumer_instances_belong_to_their_creator(env):
+    g = unique("rest-owner")
+    v2 = {"Content-Type": "application/vnd.kafka.v2+json"}
+    base = f"{env.rest_proxy_url}/consumers/{g}"
+    r = requests.post(base, json={"name": "mine", "format": "json"}, headers=v2, auth=user("alice"), timeout=10)
+    assert r.status_code == 200, r.text
+    inst = f"{base}/instances/mine"
+    # bob may not drive alice's instance (its Kafka requests would carry alice's principal)
+    for method, path, body in (("POST", "/subscription", {"topics": ["t"]}), ("GET", "/subscription", None),
+                               ("GET", "/records", None), ("DELETE", "", None)):
+        r = requests.request(method, inst + path, json=body, headers=v2, auth=user("bob"), timeout=10)
+        assert (r.status_code, r.json()["error_code"]) == (403, 40301), (method, path, r.text)
+    r = requests.get(inst + "/subscription", headers=v2, auth=user("alice"), timeout=10)
+    assert r.status_code == 200 and r.json() == {"topics": []}, r.text
+    assert requests.delete(inst, headers=v2, auth=user("alice"), timeout=10).status_code == 204
+
+
 @pytest.mark.timeout(60)
 def test_https_faces_with_the_test_ca(tmp_path):
     pki = Pki(tmp_path / "pki")

@@ -107,11 +107,25 @@ fn answer(media: &'static str, value: serde_json::Value) -> Response {
     ([(header::CONTENT_TYPE, media)], axum::Json(value)).into_response()
 }
 
-fn lookup(proxy: &Shared, group: &str, name: &str) -> Result<Arc<Instance>, RestError> {
+/// The instance `caller` created. Its Kafka requests carry its creator's
+/// principal, so another caller using it would read and commit with the
+/// creator's rights: that is refused with 40301 (kafka-rest, which has no
+/// per-caller principal, does not check).
+fn lookup(
+    proxy: &Shared,
+    caller: &Caller,
+    group: &str,
+    name: &str,
+) -> Result<Arc<Instance>, RestError> {
     let instance = proxy
         .consumers
         .get(group, name)
         .ok_or_else(RestError::consumer_instance_not_found)?;
+    if instance.caller.principal != caller.principal {
+        return Err(RestError::authorization(format!(
+            "Consumer instance {name} of group {group} belongs to another principal"
+        )));
+    }
     instance.touch();
     Ok(instance)
 }
@@ -183,10 +197,12 @@ async fn create(
 /// group and forgets the instance.
 async fn remove(
     State(proxy): State<Shared>,
+    caller: Caller,
     Path((group, name)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Response, RestError> {
     negotiate(&headers)?;
+    lookup(&proxy, &caller, &group, &name)?;
     let instance = proxy
         .consumers
         .remove(&group, &name)
@@ -206,13 +222,14 @@ struct SubscribeBody {
 
 async fn subscribe(
     State(proxy): State<Shared>,
+    caller: Caller,
     Path((group, name)): Path<(String, String)>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, RestError> {
     negotiate(&headers)?;
     let body: SubscribeBody = require(parse_body(&headers, &body)?)?;
-    let instance = lookup(&proxy, &group, &name)?;
+    let instance = lookup(&proxy, &caller, &group, &name)?;
     let mode = match (body.topics, body.topic_pattern) {
         (Some(topics), _) if topics.is_empty() => Mode::Idle,
         (Some(topics), _) => {
@@ -252,11 +269,12 @@ async fn subscribe(
 
 async fn subscription(
     State(proxy): State<Shared>,
+    caller: Caller,
     Path((group, name)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Response, RestError> {
     let media = negotiate(&headers)?;
-    let instance = lookup(&proxy, &group, &name)?;
+    let instance = lookup(&proxy, &caller, &group, &name)?;
     let state = instance.state.lock().await;
     let topics: Vec<String> = match &state.mode {
         Mode::Topics(topics) => topics.iter().cloned().collect(),
@@ -270,11 +288,12 @@ async fn subscription(
 /// assignment), as the Kafka consumer's `unsubscribe` does.
 async fn unsubscribe(
     State(proxy): State<Shared>,
+    caller: Caller,
     Path((group, name)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Response, RestError> {
     negotiate(&headers)?;
-    let instance = lookup(&proxy, &group, &name)?;
+    let instance = lookup(&proxy, &caller, &group, &name)?;
     let mut state = instance.state.lock().await;
     if let Mode::Assigned(_) = state.mode {
         state.positions.clear();
@@ -290,13 +309,14 @@ async fn unsubscribe(
 
 async fn assign(
     State(proxy): State<Shared>,
+    caller: Caller,
     Path((group, name)): Path<(String, String)>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, RestError> {
     negotiate(&headers)?;
     let partitions = require(parse_body::<Partitions>(&headers, &body)?)?.list();
-    let instance = lookup(&proxy, &group, &name)?;
+    let instance = lookup(&proxy, &caller, &group, &name)?;
     let mut state = instance.state.lock().await;
     if matches!(state.mode, Mode::Topics(_) | Mode::Pattern(_)) {
         return Err(RestError::consumer_already_subscribed());
@@ -315,11 +335,12 @@ async fn assign(
 
 async fn assignments(
     State(proxy): State<Shared>,
+    caller: Caller,
     Path((group, name)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Response, RestError> {
     let media = negotiate(&headers)?;
-    let instance = lookup(&proxy, &group, &name)?;
+    let instance = lookup(&proxy, &caller, &group, &name)?;
     let assigned = instance.state.lock().await.assigned();
     Ok(answer(
         media,
@@ -356,6 +377,7 @@ struct SeekBody {
 /// times (ISO 8601 as Confluent takes them, or epoch milliseconds).
 async fn seek(
     State(proxy): State<Shared>,
+    caller: Caller,
     Path((group, name)): Path<(String, String)>,
     headers: HeaderMap,
     body: Bytes,
@@ -375,7 +397,7 @@ async fn seek(
             bad.offset
         )));
     }
-    let instance = lookup(&proxy, &group, &name)?;
+    let instance = lookup(&proxy, &caller, &group, &name)?;
     let mut state = instance.state.lock().await;
     let offsets: Vec<Tp> = body
         .offsets
@@ -394,24 +416,27 @@ async fn seek(
 
 async fn seek_beginning(
     state: State<Shared>,
+    caller: Caller,
     path: Path<(String, String)>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, RestError> {
-    seek_edge(state, path, headers, body, EARLIEST).await
+    seek_edge(state, caller, path, headers, body, EARLIEST).await
 }
 
 async fn seek_end(
     state: State<Shared>,
+    caller: Caller,
     path: Path<(String, String)>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, RestError> {
-    seek_edge(state, path, headers, body, LATEST).await
+    seek_edge(state, caller, path, headers, body, LATEST).await
 }
 
 async fn seek_edge(
     State(proxy): State<Shared>,
+    caller: Caller,
     Path((group, name)): Path<(String, String)>,
     headers: HeaderMap,
     body: Bytes,
@@ -419,7 +444,7 @@ async fn seek_edge(
 ) -> Result<Response, RestError> {
     negotiate(&headers)?;
     let partitions = require(parse_body::<Partitions>(&headers, &body)?)?.list();
-    let instance = lookup(&proxy, &group, &name)?;
+    let instance = lookup(&proxy, &caller, &group, &name)?;
     let mut state = instance.state.lock().await;
     state.check_assigned(&partitions)?;
     read::seek_to(&proxy, &instance, &mut state, &partitions, timestamp).await?;
@@ -455,12 +480,13 @@ fn requested_format(headers: &HeaderMap) -> Result<EmbeddedFormat, RestError> {
 /// `timestamp` extensions) is documented on [`read::read_records`].
 async fn records(
     State(proxy): State<Shared>,
+    caller: Caller,
     Path((group, name)): Path<(String, String)>,
     Query(query): Query<RecordsQuery>,
     headers: HeaderMap,
 ) -> Result<Response, RestError> {
     let format = requested_format(&headers)?;
-    let instance = lookup(&proxy, &group, &name)?;
+    let instance = lookup(&proxy, &caller, &group, &name)?;
     if format != instance.config.format {
         return Err(RestError::consumer_format_mismatch());
     }
@@ -508,13 +534,14 @@ struct CommitBody {
 /// everything read so far. Answers `[]`, as Confluent does.
 async fn commit(
     State(proxy): State<Shared>,
+    caller: Caller,
     Path((group, name)): Path<(String, String)>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, RestError> {
     let media = negotiate(&headers)?;
     let body: Option<CommitBody> = parse_body(&headers, &body)?;
-    let instance = lookup(&proxy, &group, &name)?;
+    let instance = lookup(&proxy, &caller, &group, &name)?;
     let mut state = instance.state.lock().await;
     match body {
         None => {
@@ -543,6 +570,7 @@ async fn commit(
 /// committed offsets, for partitions that have one.
 async fn committed(
     State(proxy): State<Shared>,
+    caller: Caller,
     Path((group, name)): Path<(String, String)>,
     headers: HeaderMap,
     body: Bytes,
@@ -551,7 +579,7 @@ async fn committed(
     let partitions = parse_body::<Partitions>(&headers, &body)?
         .ok_or_else(RestError::partition_not_found)?
         .list();
-    let instance = lookup(&proxy, &group, &name)?;
+    let instance = lookup(&proxy, &caller, &group, &name)?;
     let found = kafka::committed(&proxy, &instance.caller, &group, &partitions).await?;
     let offsets: Vec<serde_json::Value> = partitions
         .iter()
