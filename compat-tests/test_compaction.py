@@ -177,6 +177,16 @@ def test_keyless_record_on_compacted_topic_is_refused(broker_factory, topic):
     assert corr == 5 and res[(topic, 0)].error_code == INVALID_RECORD, res
     assert watermarks(b.bootstrap, topic, 0)[1] == 1
 
+    # librdkafka (test 0011): Kafka's record_errors name only the keyless records, so in one batch
+    # those fail with INVALID_RECORD and the keyed ones with _INVALID_DIFFERENT_RECORD
+    batched = producer(b.bootstrap, **{"message.send.max.retries": 0, "linger.ms": 200})
+    reps = produce_all(batched, topic, [{"key": b"a", "value": b"1"}, {"value": b"2"},
+                                        {"key": b"b", "value": b"3"}, {"value": b"4"}])
+    assert [r.error.code() if r.error else None for r in reps] == [
+        KafkaError._INVALID_DIFFERENT_RECORD, KafkaError.INVALID_RECORD,
+        KafkaError._INVALID_DIFFERENT_RECORD, KafkaError.INVALID_RECORD], reps
+    assert watermarks(b.bootstrap, topic, 0)[1] == 1
+
     # compact,delete behaves the same; a delete-only topic takes keyless records.
     t2 = topic + "-cd"
     create_topic(b.bootstrap, t2, 1, config={"cleanup.policy": "compact,delete"})

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
-from confluent_kafka import OFFSET_END, IsolationLevel, KafkaError, KafkaException, TopicPartition
+from confluent_kafka import OFFSET_END, Consumer, IsolationLevel, KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import OffsetSpec
 
 import kafka_wire as kw
@@ -201,3 +203,38 @@ def test_delete_records_never_moves_backwards(broker, topic):
         tp = TopicPartition(topic, 0, target)
         assert result(a.delete_records([tp], request_timeout=REQUEST_TIMEOUT)[tp]).low_watermark == expected
     assert watermarks(broker.bootstrap, topic, 0) == (5, N)
+
+
+def test_pipelined_async_commits_land_in_order(broker, topic):
+    """librdkafka's test 0030 (MANUAL.COMMIT.ASYNC & AUTO.STORE): one async commit per message,
+    pipelined on the coordinator connection. Commit callbacks arrive in the order the broker
+    answered, so once every callback is in, committed() must read what the last one reported:
+    the commits must take effect in the order they were sent, not just be answered in it."""
+    create_topic(broker.bootstrap, topic, partitions=1)
+    n = 300
+    produce_ok(producer(broker.bootstrap, **{"linger.ms": 5}), topic,
+               [{"partition": 0, "value": b"v%d" % i} for i in range(n)])
+    done = []
+    c = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": topic, "enable.auto.commit": False,
+                  "enable.auto.offset.store": True, "auto.offset.reset": "earliest",
+                  "on_commit": lambda err, parts: done.append((err, [p.offset for p in parts]))})
+    try:
+        c.assign([TopicPartition(topic, 0, 0)])
+        got = 0
+        while got < n:
+            for m in c.consume(100, 1.0):
+                assert m.error() is None, m.error()
+                got += 1
+                c.commit(asynchronous=True)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and len(done) < n:
+            c.poll(0.1)
+        assert len(done) == n, f"{len(done)} of {n} commit callbacks"
+        assert all(err is None for err, _ in done), done[:5]
+        last = done[-1][1]
+        (tp,) = c.committed([TopicPartition(topic, 0)], timeout=REQUEST_TIMEOUT)
+        # (the last callback is not always n: commits librdkafka parked while it looked for the
+        # coordinator carry the offsets stored when they were made, and may go out last)
+        assert [tp.offset] == last, (tp, done[-8:])
+    finally:
+        c.close()

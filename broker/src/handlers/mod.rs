@@ -84,7 +84,10 @@ pub(crate) struct RequestContext {
 /// Handlers of pipelined requests run concurrently, but Kafka applies a
 /// connection's requests in order: two produce requests for one partition
 /// must append in the order they were sent, or offsets would not follow the
-/// producer's order. Each turn waits for the previous one to be released;
+/// producer's order. Offset commits take turns too: librdkafka pipelines
+/// async commits, and commit 49 landing after commit 50 would leave the
+/// group at 49 though both were acknowledged (librdkafka's test 0030).
+/// Each turn waits for the previous one to be released;
 /// dropping the turn releases it (also if the handler fails or panics).
 pub(crate) struct AppendTurn {
     previous: Option<tokio::sync::oneshot::Receiver<()>>,

@@ -37,6 +37,8 @@ pub(super) async fn handle(
     ctx: &RequestContext,
     request: OffsetCommitRequest,
 ) -> OffsetCommitResponse {
+    // In the connection's order: see AppendTurn.
+    let _turn = ctx.append_turn().await;
     let group_id = request.group_id.0.to_string();
     let cluster = &ctx.broker.cluster;
     // Decide each partition's fate before committing: unknown or unauthorized

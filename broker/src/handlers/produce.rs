@@ -95,6 +95,7 @@ pub(super) async fn handle(ctx: &RequestContext, request: ProduceRequest) -> Pro
                             version: ctx.version,
                             config: &config,
                             topic: name,
+                            partition: data.index,
                             validator: &ctx.broker.schema_validator,
                             now,
                         };
@@ -209,6 +210,7 @@ struct Checks<'a> {
     version: i16,
     config: &'a EffectiveTopicConfig,
     topic: &'a str,
+    partition: i32,
     validator: &'a SchemaValidator,
     now: i64,
 }
@@ -271,12 +273,7 @@ fn append(
         // records on compacted topics. Topics without compaction never pay for it.
         match strata_wire::records::batch_has_null_key(&records) {
             Ok(false) => {}
-            Ok(true) => {
-                return Err(failure(
-                    ResponseError::InvalidRecord,
-                    Some("Compacted topic cannot accept message without key.".into()),
-                ))
-            }
+            Ok(true) => return Err(keyless_refused(&records, checks)),
             Err(e) => return Err(failure(ResponseError::CorruptMessage, Some(e.to_string()))),
         }
     }
@@ -386,6 +383,28 @@ fn check_producer_fields(header: &BatchHeader<'_>) -> Result<(), Failure> {
 }
 
 /// The answer to a batch that schema validation refused.
+/// A compacted topic's refusal of keyless records, as Kafka's LogValidator
+/// words it: INVALID_RECORD naming each keyless record's batch index, so
+/// librdkafka fails those records with INVALID_RECORD and the batch's
+/// others with _INVALID_DIFFERENT_RECORD. Only runs once a keyless record
+/// was found.
+fn keyless_refused(records: &[u8], checks: &Checks<'_>) -> Failure {
+    let message = format!(
+        "Compacted topic cannot accept message without key in topic partition {}-{}.",
+        checks.topic, checks.partition
+    );
+    let mut errors = Vec::new();
+    let walked = strata_wire::records::for_each_record(records, |index, key, _| {
+        if key.is_none() {
+            errors.push((index, message.clone()));
+        }
+    });
+    match walked {
+        Ok(()) => refused(Refused::Records(errors)),
+        Err(e) => refused(Refused::Corrupt(e)),
+    }
+}
+
 fn refused(refused: Refused) -> Failure {
     match refused {
         Refused::Records(errors) => Failure {

@@ -26,6 +26,8 @@ pub(super) async fn handle(
     ctx: &RequestContext,
     request: TxnOffsetCommitRequest,
 ) -> TxnOffsetCommitResponse {
+    // In the connection's order: see AppendTurn.
+    let _turn = ctx.append_turn().await;
     let group_id = request.group_id.0.to_string();
     let cluster = &ctx.broker.cluster;
     let request_error = if !ctx.may(

@@ -369,7 +369,14 @@ impl RequestStarter {
         let version = request.header.request_api_version;
         let correlation_id = request.header.correlation_id;
         let no_response = matches!(&request.body, RequestKind::Produce(p) if p.acks == 0);
-        let append_turn = matches!(api_key, ApiKey::Produce | ApiKey::DeleteRecords).then(|| {
+        let append_turn = matches!(
+            api_key,
+            ApiKey::Produce
+                | ApiKey::DeleteRecords
+                | ApiKey::OffsetCommit
+                | ApiKey::TxnOffsetCommit
+        )
+        .then(|| {
             let (turn, next) = AppendTurn::after(self.last_append_turn.take());
             self.last_append_turn = Some(next);
             turn
