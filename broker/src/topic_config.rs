@@ -3,14 +3,14 @@
 //!
 //! Only configs that change Strata's behaviour are listed: an unlisted name is
 //! refused with INVALID_CONFIG rather than accepted and ignored. Values that
-//! Kafka accepts but Strata does not honour (`compression.type` other than
-//! `producer`: batches are stored as sent) are refused with a message that
+//! Kafka accepts but Strata does not honour are refused with a message that
 //! says so.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use strata_storage::{FlushPolicy, LogConfig};
+use strata_wire::recompress::TopicCompression;
 
 use crate::properties::BrokerProperties;
 use crate::schema_validation::{validate_mode, SubjectNameStrategy, ValidationConfig};
@@ -86,12 +86,15 @@ fn validate_cleanup_policy(v: &str) -> Result<(), String> {
     Ok(())
 }
 fn validate_compression(v: &str) -> Result<(), String> {
-    match v {
-        "producer" => Ok(()),
-        "uncompressed" | "gzip" | "snappy" | "lz4" | "zstd" => Err(
-            "Strata stores batches as producers send them; only \"producer\" is supported".into(),
-        ),
-        _ => Err("unknown compression type".into()),
+    TopicCompression::parse(v, None).map(|_| ())
+}
+fn validate_level(codec: &'static str) -> impl Fn(&str) -> Result<(), String> {
+    move |v| {
+        let level: i32 = v
+            .trim()
+            .parse()
+            .map_err(|_| format!("{v:?} is not an integer"))?;
+        strata_wire::recompress::validate_level(codec, level)
     }
 }
 fn validate_boolean(v: &str) -> Result<(), String> {
@@ -125,8 +128,14 @@ macro_rules! def {
 pub(crate) static TOPIC_CONFIGS: &[TopicConfigDef] = &[
     def!("cleanup.policy", "log.cleanup.policy", List, "delete", validate_cleanup_policy,
         "delete: old segments go by retention.ms and retention.bytes; compact: only the latest record per key is kept."),
+    def!("compression.gzip.level", "compression.gzip.level", Int, "-1", validate_level("gzip"),
+        "The gzip level (1 to 9, -1 for zlib's default) of batches this topic recompresses to gzip."),
+    def!("compression.lz4.level", "compression.lz4.level", Int, "9", validate_level("lz4"),
+        "The lz4 level (1 to 17) of batches this topic recompresses to lz4."),
     def!("compression.type", "compression.type", String, "producer", validate_compression,
-        "Batches are stored as the producer compressed them."),
+        "producer keeps batches as the producer compressed them; uncompressed, gzip, snappy, lz4 or zstd rewrites batches in another codec once, on append."),
+    def!("compression.zstd.level", "compression.zstd.level", Int, "3", validate_level("zstd"),
+        "The zstd level (-131072 to 22) of batches this topic recompresses to zstd."),
     def!("confluent.key.schema.validation", "confluent.key.schema.validation", Boolean, "false", validate_boolean,
         "True if schema validation at record key is enabled for this topic."),
     def!("confluent.key.subject.name.strategy", "confluent.key.subject.name.strategy", String, "io.confluent.kafka.serializers.subject.TopicNameStrategy", SubjectNameStrategy::validate,
@@ -248,6 +257,8 @@ pub(crate) struct EffectiveTopicConfig {
     pub(crate) timestamp_after_max_ms: i64,
     pub(crate) timestamp_before_max_ms: i64,
     pub(crate) min_insync_replicas: i32,
+    /// `compression.type` with its codec's `compression.<codec>.level`.
+    pub(crate) compression: TopicCompression,
     /// Broker-side schema validation; `None` when neither key nor value is validated.
     pub(crate) schema_validation: Option<ValidationConfig>,
     pub(crate) log: LogConfig,
@@ -293,6 +304,16 @@ impl EffectiveTopicConfig {
             timestamp_after_max_ms: long("message.timestamp.after.max.ms"),
             timestamp_before_max_ms: long("message.timestamp.before.max.ms"),
             min_insync_replicas: long("min.insync.replicas") as i32,
+            compression: {
+                let codec = value("compression.type");
+                let level = match codec.trim() {
+                    "gzip" | "lz4" | "zstd" => {
+                        Some(long(&format!("compression.{}.level", codec.trim())) as i32)
+                    }
+                    _ => None,
+                };
+                TopicCompression::parse(&codec, level).unwrap_or_default()
+            },
             schema_validation: schema_validation(&value),
             log: LogConfig {
                 segment_bytes: long("segment.bytes") as u64,

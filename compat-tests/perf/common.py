@@ -226,7 +226,8 @@ def create_topic(bootstrap: str, name: str, partitions: int, config: Optional[di
 
 
 def produce_bulk(bootstrap: str, topic: str, partitions: int, size: int, count: int, acks: str,
-                 max_seconds: float, extra: Optional[dict] = None) -> Dict[str, float]:
+                 max_seconds: float, extra: Optional[dict] = None,
+                 payload: Optional[bytes] = None) -> Dict[str, float]:
     """Produce `count` records of `size` bytes round-robin over partitions as fast as the client goes.
 
     Stops early after max_seconds of producing. Returns records, bytes, seconds, errors.
@@ -246,7 +247,7 @@ def produce_bulk(bootstrap: str, topic: str, partitions: int, size: int, count: 
             "queue.buffering.max.kbytes": 1048576, "queue.buffering.max.messages": 1000000}
     conf.update(extra or {})
     p = Producer(conf)
-    payload = os.urandom(size)
+    payload = payload if payload is not None else os.urandom(size)
     start = time.perf_counter()
     deadline = start + max_seconds
     sent = 0

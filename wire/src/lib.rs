@@ -10,6 +10,7 @@
 pub mod batch;
 pub mod control;
 pub mod frame;
+pub mod recompress;
 pub mod records;
 pub mod request;
 pub mod response;

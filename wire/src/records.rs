@@ -125,7 +125,7 @@ fn compress<C: Compressor<BytesMut, BufMut = BytesMut>>(region: &[u8]) -> Result
 }
 
 /// The records region of a batch, decompressed. The CRC is verified first.
-fn records_region(header: &BatchHeader<'_>) -> Result<Bytes, RecordsError> {
+pub(crate) fn records_region(header: &BatchHeader<'_>) -> Result<Bytes, RecordsError> {
     header.verify_crc()?;
     let raw = Bytes::copy_from_slice(&header.bytes()[BATCH_HEADER_LEN..]);
     match header.compression() {

@@ -296,6 +296,13 @@ fn append(
         ));
     }
     let bytes = records.len();
+    // The topic's compression.type: a batch in another codec is rewritten
+    // once here; a `producer` topic, or a batch already in the codec, is not.
+    let records = match strata_wire::recompress::recompress(&records, config.compression) {
+        Ok(None) => records,
+        Ok(Some(rewritten)) => rewritten,
+        Err(e) => return Err(failure(ResponseError::CorruptMessage, Some(e.to_string()))),
+    };
     let log_append_time = (config.timestamp_type == TimestampType::LogAppendTime).then_some(now);
     let info = log.append(records, 0, log_append_time).map_err(|e| {
         let code = storage_error_code(&e);
