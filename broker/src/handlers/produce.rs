@@ -115,10 +115,15 @@ pub(super) async fn handle(ctx: &RequestContext, request: ProduceRequest) -> Pro
             };
             match outcome {
                 Ok((fields, appended)) => {
-                    ctx.broker
-                        .metrics
-                        .produced_bytes
-                        .inc_by(fields.bytes as u64);
+                    if !fields.duplicate {
+                        ctx.broker
+                            .metrics
+                            .produced_bytes
+                            .inc_by(fields.bytes as u64);
+                        if let Some(topic) = &topic {
+                            topic.traffic.produced(fields.bytes as u64, fields.records);
+                        }
+                    }
                     pending.push((responses.len(), partitions.len(), appended));
                     partitions.push(
                         response
@@ -201,6 +206,10 @@ struct AppendFields {
     log_append_time: Option<i64>,
     log_start_offset: i64,
     bytes: usize,
+    /// Records in the batch.
+    records: u64,
+    /// A producer's retry of a batch already in the log: nothing was written.
+    duplicate: bool,
 }
 
 /// What one partition's records are checked against.
@@ -299,6 +308,7 @@ fn append(
         ));
     }
     let bytes = records.len();
+    let record_count = header.record_count().max(0) as u64;
     let log_append_time = (config.timestamp_type == TimestampType::LogAppendTime).then_some(now);
     let info = log.append(records, 0, log_append_time).map_err(|e| {
         let code = storage_error_code(&e);
@@ -310,6 +320,8 @@ fn append(
             log_append_time: info.log_append_time,
             log_start_offset: info.log_start_offset,
             bytes,
+            records: record_count,
+            duplicate: info.duplicate,
         },
         info.last_offset + 1,
     ))
