@@ -4,9 +4,11 @@
 //!
 //! The route label is the matched route template (`/subjects/{subject}/versions`),
 //! never the raw path, so a registry with ten thousand subjects still has a
-//! handful of series. The layer is a `route_layer`: requests that match no
-//! route (404s) and requests the login layer refuses (401s) are not counted
-//! by route.
+//! handful of series: axum's `MatchedPath`, from the request (routes of the
+//! router the layer wraps) or from the response (the Schema Registry's
+//! routes sit behind a fallback service and hand it back there). Requests
+//! that match no route are counted as `unmatched`; requests the login layer
+//! refuses (401) never reach this layer.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -60,7 +62,7 @@ impl HttpMetrics {
 
     /// `router` with every matched route measured under `face`.
     pub(crate) fn measure(&self, face: &'static str, router: Router) -> Router {
-        router.route_layer(middleware::from_fn_with_state(
+        router.layer(middleware::from_fn_with_state(
             Arc::new((self.clone(), face)),
             track,
         ))
@@ -73,14 +75,15 @@ async fn track(
     next: Next,
 ) -> Response {
     let (metrics, face) = &*state;
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| "unmatched".to_owned());
+    let matched = request.extensions().get::<MatchedPath>().cloned();
     let method = request.method().as_str().to_owned();
     let started = Instant::now();
     let response = next.run(request).await;
+    let route = matched
+        .as_ref()
+        .or_else(|| response.extensions().get::<MatchedPath>())
+        .map_or("unmatched", |p| p.as_str())
+        .to_owned();
     metrics
         .duration
         .with_label_values(&[*face, method.as_str(), route.as_str()])
@@ -126,5 +129,15 @@ mod tests {
         assert_eq!(count, 3);
         let families = metrics.requests.collect();
         assert_eq!(families[0].get_metric().len(), 1, "one series for three subjects");
+        let response = router
+            .oneshot(Request::get("/nowhere").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 404);
+        let unmatched = metrics
+            .requests
+            .with_label_values(&["schema_registry", "GET", "unmatched", "404"])
+            .get();
+        assert_eq!(unmatched, 1);
     }
 }

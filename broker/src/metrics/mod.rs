@@ -125,17 +125,24 @@ mod tests {
     #[test]
     fn metric_names_follow_prometheus_conventions() {
         let metrics = Metrics::new();
-        let mut names = Vec::new();
-        for family in metrics.registry.gather() {
-            names.push(family.name().to_string());
-        }
-        // Families with no series yet are not gathered; their descriptors are.
-        let described: Vec<String> = [
-            metrics.broker_state.desc_names(),
-            vec!["strata_request_errors_total".to_string()],
-        ]
-        .concat();
-        names.extend(described);
+        // Descriptors, not gathered families: a family with no series yet
+        // is not gathered.
+        let mut collectors: Vec<Box<dyn Collector>> = vec![
+            Box::new(metrics.connections.clone()),
+            Box::new(metrics.authentication_failures.clone()),
+            Box::new(metrics.produced_bytes.clone()),
+            Box::new(metrics.fetched_bytes.clone()),
+            Box::new(metrics.closed_for_bad_input.clone()),
+            Box::new(metrics.broker_state.clone()),
+        ];
+        collectors.extend(metrics.requests.collectors());
+        collectors.extend(metrics.http.collectors());
+        collectors.extend(strata_storage::metrics::collectors());
+        collectors.extend(strata_tier::TierMetrics::new().collectors());
+        let names: Vec<String> = collectors
+            .iter()
+            .flat_map(|c| c.desc().into_iter().map(|d| d.fq_name.clone()))
+            .collect();
         for name in &names {
             assert!(name.starts_with("strata_"), "{name}");
             assert!(
@@ -144,6 +151,9 @@ mod tests {
                 "{name}"
             );
             assert!(!name.ends_with("_ms") && !name.ends_with("_seconds_total"), "{name}");
+            if name.contains("bytes") && !name.ends_with("_total") {
+                assert!(name.ends_with("_bytes"), "{name}: a size ends in _bytes");
+            }
         }
         for counter in [
             "strata_requests_total",

@@ -84,11 +84,6 @@ impl BrokerCollector {
     pub(crate) fn attach(&self, broker: &Arc<Broker>) {
         let _ = self.broker.set(Arc::downgrade(broker));
     }
-
-    #[cfg(test)]
-    pub(crate) fn desc_names(&self) -> Vec<String> {
-        self.descs.iter().map(|d| d.fq_name.clone()).collect()
-    }
 }
 
 impl Collector for BrokerCollector {
