@@ -19,6 +19,7 @@ use crate::broker::{Broker, Endpoint};
 use crate::cluster::Cluster;
 use crate::config::{BrokerConfig, TierSettings};
 use crate::groups::{CoordinatorConfig, GroupCoordinator, GroupSettings};
+use crate::http::health;
 use crate::metrics::Metrics;
 use crate::net::listeners::{listener_configs, ListenerContext};
 use crate::producer_ids::ProducerIds;
@@ -28,7 +29,6 @@ use crate::schema_validation::SchemaValidator;
 use crate::security::Security;
 use crate::transactions::{TransactionConfig, TransactionCoordinator};
 use crate::txn_markers::BrokerSeams;
-use crate::http::health;
 use crate::{clock, http, net, schemas};
 
 /// Runs the broker until SIGTERM or Ctrl-C.
@@ -111,7 +111,8 @@ impl Server {
     pub async fn start(config: BrokerConfig) -> anyhow::Result<Self> {
         tracing::info!(config = %config.describe(), "starting strata");
         let steps = start_steps(&config);
-        let steps: Vec<(&'static str, &str)> = steps.iter().map(|(c, d)| (*c, d.as_str())).collect();
+        let steps: Vec<(&'static str, &str)> =
+            steps.iter().map(|(c, d)| (*c, d.as_str())).collect();
         let readiness = http::Readiness::new(&steps);
         let face = http::AdminFace::new(readiness.clone());
         let http_tls = http::HttpTls::from_properties(&config.properties)?;
@@ -321,9 +322,9 @@ impl Server {
             tasks.push(tokio::spawn(refresh_jwks(jwt, stopped.clone())));
         }
         let http_metrics = &broker.metrics.http;
-        face.open(http_auth.layer(
-            http_metrics.measure("admin", http::admin_router(broker.clone())),
-        ));
+        face.open(
+            http_auth.layer(http_metrics.measure("admin", http::admin_router(broker.clone()))),
+        );
         tasks.extend([
             tokio::spawn(http::serve_http(
                 schema_registry,
@@ -408,8 +409,10 @@ impl Server {
     /// then flushes and closes every log.
     pub async fn shutdown(self) {
         tracing::info!("shutting down: answering in-flight requests");
-        self.readiness
-            .wait_for(health::SHUTDOWN, "answering in-flight requests and closing the logs");
+        self.readiness.wait_for(
+            health::SHUTDOWN,
+            "answering in-flight requests and closing the logs",
+        );
         let _ = self.stop.send(true);
         for task in self.tasks {
             let _ = task.await;

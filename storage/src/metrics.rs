@@ -13,8 +13,7 @@ use prometheus::{Histogram, HistogramOpts};
 
 /// From 100 µs (a battery-backed cache) to 5 s (a disk in trouble).
 const FSYNC_BUCKETS: &[f64] = &[
-    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
-    5.0,
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
 ];
 
 static FSYNC_DURATION: LazyLock<Histogram> = LazyLock::new(|| {

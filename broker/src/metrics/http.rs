@@ -90,7 +90,12 @@ async fn track(
         .observe(started.elapsed().as_secs_f64());
     metrics
         .requests
-        .with_label_values(&[*face, method.as_str(), route.as_str(), response.status().as_str()])
+        .with_label_values(&[
+            *face,
+            method.as_str(),
+            route.as_str(),
+            response.status().as_str(),
+        ])
         .inc();
     response
 }
@@ -128,7 +133,11 @@ mod tests {
             .get();
         assert_eq!(count, 3);
         let families = metrics.requests.collect();
-        assert_eq!(families[0].get_metric().len(), 1, "one series for three subjects");
+        assert_eq!(
+            families[0].get_metric().len(),
+            1,
+            "one series for three subjects"
+        );
         let response = router
             .oneshot(Request::get("/nowhere").body(Body::empty()).unwrap())
             .await

@@ -6,7 +6,7 @@
 //! logins, HTTP routes) are counted where the event happens, through series
 //! resolved in advance. State metrics (per-partition sizes and offsets,
 //! per-topic traffic, consumer group lag) are read at scrape time by
-//! [`scrape::BrokerCollector`] from the broker's own structures, so the
+//! [`BrokerCollector`] from the broker's own structures, so the
 //! produce and fetch paths pay at most an atomic add on a topic they already
 //! hold, and nothing for partitions or groups.
 
@@ -35,7 +35,7 @@ pub(crate) struct Metrics {
     pub(crate) fetched_bytes: IntCounter,
     pub(crate) closed_for_bad_input: IntCounter,
     /// Reads partitions, topics and groups at scrape time once the broker
-    /// exists (see [`BrokerCollector::attach`]).
+    /// exists (see [`BrokerCollector::attach`]); rendered after the registry.
     pub(crate) broker_state: BrokerCollector,
 }
 
@@ -79,7 +79,6 @@ impl Metrics {
             Box::new(produced_bytes.clone()),
             Box::new(fetched_bytes.clone()),
             Box::new(closed_for_bad_input.clone()),
-            Box::new(broker_state.clone()),
         ];
         collectors.extend(requests.collectors());
         collectors.extend(http.collectors());
@@ -107,13 +106,16 @@ impl Metrics {
         }
     }
 
-    /// The Prometheus text exposition of every metric.
+    /// The Prometheus text exposition of every metric: the registry's,
+    /// then the broker state read now.
     pub(crate) fn render(&self) -> String {
         let mut out = Vec::new();
         TextEncoder::new()
             .encode(&self.registry.gather(), &mut out)
             .expect("text encoding cannot fail");
-        String::from_utf8(out).expect("prometheus text is utf-8")
+        let mut out = String::from_utf8(out).expect("prometheus text is utf-8");
+        self.broker_state.render(&mut out);
+        out
     }
 }
 
@@ -133,16 +135,20 @@ mod tests {
             Box::new(metrics.produced_bytes.clone()),
             Box::new(metrics.fetched_bytes.clone()),
             Box::new(metrics.closed_for_bad_input.clone()),
-            Box::new(metrics.broker_state.clone()),
         ];
         collectors.extend(metrics.requests.collectors());
         collectors.extend(metrics.http.collectors());
         collectors.extend(strata_storage::metrics::collectors());
         collectors.extend(strata_tier::TierMetrics::new().collectors());
-        let names: Vec<String> = collectors
+        let mut names: Vec<String> = collectors
             .iter()
             .flat_map(|c| c.desc().into_iter().map(|d| d.fq_name.clone()))
             .collect();
+        names.extend(scrape::FAMILIES.iter().map(|f| f.0.to_string()));
+        let mut unique = names.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), names.len(), "a name declared twice");
         for name in &names {
             assert!(name.starts_with("strata_"), "{name}");
             assert!(
@@ -150,7 +156,10 @@ mod tests {
                     .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
                 "{name}"
             );
-            assert!(!name.ends_with("_ms") && !name.ends_with("_seconds_total"), "{name}");
+            assert!(
+                !name.ends_with("_ms") && !name.ends_with("_seconds_total"),
+                "{name}"
+            );
             if name.contains("bytes") && !name.ends_with("_total") {
                 assert!(name.ends_with("_bytes"), "{name}: a size ends in _bytes");
             }

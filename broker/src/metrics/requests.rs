@@ -287,9 +287,10 @@ mod tests {
             ]),
         ]));
         metrics.observe(ApiKey::Produce, Duration::from_millis(1), &response);
-        let errors = metrics
-            .errors
-            .with_label_values(&["Produce", "UNKNOWN_TOPIC_OR_PARTITION", "3"]);
+        let errors =
+            metrics
+                .errors
+                .with_label_values(&["Produce", "UNKNOWN_TOPIC_OR_PARTITION", "3"]);
         assert_eq!(errors.get(), 2);
         assert_eq!(metrics.requests.with_label_values(&["Produce"]).get(), 1);
         assert_eq!(

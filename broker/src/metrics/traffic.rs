@@ -67,7 +67,12 @@ mod tests {
     #[test]
     fn fetched_batches_count_their_records_not_markers() {
         let records: Vec<_> = (0..5u8)
-            .map(|i| (bytes::Bytes::from(vec![i]), Some(bytes::Bytes::from_static(b"v"))))
+            .map(|i| {
+                (
+                    bytes::Bytes::from(vec![i]),
+                    Some(bytes::Bytes::from_static(b"v")),
+                )
+            })
             .collect();
         let mut bytes = crate::internal_log::encode_batch(&records, 1_000).to_vec();
         let marker = strata_storage::Marker {
