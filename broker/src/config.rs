@@ -74,6 +74,18 @@ pub struct Cli {
     /// Log filter in `tracing` syntax.
     #[arg(long, env = "STRATA_LOG", default_value = "info")]
     pub log: String,
+    /// Log lines as human-readable text or as one JSON object per line
+    /// (timestamp, level, target, message and the event's fields), for log
+    /// shippers.
+    #[arg(long, env = "STRATA_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+/// The shape of log lines on stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 /// Splits `a=1,b=x,y` into `a=1` and `b=x,y`: a comma-separated piece

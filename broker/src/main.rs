@@ -1,15 +1,25 @@
 //! `strata`: start the broker with the effective configuration.
 
 use clap::Parser;
-use strata_broker::config::{BrokerConfig, Cli};
+use strata_broker::config::{BrokerConfig, Cli, LogFormat};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_new(&cli.log).unwrap_or_else(|_| EnvFilter::new("info")))
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    match cli.log_format {
+        LogFormat::Text => logs.init(),
+        // Fields at the top level and the span the event happened in, as
+        // log shippers index them.
+        LogFormat::Json => logs
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .init(),
+    }
     let config = match BrokerConfig::from_cli(&cli) {
         Ok(config) => config,
         Err(e) => {

@@ -19,6 +19,7 @@ use crate::broker::{Broker, Endpoint};
 use crate::cluster::Cluster;
 use crate::config::{BrokerConfig, TierSettings};
 use crate::groups::{CoordinatorConfig, GroupCoordinator, GroupSettings};
+use crate::http::health;
 use crate::metrics::Metrics;
 use crate::net::listeners::{listener_configs, ListenerContext};
 use crate::producer_ids::ProducerIds;
@@ -40,6 +41,10 @@ pub async fn run(config: BrokerConfig) -> anyhow::Result<()> {
 
 /// A started broker: every listener bound, every task running.
 pub struct Server {
+    /// `/health/ready` turns 503 when shutdown begins.
+    readiness: Arc<http::Readiness>,
+    /// The admin face, served until the logs are closed.
+    admin: AdminTask,
     broker: Arc<Broker>,
     kafka_addr: SocketAddr,
     /// Every Kafka listener's name and bound address, in `listeners` order.
@@ -50,11 +55,108 @@ pub struct Server {
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
+/// The admin face's serving task and its own stop signal: it answers
+/// `/health/live` from before the logs open until after they are closed.
+struct AdminTask {
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl AdminTask {
+    async fn stop(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+}
+
+/// What start-up waits for, in order, as `/health/ready` names it.
+fn start_steps(config: &BrokerConfig) -> Vec<(&'static str, String)> {
+    let mut steps = Vec::new();
+    if let Some(tier) = &config.tier {
+        steps.push((
+            health::TIER_RESTORE,
+            format!(
+                "opening the tier {} and restoring what the data directory lacks",
+                tier.url
+            ),
+        ));
+    }
+    steps.extend([
+        (
+            health::LOG_RECOVERY,
+            format!(
+                "opening and recovering the partition logs in {}",
+                config.data_dir.display()
+            ),
+        ),
+        (
+            health::GROUP_COORDINATOR,
+            "loading groups and committed offsets from __consumer_offsets".to_string(),
+        ),
+        (
+            health::TRANSACTION_COORDINATOR,
+            "loading transactions from __transaction_state".to_string(),
+        ),
+        (
+            health::LISTENERS,
+            "binding the Kafka, Schema Registry and REST Proxy listeners".to_string(),
+        ),
+    ]);
+    steps
+}
+
 impl Server {
-    /// Opens the data directory and binds every listener; fails if any
-    /// cannot be honoured.
+    /// Binds the admin port, then opens the data directory and binds every
+    /// other listener; fails if any cannot be honoured.
     pub async fn start(config: BrokerConfig) -> anyhow::Result<Self> {
         tracing::info!(config = %config.describe(), "starting strata");
+        let steps = start_steps(&config);
+        let steps: Vec<(&'static str, &str)> =
+            steps.iter().map(|(c, d)| (*c, d.as_str())).collect();
+        let readiness = http::Readiness::new(&steps);
+        let face = http::AdminFace::new(readiness.clone());
+        let http_tls = http::HttpTls::from_properties(&config.properties)?;
+        let admin = bind(config.admin_addr, "admin http").await?;
+        let admin_addr = admin.local_addr()?;
+        tracing::info!(admin = %admin_addr, "admin listening (health at once, metrics once started)");
+        let (admin_stop, admin_stopped) = watch::channel(false);
+        let admin = AdminTask {
+            stop: admin_stop,
+            task: tokio::spawn(http::serve_http(
+                admin,
+                face.router(),
+                http_tls.clone(),
+                admin_stopped,
+            )),
+        };
+        let opened = Self::open(config, readiness.clone(), &face, http_tls, admin_addr).await;
+        match opened {
+            Ok(opened) => Ok(Server {
+                readiness,
+                admin,
+                broker: opened.broker,
+                kafka_addr: opened.kafka_addr,
+                listener_addrs: opened.listener_addrs,
+                admin_addr,
+                schema_registry_addr: opened.schema_registry_addr,
+                stop: opened.stop,
+                tasks: opened.tasks,
+            }),
+            Err(e) => {
+                admin.stop().await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Everything after the admin port, marking each step ready.
+    async fn open(
+        config: BrokerConfig,
+        readiness: Arc<http::Readiness>,
+        face: &http::AdminFace,
+        http_tls: Option<Arc<http::HttpTls>>,
+        admin_addr: SocketAddr,
+    ) -> anyhow::Result<Opened> {
         if config.tier.is_none()
             && config
                 .properties
@@ -85,12 +187,15 @@ impl Server {
                 tier.load_pending()
                     .await
                     .context("loading partition manifests from the tier")?;
+                readiness.done(health::TIER_RESTORE);
                 cluster
             }
             None => Cluster::open(&config.data_dir, config.properties.clone())?,
         };
+        readiness.done(health::LOG_RECOVERY);
         let security = Security::open(&cluster, config.admin_user.as_ref()).await?;
         let groups = GroupCoordinator::open(&cluster, coordinator_config(&config.properties))?;
+        readiness.done(health::GROUP_COORDINATOR);
         // Producer ids and marker writes need the broker the coordinator
         // lives in: the seams are connected to it once it is built.
         let seams = Arc::new(BrokerSeams::default());
@@ -101,6 +206,7 @@ impl Server {
             seams.clone(),
             Arc::new(clock::now_ms),
         )?;
+        readiness.done(health::TRANSACTION_COORDINATOR);
         let listener_configs = listener_configs(
             &config.properties,
             config.kafka_addr,
@@ -165,7 +271,7 @@ impl Server {
             producer_ids: ProducerIds::new(),
         });
         seams.connect(Arc::downgrade(&broker));
-        let http_tls = http::HttpTls::from_properties(&config.properties)?;
+        broker.metrics.broker_state.attach(&broker);
         let rest_proxy_state = RestProxy::new(
             InProcessKafka::new(&broker),
             schemas.clone(),
@@ -183,10 +289,8 @@ impl Server {
             broker.credentials.clone(),
             jwt.clone(),
         )?);
-        let admin = bind(config.admin_addr, "admin http").await?;
         let schema_registry = bind(config.schema_registry_addr, "schema registry http").await?;
         let rest_proxy = bind(config.rest_proxy_addr, "rest proxy http").await?;
-        let admin_addr = admin.local_addr()?;
         let schema_registry_addr = schema_registry.local_addr()?;
         for (_, addr, context) in &kafka_listeners {
             tracing::info!(
@@ -218,25 +322,29 @@ impl Server {
         if let Some(jwt) = jwt {
             tasks.push(tokio::spawn(refresh_jwks(jwt, stopped.clone())));
         }
+        let http_metrics = &broker.metrics.http;
+        face.open(
+            http_auth.layer(http_metrics.measure("admin", http::admin_router(broker.clone()))),
+        );
         tasks.extend([
             tokio::spawn(http::serve_http(
-                admin,
-                http_auth.layer(http::admin_router(broker.clone())),
-                http_tls.clone(),
-                stopped.clone(),
-            )),
-            tokio::spawn(http::serve_http(
                 schema_registry,
-                http_auth.layer(strata_schema_registry::http::router(
-                    schemas.clone(),
-                    broker.authorizer.clone(),
+                http_auth.layer(http_metrics.measure(
+                    "schema_registry",
+                    strata_schema_registry::http::router(
+                        schemas.clone(),
+                        broker.authorizer.clone(),
+                    ),
                 )),
                 http_tls.clone(),
                 stopped.clone(),
             )),
             tokio::spawn(http::serve_http(
                 rest_proxy,
-                http_auth.layer(strata_rest_proxy::router(rest_proxy_state.clone())),
+                http_auth.layer(http_metrics.measure(
+                    "rest_proxy",
+                    strata_rest_proxy::router(rest_proxy_state.clone()),
+                )),
                 http_tls.clone(),
                 stopped.clone(),
             )),
@@ -257,11 +365,12 @@ impl Server {
         if let Some(tier) = &tier {
             tasks.push(tokio::spawn(tier.clone().run(stop.subscribe())));
         }
-        Ok(Server {
+        readiness.done(health::LISTENERS);
+        tracing::info!("ready");
+        Ok(Opened {
             broker,
             kafka_addr,
             listener_addrs,
-            admin_addr,
             schema_registry_addr,
             stop,
             tasks,
@@ -301,6 +410,10 @@ impl Server {
     /// then flushes and closes every log.
     pub async fn shutdown(self) {
         tracing::info!("shutting down: answering in-flight requests");
+        self.readiness.wait_for(
+            health::SHUTDOWN,
+            "answering in-flight requests and closing the logs",
+        );
         let _ = self.stop.send(true);
         for task in self.tasks {
             let _ = task.await;
@@ -311,7 +424,18 @@ impl Server {
         }
         let _ = tokio::task::spawn_blocking(move || broker.cluster.close()).await;
         tracing::info!("logs flushed and closed");
+        self.admin.stop().await;
     }
+}
+
+/// What [`Server::open`] started; the admin face is added by `start`.
+struct Opened {
+    broker: Arc<Broker>,
+    kafka_addr: SocketAddr,
+    listener_addrs: Vec<(Arc<str>, SocketAddr)>,
+    schema_registry_addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 fn tier_config(settings: &TierSettings, p: &BrokerProperties) -> TierConfig {

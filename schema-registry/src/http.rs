@@ -24,7 +24,9 @@ use std::sync::{Arc, RwLock, RwLockReadGuard};
 use std::time::Duration;
 
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Extension, FromRequest, Path, Query, Request, State};
+use axum::extract::{
+    DefaultBodyLimit, Extension, FromRequest, MatchedPath, Path, Query, Request, State,
+};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -280,6 +282,7 @@ fn routes(
         .route("/contexts", get(|| async { reply(json!(["."])) }))
         .route("/v1/metadata/id", get(metadata_id))
         .route_layer(axum::middleware::from_fn_with_state(guard, authz::guard))
+        .route_layer(axum::middleware::from_fn(expose_matched_path))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, 404, "HTTP 404 Not Found") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
@@ -290,6 +293,19 @@ fn routes(
         })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
+}
+
+/// Copies the matched route template into the response's extensions: the
+/// routes sit behind a `fallback_service` (for the alias rewrite), so a layer
+/// around [`router`] (the broker's per-route HTTP metrics) cannot see the
+/// request's `MatchedPath` otherwise.
+async fn expose_matched_path(request: Request, next: axum::middleware::Next) -> Response {
+    let matched = request.extensions().get::<MatchedPath>().cloned();
+    let mut response = next.run(request).await;
+    if let Some(matched) = matched {
+        response.extensions_mut().insert(matched);
+    }
+    response
 }
 
 // ----- errors, bodies and parameters -----

@@ -94,9 +94,11 @@ fn run_sync(dir: &Path, job: &SyncJob, delay_ms: u64) -> io::Result<()> {
     if delay_ms > 0 {
         std::thread::sleep(Duration::from_millis(delay_ms));
     }
+    let started = Instant::now();
     for file in &job.files {
         file.sync_data()?;
     }
+    let mut fsyncing = started.elapsed();
     for seal in &job.sealed {
         let path = &seal.path;
         seal.index.write_files(
@@ -106,8 +108,11 @@ fn run_sync(dir: &Path, job: &SyncJob, delay_ms: u64) -> io::Result<()> {
         crate::txn_index::write(path, &seal.aborted)?;
     }
     if job.sync_dir {
+        let started = Instant::now();
         File::open(dir)?.sync_all()?;
+        fsyncing += started.elapsed();
     }
+    crate::metrics::observe_fsync(fsyncing);
     for range in &job.cache_drops {
         page_cache::drop_cached(range);
     }

@@ -45,6 +45,19 @@ pub struct AppendInfo {
     pub duplicate: bool,
 }
 
+/// A partition's offsets and size read under one lock, for metrics taken
+/// over every partition at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogStats {
+    pub log_start_offset: i64,
+    pub high_watermark: i64,
+    /// As [`Log::last_stable_offset`].
+    pub last_stable_offset: i64,
+    pub log_end_offset: i64,
+    /// Bytes of the segments on local disk.
+    pub local_size_bytes: u64,
+}
+
 /// What `enforce_retention` did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct RetentionOutcome {
@@ -281,6 +294,21 @@ impl Log {
 
     pub fn size_bytes(&self) -> u64 {
         self.inner.state.lock().size_bytes()
+    }
+
+    /// Offsets and local size in one lock (a scrape reads every partition).
+    pub fn stats(&self) -> LogStats {
+        let st = self.inner.state.lock();
+        LogStats {
+            log_start_offset: st.log_start,
+            high_watermark: st.high_watermark,
+            last_stable_offset: st
+                .producers
+                .first_unstable_offset()
+                .map_or(st.high_watermark, |first| first.min(st.high_watermark)),
+            log_end_offset: st.log_end,
+            local_size_bytes: st.size_bytes(),
+        }
     }
 
     /// Sealed segments that are fsynced, indexed on disk and under the high

@@ -239,6 +239,11 @@ mod tests {
             .unwrap(); // 3
         log.append(bytes(batch(1, 1, 10)), 0, None).unwrap(); // 4
         assert_eq!(log.last_stable_offset(), 1);
+        let stats = log.stats();
+        assert_eq!(stats.last_stable_offset, 1);
+        assert_eq!(stats.high_watermark, log.high_watermark());
+        assert_eq!(stats.log_end_offset, 5);
+        assert_eq!(stats.local_size_bytes, log.size_bytes());
         let abort = log.append_marker(&marker(7, 0, false)).unwrap(); // 5
         assert_eq!(abort.base_offset, 5);
         assert_eq!(log.last_stable_offset(), 3);

@@ -101,6 +101,12 @@ async fn uploads_serve_reads_below_the_local_start_and_restore() {
     let remote = tier.partition(&spec().path).unwrap();
     let manifest = remote.manifest().unwrap();
     assert_eq!(manifest.segments.len(), 9, "every sealed segment");
+    let sizes = tier.remote_sizes();
+    assert_eq!(sizes.len(), 1);
+    assert_eq!(sizes[0].0, spec());
+    let sealed: u64 = manifest.segments.iter().map(|s| s.size_bytes).sum();
+    assert!(sealed > 0);
+    assert_eq!(sizes[0].1, sealed);
     assert_eq!(log.tiered_range(), Some(TieredRange { start: 0, end: 90 }));
     // Local retention (cap 0) now deletes the uploaded segments only.
     log.enforce_retention(0).unwrap();

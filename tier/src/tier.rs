@@ -145,6 +145,17 @@ impl Tier {
         self.partitions.lock().values().cloned().collect()
     }
 
+    /// The bytes each tracked partition holds in the store, from its
+    /// manifest as last written: `(spec, bytes)`, for the broker's
+    /// per-partition tiered size metric (read at scrape time, no I/O).
+    /// Partitions whose manifest is not loaded yet are left out.
+    pub fn remote_sizes(&self) -> Vec<(PartitionSpec, u64)> {
+        self.all()
+            .iter()
+            .filter_map(|p| Some((p.spec.clone(), p.manifest()?.total_bytes())))
+            .collect()
+    }
+
     /// Loads the manifest of every partition that has none loaded yet, so
     /// that log start offsets span both tiers before clients are served.
     pub async fn load_pending(&self) -> anyhow::Result<()> {

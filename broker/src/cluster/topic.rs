@@ -7,6 +7,7 @@ use parking_lot::RwLock;
 use strata_storage::Log;
 use uuid::Uuid;
 
+use crate::metrics::TopicTraffic;
 use crate::topic_config::EffectiveTopicConfig;
 
 /// The config overrides set on a topic and what they resolve to.
@@ -22,6 +23,8 @@ pub(crate) struct Topic {
     pub(crate) id: Uuid,
     partitions: RwLock<Vec<Log>>,
     config: RwLock<TopicConfigState>,
+    /// Bytes and records in and out, for `/metrics`.
+    pub(crate) traffic: TopicTraffic,
 }
 
 impl Topic {
@@ -31,6 +34,7 @@ impl Topic {
             id,
             partitions: RwLock::new(logs),
             config: RwLock::new(config),
+            traffic: TopicTraffic::default(),
         }
     }
 

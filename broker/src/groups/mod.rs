@@ -17,6 +17,7 @@ mod consumer_api;
 mod consumer_records;
 mod consumer_replay;
 mod load;
+mod metrics_view;
 mod offset_replay;
 mod records;
 mod store;

@@ -60,6 +60,8 @@ pub(super) async fn handle(ctx: &RequestContext, request: FetchRequest) -> Fetch
     let by_id = ctx.version >= TOPIC_IDS_FROM_VERSION;
     let mut topics = Vec::with_capacity(request.topics.len());
     let mut slots = Vec::new();
+    // The topic of each entry of `topics`, for per-topic traffic counts.
+    let mut topic_refs = Vec::with_capacity(request.topics.len());
     for (index, fetch_topic) in request.topics.into_iter().enumerate() {
         let topic = if by_id {
             cluster.topic_by_id(fetch_topic.topic_id)
@@ -88,6 +90,7 @@ pub(super) async fn handle(ctx: &RequestContext, request: FetchRequest) -> Fetch
                 topic_ref: topic.clone(),
             });
         }
+        topic_refs.push(topic);
         topics.push(
             FetchableTopicResponse::default()
                 .with_topic(fetch_topic.topic)
@@ -116,6 +119,7 @@ pub(super) async fn handle(ctx: &RequestContext, request: FetchRequest) -> Fetch
         let (partitions, total, any_error) = read_all(cluster, &slots, max_bytes, committed).await;
         if total >= min_bytes || any_error || watchers.is_empty() || Instant::now() >= deadline {
             ctx.broker.metrics.fetched_bytes.inc_by(total as u64);
+            count_out(&topic_refs, &partitions);
             return respond(topics, partitions);
         }
         let changed = select_all(watchers.iter_mut().map(|w| Box::pin(w.changed())));
@@ -123,7 +127,17 @@ pub(super) async fn handle(ctx: &RequestContext, request: FetchRequest) -> Fetch
             // Deadline: answer with whatever is there now.
             let (partitions, total, _) = read_all(cluster, &slots, max_bytes, committed).await;
             ctx.broker.metrics.fetched_bytes.inc_by(total as u64);
+            count_out(&topic_refs, &partitions);
             return respond(topics, partitions);
+        }
+    }
+}
+
+/// Adds what is returned to each topic's traffic counters.
+fn count_out(topic_refs: &[Option<Arc<Topic>>], partitions: &[(usize, PartitionData)]) {
+    for (topic, data) in partitions {
+        if let (Some(Some(topic)), Some(records)) = (topic_refs.get(*topic), &data.records) {
+            topic.traffic.fetched(records);
         }
     }
 }

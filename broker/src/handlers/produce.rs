@@ -116,10 +116,15 @@ pub(super) async fn handle(ctx: &RequestContext, request: ProduceRequest) -> Pro
             };
             match outcome {
                 Ok((fields, appended)) => {
-                    ctx.broker
-                        .metrics
-                        .produced_bytes
-                        .inc_by(fields.bytes as u64);
+                    if !fields.duplicate {
+                        ctx.broker
+                            .metrics
+                            .produced_bytes
+                            .inc_by(fields.bytes as u64);
+                        if let Some(topic) = &topic {
+                            topic.traffic.produced(fields.bytes as u64, fields.records);
+                        }
+                    }
                     pending.push((responses.len(), partitions.len(), appended));
                     partitions.push(
                         response
@@ -202,6 +207,10 @@ struct AppendFields {
     log_append_time: Option<i64>,
     log_start_offset: i64,
     bytes: usize,
+    /// Records in the batch.
+    records: u64,
+    /// A producer's retry of a batch already in the log: nothing was written.
+    duplicate: bool,
 }
 
 /// What one partition's records are checked against.
@@ -296,6 +305,7 @@ fn append(
         ));
     }
     let bytes = records.len();
+    let record_count = header.record_count().max(0) as u64;
     // The topic's compression.type: a batch in another codec is rewritten
     // once here; a `producer` topic, or a batch already in the codec, is not.
     let records = match strata_wire::recompress::recompress(&records, config.compression) {
@@ -314,6 +324,8 @@ fn append(
             log_append_time: info.log_append_time,
             log_start_offset: info.log_start_offset,
             bytes,
+            records: record_count,
+            duplicate: info.duplicate,
         },
         info.last_offset + 1,
     ))

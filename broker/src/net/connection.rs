@@ -401,7 +401,6 @@ impl RequestStarter {
         let handle = tokio::spawn(
             async move {
                 let started = Instant::now();
-                let api = api_name(api_key);
                 let response = match handlers::dispatch(&ctx, request.body).await {
                     Ok(response) => response,
                     Err(e) => {
@@ -409,9 +408,7 @@ impl RequestStarter {
                         return None;
                     }
                 };
-                let metrics = &ctx.broker.metrics;
-                metrics.requests.with_label_values(&[api]).inc();
-                metrics.request_duration.with_label_values(&[api]).observe(started.elapsed().as_secs_f64());
+                ctx.broker.metrics.requests.observe(api_key, started.elapsed(), &response);
                 if no_response {
                     return Some(Bytes::new());
                 }
@@ -456,13 +453,4 @@ async fn write_responses(
         }
     }
     let _ = writer.shutdown().await;
-}
-
-/// A static label for metrics.
-fn api_name(api_key: ApiKey) -> &'static str {
-    handlers::ROUTES
-        .iter()
-        .find(|r| r.api_key == api_key)
-        .map(|r| r.name)
-        .unwrap_or("unknown")
 }
