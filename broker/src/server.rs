@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use strata_governance::audit::Face;
 use strata_governance::credentials::CredentialStore;
 use strata_governance::oauth::{JwksSource, JwtSettings, JwtValidator};
 use strata_governance::sasl::SaslAuthenticator;
@@ -15,6 +16,7 @@ use strata_tier::{CacheConfig, Tier, TierConfig, TierMetrics};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use crate::audit::{self, AuditSettings};
 use crate::broker::{Broker, Endpoint};
 use crate::cluster::Cluster;
 use crate::config::{BrokerConfig, TierSettings};
@@ -48,6 +50,7 @@ pub struct Server {
     schema_registry_addr: SocketAddr,
     stop: watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    audit_writer: Option<(watch::Sender<bool>, tokio::task::JoinHandle<()>)>,
 }
 
 impl Server {
@@ -147,6 +150,8 @@ impl Server {
             .map(|(_, addr, context)| (context.name.clone(), *addr))
             .collect();
         let schemas = schemas::open(&cluster).await?;
+        let audit_settings = AuditSettings::from_properties(&config.properties, security.acls.is_some())?;
+        let (audit, audit_writer) = audit::open(&cluster, &audit_settings, &metrics).await?;
         let cluster_id = cluster.cluster_id.clone();
         let schema_validator =
             SchemaValidator::new(schemas.clone(), config.properties.socket_request_max_bytes);
@@ -160,6 +165,7 @@ impl Server {
             metrics,
             authorizer: security.authorizer,
             acls: security.acls,
+            audit,
             credentials: security.credentials,
             schema_validator,
             producer_ids: ProducerIds::new(),
@@ -176,11 +182,14 @@ impl Server {
                 ..RestProxyConfig::default()
             },
         );
-        let http_auth = Arc::new(http::HttpAuth::from_properties(
-            &config.properties,
-            broker.credentials.clone(),
-            jwt.clone(),
-        )?);
+        let http_auth = Arc::new(
+            http::HttpAuth::from_properties(
+                &config.properties,
+                broker.credentials.clone(),
+                jwt.clone(),
+            )?
+            .with_audit(broker.audit.clone()),
+        );
         let http_tls = http::HttpTls::from_properties(&config.properties)?;
         let admin = bind(config.admin_addr, "admin http").await?;
         let schema_registry = bind(config.schema_registry_addr, "schema registry http").await?;
@@ -217,25 +226,38 @@ impl Server {
         if let Some(jwt) = jwt {
             tasks.push(tokio::spawn(refresh_jwks(jwt, stopped.clone())));
         }
+        // Stopped after every other task, so the records of the last
+        // requests are written.
+        let audit_writer = audit_writer.map(|writer| {
+            let (stop, stopped) = watch::channel(false);
+            (stop, tokio::spawn(writer.run(stopped)))
+        });
         tasks.extend([
             tokio::spawn(http::serve_http(
                 admin,
-                http_auth.layer(http::admin_router(broker.clone())),
+                http_auth.layer(Face::Admin, http::admin_router(broker.clone())),
                 http_tls.clone(),
                 stopped.clone(),
             )),
             tokio::spawn(http::serve_http(
                 schema_registry,
-                http_auth.layer(strata_schema_registry::http::router(
-                    schemas.clone(),
-                    broker.authorizer.clone(),
-                )),
+                http_auth.layer(
+                    Face::SchemaRegistry,
+                    strata_schema_registry::http::audited_router(
+                        schemas.clone(),
+                        broker.authorizer.clone(),
+                        broker.audit.clone(),
+                    ),
+                ),
                 http_tls.clone(),
                 stopped.clone(),
             )),
             tokio::spawn(http::serve_http(
                 rest_proxy,
-                http_auth.layer(strata_rest_proxy::router(rest_proxy_state.clone())),
+                http_auth.layer(
+                    Face::RestProxy,
+                    strata_rest_proxy::router(rest_proxy_state.clone()),
+                ),
                 http_tls.clone(),
                 stopped.clone(),
             )),
@@ -264,6 +286,7 @@ impl Server {
             schema_registry_addr,
             stop,
             tasks,
+            audit_writer,
         })
     }
 
@@ -302,6 +325,10 @@ impl Server {
         tracing::info!("shutting down: answering in-flight requests");
         let _ = self.stop.send(true);
         for task in self.tasks {
+            let _ = task.await;
+        }
+        if let Some((stop, task)) = self.audit_writer {
+            let _ = stop.send(true);
             let _ = task.await;
         }
         let broker = self.broker;
