@@ -166,29 +166,29 @@ impl AuditWriter {
     pub(crate) async fn run(mut self, mut stopped: watch::Receiver<bool>) {
         let mut batch = Vec::with_capacity(MAX_BATCH);
         loop {
-            tokio::select! {
-                n = self.queue.recv_many(&mut batch, MAX_BATCH) => {
-                    if n == 0 {
-                        return;
-                    }
-                    self.append(&mut batch);
-                }
-                _ = stopped.wait_for(|s| *s) => {
-                    while let Ok(event) = self.queue.try_recv() {
-                        batch.push(event);
-                        if batch.len() == MAX_BATCH {
-                            self.append(&mut batch);
-                        }
-                    }
-                    self.append(&mut batch);
-                    return;
+            let stopping = tokio::select! {
+                n = self.queue.recv_many(&mut batch, MAX_BATCH) => n == 0,
+                _ = stopped.wait_for(|s| *s) => true,
+            };
+            if !stopping {
+                self.append(&mut batch).await;
+                continue;
+            }
+            while let Ok(event) = self.queue.try_recv() {
+                batch.push(event);
+                if batch.len() == MAX_BATCH {
+                    self.append(&mut batch).await;
                 }
             }
+            self.append(&mut batch).await;
+            return;
         }
     }
 
     /// One record per event, keyed by its principal; empties `batch`.
-    fn append(&self, batch: &mut Vec<AuditEvent>) {
+    /// Waits until the batch is durable: consumers see records only up to
+    /// the high watermark, which follows the fsyncs.
+    async fn append(&self, batch: &mut Vec<AuditEvent>) {
         if batch.is_empty() {
             return;
         }
@@ -200,9 +200,14 @@ impl AuditWriter {
                 (Bytes::from(event.key()), Some(Bytes::from(json.to_string())))
             })
             .collect();
-        if let Err(e) = self.log.append(encode_batch(&records, now_ms()), 0, None) {
-            tracing::error!(error = %e, events = records.len(), "appending to the audit topic failed");
-            self.metrics.dropped.inc_by(records.len() as u64);
+        let count = records.len() as u64;
+        let appended = match self.log.append(encode_batch(&records, now_ms()), 0, None) {
+            Ok(info) => self.log.wait_durable(info.last_offset + 1).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = appended {
+            tracing::error!(error = %e, events = count, "appending to the audit topic failed");
+            self.metrics.dropped.inc_by(count);
         }
     }
 }
