@@ -150,7 +150,8 @@ impl Server {
             .map(|(_, addr, context)| (context.name.clone(), *addr))
             .collect();
         let schemas = schemas::open(&cluster).await?;
-        let audit_settings = AuditSettings::from_properties(&config.properties, security.acls.is_some())?;
+        let audit_settings =
+            AuditSettings::from_properties(&config.properties, security.acls.is_some())?;
         let (audit, audit_writer) = audit::open(&cluster, &audit_settings, &metrics).await?;
         let cluster_id = cluster.cluster_id.clone();
         let schema_validator =

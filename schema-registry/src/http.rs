@@ -207,7 +207,11 @@ pub fn router(
     state: Arc<SchemaRegistry>,
     authorizer: Arc<dyn strata_governance::Authorizer>,
 ) -> Router {
-    audited_router(state, authorizer, Arc::new(strata_governance::audit::NoAudit))
+    audited_router(
+        state,
+        authorizer,
+        Arc::new(strata_governance::audit::NoAudit),
+    )
 }
 
 /// [`router`], recording denials and changes in `audit` (see [`authz`]).

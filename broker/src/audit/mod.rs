@@ -197,7 +197,10 @@ impl AuditWriter {
             .map(|event| {
                 let id = uuid::Uuid::new_v4().to_string();
                 let json = event.to_cloud_event(&self.cluster_id, &id);
-                (Bytes::from(event.key()), Some(Bytes::from(json.to_string())))
+                (
+                    Bytes::from(event.key()),
+                    Some(Bytes::from(json.to_string())),
+                )
             })
             .collect();
         let count = records.len() as u64;
@@ -233,7 +236,11 @@ mod tests {
     #[test]
     fn on_by_default_only_with_an_authorizer() {
         let defaults = props(&[]);
-        assert!(!AuditSettings::from_properties(&defaults, false).unwrap().enabled);
+        assert!(
+            !AuditSettings::from_properties(&defaults, false)
+                .unwrap()
+                .enabled
+        );
         let on = AuditSettings::from_properties(&defaults, true).unwrap();
         assert_eq!((on.enabled, on.topic.as_str()), (true, "_strata_audit"));
         let off = props(&[("strata.audit.enabled", "false")]);
@@ -280,8 +287,14 @@ mod tests {
             serde_json::from_slice(records[0].1.as_ref().unwrap()).unwrap();
         assert_eq!(&records[0].0[..], b"User:bob");
         assert_eq!(denial["type"], "io.confluent.kafka.server/authorization");
-        assert_eq!(denial["data"]["authorizationInfo"]["resourceName"], "orders");
-        assert_eq!(denial["source"], format!("crn:///kafka={}", cluster.cluster_id));
+        assert_eq!(
+            denial["data"]["authorizationInfo"]["resourceName"],
+            "orders"
+        );
+        assert_eq!(
+            denial["source"],
+            format!("crn:///kafka={}", cluster.cluster_id)
+        );
         let created: serde_json::Value =
             serde_json::from_slice(records[1].1.as_ref().unwrap()).unwrap();
         assert_eq!(created["data"]["methodName"], "kafka.CreateTopics");

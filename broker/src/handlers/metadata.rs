@@ -101,7 +101,8 @@ async fn by_name(
     // Kafka: CREATE on the cluster, or else on the topic; refused, the
     // topic is TOPIC_AUTHORIZATION_FAILED.
     if !ctx.may_quietly(Operation::Create, Resource::Cluster)
-        && !ctx.may_topic(Operation::Create, name) {
+        && !ctx.may_topic(Operation::Create, name)
+    {
         return unknown(ResponseError::TopicAuthorizationFailed);
     }
     match cluster.create_topic(name, -1, -1, Default::default()).await {

@@ -32,9 +32,9 @@ use axum::Router;
 use base64::Engine;
 use parking_lot::Mutex;
 use sha2::{Digest, Sha256};
+use strata_governance::audit::{AuditEvent, AuditSink, Face, NoAudit};
 use strata_governance::credentials::{CredentialLookup, ScramMechanism};
 use strata_governance::oauth::JwtValidator;
-use strata_governance::audit::{AuditEvent, AuditSink, Face, NoAudit};
 use strata_governance::{Identity, Principal};
 
 use crate::properties::BrokerProperties;
@@ -163,7 +163,11 @@ impl HttpAuth {
         let (scheme, rest) = authorization.split_once(' ').unwrap_or((authorization, ""));
         let scheme = scheme.to_ascii_uppercase();
         let user = (scheme == "BASIC")
-            .then(|| base64::engine::general_purpose::STANDARD.decode(rest.trim()).ok())
+            .then(|| {
+                base64::engine::general_purpose::STANDARD
+                    .decode(rest.trim())
+                    .ok()
+            })
             .flatten()
             .and_then(|raw| String::from_utf8(raw).ok())
             .and_then(|text| text.split_once(':').map(|(u, _)| u.to_owned()))

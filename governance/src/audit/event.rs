@@ -140,7 +140,12 @@ impl AuditEvent {
             identifier,
             status: "UNAUTHENTICATED",
             message: Some(message.into()),
-            ..Self::new(EventKind::Authentication, face, "Authentication", client_address)
+            ..Self::new(
+                EventKind::Authentication,
+                face,
+                "Authentication",
+                client_address,
+            )
         }
     }
 
@@ -152,7 +157,14 @@ impl AuditEvent {
         operation: Operation,
         resource: &Resource<'_>,
     ) -> Self {
-        Self::decided(EventKind::Authorization, face, method, who, operation, resource)
+        Self::decided(
+            EventKind::Authorization,
+            face,
+            method,
+            who,
+            operation,
+            resource,
+        )
     }
 
     /// `who` changed `resource` through `method`, authorized for `operation`.
@@ -163,7 +175,14 @@ impl AuditEvent {
         operation: Operation,
         resource: &Resource<'_>,
     ) -> Self {
-        Self::decided(EventKind::Management, face, method, who, operation, resource)
+        Self::decided(
+            EventKind::Management,
+            face,
+            method,
+            who,
+            operation,
+            resource,
+        )
     }
 
     fn decided(
@@ -387,7 +406,10 @@ mod tests {
         .with_request("version", 3);
         let json = event.to_cloud_event("c1", "id");
         assert_eq!(json["type"], "io.strata.server/management");
-        assert_eq!(json["data"]["serviceName"], "crn:///kafka=c1/schema-registry=c1");
+        assert_eq!(
+            json["data"]["serviceName"],
+            "crn:///kafka=c1/schema-registry=c1"
+        );
         assert_eq!(json["data"]["methodName"], "schema-registry.RegisterSchema");
         assert_eq!(json["subject"], "crn:///kafka=c1/subject=orders-value");
         assert_eq!(json["data"]["authorizationInfo"]["granted"], true);

@@ -138,7 +138,10 @@ mod tests {
         let events = sink.0.lock();
         assert_eq!(events.len(), 2);
         assert_eq!(events[0].suppressed, 0);
-        assert_eq!(events[1].suppressed, 99, "the next record counts the left-out ones");
+        assert_eq!(
+            events[1].suppressed, 99,
+            "the next record counts the left-out ones"
+        );
     }
 
     #[test]

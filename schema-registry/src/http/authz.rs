@@ -109,7 +109,9 @@ const AUDITED_BODY_MAX: usize = 64 * 1024;
 fn method_name(method: &Method, route: &str) -> (&'static str, Option<(Operation, bool)>) {
     let m = method.as_str();
     match (m, route) {
-        ("POST", "/subjects/{subject}/versions") => ("RegisterSchema", Some((Operation::Write, false))),
+        ("POST", "/subjects/{subject}/versions") => {
+            ("RegisterSchema", Some((Operation::Write, false)))
+        }
         ("POST", "/subjects/{subject}") => ("LookupSchema", None),
         ("DELETE", "/subjects/{subject}") => ("DeleteSubject", Some((Operation::Delete, false))),
         ("DELETE", "/subjects/{subject}/versions/{version}") => {
@@ -121,7 +123,9 @@ fn method_name(method: &Method, route: &str) -> (&'static str, Option<(Operation
         ("DELETE", "/config" | "/config/{subject}") => {
             ("DeleteConfig", Some((Operation::AlterConfigs, false)))
         }
-        ("PUT", "/mode" | "/mode/{subject}") => ("UpdateMode", Some((Operation::AlterConfigs, true))),
+        ("PUT", "/mode" | "/mode/{subject}") => {
+            ("UpdateMode", Some((Operation::AlterConfigs, true)))
+        }
         ("DELETE", "/mode/{subject}") => ("DeleteMode", Some((Operation::AlterConfigs, false))),
         (_, "/config" | "/config/{subject}") => ("GetConfig", None),
         (_, "/mode" | "/mode/{subject}") => ("GetMode", None),
