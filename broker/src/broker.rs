@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use strata_governance::acl::AclAuthorizer;
+use strata_governance::audit::AuditSink;
 use strata_governance::credentials::CredentialStore;
 use strata_governance::Authorizer;
 
@@ -30,6 +31,9 @@ pub(crate) struct Broker {
     /// The ACLs (`Some` when `authorizer.class.name` is set), which
     /// CreateAcls/DescribeAcls/DeleteAcls manage.
     pub(crate) acls: Option<Arc<AclAuthorizer>>,
+    /// Where every face records failed logins, denials and changes: the
+    /// audit topic, or nowhere.
+    pub(crate) audit: Arc<dyn AuditSink>,
     /// SCRAM credentials: SASL, HTTP Basic and the SCRAM credential APIs.
     pub(crate) credentials: Arc<CredentialStore>,
     /// Broker-side schema validation, reading the Schema Registry this process serves.

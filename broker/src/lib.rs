@@ -1,6 +1,7 @@
 //! The Strata broker: Kafka listener, handlers, cluster metadata and the HTTP
 //! faces, composed into the `strata` binary.
 
+mod audit;
 mod broker;
 mod clock;
 mod cluster;

@@ -239,6 +239,16 @@ pub(crate) const BROKER_ONLY: &[(&str, &str, &str)] = &[
         "Largest request frame; larger frames close the connection.",
     ),
     (
+        "strata.audit.enabled",
+        "",
+        "Write security events (failed logins, denials, topic/config/ACL/credential/schema changes) to strata.audit.topic: true, false, or empty for true exactly when authorizer.class.name is set.",
+    ),
+    (
+        "strata.audit.topic",
+        "_strata_audit",
+        "The audit topic: CloudEvents JSON, one record per event; created at start (1 partition, 90-day retention) when the audit log is on.",
+    ),
+    (
         "strata.remote.internal.roll.ms",
         "60000",
         "With a tier, how often the broker's internal logs (metadata, consumer offsets, schemas) roll so their latest state is uploaded.",

@@ -6,6 +6,7 @@
 use std::sync::{Arc, Weak};
 
 use kafka_protocol::messages::{RequestKind, ResponseKind};
+use strata_governance::audit::Face;
 use strata_governance::Identity;
 use strata_rest_proxy::{BackendError, BoxFuture, Caller, KafkaBackend};
 
@@ -42,6 +43,8 @@ impl KafkaBackend for InProcessKafka {
             let listener = broker.first_listener();
             let ctx = RequestContext {
                 broker,
+                api: handlers::api_of(&request),
+                face: Face::RestProxy,
                 version,
                 identity: Arc::new(Identity::new(
                     caller.principal.clone(),

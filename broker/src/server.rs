@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use strata_governance::audit::Face;
 use strata_governance::credentials::CredentialStore;
 use strata_governance::oauth::{JwksSource, JwtSettings, JwtValidator};
 use strata_governance::sasl::SaslAuthenticator;
@@ -15,6 +16,7 @@ use strata_tier::{CacheConfig, Tier, TierConfig, TierMetrics};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use crate::audit::{self, AuditSettings};
 use crate::broker::{Broker, Endpoint};
 use crate::cluster::Cluster;
 use crate::config::{BrokerConfig, TierSettings};
@@ -53,6 +55,7 @@ pub struct Server {
     schema_registry_addr: SocketAddr,
     stop: watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    audit_writer: Option<(watch::Sender<bool>, tokio::task::JoinHandle<()>)>,
 }
 
 /// The admin face's serving task and its own stop signal: it answers
@@ -141,6 +144,7 @@ impl Server {
                 schema_registry_addr: opened.schema_registry_addr,
                 stop: opened.stop,
                 tasks: opened.tasks,
+                audit_writer: opened.audit_writer,
             }),
             Err(e) => {
                 admin.stop().await;
@@ -253,6 +257,9 @@ impl Server {
             .map(|(_, addr, context)| (context.name.clone(), *addr))
             .collect();
         let schemas = schemas::open(&cluster).await?;
+        let audit_settings =
+            AuditSettings::from_properties(&config.properties, security.acls.is_some())?;
+        let (audit, audit_writer) = audit::open(&cluster, &audit_settings, &metrics).await?;
         let cluster_id = cluster.cluster_id.clone();
         let schema_validator =
             SchemaValidator::new(schemas.clone(), config.properties.socket_request_max_bytes);
@@ -266,6 +273,7 @@ impl Server {
             metrics,
             authorizer: security.authorizer,
             acls: security.acls,
+            audit,
             credentials: security.credentials,
             schema_validator,
             producer_ids: ProducerIds::new(),
@@ -284,11 +292,14 @@ impl Server {
                 ..RestProxyConfig::default()
             },
         );
-        let http_auth = Arc::new(http::HttpAuth::from_properties(
-            &config.properties,
-            broker.credentials.clone(),
-            jwt.clone(),
-        )?);
+        let http_auth = Arc::new(
+            http::HttpAuth::from_properties(
+                &config.properties,
+                broker.credentials.clone(),
+                jwt.clone(),
+            )?
+            .with_audit(broker.audit.clone()),
+        );
         let schema_registry = bind(config.schema_registry_addr, "schema registry http").await?;
         let rest_proxy = bind(config.rest_proxy_addr, "rest proxy http").await?;
         let schema_registry_addr = schema_registry.local_addr()?;
@@ -322,29 +333,43 @@ impl Server {
         if let Some(jwt) = jwt {
             tasks.push(tokio::spawn(refresh_jwks(jwt, stopped.clone())));
         }
+        // Stopped after every other task, so the records of the last
+        // requests are written.
+        let audit_writer = audit_writer.map(|writer| {
+            let (stop, stopped) = watch::channel(false);
+            (stop, tokio::spawn(writer.run(stopped)))
+        });
         let http_metrics = &broker.metrics.http;
-        face.open(
-            http_auth.layer(http_metrics.measure("admin", http::admin_router(broker.clone()))),
-        );
+        face.open(http_auth.layer(
+            Face::Admin,
+            http_metrics.measure("admin", http::admin_router(broker.clone())),
+        ));
         tasks.extend([
             tokio::spawn(http::serve_http(
                 schema_registry,
-                http_auth.layer(http_metrics.measure(
-                    "schema_registry",
-                    strata_schema_registry::http::router(
-                        schemas.clone(),
-                        broker.authorizer.clone(),
+                http_auth.layer(
+                    Face::SchemaRegistry,
+                    http_metrics.measure(
+                        "schema_registry",
+                        strata_schema_registry::http::audited_router(
+                            schemas.clone(),
+                            broker.authorizer.clone(),
+                            broker.audit.clone(),
+                        ),
                     ),
-                )),
+                ),
                 http_tls.clone(),
                 stopped.clone(),
             )),
             tokio::spawn(http::serve_http(
                 rest_proxy,
-                http_auth.layer(http_metrics.measure(
-                    "rest_proxy",
-                    strata_rest_proxy::router(rest_proxy_state.clone()),
-                )),
+                http_auth.layer(
+                    Face::RestProxy,
+                    http_metrics.measure(
+                        "rest_proxy",
+                        strata_rest_proxy::router(rest_proxy_state.clone()),
+                    ),
+                ),
                 http_tls.clone(),
                 stopped.clone(),
             )),
@@ -374,6 +399,7 @@ impl Server {
             schema_registry_addr,
             stop,
             tasks,
+            audit_writer,
         })
     }
 
@@ -418,6 +444,10 @@ impl Server {
         for task in self.tasks {
             let _ = task.await;
         }
+        if let Some((stop, task)) = self.audit_writer {
+            let _ = stop.send(true);
+            let _ = task.await;
+        }
         let broker = self.broker;
         if let Some(tier) = broker.cluster.tier() {
             tier.close().await;
@@ -436,6 +466,7 @@ struct Opened {
     schema_registry_addr: SocketAddr,
     stop: watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    audit_writer: Option<(watch::Sender<bool>, tokio::task::JoinHandle<()>)>,
 }
 
 fn tier_config(settings: &TierSettings, p: &BrokerProperties) -> TierConfig {

@@ -4,9 +4,11 @@
 //! Nothing here does I/O on sockets or knows the broker: the broker feeds
 //! SASL payloads to [`sasl::SaslExchange`]s, keeps ACLs and credentials in
 //! its metadata log and applies them to [`acl::AclAuthorizer`] and
-//! [`credentials::CredentialStore`].
+//! [`credentials::CredentialStore`]. Every face reports failed logins, denials
+//! and security-relevant changes to an [`audit::AuditSink`].
 
 pub mod acl;
+pub mod audit;
 mod authorizer;
 pub mod credentials;
 pub mod oauth;

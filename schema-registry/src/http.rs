@@ -209,8 +209,21 @@ pub fn router(
     state: Arc<SchemaRegistry>,
     authorizer: Arc<dyn strata_governance::Authorizer>,
 ) -> Router {
+    audited_router(
+        state,
+        authorizer,
+        Arc::new(strata_governance::audit::NoAudit),
+    )
+}
+
+/// [`router`], recording denials and changes in `audit` (see [`authz`]).
+pub fn audited_router(
+    state: Arc<SchemaRegistry>,
+    authorizer: Arc<dyn strata_governance::Authorizer>,
+    audit: Arc<dyn strata_governance::audit::AuditSink>,
+) -> Router {
     Router::new()
-        .fallback_service(routes(state.clone(), authorizer))
+        .fallback_service(routes(state.clone(), authorizer, audit))
         .layer(axum::middleware::map_request_with_state(
             state,
             alias::rewrite,
@@ -220,10 +233,12 @@ pub fn router(
 fn routes(
     state: Arc<SchemaRegistry>,
     authorizer: Arc<dyn strata_governance::Authorizer>,
+    audit: Arc<dyn strata_governance::audit::AuditSink>,
 ) -> Router {
     let guard = authz::Guard {
         registry: state.clone(),
         authorizer,
+        audit,
     };
     Router::new()
         .route("/", get(|| async { reply(json!({})) }))

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use kafka_protocol::messages::alter_configs_response::AlterConfigsResourceResponse;
 use kafka_protocol::messages::{AlterConfigsRequest, AlterConfigsResponse};
 
-use super::configs::topic_to_alter;
+use super::configs::{audit_topic_configs, topic_to_alter};
 use super::{text, RequestContext};
 
 pub(super) async fn handle(
@@ -38,6 +38,9 @@ pub(super) async fn handle(
             }
             Err(e) => Err(e),
         };
+        if outcome.is_ok() && !request.validate_only {
+            audit_topic_configs(ctx, name, resource.configs.iter().map(|c| c.name.as_str()));
+        }
         responses.push(match outcome {
             Ok(()) => response,
             Err((code, message)) => response

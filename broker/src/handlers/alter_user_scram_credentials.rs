@@ -139,17 +139,39 @@ pub(super) async fn handle(
         }
     }
     let accepted: Vec<String> = changes.keys().cloned().collect();
+    let audited: Vec<_> = changes
+        .values()
+        .map(|c| match c {
+            CredentialChange::Upsert {
+                user, mechanism, ..
+            } => (user.clone(), "upsert", mechanism.name()),
+            CredentialChange::Delete { user, mechanism } => {
+                (user.clone(), "delete", mechanism.name())
+            }
+        })
+        .collect();
     let stored = crate::security::change_credentials(
         &ctx.broker.cluster,
         store,
         changes.into_values().collect(),
     )
     .await;
-    if let Err(e) = &stored {
-        tracing::error!(
+    match &stored {
+        // Who and how, never the salted password.
+        Ok(()) => {
+            for (user, change, mechanism) in audited {
+                ctx.record(
+                    ctx.changed(Operation::Alter, Resource::Cluster)
+                        .with_request("user", user)
+                        .with_request("change", change)
+                        .with_request("mechanism", mechanism),
+                );
+            }
+        }
+        Err(e) => tracing::error!(
             error = format!("{e:#}"),
             "recording SCRAM credentials failed"
-        );
+        ),
     }
     let mut results: Vec<_> = accepted
         .into_iter()

@@ -51,6 +51,20 @@ pub(crate) fn topic_to_alter(
     }
 }
 
+/// Records a topic's changed configs (their names: values stay out of the
+/// audit log) in the audit log.
+pub(crate) fn audit_topic_configs<'a>(
+    ctx: &RequestContext,
+    topic: &str,
+    names: impl Iterator<Item = &'a str>,
+) {
+    let names: Vec<&str> = names.collect();
+    ctx.record(
+        ctx.changed(Operation::AlterConfigs, Resource::Topic(topic))
+            .with_request("configs", names),
+    );
+}
+
 /// One described config, before it is shaped for a response version.
 pub(crate) struct Described {
     pub(crate) name: &'static str,

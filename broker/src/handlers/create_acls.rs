@@ -5,6 +5,7 @@
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::create_acls_response::AclCreationResult;
 use kafka_protocol::messages::{CreateAclsRequest, CreateAclsResponse};
+use strata_governance::acl::{codes, AclBinding};
 use strata_governance::{Operation, Resource};
 
 use super::{text, RequestContext};
@@ -64,10 +65,32 @@ pub(super) async fn handle(ctx: &RequestContext, request: CreateAclsRequest) -> 
                 .with_error_message(Some(text(format!("{e:#}")))),
         })
         .collect();
-    if let Err(e) = &stored {
-        tracing::error!(error = format!("{e:#}"), "recording ACLs failed");
+    match &stored {
+        Ok(()) => audit_acls(ctx, "created", &valid),
+        Err(e) => tracing::error!(error = format!("{e:#}"), "recording ACLs failed"),
     }
     CreateAclsResponse::default().with_results(results)
+}
+
+/// One audit record per binding created or deleted (`change`), with the
+/// binding as Kafka's CLI prints it.
+pub(super) fn audit_acls(ctx: &RequestContext, change: &str, bindings: &[AclBinding]) {
+    for b in bindings {
+        let acl = serde_json::json!({
+            "resourceType": codes::resource_type_name(b.resource_type),
+            "resourceName": b.resource_name,
+            "patternType": codes::pattern_type_name(b.pattern_type),
+            "principal": b.principal,
+            "host": b.host,
+            "operation": codes::operation_name(b.operation),
+            "permission": codes::permission_name(b.permission),
+        });
+        ctx.record(
+            ctx.changed(Operation::Alter, Resource::Cluster)
+                .with_request("change", change)
+                .with_request("acl", acl),
+        );
+    }
 }
 
 /// The ACL store an ACL API may use: `operation` on the cluster first

@@ -4,7 +4,7 @@ use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::create_partitions_response::CreatePartitionsTopicResult;
 use kafka_protocol::messages::{CreatePartitionsRequest, CreatePartitionsResponse};
 
-use strata_governance::Operation;
+use strata_governance::{Operation, Resource};
 
 use super::{text, RequestContext};
 
@@ -44,6 +44,12 @@ pub(super) async fn handle(
                 }
             }
         };
+        if outcome.is_ok() && !request.validate_only {
+            ctx.record(
+                ctx.changed(Operation::Alter, Resource::Topic(&t.name))
+                    .with_request("partitions", t.count),
+            );
+        }
         results.push(match outcome {
             Ok(()) => result,
             Err((code, message)) => result

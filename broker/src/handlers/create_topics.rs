@@ -35,7 +35,7 @@ pub(super) async fn handle(
             )));
             continue;
         }
-        let may_create = ctx.may(Operation::Create, Resource::Cluster)
+        let may_create = ctx.may_quietly(Operation::Create, Resource::Cluster)
             || ctx.may_topic(Operation::Create, &name);
         if !may_create {
             let denied = AdminError::new(
@@ -64,6 +64,13 @@ pub(super) async fn handle(
         };
         match outcome {
             Ok((count, id)) => {
+                if id.is_some() {
+                    ctx.record(
+                        ctx.changed(Operation::Create, Resource::Topic(&name))
+                            .with_request("partitions", count)
+                            .with_request("configs", serde_json::json!(configs)),
+                    );
+                }
                 let described = describe_topic(&configs, &cluster.properties)
                     .into_iter()
                     .map(|d| {

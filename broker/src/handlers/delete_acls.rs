@@ -65,6 +65,7 @@ pub(super) async fn handle(ctx: &RequestContext, request: DeleteAclsRequest) -> 
         tracing::error!(error = format!("{e:#}"), "recording ACL deletions failed");
         return all_fail(ResponseError::UnknownServerError, &format!("{e:#}"));
     }
+    super::create_acls::audit_acls(ctx, "deleted", &removed);
     let results = matched
         .into_iter()
         .map(|m| match m {

@@ -4,7 +4,7 @@ use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::delete_topics_response::DeletableTopicResult;
 use kafka_protocol::messages::{DeleteTopicsRequest, DeleteTopicsResponse};
 
-use strata_governance::Operation;
+use strata_governance::{Operation, Resource};
 
 use super::{text, topic_name, RequestContext};
 
@@ -65,6 +65,7 @@ pub(super) async fn handle(
         responses.push(match cluster.delete_topic(&topic).await {
             Ok(()) => {
                 ctx.broker.groups.remove_topic_offsets(&topic.name);
+                ctx.record(ctx.changed(Operation::Delete, Resource::Topic(&topic.name)));
                 result
             }
             Err(e) => result

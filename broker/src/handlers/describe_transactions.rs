@@ -35,7 +35,7 @@ pub(super) async fn handle(
                     for (topic, partition) in d
                         .partitions
                         .iter()
-                        .filter(|(t, _)| ctx.may_topic(Operation::Describe, t))
+                        .filter(|(t, _)| ctx.may_topic_quietly(Operation::Describe, t))
                     {
                         match topics.iter_mut().find(|t| t.topic.0.as_str() == topic) {
                             Some(t) => t.partitions.push(*partition),

@@ -8,7 +8,7 @@ use kafka_protocol::messages::incremental_alter_configs_request::AlterableConfig
 use kafka_protocol::messages::incremental_alter_configs_response::AlterConfigsResourceResponse;
 use kafka_protocol::messages::{IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse};
 
-use super::configs::topic_to_alter;
+use super::configs::{audit_topic_configs, topic_to_alter};
 use super::{text, RequestContext};
 use crate::properties::BrokerProperties;
 use crate::topic_config::{self, ConfigType};
@@ -45,6 +45,9 @@ pub(super) async fn handle(
             }
             Err(e) => Err(e),
         };
+        if outcome.is_ok() && !request.validate_only {
+            audit_topic_configs(ctx, name, resource.configs.iter().map(|c| c.name.as_str()));
+        }
         responses.push(match outcome {
             Ok(()) => response,
             Err((code, message)) => response

@@ -46,9 +46,10 @@ async fn idempotent(ctx: &RequestContext) -> Result<(i64, i16), ResponseError> {
     // Kafka: IdempotentWrite on the cluster, or Write on any topic.
     // (authorizeByResourceType: a prefixed or wildcard ACL counts even
     // before any topic it names exists).
-    if !ctx.may(Operation::IdempotentWrite, Resource::Cluster)
+    if !ctx.may_quietly(Operation::IdempotentWrite, Resource::Cluster)
         && !ctx.may_any(Operation::Write, ResourceType::Topic)
     {
+        ctx.audit_denied(Operation::IdempotentWrite, &Resource::Cluster);
         return Err(ResponseError::ClusterAuthorizationFailed);
     }
     let id = ctx.broker.producer_ids.next(&ctx.broker.cluster).await?;

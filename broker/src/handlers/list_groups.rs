@@ -19,7 +19,7 @@ pub(super) async fn handle(ctx: &RequestContext, request: ListGroupsRequest) -> 
         .collect();
     // Kafka: DESCRIBE on the cluster lists every group; otherwise the
     // groups the principal may describe.
-    let all = ctx.may(Operation::Describe, Resource::Cluster);
+    let all = ctx.may_quietly(Operation::Describe, Resource::Cluster);
     let groups = ctx
         .broker
         .groups
@@ -27,7 +27,7 @@ pub(super) async fn handle(ctx: &RequestContext, request: ListGroupsRequest) -> 
         .into_iter()
         .filter(|g| states.is_empty() || states.contains(&g.state_name.to_lowercase()))
         .filter(|g| types.is_empty() || types.iter().any(|t| t == g.group_type))
-        .filter(|g| all || ctx.may(Operation::Describe, Resource::Group(&g.group_id)))
+        .filter(|g| all || ctx.may_quietly(Operation::Describe, Resource::Group(&g.group_id)))
         .map(|g| {
             let listed = ListedGroup::default()
                 .with_group_id(GroupId(text(g.group_id)))

@@ -29,7 +29,7 @@ pub(super) async fn handle(
     let transaction_states = listed
         .into_iter()
         .filter(|t| {
-            ctx.may(
+            ctx.may_quietly(
                 Operation::Describe,
                 Resource::TransactionalId(&t.transactional_id),
             )

@@ -29,7 +29,7 @@ pub(super) async fn handle(ctx: &RequestContext, request: MetadataRequest) -> Me
     let mut topics = Vec::new();
     if all {
         let visible = cluster.topics().into_iter();
-        for topic in visible.filter(|t| ctx.may_topic(Operation::Describe, &t.name)) {
+        for topic in visible.filter(|t| ctx.may_topic_quietly(Operation::Describe, &t.name)) {
             topics.push(describe(ctx, &topic, node, include_ops));
         }
     } else {
@@ -61,7 +61,7 @@ pub(super) async fn handle(ctx: &RequestContext, request: MetadataRequest) -> Me
         .with_controller_id(node)
         .with_topics(topics);
     if (8..=10).contains(&ctx.version) && request.include_cluster_authorized_operations {
-        let ops = if ctx.may(Operation::Describe, Resource::Cluster) {
+        let ops = if ctx.may_quietly(Operation::Describe, Resource::Cluster) {
             ctx.authorized_operations(Resource::Cluster)
         } else {
             0
@@ -100,7 +100,9 @@ async fn by_name(
     }
     // Kafka: CREATE on the cluster, or else on the topic; refused, the
     // topic is TOPIC_AUTHORIZATION_FAILED.
-    if !ctx.may(Operation::Create, Resource::Cluster) && !ctx.may_topic(Operation::Create, name) {
+    if !ctx.may_quietly(Operation::Create, Resource::Cluster)
+        && !ctx.may_topic(Operation::Create, name)
+    {
         return unknown(ResponseError::TopicAuthorizationFailed);
     }
     match cluster.create_topic(name, -1, -1, Default::default()).await {

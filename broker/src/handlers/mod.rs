@@ -55,6 +55,7 @@ use std::sync::Arc;
 use kafka_protocol::messages::{ApiKey, RequestKind, ResponseKind};
 use kafka_protocol::protocol::StrBytes;
 use strata_governance::acl::supported_operations;
+use strata_governance::audit::{AuditEvent, Face};
 use strata_governance::{Identity, Operation, Resource, ResourceType};
 
 use crate::broker::Broker;
@@ -64,6 +65,11 @@ pub(crate) use api_versions::unsupported_version_response;
 /// What a handler knows about the request it serves.
 pub(crate) struct RequestContext {
     pub(crate) broker: Arc<Broker>,
+    /// The API's name (`Produce`), for audit records.
+    pub(crate) api: &'static str,
+    /// Where the request came from: a Kafka client, or the REST Proxy
+    /// acting for its HTTP caller (audit records say which).
+    pub(crate) face: Face,
     pub(crate) version: i16,
     /// The authenticated principal and its address, as the authorizer sees them.
     pub(crate) identity: Arc<Identity>,
@@ -119,11 +125,44 @@ impl AppendTurn {
 }
 
 impl RequestContext {
-    /// Asks the authorizer whether this request's principal may act.
+    /// Asks the authorizer whether this request's principal may act; a
+    /// refusal is recorded in the audit log (Kafka's `logIfDenied = true`).
     pub(crate) fn may(&self, operation: Operation, resource: Resource<'_>) -> bool {
+        let granted = self.may_quietly(operation, resource.clone());
+        if !granted {
+            self.audit_denied(operation, &resource);
+        }
+        granted
+    }
+
+    /// [`Self::may`] without an audit record of a refusal: Kafka's
+    /// `logIfDenied = false`, for checks that only filter what an answer
+    /// shows (Metadata's topic list, ListGroups) or that a second check
+    /// may still allow (Create on the cluster before Create on the topic).
+    pub(crate) fn may_quietly(&self, operation: Operation, resource: Resource<'_>) -> bool {
         self.broker
             .authorizer
             .authorize(&self.identity, operation, &resource)
+    }
+
+    /// Records that the principal was refused `operation` on `resource`.
+    pub(crate) fn audit_denied(&self, operation: Operation, resource: &Resource<'_>) {
+        self.broker.audit.record(
+            AuditEvent::denied(self.face, self.api, &self.identity, operation, resource)
+                .with_request("client_id", self.client_id.as_str()),
+        );
+    }
+
+    /// An audit record of a change this request made to `resource`, under
+    /// `operation`; add details with `with_request` and [`Self::record`] it.
+    pub(crate) fn changed(&self, operation: Operation, resource: Resource<'_>) -> AuditEvent {
+        AuditEvent::changed(self.face, self.api, &self.identity, operation, &resource)
+            .with_request("client_id", self.client_id.as_str())
+    }
+
+    /// Hands an audit event to the broker's audit log.
+    pub(crate) fn record(&self, event: AuditEvent) {
+        self.broker.audit.record(event);
     }
 
     /// Takes this request's append turn and waits for it; `None` when the
@@ -135,7 +174,8 @@ impl RequestContext {
     }
 
     /// Kafka's `authorizeByResourceType`: may the principal perform
-    /// `operation` on some resource of `resource_type`?
+    /// `operation` on some resource of `resource_type`? Not audited: the
+    /// caller records the refusal it answers.
     pub(crate) fn may_any(&self, operation: Operation, resource_type: ResourceType) -> bool {
         self.broker
             .authorizer
@@ -162,6 +202,11 @@ impl RequestContext {
     pub(crate) fn may_topic(&self, operation: Operation, name: &str) -> bool {
         self.may(operation, Resource::Topic(name))
     }
+
+    /// [`Self::may_topic`] without an audit record (see [`Self::may_quietly`]).
+    pub(crate) fn may_topic_quietly(&self, operation: Operation, name: &str) -> bool {
+        self.may_quietly(operation, Resource::Topic(name))
+    }
 }
 
 /// An API this broker serves and the versions of it.
@@ -186,6 +231,14 @@ macro_rules! routes {
         pub(crate) const ROUTES: &[Route] = &[
             $( Route { api_key: ApiKey::$variant, name: stringify!($variant), min_version: $min, max_version: $max }, )*
         ];
+
+        /// The name of `body`'s API, as in [`ROUTES`].
+        pub(crate) fn api_of(body: &RequestKind) -> &'static str {
+            match body {
+                $( RequestKind::$variant(_) => stringify!($variant), )*
+                _ => "unknown",
+            }
+        }
 
         /// Runs the handler for `body`.
         pub(crate) async fn dispatch(ctx: &RequestContext, body: RequestKind) -> Result<ResponseKind, NotRouted> {

@@ -32,6 +32,7 @@ use axum::Router;
 use base64::Engine;
 use parking_lot::Mutex;
 use sha2::{Digest, Sha256};
+use strata_governance::audit::{AuditEvent, AuditSink, Face, NoAudit};
 use strata_governance::credentials::{CredentialLookup, ScramMechanism};
 use strata_governance::oauth::JwtValidator;
 use strata_governance::{Identity, Principal};
@@ -87,6 +88,8 @@ pub(crate) struct HttpAuth {
     challenge: HeaderValue,
     salt: [u8; 16],
     logins: Mutex<HashMap<[u8; 32], CachedLogin>>,
+    /// Where refused logins are recorded.
+    audit: Arc<dyn AuditSink>,
 }
 
 struct CachedLogin {
@@ -117,7 +120,14 @@ impl HttpAuth {
             challenge: HeaderValue::from_static(challenge),
             salt: *uuid::Uuid::new_v4().as_bytes(),
             logins: Mutex::new(HashMap::new()),
+            audit: Arc::new(NoAudit),
         })
+    }
+
+    /// Records refused logins in `audit`.
+    pub(crate) fn with_audit(mut self, audit: Arc<dyn AuditSink>) -> Self {
+        self.audit = audit;
+        self
     }
 
     /// From the broker properties; MTLS needs HTTPS with a truststore.
@@ -138,12 +148,37 @@ impl HttpAuth {
         Self::new(methods, credentials, jwt.filter(|_| methods.bearer))
     }
 
-    /// Puts the login layer around `router`.
-    pub(crate) fn layer(self: &Arc<Self>, router: Router) -> Router {
+    /// Puts the login layer around `router`, the router of `face`.
+    pub(crate) fn layer(self: &Arc<Self>, face: Face, router: Router) -> Router {
         router.layer(axum::middleware::from_fn_with_state(
-            self.clone(),
+            (self.clone(), face),
             authenticate,
         ))
+    }
+
+    /// Records a refused login of a caller who presented credentials (a
+    /// request without any is refused too, but is how HTTP clients ask
+    /// which scheme to use, not a failed login).
+    fn audit_refusal(&self, face: Face, authorization: &str, host: &str, message: &str) {
+        let (scheme, rest) = authorization.split_once(' ').unwrap_or((authorization, ""));
+        let scheme = scheme.to_ascii_uppercase();
+        let user = (scheme == "BASIC")
+            .then(|| {
+                base64::engine::general_purpose::STANDARD
+                    .decode(rest.trim())
+                    .ok()
+            })
+            .flatten()
+            .and_then(|raw| String::from_utf8(raw).ok())
+            .and_then(|text| text.split_once(':').map(|(u, _)| u.to_owned()))
+            .filter(|u| !u.is_empty());
+        self.audit.record(AuditEvent::login_failed(
+            face,
+            format!("HTTP/{scheme}"),
+            user,
+            host,
+            message,
+        ));
     }
 
     /// Who sent `request`, or why it is refused.
@@ -266,7 +301,7 @@ impl HttpAuth {
 }
 
 async fn authenticate(
-    State(auth): State<Arc<HttpAuth>>,
+    State((auth, face)): State<(Arc<HttpAuth>, Face)>,
     mut request: Request,
     next: Next,
 ) -> Response {
@@ -288,9 +323,17 @@ async fn authenticate(
             .extensions()
             .get::<PeerPrincipal>()
             .map(|PeerPrincipal(p)| p.clone());
-        match auth.identify(authorization, peer, host).await {
+        let presented = authorization
+            .as_ref()
+            .map(|value| value.clone().unwrap_or_default());
+        match auth.identify(authorization, peer, host.clone()).await {
             Ok(identity) => identity,
-            Err(message) => return auth.unauthorized(message),
+            Err(message) => {
+                if let Some(presented) = presented {
+                    auth.audit_refusal(face, &presented, &host, message);
+                }
+                return auth.unauthorized(message);
+            }
         }
     };
     request.extensions_mut().insert(identity);

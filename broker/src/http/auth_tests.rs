@@ -46,7 +46,7 @@ fn app(methods: &str, users: Arc<Users>) -> Router {
             "/health",
             get(|Extension(who): Extension<Identity>| async move { who.principal.to_string() }),
         );
-    auth.layer(router)
+    auth.layer(Face::Admin, router)
 }
 
 fn basic(user: &str, password: &str) -> String {
@@ -222,7 +222,10 @@ async fn basic_overhead() {
     for methods in ["", "BASIC"] {
         let auth =
             Arc::new(HttpAuth::new(Methods::parse(methods).unwrap(), store.clone(), None).unwrap());
-        let app = auth.layer(Router::new().route("/x", get(|| async { "ok" })));
+        let app = auth.layer(
+            Face::Admin,
+            Router::new().route("/x", get(|| async { "ok" })),
+        );
         let n = 20_000;
         let mut elapsed = Duration::ZERO;
         for i in 0..n + 1000 {

@@ -12,7 +12,7 @@
 
 mod http;
 mod lag;
-mod requests;
+pub(crate) mod requests;
 mod scrape;
 mod traffic;
 

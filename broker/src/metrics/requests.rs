@@ -98,7 +98,7 @@ impl RequestMetrics {
 }
 
 /// The API's name as the route table spells it (a static metric label).
-fn api_name(api_key: ApiKey) -> &'static str {
+pub(crate) fn api_name(api_key: ApiKey) -> &'static str {
     ROUTES
         .iter()
         .find(|r| r.api_key == api_key)

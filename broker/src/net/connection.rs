@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::{ApiKey, RequestKind};
+use strata_governance::audit::{AuditEvent, Face};
 use strata_governance::{Identity, Principal};
 use strata_wire::frame::{peek_length, split_frame, LENGTH_PREFIX};
 use strata_wire::request::{decode_request, Request, RequestError};
@@ -111,6 +112,13 @@ impl Connection {
             Ok(Ok(stream)) => stream,
             Ok(Err(e)) => {
                 tracing::info!(%peer, listener = %listener.name, error = %e, "TLS handshake failed");
+                broker.audit.record(AuditEvent::login_failed(
+                    Face::Kafka,
+                    listener.protocol.name(),
+                    None,
+                    &host,
+                    format!("TLS handshake failed: {e}"),
+                ));
                 return;
             }
             Err(_) => {
@@ -126,6 +134,13 @@ impl Connection {
                     Some(principal) => principal,
                     None => {
                         tracing::info!(%peer, listener = %listener.name, "no ssl.principal.mapping.rules rule matches the client certificate; closing");
+                        broker.audit.record(AuditEvent::login_failed(
+                            Face::Kafka,
+                            listener.protocol.name(),
+                            None,
+                            &host,
+                            "no ssl.principal.mapping.rules rule matches the client certificate",
+                        ));
                         return;
                     }
                 },
@@ -266,6 +281,8 @@ struct RequestStarter {
     peer: SocketAddr,
     broker: Arc<Broker>,
     listener: Arc<str>,
+    /// The listener's security protocol (`SASL_SSL`), for audit records.
+    protocol: &'static str,
     /// Who the requests are from: anonymous, the client certificate's
     /// principal, or the SASL login's.
     identity: Arc<Identity>,
@@ -287,6 +304,7 @@ impl RequestStarter {
             peer,
             broker,
             listener: listener.name.clone(),
+            protocol: listener.protocol.name(),
             identity,
             sasl,
             last_append_turn: None,
@@ -306,12 +324,21 @@ impl RequestStarter {
                 answer,
                 delay,
                 mechanism,
+                claimed,
+                reason,
             } => {
                 self.broker
                     .metrics
                     .authentication_failures
                     .with_label_values(&[&self.listener, mechanism])
                     .inc();
+                self.broker.audit.record(AuditEvent::login_failed(
+                    Face::Kafka,
+                    format!("{}/{mechanism}", self.protocol),
+                    claimed,
+                    &self.peer.ip().to_string(),
+                    reason,
+                ));
                 Err(Step::FailAfter(delay, answer))
             }
             Verdict::Close(reason) => {
@@ -389,6 +416,8 @@ impl RequestStarter {
             .to_string();
         let ctx = RequestContext {
             broker: self.broker.clone(),
+            api: crate::metrics::requests::api_name(api_key),
+            face: Face::Kafka,
             version,
             identity: self.identity.clone(),
             client_id: client_id.clone(),

@@ -46,6 +46,10 @@ pub(super) enum Verdict {
         delay: Duration,
         /// For the failure metric: the mechanism, or "unsupported".
         mechanism: &'static str,
+        /// For the audit record: the user the client claimed, if it named
+        /// one, and why the login failed.
+        claimed: Option<String>,
+        reason: String,
     },
     /// Close without answering.
     Close(&'static str),
@@ -116,11 +120,11 @@ impl SaslSession {
                 expires_at_ms,
             }) => match self.complete(mechanism, principal, expires_at_ms) {
                 Ok((principal, _)) => Verdict::LoggedIn(principal, raw_frame(&response)),
-                Err(_) => self.fail(mechanism, None),
+                Err(reason) => self.fail(mechanism, None, reason),
             },
             Err(e) => {
                 tracing::info!(listener = %self.listener.name, mechanism = mechanism.name(), reason = %e, "authentication failed");
-                self.fail(mechanism, None)
+                self.fail(mechanism, None, e.message)
             }
         }
     }
@@ -165,7 +169,11 @@ impl SaslSession {
                         .with_error_code(ResponseError::IllegalSaslState.code()),
                 );
                 let answer = encode(ApiKey::SaslHandshake, version, correlation_id, &answer);
-                self.fail(mechanism, answer)
+                self.fail(
+                    mechanism,
+                    answer,
+                    "SaslHandshake during authentication".into(),
+                )
             }
             (State::Authenticating { .. }, _) => {
                 Verdict::Close("a request other than SaslAuthenticate during SASL authentication")
@@ -214,6 +222,8 @@ impl SaslSession {
                     answer,
                     delay: self.listener.failed_auth_delay,
                     mechanism: chosen.map_or("unsupported", Mechanism::name),
+                    claimed: None,
+                    reason: format!("Unsupported SASL mechanism {}", mechanism.as_str()),
                 }
             }
         }
@@ -288,17 +298,23 @@ impl SaslSession {
         let answer = ResponseKind::SaslAuthenticate(
             SaslAuthenticateResponse::default()
                 .with_error_code(ResponseError::SaslAuthenticationFailed.code())
-                .with_error_message(Some(StrBytes::from_string(message))),
+                .with_error_message(Some(StrBytes::from_string(message.clone()))),
         );
         let answer = encode(ApiKey::SaslAuthenticate, version, correlation_id, &answer);
-        self.fail(mechanism, answer)
+        self.fail(mechanism, answer, message)
     }
 
-    fn fail(&mut self, mechanism: Mechanism, answer: Option<Bytes>) -> Verdict {
+    fn fail(&mut self, mechanism: Mechanism, answer: Option<Bytes>, reason: String) -> Verdict {
+        let claimed = match &self.state {
+            State::Authenticating { exchange, .. } => exchange.claimed_user().map(str::to_owned),
+            _ => None,
+        };
         Verdict::Fail {
             answer,
             delay: self.listener.failed_auth_delay,
             mechanism: mechanism.name(),
+            claimed,
+            reason,
         }
     }
 

@@ -83,6 +83,12 @@ impl SaslError {
 pub trait SaslExchange: Send {
     /// Consumes the client's next message.
     fn step(&mut self, client_message: &[u8], now_ms: i64) -> Result<SaslStep, SaslError>;
+
+    /// The user name the client claimed so far, if any: the audit record
+    /// of a refused login names who tried (never whether the user exists).
+    fn claimed_user(&self) -> Option<&str> {
+        None
+    }
 }
 
 /// Starts exchanges for the mechanisms a listener enables.

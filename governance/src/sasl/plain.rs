@@ -10,6 +10,7 @@ use crate::principal::Principal;
 pub(super) struct PlainExchange {
     credentials: Arc<dyn CredentialLookup>,
     finished: bool,
+    claimed: Option<String>,
 }
 
 impl PlainExchange {
@@ -17,11 +18,16 @@ impl PlainExchange {
         PlainExchange {
             credentials,
             finished: false,
+            claimed: None,
         }
     }
 }
 
 impl SaslExchange for PlainExchange {
+    fn claimed_user(&self) -> Option<&str> {
+        self.claimed.as_deref()
+    }
+
     fn step(&mut self, client_message: &[u8], _now_ms: i64) -> Result<SaslStep, SaslError> {
         if std::mem::replace(&mut self.finished, true) {
             return Err(SaslError::new("PLAIN exchange already finished"));
@@ -35,6 +41,9 @@ impl SaslExchange for PlainExchange {
                 tokens.len()
             )));
         };
+        if !user.is_empty() {
+            self.claimed = Some(user.to_owned());
+        }
         if user.is_empty() {
             return Err(SaslError::new(
                 "Authentication failed: username not specified",

@@ -25,6 +25,8 @@ pub(super) struct ScramExchange {
     /// Appended to the client's nonce (random; tests set the RFC's).
     server_nonce: String,
     state: State,
+    /// The `n=` user of the client-first message, once read.
+    claimed: Option<String>,
 }
 
 enum State {
@@ -58,6 +60,7 @@ impl ScramExchange {
                 .map(|b| format!("{b:02x}"))
                 .collect(),
             state: State::ClientFirst,
+            claimed: None,
         }
     }
 
@@ -155,6 +158,10 @@ impl ScramExchange {
 }
 
 impl SaslExchange for ScramExchange {
+    fn claimed_user(&self) -> Option<&str> {
+        self.claimed.as_deref()
+    }
+
     fn step(&mut self, client_message: &[u8], _now_ms: i64) -> Result<SaslStep, SaslError> {
         let state = std::mem::replace(&mut self.state, State::Finished);
         let message = std::str::from_utf8(client_message)
@@ -162,6 +169,7 @@ impl SaslExchange for ScramExchange {
         match state {
             State::ClientFirst => {
                 let pending = self.client_first(message)?;
+                self.claimed = Some(pending.user.clone());
                 let challenge = pending.server_first.clone().into_bytes();
                 self.state = State::ClientFinal(Box::new(pending));
                 Ok(SaslStep::Challenge(challenge))

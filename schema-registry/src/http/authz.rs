@@ -19,14 +19,22 @@
 //! 40301. The caller is the request's [`Identity`] extension, which the
 //! broker's login layer sets; without it (tests, an embedding without
 //! login) the caller is `User:ANONYMOUS` on 127.0.0.1.
+//!
+//! Audit: a refusal of a named subject (or the cluster) is recorded as a
+//! denial; the filtering of listings is not (Kafka's `logIfDenied = false`).
+//! A change that succeeded (register, delete, config and mode changes) is
+//! recorded once its handler answered 2xx, with the request body of config
+//! and mode changes (the compatibility level) in `data.request.body`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use axum::body::Body;
 use axum::extract::{FromRequestParts, MatchedPath, Path, Request, State};
 use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use strata_governance::audit::{AuditEvent, AuditSink, Face};
 use strata_governance::{Authorizer, Identity, Operation, Principal, Resource};
 
 use super::{ApiError, Shared};
@@ -36,6 +44,9 @@ use super::{ApiError, Shared};
 pub(super) struct Access {
     authorizer: Arc<dyn Authorizer>,
     identity: Identity,
+    audit: Arc<dyn AuditSink>,
+    /// The route's method name for audit records (`RegisterSchema`).
+    method: &'static str,
 }
 
 impl Access {
@@ -52,7 +63,18 @@ impl Access {
         {
             return Ok(());
         }
+        self.audit_denied(operation, resource);
         Err(denied(operation, resource))
+    }
+
+    fn audit_denied(&self, operation: Operation, resource: &Resource<'_>) {
+        self.audit.record(AuditEvent::denied(
+            Face::SchemaRegistry,
+            self.method,
+            &self.identity,
+            operation,
+            resource,
+        ));
     }
 }
 
@@ -75,6 +97,43 @@ fn denied(operation: Operation, resource: &Resource<'_>) -> ApiError {
 pub(super) struct Guard {
     pub(super) registry: Shared,
     pub(super) authorizer: Arc<dyn Authorizer>,
+    pub(super) audit: Arc<dyn AuditSink>,
+}
+
+/// Config and mode bodies are a few fields; a larger one is left to the
+/// handler to refuse, unread here.
+const AUDITED_BODY_MAX: usize = 64 * 1024;
+
+/// The audit method name of a route, and for a change the operation and
+/// whether its body is recorded.
+fn method_name(method: &Method, route: &str) -> (&'static str, Option<(Operation, bool)>) {
+    let m = method.as_str();
+    match (m, route) {
+        ("POST", "/subjects/{subject}/versions") => {
+            ("RegisterSchema", Some((Operation::Write, false)))
+        }
+        ("POST", "/subjects/{subject}") => ("LookupSchema", None),
+        ("DELETE", "/subjects/{subject}") => ("DeleteSubject", Some((Operation::Delete, false))),
+        ("DELETE", "/subjects/{subject}/versions/{version}") => {
+            ("DeleteSchemaVersion", Some((Operation::Delete, false)))
+        }
+        ("PUT", "/config" | "/config/{subject}") => {
+            ("UpdateConfig", Some((Operation::AlterConfigs, true)))
+        }
+        ("DELETE", "/config" | "/config/{subject}") => {
+            ("DeleteConfig", Some((Operation::AlterConfigs, false)))
+        }
+        ("PUT", "/mode" | "/mode/{subject}") => {
+            ("UpdateMode", Some((Operation::AlterConfigs, true)))
+        }
+        ("DELETE", "/mode/{subject}") => ("DeleteMode", Some((Operation::AlterConfigs, false))),
+        (_, "/config" | "/config/{subject}") => ("GetConfig", None),
+        (_, "/mode" | "/mode/{subject}") => ("GetMode", None),
+        (_, r) if r.starts_with("/compatibility/") => ("TestCompatibility", None),
+        (_, r) if r.starts_with("/schemas/ids/") => ("GetSchemaById", None),
+        (_, r) if r.starts_with("/subjects/{subject}") => ("GetSubject", None),
+        _ => ("Request", None),
+    }
 }
 
 /// Checks the route's operation (see the module table) and puts the
@@ -86,15 +145,18 @@ pub(super) async fn guard(State(guard): State<Guard>, request: Request, next: Ne
         .get::<Identity>()
         .cloned()
         .unwrap_or_else(|| Identity::new(Principal::anonymous(), "127.0.0.1"));
-    let access = Access {
-        authorizer: guard.authorizer.clone(),
-        identity,
-    };
     let route = parts
         .extensions
         .get::<MatchedPath>()
         .map(|m| m.as_str().to_owned())
         .unwrap_or_default();
+    let (method, change) = method_name(&parts.method, &route);
+    let access = Access {
+        authorizer: guard.authorizer.clone(),
+        identity,
+        audit: guard.audit.clone(),
+        method,
+    };
     let params: HashMap<String, String> = Path::from_request_parts(&mut parts, &())
         .await
         .map(|Path(p)| p)
@@ -102,8 +164,45 @@ pub(super) async fn guard(State(guard): State<Guard>, request: Request, next: Ne
     if let Err(refused) = check_route(&guard, &access, &parts.method, &route, &params) {
         return refused.into_response();
     }
+    let Some((operation, with_body)) = change else {
+        parts.extensions.insert(access);
+        return next.run(Request::from_parts(parts, body)).await;
+    };
+    let (body, recorded) = if with_body {
+        match axum::body::to_bytes(body, AUDITED_BODY_MAX).await {
+            Ok(bytes) => {
+                let recorded = serde_json::from_slice::<serde_json::Value>(&bytes).ok();
+                (Body::from(bytes), recorded)
+            }
+            Err(_) => (Body::empty(), None),
+        }
+    } else {
+        (body, None)
+    };
+    let subject = params.get("subject").map(String::as_str);
+    let mut event = AuditEvent::changed(
+        Face::SchemaRegistry,
+        method,
+        &access.identity,
+        operation,
+        &subject.map_or(Resource::Cluster, Resource::Subject),
+    );
+    if let Some(version) = params.get("version") {
+        event = event.with_request("version", version.as_str());
+    }
+    if let Some(query) = parts.uri.query() {
+        event = event.with_request("query", query);
+    }
+    if let Some(body) = recorded {
+        event = event.with_request("body", body);
+    }
+    let audit = access.audit.clone();
     parts.extensions.insert(access);
-    next.run(Request::from_parts(parts, body)).await
+    let response = next.run(Request::from_parts(parts, body)).await;
+    if response.status().is_success() {
+        audit.record(event);
+    }
+    response
 }
 
 fn check_route(
@@ -155,6 +254,9 @@ fn check_route(
             };
             if holders.iter().any(|(subject, _)| access.reads(subject)) {
                 return Ok(());
+            }
+            if let Some((subject, _)) = holders.first() {
+                access.audit_denied(Operation::Read, &Resource::Subject(subject));
             }
             Err(ApiError::new(
                 StatusCode::FORBIDDEN,

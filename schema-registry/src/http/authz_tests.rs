@@ -10,10 +10,11 @@ use serde_json::{json, Value};
 use strata_governance::acl::{
     AclAuthorizer, AclBinding, AclSettings, Operation, PatternType, Permission, ResourceType,
 };
+use strata_governance::audit::{AuditEvent, AuditSink, EventKind, NoAudit};
 use strata_governance::{Identity, Principal};
 use tower::ServiceExt;
 
-use crate::http::{router, BoxFuture, SchemaLog, SchemaRegistry};
+use crate::http::{audited_router, BoxFuture, SchemaLog, SchemaRegistry};
 use crate::records::LogRecord;
 use crate::registry::Registry;
 
@@ -45,6 +46,10 @@ fn allow(
 }
 
 fn app() -> axum::Router {
+    app_audited(std::sync::Arc::new(NoAudit))
+}
+
+fn app_audited(audit: std::sync::Arc<dyn AuditSink>) -> axum::Router {
     let authorizer = AclAuthorizer::new(AclSettings {
         super_users: vec!["User:admin".into()],
         allow_everyone_if_no_acl_found: false,
@@ -75,13 +80,14 @@ fn app() -> axum::Router {
             Operation::DescribeConfigs,
         ),
     ]);
-    router(
+    audited_router(
         SchemaRegistry::new(
             Registry::new(),
             std::sync::Arc::new(MemoryLog::default()),
             "c",
         ),
         std::sync::Arc::new(authorizer),
+        audit,
     )
 }
 
@@ -268,4 +274,88 @@ async fn config_and_mode_need_configs_operations() {
     assert_eq!(status, 200);
     let (status, _) = call(&app, "nobody", Method::GET, "/schemas/types", None).await;
     assert_eq!(status, 200, "routes without a resource are open");
+}
+
+#[derive(Default)]
+struct Collect(Mutex<Vec<AuditEvent>>);
+
+impl AuditSink for Collect {
+    fn record(&self, event: AuditEvent) {
+        self.0.lock().unwrap().push(event);
+    }
+}
+
+#[tokio::test]
+async fn changes_and_refusals_are_audited_and_listings_are_not() {
+    let audit = std::sync::Arc::new(Collect::default());
+    let app = app_audited(audit.clone());
+    let post = |subject: &str| format!("/subjects/{subject}/versions");
+    assert_eq!(
+        call(&app, "alice", Method::POST, &post("a-value"), schema("A"))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        call(&app, "alice", Method::POST, &post("b-value"), schema("B"))
+            .await
+            .0,
+        403
+    );
+    let compat = Some(json!({"compatibility": "NONE"}));
+    assert_eq!(
+        call(&app, "admin", Method::PUT, "/config/a-value", compat)
+            .await
+            .0,
+        200
+    );
+    // a listing filters silently; a failed change is not a change
+    assert_eq!(
+        call(&app, "alice", Method::GET, "/subjects", None).await.0,
+        200
+    );
+    let bad = Some(json!({"schema": "not a schema"}));
+    assert_eq!(
+        call(&app, "alice", Method::POST, &post("a-bad"), bad)
+            .await
+            .0,
+        422
+    );
+    let events = audit.0.lock().unwrap();
+    let seen: Vec<_> = events
+        .iter()
+        .map(|e| {
+            let info = e.authorization.as_ref().unwrap();
+            (
+                e.kind,
+                e.method.as_str(),
+                info.resource_name.as_str(),
+                e.principal.clone().unwrap().name,
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        vec![
+            (
+                EventKind::Management,
+                "RegisterSchema",
+                "a-value",
+                "alice".to_string()
+            ),
+            (
+                EventKind::Authorization,
+                "RegisterSchema",
+                "b-value",
+                "alice".to_string()
+            ),
+            (
+                EventKind::Management,
+                "UpdateConfig",
+                "a-value",
+                "admin".to_string()
+            ),
+        ]
+    );
+    assert_eq!(events[2].request["body"], json!({"compatibility": "NONE"}));
 }
