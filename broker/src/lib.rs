@@ -14,6 +14,7 @@ mod meta_properties;
 mod metrics;
 mod net;
 mod producer_ids;
+mod quotas;
 pub mod properties;
 mod rest_backend;
 mod schema_validation;

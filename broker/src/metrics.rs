@@ -15,6 +15,8 @@ pub(crate) struct Metrics {
     pub(crate) produced_bytes: IntCounter,
     pub(crate) fetched_bytes: IntCounter,
     pub(crate) closed_for_bad_input: IntCounter,
+    /// Throttle times given for client quotas, by quota type.
+    pub(crate) quota_throttle_time: HistogramVec,
 }
 
 impl Metrics {
@@ -64,6 +66,17 @@ impl Metrics {
             "Connections closed because a frame or request could not be decoded.",
         )
         .expect("valid metric");
+        let quota_throttle_time = HistogramVec::new(
+            HistogramOpts::new(
+                "strata_quota_throttle_time_ms",
+                "Throttle times given to clients over a quota, in milliseconds, by quota type (Produce, Fetch, Request, ControllerMutation).",
+            )
+            .buckets(vec![
+                1.0, 10.0, 100.0, 500.0, 1000.0, 5000.0, 10000.0, 30000.0,
+            ]),
+            &["type"],
+        )
+        .expect("valid metric");
         for c in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(request_duration.clone()),
@@ -72,6 +85,7 @@ impl Metrics {
             Box::new(produced_bytes.clone()),
             Box::new(fetched_bytes.clone()),
             Box::new(closed_for_bad_input.clone()),
+            Box::new(quota_throttle_time.clone()),
         ] {
             registry.register(c).expect("metric registered once");
         }
@@ -84,6 +98,7 @@ impl Metrics {
             produced_bytes,
             fetched_bytes,
             closed_for_bad_input,
+            quota_throttle_time,
         }
     }
 
