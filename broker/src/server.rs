@@ -555,7 +555,10 @@ fn rest_rate_limit(
         return Ok(None);
     }
     let permits_per_sec: u32 = number(props, "rate.limit.permits.per.sec")?;
-    anyhow::ensure!(permits_per_sec > 0, "rate.limit.permits.per.sec must be > 0");
+    anyhow::ensure!(
+        permits_per_sec > 0,
+        "rate.limit.permits.per.sec must be > 0"
+    );
     Ok(Some(strata_rest_proxy::RateLimitConfig {
         permits_per_sec,
         default_cost: number(props, "rate.limit.default.cost")?,

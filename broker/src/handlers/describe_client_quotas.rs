@@ -61,9 +61,7 @@ pub(super) async fn handle(
                 .into_iter()
                 .map(|(key, value)| ValueData::default().with_key(text(key)).with_value(value))
                 .collect();
-            EntryData::default()
-                .with_entity(entity)
-                .with_values(values)
+            EntryData::default().with_entity(entity).with_values(values)
         })
         .collect();
     DescribeClientQuotasResponse::default()

@@ -269,12 +269,10 @@ impl Filter {
                     ))
                 }
                 (2, None) => Match::Specified,
-                (2, Some(_)) => {
-                    return Err(FilterError::Invalid(
-                        "Request specified MATCH_TYPE_SPECIFIED, but also specified a match string."
-                            .into(),
-                    ))
-                }
+                (2, Some(_)) => return Err(FilterError::Invalid(
+                    "Request specified MATCH_TYPE_SPECIFIED, but also specified a match string."
+                        .into(),
+                )),
                 (other, _) => {
                     return Err(FilterError::Invalid(format!("Unknown match type {other}")))
                 }
@@ -353,7 +351,11 @@ mod tests {
             entity(Some(None), Some(Some("c"))),
         ] {
             let json = serde_json::to_string(&e).unwrap();
-            assert_eq!(serde_json::from_str::<QuotaEntity>(&json).unwrap(), e, "{json}");
+            assert_eq!(
+                serde_json::from_str::<QuotaEntity>(&json).unwrap(),
+                e,
+                "{json}"
+            );
         }
     }
 

@@ -164,7 +164,11 @@ impl ClientQuotas {
             if let Some(value) = configs.get(&entity).and_then(|v| v.get(kind.key())) {
                 let key = SensorKey {
                     kind,
-                    user: if by_user { user.to_string() } else { String::new() },
+                    user: if by_user {
+                        user.to_string()
+                    } else {
+                        String::new()
+                    },
                     client_id: if by_client {
                         client_id.to_string()
                     } else {
@@ -325,7 +329,12 @@ fn window_config(properties: &BrokerProperties) -> anyhow::Result<WindowConfig> 
 mod tests {
     use super::*;
 
-    fn set(quotas: &ClientQuotas, user: Option<Option<&str>>, client: Option<Option<&str>>, v: f64) {
+    fn set(
+        quotas: &ClientQuotas,
+        user: Option<Option<&str>>,
+        client: Option<Option<&str>>,
+        v: f64,
+    ) {
         quotas.apply(&[QuotaChange {
             entity: QuotaEntity {
                 user: user.map(|u| u.map(str::to_string)),
@@ -343,20 +352,53 @@ mod tests {
         set(&quotas, None, Some(None), 8.0);
         assert!(quotas.enabled(QuotaKind::Produce) && !quotas.enabled(QuotaKind::Fetch));
         let (v, key) = quotas.resolve(QuotaKind::Produce, "alice", "app").unwrap();
-        assert_eq!((v, key.user.as_str(), key.client_id.as_str()), (8.0, "", "app"));
+        assert_eq!(
+            (v, key.user.as_str(), key.client_id.as_str()),
+            (8.0, "", "app")
+        );
         set(&quotas, None, Some(Some("app")), 7.0);
-        assert_eq!(quotas.resolve(QuotaKind::Produce, "alice", "app").unwrap().0, 7.0);
+        assert_eq!(
+            quotas
+                .resolve(QuotaKind::Produce, "alice", "app")
+                .unwrap()
+                .0,
+            7.0
+        );
         set(&quotas, Some(None), None, 6.0);
         let (v, key) = quotas.resolve(QuotaKind::Produce, "alice", "app").unwrap();
-        assert_eq!((v, key.user.as_str(), key.client_id.as_str()), (6.0, "alice", ""));
+        assert_eq!(
+            (v, key.user.as_str(), key.client_id.as_str()),
+            (6.0, "alice", "")
+        );
         set(&quotas, Some(Some("alice")), None, 3.0);
-        assert_eq!(quotas.resolve(QuotaKind::Produce, "alice", "app").unwrap().0, 3.0);
+        assert_eq!(
+            quotas
+                .resolve(QuotaKind::Produce, "alice", "app")
+                .unwrap()
+                .0,
+            3.0
+        );
         set(&quotas, Some(Some("alice")), Some(None), 2.0);
-        assert_eq!(quotas.resolve(QuotaKind::Produce, "alice", "app").unwrap().0, 2.0);
+        assert_eq!(
+            quotas
+                .resolve(QuotaKind::Produce, "alice", "app")
+                .unwrap()
+                .0,
+            2.0
+        );
         set(&quotas, Some(Some("alice")), Some(Some("app")), 1.0);
-        assert_eq!(quotas.resolve(QuotaKind::Produce, "alice", "app").unwrap().0, 1.0);
+        assert_eq!(
+            quotas
+                .resolve(QuotaKind::Produce, "alice", "app")
+                .unwrap()
+                .0,
+            1.0
+        );
         // Bob falls through to the default user.
-        assert_eq!(quotas.resolve(QuotaKind::Produce, "bob", "app").unwrap().0, 6.0);
+        assert_eq!(
+            quotas.resolve(QuotaKind::Produce, "bob", "app").unwrap().0,
+            6.0
+        );
         assert!(quotas.resolve(QuotaKind::Fetch, "bob", "app").is_none());
     }
 
@@ -365,7 +407,10 @@ mod tests {
         let quotas = ClientQuotas::new(WindowConfig::default());
         set(&quotas, None, Some(Some("slow")), 100.0);
         assert!(quotas.record_and_throttle(QuotaKind::Produce, "u", "slow", 5000.0) > 0);
-        assert_eq!(quotas.record_and_throttle(QuotaKind::Produce, "u", "fast", 5000.0), 0);
+        assert_eq!(
+            quotas.record_and_throttle(QuotaKind::Produce, "u", "fast", 5000.0),
+            0
+        );
         quotas.apply(&[QuotaChange {
             entity: QuotaEntity {
                 user: None,

@@ -221,7 +221,10 @@ mod tests {
             elapsed: Duration::from_micros(50),
         };
         let mut response = ResponseKind::Produce(ProduceResponse::default());
-        assert_eq!(enforce(&quotas, &metrics, &served("slow"), &mut response), 0);
+        assert_eq!(
+            enforce(&quotas, &metrics, &served("slow"), &mut response),
+            0
+        );
         quotas.apply(&[QuotaChange {
             entity: QuotaEntity {
                 user: None,
