@@ -146,7 +146,7 @@ impl ClientQuotas {
     ) -> Option<(f64, SensorKey)> {
         let configs = self.configs.read();
         let named = |s: &str| Some(Some(s.to_string()));
-        let levels: [(Option<Option<String>>, Option<Option<String>>, bool, bool); 8] = [
+        let levels = [
             (named(user), named(client_id), true, true),
             (named(user), Some(None), true, true),
             (named(user), None, true, false),
