@@ -61,9 +61,10 @@ REQUIRED_APIS = {
     31: (1, 3),    # DeleteAcls
     50: (0, 0),    # DescribeUserScramCredentials
     51: (0, 0),    # AlterUserScramCredentials
+    48: (0, 1),    # DescribeClientQuotas
+    49: (0, 1),    # AlterClientQuotas
 }
-NOT_YET = {
-    48: "DescribeClientQuotas", 49: "AlterClientQuotas",
+NOT_YET: dict = {
 }
 
 

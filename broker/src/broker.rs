@@ -11,6 +11,7 @@ use crate::cluster::Cluster;
 use crate::groups::GroupCoordinator;
 use crate::metrics::Metrics;
 use crate::producer_ids::ProducerIds;
+use crate::quotas::ClientQuotas;
 use crate::schema_validation::SchemaValidator;
 use crate::transactions::TransactionCoordinator;
 
@@ -40,6 +41,9 @@ pub(crate) struct Broker {
     pub(crate) schema_validator: SchemaValidator,
     /// Hands out producer ids (InitProducerId).
     pub(crate) producer_ids: ProducerIds,
+    /// Client quotas (DescribeClientQuotas, AlterClientQuotas), enforced
+    /// on every request.
+    pub(crate) quotas: Arc<ClientQuotas>,
 }
 
 /// Where clients reach one listener.

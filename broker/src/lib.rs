@@ -16,6 +16,7 @@ mod metrics;
 mod net;
 mod producer_ids;
 pub mod properties;
+mod quotas;
 mod rest_backend;
 mod schema_validation;
 mod schemas;

@@ -209,6 +209,36 @@ pub(crate) const BROKER_ONLY: &[(&str, &str, &str)] = &[
         "Partitions of __consumer_offsets when it is created.",
     ),
     (
+        "quota.window.num",
+        "11",
+        "Samples a client quota's rate is measured over.",
+    ),
+    (
+        "quota.window.size.seconds",
+        "1",
+        "Length of one client quota sample, in seconds.",
+    ),
+    (
+        "rate.limit.default.cost",
+        "1",
+        "REST Proxy: permits one request takes when rate.limit.enable is on.",
+    ),
+    (
+        "rate.limit.enable",
+        "false",
+        "REST Proxy: limit requests to rate.limit.permits.per.sec (HTTP 429, error_code 42901 above it).",
+    ),
+    (
+        "rate.limit.permits.per.sec",
+        "50",
+        "REST Proxy: permits handed out per second, across all callers.",
+    ),
+    (
+        "rate.limit.timeout.ms",
+        "0",
+        "REST Proxy: how long a request may wait for a permit before it is refused.",
+    ),
+    (
         "remote.log.manager.copier.thread.pool.size",
         "2",
         "Partitions whose segments are uploaded to the tier at the same time.",

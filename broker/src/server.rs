@@ -277,6 +277,7 @@ impl Server {
             credentials: security.credentials,
             schema_validator,
             producer_ids: ProducerIds::new(),
+            quotas: security.quotas,
         });
         seams.connect(Arc::downgrade(&broker));
         broker.metrics.broker_state.attach(&broker);
@@ -289,6 +290,7 @@ impl Server {
                 advertised_port: broker.advertised_port,
                 consumer_instance_timeout: consumer_instance_timeout(&config.properties)?,
                 scheme: if http_tls.is_some() { "https" } else { "http" },
+                rate_limit: rest_rate_limit(&config.properties)?,
                 ..RestProxyConfig::default()
             },
         );
@@ -691,6 +693,35 @@ async fn enforce_retention(broker: Arc<Broker>, mut stopped: watch::Receiver<boo
 
 /// `consumer.instance.timeout.ms` (a REST Proxy setting, taken as a broker
 /// property since the proxy runs in the broker).
+/// The REST Proxy's `rate.limit.*` settings; `None` unless `rate.limit.enable`.
+fn rest_rate_limit(
+    props: &BrokerProperties,
+) -> anyhow::Result<Option<strata_rest_proxy::RateLimitConfig>> {
+    fn number<T: std::str::FromStr>(props: &BrokerProperties, name: &str) -> anyhow::Result<T> {
+        let value = props.value(name).trim();
+        value
+            .parse()
+            .map_err(|_| anyhow::anyhow!("{name}={value:?} is not a whole number >= 0"))
+    }
+    let enable = props.value("rate.limit.enable").trim();
+    let enabled: bool = enable
+        .parse()
+        .map_err(|_| anyhow::anyhow!("rate.limit.enable={enable:?} must be true or false"))?;
+    if !enabled {
+        return Ok(None);
+    }
+    let permits_per_sec: u32 = number(props, "rate.limit.permits.per.sec")?;
+    anyhow::ensure!(
+        permits_per_sec > 0,
+        "rate.limit.permits.per.sec must be > 0"
+    );
+    Ok(Some(strata_rest_proxy::RateLimitConfig {
+        permits_per_sec,
+        default_cost: number(props, "rate.limit.default.cost")?,
+        timeout: std::time::Duration::from_millis(number(props, "rate.limit.timeout.ms")?),
+    }))
+}
+
 fn consumer_instance_timeout(props: &BrokerProperties) -> anyhow::Result<std::time::Duration> {
     let ms = match props.explicit().get("consumer.instance.timeout.ms") {
         Some(v) => v.trim().parse::<u64>().map_err(|e| {

@@ -20,6 +20,7 @@ mod instant;
 pub mod media;
 mod offsets;
 pub mod partitioner;
+mod rate_limit;
 pub mod records;
 mod v2;
 mod v3;
@@ -32,6 +33,7 @@ use strata_schema_registry::http::SchemaRegistry;
 
 pub use backend::{BackendError, BoxFuture, Caller, KafkaBackend};
 pub use error::RestError;
+pub use rate_limit::RateLimitConfig;
 
 /// Settings of the proxy (Confluent's `kafka-rest.properties` names in the docs).
 #[derive(Debug, Clone)]
@@ -55,6 +57,8 @@ pub struct RestProxyConfig {
     /// `api.v3.produce.batch.maximum.entries`: the most entries of one v3
     /// `records:batch` request.
     pub produce_batch_max_entries: usize,
+    /// `rate.limit.enable` and its settings: `None` when off.
+    pub rate_limit: Option<RateLimitConfig>,
 }
 
 impl Default for RestProxyConfig {
@@ -68,6 +72,7 @@ impl Default for RestProxyConfig {
             advertised_port: 9092,
             scheme: "http",
             produce_batch_max_entries: 10,
+            rate_limit: None,
         }
     }
 }
@@ -136,12 +141,20 @@ impl RestProxy {
 /// their address.
 pub fn router(state: Arc<RestProxy>) -> Router {
     let body_limit = state.config.max_request_bytes;
-    Router::new()
+    let rate_limit = state.config.rate_limit;
+    let router = Router::new()
         .merge(v2::routes())
         .merge(v3::routes())
         .fallback(not_found)
         .layer(axum::extract::DefaultBodyLimit::max(body_limit))
-        .with_state(state)
+        .with_state(state);
+    match rate_limit {
+        Some(config) => router.layer(axum::middleware::from_fn_with_state(
+            Arc::new(rate_limit::RateLimiter::new(config)),
+            rate_limit::limit,
+        )),
+        None => router,
+    }
 }
 
 async fn not_found() -> RestError {

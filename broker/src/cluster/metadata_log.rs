@@ -16,6 +16,7 @@ use strata_governance::credentials::{ScramCredential, ScramMechanism};
 use strata_storage::{Log, LogConfig};
 use uuid::Uuid;
 
+use crate::quotas::{QuotaChange, QuotaEntity};
 use crate::security::acl_log::{credential, scram_record_key, StoredAcl};
 
 /// Directory name of the metadata log inside the data directory.
@@ -79,6 +80,13 @@ pub(crate) enum MetadataEvent {
         #[serde(with = "crate::security::acl_log::mechanism")]
         mechanism: ScramMechanism,
     },
+    /// One client quota of one entity set (`value`) or removed (`null`),
+    /// as Kafka's `ClientQuotaRecord`.
+    ClientQuotaChanged {
+        entity: QuotaEntity,
+        key: String,
+        value: Option<f64>,
+    },
 }
 
 /// The record key of producer id blocks (topics use their names).
@@ -122,6 +130,7 @@ impl MetadataEvent {
             | MetadataEvent::ScramCredentialDeleted { user, mechanism } => {
                 scram_record_key(user, mechanism.name())
             }
+            MetadataEvent::ClientQuotaChanged { entity, key, .. } => entity.record_key(key),
         };
         vec![(key, self.clone())]
     }
@@ -134,6 +143,8 @@ pub(crate) struct SecurityImage {
     /// By record key.
     pub(crate) acls: BTreeMap<String, StoredAcl>,
     pub(crate) credentials: BTreeMap<(String, ScramMechanism), ScramCredential>,
+    /// Client quotas, by entity and key.
+    pub(crate) quotas: BTreeMap<QuotaEntity, BTreeMap<String, f64>>,
 }
 
 /// A topic as the metadata log describes it.
@@ -220,6 +231,16 @@ impl MetadataImage {
                 self.security
                     .credentials
                     .remove(&(user.clone(), *mechanism));
+            }
+            MetadataEvent::ClientQuotaChanged { entity, key, value } => {
+                crate::quotas::apply_change(
+                    &mut self.security.quotas,
+                    &QuotaChange {
+                        entity: entity.clone(),
+                        key: key.clone(),
+                        value: *value,
+                    },
+                );
             }
         }
     }

@@ -2,11 +2,12 @@
 
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::create_partitions_response::CreatePartitionsTopicResult;
-use kafka_protocol::messages::{CreatePartitionsRequest, CreatePartitionsResponse};
+use kafka_protocol::messages::{ApiKey, CreatePartitionsRequest, CreatePartitionsResponse};
 
 use strata_governance::{Operation, Resource};
 
 use super::{text, RequestContext};
+use crate::quotas::mutation::{MutationQuota, EXCEEDED_MESSAGE};
 
 pub(super) async fn handle(
     ctx: &RequestContext,
@@ -15,6 +16,7 @@ pub(super) async fn handle(
     let cluster = &ctx.broker.cluster;
     let node = cluster.node_id;
     let mut results = Vec::with_capacity(request.topics.len());
+    let mut quota = MutationQuota::for_request(ctx, ApiKey::CreatePartitions);
     for t in request.topics {
         let result = CreatePartitionsTopicResult::default().with_name(t.name.clone());
         let outcome = match cluster.topic(&t.name) {
@@ -37,6 +39,10 @@ pub(super) async fn handle(
                         ResponseError::InvalidReplicaAssignment,
                         format!("Replica assignments may only name broker {node}, the only broker"),
                     )),
+                    _ if added > 0 && !request.validate_only && quota.record(added).is_err() => Err((
+                        ResponseError::ThrottlingQuotaExceeded,
+                        EXCEEDED_MESSAGE.to_string(),
+                    )),
                     _ => cluster
                         .create_partitions(&topic, t.count, request.validate_only)
                         .await
@@ -57,5 +63,7 @@ pub(super) async fn handle(
                 .with_error_message(Some(text(message))),
         });
     }
-    CreatePartitionsResponse::default().with_results(results)
+    CreatePartitionsResponse::default()
+        .with_results(results)
+        .with_throttle_time_ms(quota.throttle_time_ms())
 }

@@ -7,13 +7,14 @@ use kafka_protocol::messages::create_topics_request::CreatableTopic;
 use kafka_protocol::messages::create_topics_response::{
     CreatableTopicConfigs, CreatableTopicResult,
 };
-use kafka_protocol::messages::{CreateTopicsRequest, CreateTopicsResponse};
+use kafka_protocol::messages::{ApiKey, CreateTopicsRequest, CreateTopicsResponse};
 
 use strata_governance::{Operation, Resource};
 
 use super::configs::describe_topic;
 use super::{text, RequestContext};
 use crate::cluster::AdminError;
+use crate::quotas::mutation::{MutationQuota, EXCEEDED_MESSAGE};
 
 pub(super) async fn handle(
     ctx: &RequestContext,
@@ -25,6 +26,7 @@ pub(super) async fn handle(
         *counts.entry(t.name.to_string()).or_default() += 1;
     }
     let mut results = Vec::with_capacity(request.topics.len());
+    let mut quota = MutationQuota::for_request(ctx, ApiKey::CreateTopics);
     for topic in request.topics {
         let name = topic.name.to_string();
         let result = CreatableTopicResult::default().with_name(topic.name.clone());
@@ -52,6 +54,17 @@ pub(super) async fn handle(
                 continue;
             }
         };
+        if !request.validate_only {
+            let count = if partitions < 0 {
+                cluster.properties.num_partitions
+            } else {
+                partitions
+            };
+            if let Err(code) = quota.record(count) {
+                results.push(error(result, AdminError::new(code, EXCEEDED_MESSAGE)));
+                continue;
+            }
+        }
         let outcome = if request.validate_only {
             cluster
                 .validate_new_topic(&name, partitions, replication_factor, &configs)
@@ -94,7 +107,9 @@ pub(super) async fn handle(
             Err(e) => results.push(error(result, e)),
         }
     }
-    CreateTopicsResponse::default().with_topics(results)
+    CreateTopicsResponse::default()
+        .with_topics(results)
+        .with_throttle_time_ms(quota.throttle_time_ms())
 }
 
 fn error(result: CreatableTopicResult, e: AdminError) -> CreatableTopicResult {

@@ -2,11 +2,12 @@
 
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::delete_topics_response::DeletableTopicResult;
-use kafka_protocol::messages::{DeleteTopicsRequest, DeleteTopicsResponse};
+use kafka_protocol::messages::{ApiKey, DeleteTopicsRequest, DeleteTopicsResponse};
 
 use strata_governance::{Operation, Resource};
 
 use super::{text, topic_name, RequestContext};
+use crate::quotas::mutation::{MutationQuota, EXCEEDED_MESSAGE};
 
 pub(super) async fn handle(
     ctx: &RequestContext,
@@ -27,6 +28,7 @@ pub(super) async fn handle(
             .collect()
     };
     let mut responses = Vec::with_capacity(targets.len());
+    let mut quota = MutationQuota::for_request(ctx, ApiKey::DeleteTopics);
     for (name, id) in targets {
         let result = DeletableTopicResult::default()
             .with_name(name.as_deref().map(topic_name))
@@ -62,6 +64,14 @@ pub(super) async fn handle(
             responses.push(result.with_error_code(ResponseError::TopicAuthorizationFailed.code()));
             continue;
         }
+        if let Err(code) = quota.record(topic.partition_count()) {
+            responses.push(
+                result
+                    .with_error_code(code.code())
+                    .with_error_message(Some(text(EXCEEDED_MESSAGE))),
+            );
+            continue;
+        }
         responses.push(match cluster.delete_topic(&topic).await {
             Ok(()) => {
                 ctx.broker.groups.remove_topic_offsets(&topic.name);
@@ -73,5 +83,7 @@ pub(super) async fn handle(
                 .with_error_message(Some(text(e.message))),
         });
     }
-    DeleteTopicsResponse::default().with_responses(responses)
+    DeleteTopicsResponse::default()
+        .with_responses(responses)
+        .with_throttle_time_ms(quota.throttle_time_ms())
 }

@@ -7,6 +7,7 @@
 
 mod add_offsets_to_txn;
 mod add_partitions_to_txn;
+mod alter_client_quotas;
 mod alter_configs;
 mod alter_user_scram_credentials;
 mod api_versions;
@@ -21,6 +22,7 @@ mod delete_groups;
 mod delete_records;
 mod delete_topics;
 mod describe_acls;
+mod describe_client_quotas;
 mod describe_cluster;
 mod describe_configs;
 mod describe_groups;
@@ -290,6 +292,8 @@ routes! {
     DescribeAcls => describe_acls, 1..=3;
     CreateAcls => create_acls, 1..=3;
     DeleteAcls => delete_acls, 1..=3;
+    DescribeClientQuotas => describe_client_quotas, 0..=1;
+    AlterClientQuotas => alter_client_quotas, 0..=1;
     DescribeUserScramCredentials => describe_user_scram_credentials, 0..=0;
     AlterUserScramCredentials => alter_user_scram_credentials, 0..=0;
     SaslHandshake => sasl_handshake, 0..=1;

@@ -17,7 +17,10 @@ mod scrape;
 mod traffic;
 
 use prometheus::core::Collector;
-use prometheus::{Encoder, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder};
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry,
+    TextEncoder,
+};
 
 pub(crate) use http::HttpMetrics;
 pub(crate) use requests::RequestMetrics;
@@ -34,6 +37,8 @@ pub(crate) struct Metrics {
     pub(crate) produced_bytes: IntCounter,
     pub(crate) fetched_bytes: IntCounter,
     pub(crate) closed_for_bad_input: IntCounter,
+    /// Throttle times given for client quotas, by quota type.
+    pub(crate) quota_throttle_time: HistogramVec,
     /// Reads partitions, topics and groups at scrape time once the broker
     /// exists (see [`BrokerCollector::attach`]); rendered after the registry.
     pub(crate) broker_state: BrokerCollector,
@@ -72,6 +77,17 @@ impl Metrics {
             "Connections closed because a frame or request could not be decoded.",
         )
         .expect("valid metric");
+        let quota_throttle_time = HistogramVec::new(
+            HistogramOpts::new(
+                "strata_quota_throttle_time_ms",
+                "Throttle times given to clients over a quota, in milliseconds, by quota type (Produce, Fetch, Request, ControllerMutation).",
+            )
+            .buckets(vec![
+                1.0, 10.0, 100.0, 500.0, 1000.0, 5000.0, 10000.0, 30000.0,
+            ]),
+            &["type"],
+        )
+        .expect("valid metric");
         let broker_state = BrokerCollector::new();
         let mut collectors: Vec<Box<dyn Collector>> = vec![
             Box::new(connections.clone()),
@@ -79,6 +95,7 @@ impl Metrics {
             Box::new(produced_bytes.clone()),
             Box::new(fetched_bytes.clone()),
             Box::new(closed_for_bad_input.clone()),
+            Box::new(quota_throttle_time.clone()),
         ];
         collectors.extend(requests.collectors());
         collectors.extend(http.collectors());
@@ -95,6 +112,7 @@ impl Metrics {
             produced_bytes,
             fetched_bytes,
             closed_for_bad_input,
+            quota_throttle_time,
             broker_state,
         }
     }

@@ -34,6 +34,7 @@ use super::listeners::ListenerContext;
 use super::sasl::{SaslSession, Verdict, MAX_UNAUTHENTICATED_FRAME};
 use crate::broker::Broker;
 use crate::handlers::{self, AppendTurn, RequestContext};
+use crate::quotas::throttle::{self, Mute, Served};
 
 /// A client that has not finished its TLS handshake by then is disconnected.
 const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -201,7 +202,23 @@ async fn serve_stream<R, W>(
                         break 'read;
                     }
                 };
-                match requests.start(frame) {
+                // With quotas, requests of a connection are served one at a
+                // time, as Kafka serves them, so that a throttle holds back
+                // the very next request (KIP-219: it waits unread).
+                let turn = match requests.broker.quotas.any() {
+                    false => None,
+                    true => tokio::select! {
+                        turn = requests.one_at_a_time.clone().acquire_owned() => turn.ok(),
+                        _ = shutdown.changed() => break 'read,
+                    },
+                };
+                if let Some(wait) = requests.mute.remaining(&requests.broker.quotas) {
+                    tokio::select! {
+                        _ = tokio::time::sleep(wait) => {}
+                        _ = shutdown.changed() => break 'read,
+                    }
+                }
+                match requests.start(frame, turn) {
                     Step::Queue(next) => {
                         if queue.send(next).await.is_err() {
                             break 'read;
@@ -290,6 +307,10 @@ struct RequestStarter {
     sasl: Option<SaslSession>,
     /// Released when the last request that changes logs has made its change.
     last_append_turn: Option<oneshot::Receiver<()>>,
+    /// Set when a request is throttled: no request is read until it passes.
+    mute: Arc<Mute>,
+    /// Held by the request being served while quotas are configured.
+    one_at_a_time: Arc<tokio::sync::Semaphore>,
 }
 
 impl RequestStarter {
@@ -308,6 +329,8 @@ impl RequestStarter {
             identity,
             sasl,
             last_append_turn: None,
+            mute: Arc::default(),
+            one_at_a_time: Arc::new(tokio::sync::Semaphore::new(1)),
         }
     }
 
@@ -354,7 +377,9 @@ impl RequestStarter {
     }
 
     /// Decodes a frame and starts its handler.
-    fn start(&mut self, frame: Bytes) -> Step {
+    /// `turn`, when given, is held until the request is answered.
+    fn start(&mut self, frame: Bytes, turn: Option<tokio::sync::OwnedSemaphorePermit>) -> Step {
+        let request_bytes = frame.len();
         if let Some(sasl) = &mut self.sasl {
             if sasl.expects_raw_token() {
                 let verdict = sasl.raw_token(&frame);
@@ -427,16 +452,30 @@ impl RequestStarter {
         };
         let span =
             tracing::debug_span!("request", api = ?api_key, version, correlation_id, client_id);
+        let mute = self.mute.clone();
         let handle = tokio::spawn(
             async move {
                 let started = Instant::now();
-                let response = match handlers::dispatch(&ctx, request.body).await {
+                let mut response = match handlers::dispatch(&ctx, request.body).await {
                     Ok(response) => response,
                     Err(e) => {
                         tracing::error!(error = %e, "unrouted request");
                         return None;
                     }
                 };
+                let served = Served {
+                    identity: &ctx.identity,
+                    client_id: &ctx.client_id,
+                    api_key,
+                    request_bytes,
+                    elapsed: started.elapsed(),
+                };
+                let quotas = &ctx.broker.quotas;
+                let throttle_ms = throttle::enforce(quotas, &ctx.broker.metrics, &served, &mut response);
+                if throttle_ms > 0 {
+                    mute.extend(quotas, throttle_ms);
+                }
+                drop(turn);
                 ctx.broker.metrics.requests.observe(api_key, started.elapsed(), &response);
                 if no_response {
                     return Some(Bytes::new());

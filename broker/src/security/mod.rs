@@ -21,6 +21,7 @@ use strata_governance::{AllowAll, Authorizer, Principal};
 
 use crate::cluster::{Cluster, MetadataEvent};
 use crate::properties::{BrokerProperties, BROKER_ONLY};
+use crate::quotas::ClientQuotas;
 use acl_log::StoredAcl;
 
 /// `authorizer.class.name` values that turn ACLs on.
@@ -37,6 +38,8 @@ pub(crate) struct Security {
     pub(crate) credentials: Arc<CredentialStore>,
     /// The ACL authorizer, or allow-all.
     pub(crate) authorizer: Arc<dyn Authorizer>,
+    /// Client quotas, replayed from the same log.
+    pub(crate) quotas: Arc<ClientQuotas>,
 }
 
 fn property<'a>(props: &'a BrokerProperties, name: &str) -> &'a str {
@@ -92,6 +95,7 @@ impl Security {
         admin: Option<&(String, String)>,
     ) -> anyhow::Result<Self> {
         let image = cluster.take_replayed_security();
+        let quotas = Arc::new(ClientQuotas::open(&cluster.properties, image.quotas)?);
         let credentials = Arc::new(CredentialStore::default());
         for ((user, mechanism), credential) in image.credentials {
             credentials.upsert(&user, mechanism, credential);
@@ -133,6 +137,7 @@ impl Security {
             acls,
             credentials,
             authorizer,
+            quotas,
         };
         if let Some((user, password)) = admin {
             bootstrap::bootstrap_admin(cluster, &security.credentials, user, password).await?;
