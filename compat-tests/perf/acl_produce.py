@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import Result, cpu_of, mb, parser, print_table, produce_bulk, unique_topic
+from common import Result, cpu_of, mb, parser, report, produce_bulk, unique_topic
 
 from secutil import (ADMIN_PASSWORD, ADMIN_USER, Login, SecureBroker, acl, ck_conf, create_acls,
                      upsert_scram_users)
@@ -56,11 +56,11 @@ def stop_sampling(sampler: subprocess.Popen, out: Path) -> float:
     """The share of the broker's samples whose symbol is in the governance crate."""
     sampler.send_signal(signal.SIGINT)
     sampler.wait(timeout=60)
-    report = subprocess.run(["perf", "report", "-i", str(out), "--no-children", "--sort", "symbol",
+    listing = subprocess.run(["perf", "report", "-i", str(out), "--no-children", "--sort", "symbol",
                              "-g", "none", "--percent-limit", "0"],
                             capture_output=True, text=True, timeout=120).stdout
     share = 0.0
-    for line in report.splitlines():
+    for line in listing.splitlines():
         if "strata_governance" in line:
             share += float(line.split("%")[0].strip()) / 100
     return share
@@ -128,13 +128,7 @@ def main() -> None:
                      {"broker_cpu_s_per_GB": sorted(on)[len(on) // 2],
                       "cpu_vs_no_authorizer": sorted(on)[len(on) // 2] / sorted(off)[len(off) // 2]})
     results.append(summary)
-    print_table(results)
-    if args.json:
-        import json
-
-        with open(args.json, "a") as f:
-            for r in results:
-                f.write(json.dumps(r.__dict__) + "\n")
+    report(results, args.json)
 
 
 if __name__ == "__main__":

@@ -162,12 +162,17 @@ def run(args, bench: Callable[[Target, argparse.Namespace], List[Result]]) -> Li
         except Exception as e:  # a failing target is reported, the other still measured
             print(f"# {label} failed: {type(e).__name__}: {e}", file=sys.stderr)
             results.append(Result(bench.__name__, label, {}, {}, notes=f"failed: {type(e).__name__}: {e}"[:300]))
+    report(results, args.json)
+    return results
+
+
+def report(results: List[Result], json_path: Optional[str]) -> None:
+    """Prints the results as a table and, with `--json PATH`, appends one JSON line per result."""
     print_table(results)
-    if args.json:
-        with open(args.json, "a") as f:
+    if json_path:
+        with open(json_path, "a") as f:
             for r in results:
                 f.write(json.dumps(r.__dict__) + "\n")
-    return results
 
 
 def print_table(results: List[Result]) -> None:

@@ -25,7 +25,7 @@ from typing import List, Optional
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from common import Result, Target, create_topic, external_broker, parser, print_table, strata_target  # noqa: E402
+from common import Result, Target, create_topic, external_broker, parser, report, strata_target  # noqa: E402
 
 MEMBERS = 10
 
@@ -155,13 +155,7 @@ def main() -> None:
     if args.compare_cmd:
         attempt(args.compare_label, external_broker(args.compare_cmd, args.compare_bootstrap, args.compare_label),
                 "broker's", None)
-    print_table(results)
-    if args.json:
-        import json
-
-        with open(args.json, "a") as f:
-            for r in results:
-                f.write(json.dumps(r.__dict__) + "\n")
+    report(results, args.json)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 
-from common import Result, cpu_of, create_topic, mb, parser, print_table, produce_bulk, unique_topic
+from common import Result, cpu_of, create_topic, mb, parser, report, produce_bulk, unique_topic
 from strata_harness import Broker
 
 TOPIC_CODECS = ["producer", "lz4", "uncompressed", "snappy", "gzip", "zstd"]
@@ -49,13 +49,7 @@ def main() -> None:
     base = results[0].metrics["cpu_s_per_GB"]
     for r in results:
         r.metrics["cpu_vs_producer"] = r.metrics["cpu_s_per_GB"] / base
-    print_table(results)
-    if args.json:
-        import json
-
-        with open(args.json, "a") as f:
-            for r in results:
-                f.write(json.dumps(r.__dict__) + "\n")
+    report(results, args.json)
 
 
 if __name__ == "__main__":

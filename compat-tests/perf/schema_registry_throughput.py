@@ -54,7 +54,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
-from common import Result, print_table  # noqa: E402
+from common import Result, report  # noqa: E402
 from strata_harness import Broker, proc_cpu_seconds  # noqa: E402
 
 CT = "application/vnd.schemaregistry.v1+json"
@@ -200,11 +200,7 @@ def main() -> int:
         if broker is not None:
             broker.cleanup()
         shutil.rmtree(workdir, ignore_errors=True)
-    print_table(results)
-    if args.json:
-        with open(args.json, "a") as f:
-            for r in results:
-                f.write(json.dumps(r.__dict__) + "\n")
+    report(results, args.json)
     return 0
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from common import Result, cpu_of, create_topic, mb, parser, print_table, produce_bulk, unique_topic
+from common import Result, cpu_of, create_topic, mb, parser, report, produce_bulk, unique_topic
 
 from secutil import ADMIN_PASSWORD, ADMIN_USER, Login, Pki, SecureBroker, ck_conf
 
@@ -59,13 +59,7 @@ def main() -> None:
     for r in results:
         if base:
             r.metrics["vs_plaintext"] = r.metrics["MB/s"] / base
-    print_table(results)
-    if args.json:
-        import json
-
-        with open(args.json, "a") as f:
-            for r in results:
-                f.write(json.dumps(r.__dict__) + "\n")
+    report(results, args.json)
 
 
 if __name__ == "__main__":
