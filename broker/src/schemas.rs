@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use strata_schema_registry::http::{BoxFuture, SchemaLog, SchemaRegistry};
+use strata_schema_registry::http::{BoxFuture, SchemaLog, SchemaLogError, SchemaRegistry};
 use strata_schema_registry::records::LogRecord;
 use strata_schema_registry::registry::Registry;
 use strata_storage::Log;
@@ -19,8 +19,7 @@ use crate::clock::now_ms;
 use crate::cluster::Cluster;
 use crate::internal_log::{encode_batch, replay};
 
-/// The internal topic's name, as in Confluent's registry.
-pub(crate) const SCHEMAS_TOPIC: &str = "_schemas";
+pub(crate) use crate::cluster::SCHEMAS_TOPIC;
 
 /// Opens (creating if missing) `_schemas` and rebuilds the registry from it.
 pub(crate) async fn open(cluster: &Cluster) -> anyhow::Result<Arc<SchemaRegistry>> {
@@ -65,24 +64,30 @@ struct SchemasLog {
 }
 
 impl SchemaLog for SchemasLog {
-    fn append(&self, records: Vec<LogRecord>) -> BoxFuture<'_, Result<(), String>> {
+    fn append(&self, records: Vec<LogRecord>) -> BoxFuture<'_, Result<(), SchemaLogError>> {
         Box::pin(async move {
             let records: Vec<(Bytes, Option<Bytes>)> = records
                 .into_iter()
                 .map(|(k, v)| (Bytes::from(k), v.map(Bytes::from)))
                 .collect();
             let batch = encode_batch(&records, now_ms());
-            let info = self.log.append(batch, 0, None).map_err(|e| {
-                tracing::error!(error = %e, "writing {SCHEMAS_TOPIC} failed");
-                e.to_string()
-            })?;
-            self.log
-                .wait_durable(info.last_offset + 1)
-                .await
-                .map_err(|e| {
-                    tracing::error!(error = %e, "{SCHEMAS_TOPIC} write not durable");
-                    e.to_string()
-                })
+            let durable = match self.log.append(batch, 0, None) {
+                Ok(info) => self
+                    .log
+                    .wait_durable(info.last_offset + 1)
+                    .await
+                    .map_err(|e| {
+                        SchemaLogError::new(format!("waiting for {SCHEMAS_TOPIC} to be durable"), e)
+                    }),
+                Err(e) => Err(SchemaLogError::new(
+                    format!("appending to {SCHEMAS_TOPIC}"),
+                    e,
+                )),
+            };
+            if let Err(e) = &durable {
+                tracing::error!(error = %e.chain(), "schema registry write failed");
+            }
+            durable
         })
     }
 }

@@ -1,11 +1,15 @@
 use std::sync::Mutex;
+use std::time::Duration;
 
 use axum::body::Body;
-use axum::http::{Method, Request};
+use axum::http::{header, Method, Request};
+use serde_json::Value;
 use strata_governance::AllowAll;
 use tower::ServiceExt;
 
 use super::*;
+use crate::records::LogRecord;
+use crate::registry::Registry;
 
 /// Records what was appended; fails every append while `broken`.
 #[derive(Default)]
@@ -15,10 +19,13 @@ struct FakeLog {
 }
 
 impl SchemaLog for FakeLog {
-    fn append(&self, records: Vec<LogRecord>) -> BoxFuture<'_, Result<(), String>> {
+    fn append(&self, records: Vec<LogRecord>) -> BoxFuture<'_, Result<(), SchemaLogError>> {
         Box::pin(async move {
             if self.broken.load(std::sync::atomic::Ordering::SeqCst) {
-                return Err("disk on fire".into());
+                return Err(SchemaLogError::new(
+                    "appending to _schemas",
+                    std::io::Error::other("disk on fire"),
+                ));
             }
             self.records.lock().unwrap().extend(records);
             Ok(())
@@ -236,6 +243,11 @@ async fn error_codes() {
         )
         .await;
     assert_eq!((status, &body["error_code"]), (500, &json!(50001)));
+    assert_eq!(
+        body["message"],
+        "Error while storing the schema registry state: appending to _schemas: disk on fire",
+        "the answer carries the cause"
+    );
     let (status, _) = h.call(Method::GET, "/subjects/t/versions", None).await;
     assert_eq!(status, 404);
     // Syntax errors are 400, a wrong media type 415.
@@ -645,7 +657,7 @@ struct GatedLog {
 }
 
 impl SchemaLog for GatedLog {
-    fn append(&self, records: Vec<LogRecord>) -> BoxFuture<'_, Result<(), String>> {
+    fn append(&self, records: Vec<LogRecord>) -> BoxFuture<'_, Result<(), SchemaLogError>> {
         Box::pin(async move {
             self.open.notified().await;
             self.records.lock().unwrap().extend(records);

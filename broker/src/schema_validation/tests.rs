@@ -2,7 +2,7 @@ use bytes::{Bytes, BytesMut};
 use kafka_protocol::records::{
     Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
 };
-use strata_schema_registry::http::{BoxFuture, SchemaLog};
+use strata_schema_registry::http::{BoxFuture, SchemaLog, SchemaLogError};
 use strata_schema_registry::records::LogRecord;
 
 use super::*;
@@ -11,7 +11,7 @@ use super::*;
 struct NoLog;
 
 impl SchemaLog for NoLog {
-    fn append(&self, _: Vec<LogRecord>) -> BoxFuture<'_, Result<(), String>> {
+    fn append(&self, _: Vec<LogRecord>) -> BoxFuture<'_, Result<(), SchemaLogError>> {
         Box::pin(async { Ok(()) })
     }
 }

@@ -1,7 +1,7 @@
 use std::sync::Arc;
 
 use serde_json::json;
-use strata_schema_registry::http::{BoxFuture, SchemaLog, SchemaRegistry};
+use strata_schema_registry::http::{BoxFuture, SchemaLog, SchemaLogError, SchemaRegistry};
 use strata_schema_registry::records::LogRecord;
 use strata_schema_registry::registry::Registry;
 
@@ -10,7 +10,7 @@ use super::*;
 struct MemoryLog;
 
 impl SchemaLog for MemoryLog {
-    fn append(&self, _records: Vec<LogRecord>) -> BoxFuture<'_, Result<(), String>> {
+    fn append(&self, _records: Vec<LogRecord>) -> BoxFuture<'_, Result<(), SchemaLogError>> {
         Box::pin(async { Ok(()) })
     }
 }

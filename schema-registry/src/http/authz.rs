@@ -31,13 +31,14 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::{FromRequestParts, MatchedPath, Path, Request, State};
-use axum::http::{Method, StatusCode};
+use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use strata_governance::audit::{AuditEvent, AuditSink, Face};
 use strata_governance::{Authorizer, Identity, Operation, Principal, Resource};
 
-use super::{ApiError, Shared};
+use super::errors::ApiError;
+use super::Shared;
 
 /// The caller and the authorizer, for handlers that filter what they list.
 #[derive(Clone)]
@@ -84,11 +85,7 @@ fn denied(operation: Operation, resource: &Resource<'_>) -> ApiError {
         Resource::Cluster => "Cluster: kafka-cluster".to_owned(),
         other => format!("{:?}: {}", other.resource_type(), other.name()),
     };
-    ApiError::new(
-        StatusCode::FORBIDDEN,
-        40301,
-        format!("User is denied operation {operation:?} on {what}"),
-    )
+    ApiError::Denied(format!("User is denied operation {operation:?} on {what}"))
 }
 
 /// The layer's state: the registry (to find the subjects of an id) and the
@@ -258,11 +255,9 @@ fn check_route(
             if let Some((subject, _)) = holders.first() {
                 access.audit_denied(Operation::Read, &Resource::Subject(subject));
             }
-            Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                40301,
-                format!("User is denied operation Read on the subjects of schema {id}"),
-            ))
+            Err(ApiError::Denied(format!(
+                "User is denied operation Read on the subjects of schema {id}"
+            )))
         }
         // Listings are filtered by their handlers; the rest (`/`,
         // `/schemas/types`, `/contexts`, `/v1/metadata/id`) is open to any

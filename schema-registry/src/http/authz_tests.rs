@@ -14,7 +14,7 @@ use strata_governance::audit::{AuditEvent, AuditSink, EventKind, NoAudit};
 use strata_governance::{Identity, Principal};
 use tower::ServiceExt;
 
-use crate::http::{audited_router, BoxFuture, SchemaLog, SchemaRegistry};
+use crate::http::{audited_router, BoxFuture, SchemaLog, SchemaLogError, SchemaRegistry};
 use crate::records::LogRecord;
 use crate::registry::Registry;
 
@@ -22,7 +22,7 @@ use crate::registry::Registry;
 struct MemoryLog(Mutex<Vec<LogRecord>>);
 
 impl SchemaLog for MemoryLog {
-    fn append(&self, records: Vec<LogRecord>) -> BoxFuture<'_, Result<(), String>> {
+    fn append(&self, records: Vec<LogRecord>) -> BoxFuture<'_, Result<(), SchemaLogError>> {
         self.0.lock().unwrap().extend(records);
         Box::pin(async { Ok(()) })
     }

@@ -5,7 +5,9 @@ use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{flag, reply, ApiResult, Params, Shared, SrJson};
+use super::body::{flag, reply, Params, SrJson};
+use super::errors::ApiResult;
+use super::Shared;
 use crate::records::{Metadata, RuleSet};
 use crate::registry::{Config, ConfigUpdate};
 

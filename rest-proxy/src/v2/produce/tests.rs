@@ -14,7 +14,9 @@ use kafka_protocol::messages::{
 };
 use parking_lot::Mutex;
 use serde_json::{json, Value};
-use strata_schema_registry::http::{BoxFuture as SrFuture, SchemaLog, SchemaRegistry};
+use strata_schema_registry::http::{
+    BoxFuture as SrFuture, SchemaLog, SchemaLogError, SchemaRegistry,
+};
 use strata_schema_registry::records::LogRecord;
 use strata_schema_registry::registry::Registry;
 use tower::ServiceExt;
@@ -123,7 +125,7 @@ impl KafkaBackend for Fake {
 struct MemoryLog;
 
 impl SchemaLog for MemoryLog {
-    fn append(&self, _records: Vec<LogRecord>) -> SrFuture<'_, Result<(), String>> {
+    fn append(&self, _records: Vec<LogRecord>) -> SrFuture<'_, Result<(), SchemaLogError>> {
         Box::pin(async { Ok(()) })
     }
 }
