@@ -16,13 +16,12 @@ use thiserror::Error;
 
 #[derive(Debug, Error)]
 pub enum StorageError {
-    /// An I/O call failed; `context` says what the log was doing.
-    #[error("{context}")]
-    Io {
-        context: String,
-        #[source]
-        source: io::Error,
-    },
+    /// An I/O call failed; `context` says what the log was doing (and on
+    /// which file). The cause is part of the message rather than a
+    /// `source()`, so every log line and error answer that prints the error
+    /// names the errno, not only reports that walk the chain.
+    #[error("{context}: {cause}")]
+    Io { context: String, cause: io::Error },
     /// A read or a DeleteRecords asked for an offset outside the readable range.
     #[error(
         "offset {requested} is out of range: log start offset is {start}, high watermark is {high_watermark}"
@@ -104,10 +103,10 @@ pub enum StorageError {
 }
 
 impl StorageError {
-    pub(crate) fn io(context: impl Into<String>, source: io::Error) -> Self {
+    pub(crate) fn io(context: impl Into<String>, cause: io::Error) -> Self {
         StorageError::Io {
             context: context.into(),
-            source,
+            cause,
         }
     }
 }
@@ -119,9 +118,9 @@ pub(crate) trait IoContext<T> {
 
 impl<T> IoContext<T> for io::Result<T> {
     fn ctx<F: FnOnce() -> String>(self, f: F) -> Result<T, StorageError> {
-        self.map_err(|source| StorageError::Io {
+        self.map_err(|cause| StorageError::Io {
             context: f(),
-            source,
+            cause,
         })
     }
 }

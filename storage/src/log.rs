@@ -24,7 +24,6 @@ use crate::error::{IoContext, StorageError};
 use crate::index::SegmentIndex;
 use crate::producer_state::{AbortedTxn, ProducerStates};
 use crate::segment::Segment;
-use crate::tiered::TieredRange;
 
 /// A partition log. Cheap to clone: clones share one log.
 #[derive(Clone)]
@@ -103,6 +102,15 @@ pub(crate) struct Inner {
     pub(crate) sync_rounds: AtomicU64,
     /// Artificial fsync latency, so tests can make group commit observable.
     pub(crate) sync_delay_ms: AtomicU64,
+}
+
+/// Offsets `[start, end)` held in remote storage: `start` is the remote log
+/// start offset (DeleteRecords and total retention move it), `end` one past
+/// the last uploaded offset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TieredRange {
+    pub start: i64,
+    pub end: i64,
 }
 
 pub(crate) struct State {

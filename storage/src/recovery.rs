@@ -19,7 +19,6 @@
 //! does.
 
 use std::fs;
-use std::io;
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -32,7 +31,9 @@ use crate::index::{self, SegmentIndex};
 use crate::log::{Log, Position, State, SyncState};
 use crate::retention::read_log_start_file;
 use crate::scan::{ScanError, Scanner, SCAN_CHUNK};
-use crate::segment::{file_path, parse_log_file_name, BatchLocation, Segment};
+use crate::segment::{
+    file_path, parse_log_file_name, remove_if_exists, remove_segment_files, BatchLocation, Segment,
+};
 
 /// Scans a segment file with CRC checks and rebuilds its index in memory.
 /// Returns the segment (covering only the valid prefix) and whether the file
@@ -117,23 +118,6 @@ fn created_ms(path: &Path) -> i64 {
     created
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)
-}
-
-fn remove_if_exists(path: &Path) -> Result<(), StorageError> {
-    match fs::remove_file(path) {
-        Err(e) if e.kind() != io::ErrorKind::NotFound => {
-            Err(e).ctx(|| format!("removing {}", path.display()))
-        }
-        _ => Ok(()),
-    }
-}
-
-/// Removes a segment's files (log and indexes).
-pub(crate) fn remove_segment_files(log_path: &Path) -> Result<(), StorageError> {
-    remove_if_exists(log_path)?;
-    remove_if_exists(&log_path.with_extension("index"))?;
-    remove_if_exists(&log_path.with_extension("timeindex"))?;
-    remove_if_exists(&log_path.with_extension("txnindex"))
 }
 
 /// Lists the base offsets of the `.log` files and removes leftovers: temp

@@ -12,7 +12,7 @@ use std::path::Path;
 use crate::error::StorageError;
 use crate::index::{read_offset_file, write_offset_file};
 use crate::log::{Log, RetentionOutcome};
-use crate::recovery::remove_segment_files;
+use crate::segment::remove_segment_files;
 
 const LOG_START_FILE: &str = "log-start-offset";
 

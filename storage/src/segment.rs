@@ -7,11 +7,12 @@
 //! held, so the file's length always equals `size`.
 
 use std::collections::VecDeque;
-use std::fs::{File, OpenOptions};
+use std::fs::{self, File, OpenOptions};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::error::{IoContext, StorageError};
 use crate::index::SegmentIndex;
 use crate::producer_state::AbortedTxn;
 
@@ -33,6 +34,24 @@ pub(crate) fn parse_log_file_name(name: &str) -> Option<i64> {
         return None;
     }
     digits.parse().ok()
+}
+
+/// Removes `path`; one already gone is not an error.
+pub(crate) fn remove_if_exists(path: &Path) -> Result<(), StorageError> {
+    match fs::remove_file(path) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => {
+            Err(e).ctx(|| format!("removing {}", path.display()))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Removes a segment's files (log and indexes).
+pub(crate) fn remove_segment_files(log_path: &Path) -> Result<(), StorageError> {
+    remove_if_exists(log_path)?;
+    remove_if_exists(&log_path.with_extension("index"))?;
+    remove_if_exists(&log_path.with_extension("timeindex"))?;
+    remove_if_exists(&log_path.with_extension("txnindex"))
 }
 
 /// Where a batch lives in its segment file.

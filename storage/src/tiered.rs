@@ -12,7 +12,7 @@
 //!   range covers, so nothing un-uploaded is ever deleted.
 
 use crate::index::SegmentIndex;
-use crate::log::{Log, State};
+use crate::log::{Log, State, TieredRange};
 
 /// A sealed segment's uploaded `.index` and `.timeindex`, decoded: where a
 /// remote reader starts scanning the segment object for an offset or a
@@ -52,15 +52,6 @@ impl SegmentLookup {
             .and_then(|e| self.index.floor_offset(e.relative_offset))
             .map_or(0, |e| u64::from(e.position))
     }
-}
-
-/// Offsets `[start, end)` held in remote storage: `start` is the remote log
-/// start offset (DeleteRecords and total retention move it), `end` one past
-/// the last uploaded offset.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TieredRange {
-    pub start: i64,
-    pub end: i64,
 }
 
 impl State {

@@ -22,7 +22,10 @@ use uuid::Uuid;
 
 pub(crate) use metadata_log::{MetadataEvent, SecurityImage, METADATA_LOG_DIR};
 use metadata_log::{MetadataImage, MetadataLog};
-pub(crate) use topic::{is_internal, validate_topic_name, Topic, TopicConfigState};
+pub(crate) use topic::{
+    is_internal, validate_topic_name, Topic, TopicConfigState, OFFSETS_TOPIC, SCHEMAS_TOPIC,
+    TRANSACTION_STATE_TOPIC,
+};
 
 use crate::properties::BrokerProperties;
 use crate::topic_config::{self, EffectiveTopicConfig};

@@ -72,12 +72,19 @@ impl Topic {
     }
 }
 
+/// The group coordinator's topic, as in Kafka.
+pub(crate) const OFFSETS_TOPIC: &str = "__consumer_offsets";
+/// The transaction coordinator's topic, as in Kafka.
+pub(crate) const TRANSACTION_STATE_TOPIC: &str = "__transaction_state";
+/// The Schema Registry's topic, as in Confluent's registry.
+pub(crate) const SCHEMAS_TOPIC: &str = "_schemas";
+
 /// Topics the broker keeps for itself. Clients may read them but not write
-/// or delete them, and Metadata flags them `is_internal`.
+/// or delete them, and Metadata flags them `is_internal`. Their names live
+/// here, with the cluster, so that the cluster needs none of the
+/// coordinators that own them.
 pub(crate) fn is_internal(name: &str) -> bool {
-    name == "__consumer_offsets"
-        || name == crate::transactions::TRANSACTION_STATE_TOPIC
-        || name == crate::schemas::SCHEMAS_TOPIC
+    [OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC, SCHEMAS_TOPIC].contains(&name)
 }
 
 /// Kafka's legal topic name: 1-249 of `[a-zA-Z0-9._-]`, not `.` or `..`.

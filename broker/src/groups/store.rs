@@ -9,8 +9,7 @@
 
 pub(crate) use crate::internal_log::{encode_batch, encode_transactional_batch, replay_records};
 
-/// The internal topic's name, as in Kafka.
-pub(crate) const OFFSETS_TOPIC: &str = "__consumer_offsets";
+pub(crate) use crate::cluster::OFFSETS_TOPIC;
 
 #[cfg(test)]
 mod tests {

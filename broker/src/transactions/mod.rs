@@ -47,8 +47,7 @@ use crate::cluster::{AdminError, Cluster};
 use crate::internal_log;
 use crate::internal_topic::InternalTopic;
 
-/// The internal topic's name, as in Kafka.
-pub(crate) const TRANSACTION_STATE_TOPIC: &str = "__transaction_state";
+pub(crate) use crate::cluster::TRANSACTION_STATE_TOPIC;
 
 /// Hands out producer ids (the lead's ProducerIdManager implements it).
 pub(crate) trait ProducerIdSource: Send + Sync {
