@@ -17,12 +17,23 @@
 //! if no later record has its key; a tombstone also goes once it sits in
 //! the clean head (it survived a pass) and its batch is older than
 //! `delete_retention_ms`. Records without a key (which the broker refuses
-//! for compacted topics) stay. Control and transactional batches stay as
-//! they are and supersede nothing: without transaction state the cleaner
-//! cannot tell committed from aborted data. Batches whose every record is
-//! kept are copied byte for byte; others are re-encoded with their codec
+//! for compacted topics) stay. Batches whose every record is kept are
+//! copied byte for byte; others are re-encoded with their codec
 //! (`strata_wire::records`), and batches left with no record are dropped.
 //! Offsets never change, so a cleaned segment has gaps; reads skip them.
+//!
+//! Transactions, as Kafka's cleaner treats them: the cleanable range never
+//! passes the last stable offset, so every transactional batch in it is
+//! decided. A batch of an aborted transaction (the log's aborted-transaction
+//! index names it) is dropped whole and supersedes nothing; records of
+//! committed transactions are compacted like any others, superseding and
+//! superseded by key. In the offset map, transactional records count only
+//! below the last stable offset and when not aborted. COMMIT and ABORT
+//! markers are kept: removing one safely needs Kafka's delete horizon and a
+//! producer-state rebuild that can never meet the transaction's first batch
+//! without its marker. The aborted-transaction index of a cleaned segment
+//! is kept as it was, so read_committed readers still learn of every abort
+//! whose records remain elsewhere.
 //!
 //! Immutability: a segment is never modified in place. A cleaned segment is
 //! a new immutable file, written beside the old one and swapped in under
@@ -54,6 +65,7 @@ pub(crate) use swap::{finish_interrupted_swaps, read_checkpoint};
 use crate::config::LogConfig;
 use crate::error::{IoContext, StorageError};
 use crate::log::Log;
+use crate::producer_state::AbortedTxn;
 use crate::scan::{ScanError, Scanner, SCAN_CHUNK};
 use crate::segment::{BatchLocation, Segment};
 
@@ -125,11 +137,82 @@ struct Plan {
     /// Segments from the first dirty one on, the active one included: the
     /// offset map is built over them.
     dirty_and_later: Vec<SegmentView>,
+    /// The last stable offset when the pass began: transactional batches
+    /// from it on may still be aborted.
+    last_stable_offset: i64,
+    /// Every aborted transaction the log knows.
+    aborted: AbortedIndex,
 }
 
-/// Whether a batch's records are subject to compaction at all.
-fn compactable(header: &BatchHeader<'_>) -> bool {
-    !header.is_control() && !header.is_transactional()
+/// The log's aborted transactions by producer, to tell whether a
+/// transactional batch belongs to one.
+#[derive(Default)]
+struct AbortedIndex(HashMap<i64, Vec<(i64, i64)>>);
+
+impl AbortedIndex {
+    fn new<'a>(aborted: impl Iterator<Item = &'a AbortedTxn>) -> Self {
+        let mut index = AbortedIndex::default();
+        for txn in aborted {
+            index
+                .0
+                .entry(txn.producer_id)
+                .or_default()
+                .push((txn.first_offset, txn.last_offset));
+        }
+        index
+    }
+
+    /// Whether the transactional batch starting at `base_offset` belongs to
+    /// an aborted transaction of `producer_id`: one that began at or before
+    /// it and whose ABORT marker comes after it.
+    fn holds(&self, producer_id: i64, base_offset: i64) -> bool {
+        self.0.get(&producer_id).is_some_and(|txns| {
+            txns.iter()
+                .any(|&(first, marker)| first <= base_offset && base_offset < marker)
+        })
+    }
+}
+
+/// What the cleaner does with a batch's records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BatchFate {
+    /// A control batch (COMMIT or ABORT marker): kept as it is.
+    Keep,
+    /// A batch of an aborted transaction: dropped whole.
+    Drop,
+    /// Plain or committed transactional records: filtered by key.
+    Compact,
+}
+
+impl Plan {
+    /// The fate of a batch in the cleanable range (below the last stable
+    /// offset, so every transaction in it is decided).
+    fn fate(&self, header: &BatchHeader<'_>) -> BatchFate {
+        if header.is_control() {
+            BatchFate::Keep
+        } else if header.is_transactional()
+            && self
+                .aborted
+                .holds(header.producer_id(), header.base_offset())
+        {
+            BatchFate::Drop
+        } else {
+            BatchFate::Compact
+        }
+    }
+
+    /// Whether a batch's records may supersede earlier ones: plain records,
+    /// and records of transactions known to be committed.
+    fn supersedes(&self, header: &BatchHeader<'_>) -> bool {
+        if header.is_control() {
+            return false;
+        }
+        !header.is_transactional()
+            || (header.last_offset() < self.last_stable_offset
+                && !self
+                    .aborted
+                    .holds(header.producer_id(), header.base_offset()))
+    }
 }
 
 /// key -> offset of its latest record, over the dirty part of the log.
@@ -155,7 +238,7 @@ impl Log {
                 }
                 !(r.is_tombstone && r.offset < plan.first_dirty && header.max_timestamp() < horizon)
             };
-            let segment = match self.clean_segment(view, &plan.config, keep) {
+            let segment = match self.clean_segment(view, &plan, keep) {
                 Ok(segment) => segment,
                 Err(e) => {
                     // The originals are untouched; leave no `.cleaned` files.
@@ -213,6 +296,12 @@ impl Log {
         };
         let lag = config.min_compaction_lag_ms as i64;
         let active_base = st.active().base_offset;
+        // Kafka's rule: nothing at or past the first open transaction is
+        // cleaned, so every transaction in the cleanable range is decided.
+        let last_stable_offset = st
+            .producers
+            .first_unstable_offset()
+            .map_or(st.high_watermark, |first| first.min(st.high_watermark));
         let view = |s: &Segment| SegmentView {
             base_offset: s.base_offset,
             next_offset: s.next_offset,
@@ -226,7 +315,7 @@ impl Log {
             .take_while(|s| {
                 s.base_offset != active_base
                     && s.persisted
-                    && s.next_offset <= st.high_watermark
+                    && s.next_offset <= last_stable_offset
                     && (lag == 0 || s.max_timestamp <= now_ms.saturating_sub(lag))
             })
             .map(view)
@@ -247,12 +336,15 @@ impl Log {
             .filter(|s| s.next_offset > first_dirty || s.base_offset == active_base)
             .map(view)
             .collect();
+        let aborted = AbortedIndex::new(st.segments.values().flat_map(|s| s.aborted.iter()));
         Ok(Some(Plan {
             config,
             first_dirty,
             has_checkpoint: checkpoint.is_some(),
             cleanable,
             dirty_and_later,
+            last_stable_offset,
+            aborted,
         }))
     }
 
@@ -261,7 +353,7 @@ impl Log {
     fn clean_segment(
         &self,
         view: &SegmentView,
-        config: &LogConfig,
+        plan: &Plan,
         mut keep: impl FnMut(&BatchHeader<'_>, &RecordSummary) -> bool,
     ) -> Result<Option<swap::Cleaned>, StorageError> {
         let paths = swap::CleanedPaths::new(&view.path);
@@ -272,17 +364,22 @@ impl Log {
         let (mut removed, mut at) = (0u64, 0u64);
         view.for_each_batch(|position, bytes| {
             let header = BatchHeader::parse(&bytes).expect("the scanner yields parsed batches");
-            let kept = if compactable(&header) {
-                let (filtered, n) = records::filter_batch(&bytes, |r| keep(&header, r))
-                    .map_err(|e| view.corrupt(position, e))?;
-                removed += n as u64;
-                match filtered {
-                    Filtered::Unchanged => Some(bytes.clone()),
-                    Filtered::Empty => None,
-                    Filtered::Rewritten(new) => Some(new),
+            let kept = match plan.fate(&header) {
+                BatchFate::Keep => Some(bytes.clone()),
+                BatchFate::Drop => {
+                    removed += header.record_count().max(0) as u64;
+                    None
                 }
-            } else {
-                Some(bytes.clone())
+                BatchFate::Compact => {
+                    let (filtered, n) = records::filter_batch(&bytes, |r| keep(&header, r))
+                        .map_err(|e| view.corrupt(position, e))?;
+                    removed += n as u64;
+                    match filtered {
+                        Filtered::Unchanged => Some(bytes.clone()),
+                        Filtered::Empty => None,
+                        Filtered::Rewritten(new) => Some(new),
+                    }
+                }
             };
             let Some(kept) = kept else { return Ok(()) };
             out.write_all(&kept)
@@ -297,7 +394,7 @@ impl Log {
                 new.base_offset(),
                 new.last_offset(),
                 new.max_timestamp(),
-                config.index_interval_bytes,
+                plan.config.index_interval_bytes,
             );
             at += kept.len() as u64;
             Ok(())
@@ -323,14 +420,15 @@ impl Log {
     }
 }
 
-/// Reads every compactable record from the first dirty offset up to the
-/// high watermark; later records of a key overwrite earlier ones.
+/// Reads every record that may supersede (see [`Plan::supersedes`]) from
+/// the first dirty offset up to the high watermark; later records of a key
+/// overwrite earlier ones.
 fn build_offset_map(plan: &Plan) -> Result<OffsetMap, StorageError> {
     let mut map = OffsetMap::new();
     for view in &plan.dirty_and_later {
         view.for_each_batch(|position, bytes| {
             let header = BatchHeader::parse(&bytes).expect("the scanner yields parsed batches");
-            if !compactable(&header) || header.last_offset() < plan.first_dirty {
+            if !plan.supersedes(&header) || header.last_offset() < plan.first_dirty {
                 return Ok(());
             }
             let records = records::decode_records(&bytes).map_err(|e| view.corrupt(position, e))?;

@@ -179,8 +179,13 @@ impl Log {
         }
         {
             let mut st = self.inner.state.lock();
-            for c in current {
+            for mut c in current {
                 let base = c.segment.base_offset;
+                // Aborts stay known: their records may remain in other
+                // segments, and the `.txnindex` file is not rewritten.
+                if let Some(old) = st.segments.get(&base) {
+                    c.segment.aborted = old.aborted.clone();
+                }
                 if st.hw_position.segment == base {
                     // The high watermark sits at this segment's end.
                     st.hw_position.position = c.segment.size;

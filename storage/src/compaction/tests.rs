@@ -484,3 +484,181 @@ fn undecodable_records_fail_the_pass_and_change_nothing() {
         .unwrap()
         .contains(".cleaned")));
 }
+
+/// One transactional batch of keyed records by `producer_id` (epoch 0),
+/// starting at `sequence`.
+fn txn_keyed(entries: &[(&str, Option<&str>)], producer_id: i64, sequence: i32) -> Bytes {
+    let records: Vec<Record> = entries
+        .iter()
+        .enumerate()
+        .map(|(i, (k, v))| Record {
+            transactional: true,
+            control: false,
+            delete_horizon: false,
+            partition_leader_epoch: -1,
+            producer_id,
+            producer_epoch: 0,
+            timestamp_type: TimestampType::Creation,
+            offset: i as i64,
+            sequence: sequence + i as i32,
+            timestamp: 1_000,
+            key: Some(Bytes::copy_from_slice(k.as_bytes())),
+            value: v.map(|v| Bytes::copy_from_slice(v.as_bytes())),
+            headers: Default::default(),
+        })
+        .collect();
+    let mut buf = BytesMut::new();
+    let options = RecordEncodeOptions {
+        version: 2,
+        compression: Compression::None,
+    };
+    RecordBatchEncoder::encode(&mut buf, &records, &options).unwrap();
+    buf.freeze()
+}
+
+fn end_txn(log: &Log, producer_id: i64, commit: bool) -> i64 {
+    let marker = crate::Marker {
+        producer_id,
+        producer_epoch: 0,
+        coordinator_epoch: 0,
+        commit,
+        timestamp: 1_000,
+    };
+    log.append_marker(&marker).unwrap().base_offset
+}
+
+/// Offsets of the control batches a reader gets.
+fn marker_offsets(log: &Log) -> Vec<i64> {
+    let mut markers = Vec::new();
+    let mut next = log.log_start_offset();
+    while next < log.high_watermark() {
+        let read = log.read(next, 1 << 20, true).unwrap();
+        for h in Batches::new(&read).map(|b| b.unwrap()) {
+            if h.is_control() && h.base_offset() >= next {
+                markers.push(h.base_offset());
+            }
+            next = h.last_offset() + 1;
+        }
+    }
+    markers
+}
+
+/// Kafka's cleaner rules for transactional data: aborted batches go whole
+/// and supersede nothing, committed records compact like plain ones, markers
+/// and the aborted-transaction index stay.
+#[test]
+fn aborted_batches_go_and_committed_records_compact() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = open(dir.path(), config());
+    put(&log, "a", Some("plain-a"), 1_000); // 0
+    let aborted = log
+        .append(
+            txn_keyed(&[("a", Some("aborted-a")), ("b", Some("aborted-b"))], 7, 0),
+            0,
+            None,
+        )
+        .unwrap()
+        .base_offset; // 1-2
+    let abort_marker = end_txn(&log, 7, false); // 3
+    let committed = log
+        .append(txn_keyed(&[("c", Some("committed-c"))], 8, 0), 0, None)
+        .unwrap()
+        .base_offset; // 4
+    let commit_marker = end_txn(&log, 8, true); // 5
+    put(&log, "c", Some("plain-c"), 1_000); // 6: supersedes the committed c
+    put(&log, "b", Some("plain-b"), 1_000); // 7
+    for i in 0..30 {
+        put(&log, &format!("filler{i}"), Some("x"), 1_000);
+    }
+    let aborts_before = log.aborted_transactions(0, log.high_watermark());
+    assert_eq!(aborts_before.len(), 1);
+    assert!(
+        sealed_end(&log) > 7,
+        "the transactions sit in sealed segments"
+    );
+    log.compact(10_000).unwrap();
+
+    let rows = contents(&log);
+    let at = |offset: i64| rows.iter().find(|r| r.0 == offset).map(|r| r.2.clone());
+    assert_eq!(
+        at(0),
+        Some(Some("plain-a".into())),
+        "an aborted record supersedes nothing"
+    );
+    assert_eq!(at(aborted), None, "aborted records are removed");
+    assert_eq!(at(aborted + 1), None);
+    assert_eq!(
+        at(committed),
+        None,
+        "a committed record is superseded by a later one"
+    );
+    assert_eq!(at(6), Some(Some("plain-c".into())));
+    assert_eq!(at(7), Some(Some("plain-b".into())));
+    assert_eq!(marker_offsets(&log), vec![abort_marker, commit_marker]);
+    assert_eq!(
+        log.aborted_transactions(0, log.high_watermark()),
+        aborts_before,
+        "the aborted index survives the swap"
+    );
+}
+
+/// A committed transactional record supersedes earlier plain ones.
+#[test]
+fn committed_records_supersede_earlier_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = open(dir.path(), config());
+    put(&log, "k", Some("old"), 1_000); // 0
+    log.append(txn_keyed(&[("k", Some("new"))], 9, 0), 0, None)
+        .unwrap(); // 1
+    end_txn(&log, 9, true); // 2
+    for i in 0..30 {
+        put(&log, &format!("filler{i}"), Some("x"), 1_000);
+    }
+    sealed_end(&log);
+    log.compact(10_000).unwrap();
+    let rows = contents(&log);
+    let k: Vec<_> = rows.iter().filter(|r| r.1 == "k").collect();
+    assert_eq!(k, vec![&(1, "k".to_owned(), Some("new".to_owned()))]);
+}
+
+/// Nothing at or past the first open transaction is cleaned: its records
+/// may still be aborted, and records after it stay too.
+#[test]
+fn open_transactions_bound_the_cleanable_range() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = open(dir.path(), config());
+    put(&log, "k", Some("v0"), 1_000); // 0
+    log.append(txn_keyed(&[("k", Some("pending"))], 11, 0), 0, None)
+        .unwrap(); // 1: open
+    for i in 0..30 {
+        put(&log, &format!("filler{}", i % 3), Some("x"), 1_000);
+    }
+    put(&log, "k", Some("v1"), 1_000);
+    sealed_end(&log);
+    let before = contents(&log);
+    log.compact(10_000).unwrap();
+    let after = contents(&log);
+    // Only the segment wholly below offset 1 could be cleaned, and nothing
+    // in it is superseded by a decided record: the open transaction's
+    // record and every record after it are still there.
+    assert_eq!(after, before);
+    end_txn(&log, 11, false);
+    for i in 0..10 {
+        put(&log, &format!("more{i}"), Some("x"), 1_000);
+    }
+    sealed_end(&log);
+    log.compact(10_000).unwrap();
+    let after = contents(&log);
+    assert!(
+        after.iter().all(|r| r.2.as_deref() != Some("pending")),
+        "aborted now, so removed"
+    );
+    assert_eq!(
+        after
+            .iter()
+            .filter(|r| r.1 == "k")
+            .map(|r| r.2.clone())
+            .collect::<Vec<_>>(),
+        vec![Some("v1".to_owned())]
+    );
+}
