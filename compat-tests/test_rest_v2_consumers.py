@@ -364,12 +364,15 @@ def test_error_codes(strata):
     assert code_of(r) == (409, 40903)
     post(base, "assignments", {"partitions": [{"topic": topic, "partition": 0}]})
     r = requests.post(f"{base}/subscription", json={"topics": [topic]}, headers={"Content-Type": V2}, timeout=HTTP_TIMEOUT)
-    assert code_of(r) == (409, 40901)
+    # Kafka's IllegalStateException, which Confluent answers 40903.
+    assert code_of(r) == (409, 40903)
+    assert r.json()["message"] == ("Illegal state: Subscription to topics, partitions and pattern "
+                                   "are mutually exclusive")
     requests.delete(f"{base}/subscription", timeout=HTTP_TIMEOUT)
     post(base, "subscription", {"topics": [topic]})
     r = requests.post(f"{base}/assignments", json={"partitions": [{"topic": topic, "partition": 0}]},
                       headers={"Content-Type": V2}, timeout=HTTP_TIMEOUT)
-    assert code_of(r) == (409, 40901)
+    assert code_of(r) == (409, 40903)
     assert get(base, "subscription") == {"topics": [topic]}
     # Accept must match the instance's format.
     r = requests.get(f"{base}/records", headers={"Accept": JSON_FMT}, timeout=HTTP_TIMEOUT)

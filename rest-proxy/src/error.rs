@@ -94,12 +94,6 @@ impl RestError {
     }
 
     // 409
-    pub fn consumer_already_subscribed() -> Self {
-        Self::new(
-            40901,
-            "Consumer cannot subscribe the the specified target because it has already subscribed to other topics.",
-        )
-    }
     pub fn consumer_already_exists() -> Self {
         Self::new(
             40902,
@@ -108,6 +102,12 @@ impl RestError {
     }
     pub fn illegal_state(message: impl std::fmt::Display) -> Self {
         Self::new(40903, format!("Illegal state: {message}"))
+    }
+    /// Mixing subscribe and assign, or topics and a pattern: the
+    /// `IllegalStateException` Kafka's consumer throws, which Confluent's
+    /// v2 resource answers 40903.
+    pub fn subscriptions_mutually_exclusive() -> Self {
+        Self::illegal_state("Subscription to topics, partitions and pattern are mutually exclusive")
     }
     /// 40002 (v3): a resource that already exists, e.g. a topic.
     pub fn already_exists(message: impl Into<String>) -> Self {

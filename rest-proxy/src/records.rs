@@ -75,25 +75,23 @@ pub fn encode_batch(records: &[OutRecord], now_ms: i64) -> Result<Bytes, RestErr
 }
 
 /// Decodes every data record of fetched `batches` (control records are
-/// skipped), in offset order.
-pub fn decode_batches(mut batches: Bytes) -> Result<Vec<InRecord>, RestError> {
-    let sets = RecordBatchDecoder::decode_all(&mut batches)
+/// skipped), in offset order, with every header (a repeated name included).
+pub fn decode_batches(batches: Bytes) -> Result<Vec<InRecord>, RestError> {
+    let records = strata_wire::records::decode_fetched(&batches)
         .map_err(|e| RestError::kafka(format!("reading fetched records: {e}")))?;
-    Ok(sets
+    Ok(records
         .into_iter()
-        .flat_map(|set| set.records)
-        .filter(|r| !r.control)
         .map(|r| InRecord {
             offset: r.offset,
             timestamp: r.timestamp,
-            timestamp_type: r.timestamp_type,
+            timestamp_type: if r.log_append_time {
+                TimestampType::LogAppend
+            } else {
+                TimestampType::Creation
+            },
             key: r.key,
             value: r.value,
-            headers: r
-                .headers
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), v))
-                .collect(),
+            headers: r.headers,
         })
         .collect())
 }

@@ -24,6 +24,10 @@ use thiserror::Error;
 
 use crate::batch::{BatchError, BatchHeader, Batches, Compression, BATCH_HEADER_LEN, LOG_OVERHEAD};
 
+mod fetched;
+
+pub use fetched::{decode_fetched, FetchedRecord};
+
 // Header field positions, as documented in `batch.rs`.
 const BATCH_LENGTH: usize = 8;
 const CRC: usize = 17;
@@ -89,6 +93,8 @@ struct RawRecord {
     timestamp: i64,
     key: Option<Range<usize>>,
     value: Option<Range<usize>>,
+    /// The header count and headers, after the value.
+    headers: Range<usize>,
     is_tombstone: bool,
 }
 
@@ -190,6 +196,7 @@ fn walk(header: &BatchHeader<'_>, region: &[u8]) -> Result<Vec<RawRecord>, Recor
             key,
             is_tombstone: value.is_none(),
             value,
+            headers: p..end,
         });
         at = end;
     }

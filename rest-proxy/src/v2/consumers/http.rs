@@ -257,7 +257,7 @@ async fn subscribe(
             | (Mode::Pattern(_), Mode::Topics(_))
     );
     if mixes {
-        return Err(RestError::consumer_already_subscribed());
+        return Err(RestError::subscriptions_mutually_exclusive());
     }
     if state.mode != mode {
         state.mode = mode;
@@ -319,7 +319,7 @@ async fn assign(
     let instance = lookup(&proxy, &caller, &group, &name)?;
     let mut state = instance.state.lock().await;
     if matches!(state.mode, Mode::Topics(_) | Mode::Pattern(_)) {
-        return Err(RestError::consumer_already_subscribed());
+        return Err(RestError::subscriptions_mutually_exclusive());
     }
     let set: std::collections::BTreeSet<Tp> = partitions.into_iter().collect();
     state.positions.retain(|tp, _| set.contains(tp));
