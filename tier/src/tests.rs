@@ -55,6 +55,7 @@ async fn open_tier_with(root: &Path, cache: &str, metrics: TierMetrics) -> Arc<T
         chunk_bytes: 300,
         read_ahead_chunks: 2,
         internal_roll_ms: 60_000,
+        recovery_point: Duration::from_millis(50),
     };
     Tier::open(config, metrics).await.unwrap()
 }
@@ -458,7 +459,7 @@ async fn transaction_indexes_and_producer_snapshots_go_with_their_segments() {
     // A whole download (the broker's own logs) brings the transaction
     // indexes along, so the log loads its aborted transactions.
     let whole = root.path().join("downloaded/orders-0");
-    assert!(tier.download_partition(&spec(), &whole).await.unwrap());
+    assert_eq!(tier.download_partition(&spec(), &whole).await.unwrap(), Some(0));
     let downloaded = Log::open(&whole, log_config()).unwrap();
     assert_eq!(
         only_ids(downloaded.aborted_transactions(0, end)),
