@@ -203,7 +203,10 @@ impl Server {
                 readiness.done(health::TIER_RESTORE);
                 (cluster, restored)
             }
-            None => (Cluster::open(&config.data_dir, config.properties.clone())?, None),
+            None => (
+                Cluster::open(&config.data_dir, config.properties.clone())?,
+                None,
+            ),
         };
         readiness.done(health::LOG_RECOVERY);
         let security = Security::open(&cluster, config.admin_user.as_ref()).await?;

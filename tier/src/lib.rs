@@ -13,8 +13,8 @@
 //! * `cache.rs`: the foyer HybridCache of chunks.
 
 mod aborted;
-mod cluster_id;
 pub mod cache;
+mod cluster_id;
 mod limiter;
 pub mod manifest;
 pub mod metrics;

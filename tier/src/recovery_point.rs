@@ -71,11 +71,7 @@ impl Tier {
     /// Uploads the tail of every internal partition that changed; false if
     /// any upload failed (retried at the next tick).
     pub async fn sync_recovery_points(&self) -> bool {
-        let internal: Vec<_> = self
-            .all()
-            .into_iter()
-            .filter(|p| p.spec.internal)
-            .collect();
+        let internal: Vec<_> = self.all().into_iter().filter(|p| p.spec.internal).collect();
         let failures = futures::stream::iter(internal)
             .map(|p| async move {
                 let result = self.sync_tail(&p).await;

@@ -459,7 +459,10 @@ async fn transaction_indexes_and_producer_snapshots_go_with_their_segments() {
     // A whole download (the broker's own logs) brings the transaction
     // indexes along, so the log loads its aborted transactions.
     let whole = root.path().join("downloaded/orders-0");
-    assert_eq!(tier.download_partition(&spec(), &whole).await.unwrap(), Some(0));
+    assert_eq!(
+        tier.download_partition(&spec(), &whole).await.unwrap(),
+        Some(0)
+    );
     let downloaded = Log::open(&whole, log_config()).unwrap();
     assert_eq!(
         only_ids(downloaded.aborted_transactions(0, end)),
