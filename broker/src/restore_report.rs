@@ -150,7 +150,7 @@ mod tests {
         }
         let families = registry.gather();
         let value = |name: &str| {
-            let family = families.iter().find(|f| f.get_name() == name).unwrap();
+            let family = families.iter().find(|f| f.name() == name).unwrap();
             family.get_metric()[0].get_gauge().get_value()
         };
         assert_eq!(value("strata_restore_topics"), 3.0);
