@@ -140,7 +140,6 @@ class Load:
 
     def create(self) -> None:
         p = producer(self.bootstrap, **{"message.timeout.ms": int(OP_TIMEOUT * 1000)})
-        a = admin(self.bootstrap)
         i = 0
         while not self.stop.is_set():
             name = f"dr-new-{self.rnd.randrange(1 << 30)}-{i}"
@@ -156,7 +155,6 @@ class Load:
                 p.produce(name, value=b"n-%d" % j, partition=0, on_delivery=self._delivered)
             p.poll(0)
             time.sleep(0.25)
-        del a
         p.purge()
         p.flush(1)
 
@@ -246,7 +244,6 @@ def test_kill9_during_load_then_restore_on_an_empty_data_dir(moto, broker_factor
     forget(a.bootstrap)
     load.join()
     print(f"load stopped {time.monotonic() - killed:.1f}s after the kill")
-    ids_created = {}
     # Everything below was acknowledged by the killed broker; the bucket is as the kill left it.
     in_bucket = manifests(moto)
     assert any(end > 0 for end in in_bucket.values()), \
