@@ -393,8 +393,9 @@ def test_restore_into_empty_data_dir(moto, broker_factory, topic):
     What is NOT restored, and is not checked as if it were:
       * records newer than the last upload: a partition's active segment (never uploaded until it rolls
         by segment.bytes or segment.ms), and for the internal topics whatever was written after their
-        last roll (`strata.remote.internal.roll.ms`) and upload; so a commit, a schema or a topic change
-        made just before the data directory was lost can be missing;
+        last recovery point upload (`strata.tier.metadata.recovery.point.ms`, see
+        test_disaster_recovery.py); so a commit, a schema or a topic change made just before the data
+        directory was lost can be missing;
       * the records of topics without remote.storage.enable (the topic itself comes back, empty);
       * consumer group membership and generations (members join again), the read cache, and anything
         else that lives only on local disk.

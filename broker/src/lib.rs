@@ -18,6 +18,7 @@ mod producer_ids;
 pub mod properties;
 mod quotas;
 mod rest_backend;
+mod restore_report;
 mod schema_validation;
 mod schemas;
 mod security;

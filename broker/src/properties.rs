@@ -279,6 +279,11 @@ pub(crate) const BROKER_ONLY: &[(&str, &str, &str)] = &[
         "The audit topic: CloudEvents JSON, one record per event; created at start (1 partition, 90-day retention) when the audit log is on.",
     ),
     (
+        "strata.tier.metadata.recovery.point.ms",
+        "1000",
+        "With a tier, how far the uploaded state of the broker's internal logs (metadata: topics, configs, ACLs, credentials, quotas, producer ids; consumer offsets; transactions; schemas) may lag a change: each changed internal partition's unsealed tail is rewritten in the bucket this often.",
+    ),
+    (
         "strata.remote.internal.roll.ms",
         "60000",
         "With a tier, how often the broker's internal logs (metadata, consumer offsets, schemas) roll so their latest state is uploaded.",
@@ -390,6 +395,7 @@ pub struct BrokerProperties {
     pub remote_retry_backoff_ms: u64,
     pub remote_retry_backoff_max_ms: u64,
     pub remote_internal_roll_ms: u64,
+    pub tier_recovery_point_ms: u64,
     pub transaction_state_log_num_partitions: i32,
     pub transaction_max_timeout_ms: i32,
     pub transactional_id_expiration_ms: i64,
@@ -557,6 +563,11 @@ impl BrokerProperties {
                 "strata.remote.internal.roll.ms",
                 default("strata.remote.internal.roll.ms"),
             )?,
+            tier_recovery_point_ms: parse(
+                &map,
+                "strata.tier.metadata.recovery.point.ms",
+                default("strata.tier.metadata.recovery.point.ms"),
+            )?,
             transaction_state_log_num_partitions: parse(
                 &map,
                 "transaction.state.log.num.partitions",
@@ -597,6 +608,9 @@ impl BrokerProperties {
             || props.transaction_remove_expired_interval_ms < 1
         {
             bail!("transaction.abort.timed.out.transaction.cleanup.interval.ms and transaction.remove.expired.transaction.cleanup.interval.ms must be at least 1");
+        }
+        if props.tier_recovery_point_ms == 0 {
+            bail!("strata.tier.metadata.recovery.point.ms must be positive");
         }
         if props.remote_copier_pool_size == 0 || props.remote_task_interval_ms == 0 {
             bail!("remote.log.manager.copier.thread.pool.size and remote.log.manager.task.interval.ms must be positive");

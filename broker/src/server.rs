@@ -13,6 +13,8 @@ use strata_governance::oauth::{JwksSource, JwtSettings, JwtValidator};
 use strata_governance::sasl::SaslAuthenticator;
 use strata_rest_proxy::{RestProxy, RestProxyConfig};
 use strata_tier::{CacheConfig, Tier, TierConfig, TierMetrics};
+
+use crate::restore_report::{RestoreMetrics, RestoreReport};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -183,18 +185,28 @@ impl Server {
             }
             None => None,
         };
-        let cluster = match &tier {
+        let restore_started = std::time::Instant::now();
+        let (cluster, restored) = match &tier {
             Some(tier) => {
-                let cluster =
-                    Cluster::open_tiered(&config.data_dir, config.properties.clone(), tier.clone())
-                        .await?;
+                let progress = |detail: String| readiness.set_detail(health::TIER_RESTORE, detail);
+                let (cluster, restored) = Cluster::open_tiered(
+                    &config.data_dir,
+                    config.properties.clone(),
+                    tier.clone(),
+                    &progress,
+                )
+                .await?;
+                progress("loading partition manifests from the tier".to_string());
                 tier.load_pending()
                     .await
                     .context("loading partition manifests from the tier")?;
                 readiness.done(health::TIER_RESTORE);
-                cluster
+                (cluster, restored)
             }
-            None => Cluster::open(&config.data_dir, config.properties.clone())?,
+            None => (
+                Cluster::open(&config.data_dir, config.properties.clone())?,
+                None,
+            ),
         };
         readiness.done(health::LOG_RECOVERY);
         let security = Security::open(&cluster, config.admin_user.as_ref()).await?;
@@ -257,6 +269,22 @@ impl Server {
             .map(|(_, addr, context)| (context.name.clone(), *addr))
             .collect();
         let schemas = schemas::open(&cluster).await?;
+        if tier.is_some() {
+            let restore_metrics = RestoreMetrics::new();
+            metrics.register(restore_metrics.collectors());
+            if let Some(partitions) = restored {
+                let groups = groups.metrics_view();
+                let report = RestoreReport {
+                    partitions,
+                    consumer_groups: groups.iter().filter(|g| !g.offsets.is_empty()).count(),
+                    committed_offsets: groups.iter().map(|g| g.offsets.len()).sum(),
+                    schemas: schemas.read().all_versions(false).len(),
+                    duration: restore_started.elapsed(),
+                };
+                report.log(&cluster.cluster_id);
+                restore_metrics.record(&report);
+            }
+        }
         let audit_settings =
             AuditSettings::from_properties(&config.properties, security.acls.is_some())?;
         let (audit, audit_writer) = audit::open(&cluster, &audit_settings, &metrics).await?;
@@ -391,6 +419,9 @@ impl Server {
         ]);
         if let Some(tier) = &tier {
             tasks.push(tokio::spawn(tier.clone().run(stop.subscribe())));
+            tasks.push(tokio::spawn(
+                tier.clone().run_recovery_point(stop.subscribe()),
+            ));
         }
         readiness.done(health::LISTENERS);
         tracing::info!("ready");
@@ -491,6 +522,7 @@ fn tier_config(settings: &TierSettings, p: &BrokerProperties) -> TierConfig {
         chunk_bytes: TIER_CHUNK_BYTES,
         read_ahead_chunks: TIER_READ_AHEAD_CHUNKS,
         internal_roll_ms: p.remote_internal_roll_ms,
+        recovery_point: Duration::from_millis(p.tier_recovery_point_ms.max(1)),
     }
 }
 

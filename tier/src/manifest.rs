@@ -43,6 +43,12 @@ impl PartitionPath {
         format!("{}/manifest.json", self.0)
     }
 
+    /// The internal log's recovery point: its batches past the manifest's
+    /// segments, rewritten in place (see `recovery_point.rs`).
+    pub fn tail(&self) -> String {
+        format!("{}/tail.log", self.0)
+    }
+
     /// The object of one of a segment's files (`log`, `index`, `timeindex`,
     /// `txnindex`, `snapshot`).
     pub fn segment_file(&self, segment: &RemoteSegment, extension: &str) -> String {

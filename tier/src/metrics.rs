@@ -20,6 +20,10 @@ pub struct TierMetrics {
     /// 1 while the last contact with the store succeeded.
     pub store_reachable: IntGauge,
     pub deleted_segments: IntCounter,
+    /// Uploads of internal logs' tails (their recovery point objects).
+    pub recovery_point_uploads: IntCounter,
+    pub recovery_point_bytes: IntCounter,
+    pub recovery_point_errors: IntCounter,
 }
 
 fn counter(name: &str, help: &str) -> IntCounter {
@@ -77,6 +81,18 @@ impl TierMetrics {
                 "strata_tier_deleted_segments_total",
                 "Remote segments deleted by retention, DeleteRecords or replacement.",
             ),
+            recovery_point_uploads: counter(
+                "strata_tier_recovery_point_uploads_total",
+                "PUTs of internal logs' unsealed tails (tail.log), one per changed partition and interval.",
+            ),
+            recovery_point_bytes: counter(
+                "strata_tier_recovery_point_uploaded_bytes_total",
+                "Bytes of internal logs' tails uploaded (each upload rewrites the whole tail).",
+            ),
+            recovery_point_errors: counter(
+                "strata_tier_recovery_point_errors_total",
+                "Failed uploads of internal logs' tails (retried at the next interval).",
+            ),
         }
     }
 
@@ -93,6 +109,9 @@ impl TierMetrics {
             Box::new(self.cache_misses.clone()),
             Box::new(self.store_reachable.clone()),
             Box::new(self.deleted_segments.clone()),
+            Box::new(self.recovery_point_uploads.clone()),
+            Box::new(self.recovery_point_bytes.clone()),
+            Box::new(self.recovery_point_errors.clone()),
         ]
     }
 }

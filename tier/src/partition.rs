@@ -9,6 +9,7 @@ use parking_lot::RwLock;
 use strata_storage::{Log, SegmentInfo};
 
 use crate::manifest::{Manifest, PartitionPath, RemoteSegment};
+use crate::recovery_point::TailState;
 
 /// What the tier needs to know about a partition besides its log.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,6 +26,15 @@ pub struct PartitionSpec {
     pub internal: bool,
 }
 
+impl PartitionSpec {
+    /// The broker's metadata log: the one partition without a topic id.
+    /// Its recovery point is uploaded before any user segment (see
+    /// `recovery_point.rs`).
+    pub fn is_metadata_log(&self) -> bool {
+        self.topic_id.is_none()
+    }
+}
+
 pub struct RemotePartition {
     pub(crate) spec: PartitionSpec,
     pub(crate) log: Log,
@@ -37,6 +47,9 @@ pub struct RemotePartition {
     /// an upload and its manifest) are looked for once after start and
     /// after every failed pass.
     pub(crate) orphans_unchecked: AtomicBool,
+    /// Serialises uploads of the internal log's tail (its recovery point)
+    /// and remembers what was last uploaded.
+    pub(crate) tail: tokio::sync::Mutex<TailState>,
 }
 
 impl RemotePartition {
@@ -48,6 +61,7 @@ impl RemotePartition {
             pass: tokio::sync::Mutex::new(()),
             removed: AtomicBool::new(false),
             orphans_unchecked: AtomicBool::new(true),
+            tail: tokio::sync::Mutex::new(TailState::default()),
         }
     }
 

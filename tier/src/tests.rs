@@ -55,6 +55,7 @@ async fn open_tier_with(root: &Path, cache: &str, metrics: TierMetrics) -> Arc<T
         chunk_bytes: 300,
         read_ahead_chunks: 2,
         internal_roll_ms: 60_000,
+        recovery_point: Duration::from_millis(50),
     };
     Tier::open(config, metrics).await.unwrap()
 }
@@ -458,7 +459,10 @@ async fn transaction_indexes_and_producer_snapshots_go_with_their_segments() {
     // A whole download (the broker's own logs) brings the transaction
     // indexes along, so the log loads its aborted transactions.
     let whole = root.path().join("downloaded/orders-0");
-    assert!(tier.download_partition(&spec(), &whole).await.unwrap());
+    assert_eq!(
+        tier.download_partition(&spec(), &whole).await.unwrap(),
+        Some(0)
+    );
     let downloaded = Log::open(&whole, log_config()).unwrap();
     assert_eq!(
         only_ids(downloaded.aborted_transactions(0, end)),
@@ -526,4 +530,44 @@ async fn a_manifest_without_optional_file_flags_loads() {
         })
         .count();
     assert_eq!(optional, 0);
+}
+
+/// An internal log's unsealed records reach the bucket as its tail, an idle
+/// log uploads nothing more, and a restore gets them back after its sealed
+/// segments.
+#[tokio::test]
+async fn internal_tails_are_uploaded_once_per_change_and_restored() {
+    let root = tempfile::tempdir().unwrap();
+    let metrics = TierMetrics::new();
+    let tier = open_tier_with(root.path(), "cache", metrics.clone()).await;
+    let internal = PartitionSpec {
+        internal: true,
+        ..spec()
+    };
+    let log = Log::open(root.path().join("data/orders-0"), log_config()).unwrap();
+    tier.track(internal.clone(), log.clone());
+    let appended = fill(&log);
+    assert!(tier.pass().await);
+    assert!(tier.sync_recovery_points().await);
+    assert_eq!(metrics.recovery_point_uploads.get(), 1);
+    // Nothing changed: no upload.
+    assert!(tier.sync_recovery_points().await);
+    assert_eq!(metrics.recovery_point_uploads.get(), 1);
+    log.append(batch(2, 2000, 139), 0, None).unwrap();
+    log.flush().unwrap();
+    assert!(tier.sync_recovery_points().await);
+    assert_eq!(metrics.recovery_point_uploads.get(), 2);
+
+    let restored = root.path().join("restored");
+    let tail = tier.download_partition(&internal, &restored).await.unwrap();
+    assert_eq!(tail, Some(102 - 90), "the active segment's offsets");
+    let back = Log::open(&restored, log_config()).unwrap();
+    assert_eq!(back.high_watermark(), 102);
+    for (i, bytes) in appended.iter().enumerate() {
+        assert_eq!(&back.read(i as i64 * 2, 200, true).unwrap(), bytes);
+    }
+    assert_eq!(
+        back.read(100, 200, true).unwrap(),
+        log.read(100, 200, true).unwrap()
+    );
 }

@@ -60,6 +60,9 @@ pub struct TierConfig {
     /// How often internal logs roll so their state gets uploaded
     /// (`strata.remote.internal.roll.ms`).
     pub internal_roll_ms: u64,
+    /// How far internal logs' uploaded state may lag their durable state
+    /// (`strata.tier.metadata.recovery.point.ms`, see `recovery_point.rs`).
+    pub recovery_point: Duration,
 }
 
 pub struct Tier {
@@ -107,6 +110,14 @@ impl Tier {
         &self.store
     }
 
+    pub(crate) fn config(&self) -> &TierConfig {
+        &self.config
+    }
+
+    pub(crate) fn metrics(&self) -> &TierMetrics {
+        &self.metrics
+    }
+
     /// Starts tracking a partition. Its manifest is loaded by
     /// [`Tier::load_pending`] or the next pass.
     pub fn track(&self, spec: PartitionSpec, log: Log) {
@@ -141,7 +152,7 @@ impl Tier {
         self.partitions.lock().get(path).cloned()
     }
 
-    fn all(&self) -> Vec<Arc<RemotePartition>> {
+    pub(crate) fn all(&self) -> Vec<Arc<RemotePartition>> {
         self.partitions.lock().values().cloned().collect()
     }
 
@@ -256,10 +267,29 @@ impl Tier {
     }
 
     /// One pass over every partition; false if any part failed.
+    ///
+    /// Metadata before data: the partitions are listed first, then the
+    /// metadata log's recovery point is brought up to its high watermark,
+    /// and only then is anything uploaded. A partition is tracked only after
+    /// the event creating its topic is durable, so every segment and
+    /// manifest this pass writes belongs to a topic whose id and configs
+    /// the bucket already holds. Without that upload nothing else is.
     pub async fn pass(&self) -> bool {
         let now_ms = now_ms();
+        let partitions = self.all();
+        if let Some(metadata) = partitions.iter().find(|p| p.spec.is_metadata_log()) {
+            if let Err(e) = self.sync_tail(metadata).await {
+                self.metrics.upload_errors.inc();
+                self.metrics.store_reachable.set(0);
+                tracing::warn!(
+                    error = format!("{e:#}"),
+                    "uploading the metadata log's recovery point failed; no segment is uploaded before it"
+                );
+                return false;
+            }
+        }
         let results: Vec<(Arc<RemotePartition>, anyhow::Result<u64>)> =
-            futures::stream::iter(self.all())
+            futures::stream::iter(partitions)
                 .map(|p| async move {
                     let result = self.sync_partition(&p, now_ms).await;
                     (p, result)
@@ -426,6 +456,7 @@ impl Tier {
             .map(|relative| self.store.path(&relative).to_string())
             .collect();
         named.insert(self.store.path(&partition.manifest()).to_string());
+        named.insert(self.store.path(&partition.tail()).to_string());
         let prefix = self.store.path(partition.as_str());
         let mut listing = self.store.store.list(Some(&prefix));
         let mut orphans = Vec::new();
@@ -518,15 +549,19 @@ impl Tier {
     }
 
     /// Downloads every segment of a partition into `dir` (restore of the
-    /// broker's own logs), with its transaction index. Returns whether the store had any.
+    /// broker's own logs), with its transaction index, and then its
+    /// recovery point (`tail.log`) as the active segment. Returns how many
+    /// offsets past the sealed segments the tail brought back, or `None`
+    /// when the store had nothing of the partition.
     pub async fn download_partition(
         &self,
         spec: &PartitionSpec,
         dir: &FsPath,
-    ) -> anyhow::Result<bool> {
+    ) -> anyhow::Result<Option<i64>> {
         let manifest = self.load_manifest(spec).await?;
-        if manifest.segments.is_empty() {
-            return Ok(false);
+        let tail = self.load_tail(spec, &manifest).await?;
+        if manifest.segments.is_empty() && tail.is_none() {
+            return Ok(None);
         }
         tokio::fs::create_dir_all(dir).await?;
         for segment in &manifest.segments {
@@ -545,19 +580,35 @@ impl Tier {
                     .with_context(|| format!("writing {}", target.display()))?;
             }
         }
-        if manifest.log_start_offset > manifest.segments[0].base_offset {
+        if manifest
+            .segments
+            .first()
+            .is_some_and(|s| manifest.log_start_offset > s.base_offset)
+        {
             tokio::fs::write(
                 dir.join("log-start-offset"),
                 format!("{}\n", manifest.log_start_offset),
             )
             .await?;
         }
+        let mut tail_offsets = 0;
+        if let Some((start, bytes)) = &tail {
+            // The active segment: `Log::open` scans it with CRC checks and
+            // rebuilds its indexes and producer state.
+            let target = dir.join(format!("{start:020}.log"));
+            tokio::fs::write(&target, bytes)
+                .await
+                .with_context(|| format!("writing {}", target.display()))?;
+            tail_offsets = crate::recovery_point::tail_end(bytes).map_or(0, |end| end - start);
+        }
         tracing::info!(
             partition = spec.path.as_str(),
             segments = manifest.segments.len(),
+            tail_bytes = tail.as_ref().map_or(0, |(_, b)| b.len()),
+            tail_offsets,
             "restored from the tier"
         );
-        Ok(true)
+        Ok(Some(tail_offsets))
     }
 
     /// Prepares an empty local directory for a partition whose records live

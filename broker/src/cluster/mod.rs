@@ -22,6 +22,7 @@ use uuid::Uuid;
 
 pub(crate) use metadata_log::{MetadataEvent, SecurityImage, METADATA_LOG_DIR};
 use metadata_log::{MetadataImage, MetadataLog};
+pub(crate) use tiering::RestoredPartitions;
 pub(crate) use topic::{
     is_internal, validate_topic_name, Topic, TopicConfigState, OFFSETS_TOPIC, SCHEMAS_TOPIC,
     TRANSACTION_STATE_TOPIC,
@@ -80,18 +81,32 @@ impl Cluster {
     /// As [`Cluster::open`], with a tier: what the data directory lacks and
     /// the tier holds is restored first (see `tiering.rs`), and every
     /// partition log is tracked by the tier.
+    /// The cluster id is settled with the tier first (`tiering.rs`), and
+    /// `progress` hears what the restore is doing. Returns what was
+    /// restored, `None` when the data directory lacked nothing.
     pub(crate) async fn open_tiered(
         data_dir: &Path,
         properties: BrokerProperties,
         tier: Arc<Tier>,
-    ) -> anyhow::Result<Self> {
+        progress: &(dyn Fn(String) + Sync),
+    ) -> anyhow::Result<(Self, Option<RestoredPartitions>)> {
         std::fs::create_dir_all(data_dir)
             .with_context(|| format!("creating data directory {}", data_dir.display()))?;
-        tiering::restore_metadata_log(&tier, data_dir).await?;
+        progress("settling the cluster id with the tier".to_string());
+        let (_, id_from_tier) =
+            tiering::reconcile_cluster_id(&tier, data_dir, properties.node_id).await?;
+        let mut restored = RestoredPartitions {
+            cluster_id: id_from_tier,
+            ..RestoredPartitions::default()
+        };
+        progress("restoring the metadata log from the tier".to_string());
+        tiering::restore_metadata_log(&tier, data_dir, &mut restored).await?;
         let (metadata, image) = MetadataLog::open(data_dir)?;
-        tiering::restore_partitions(&tier, data_dir, &image).await?;
+        tiering::restore_partitions(&tier, data_dir, &image, &mut restored, progress).await?;
         tier.track(tiering::metadata_log_spec(), metadata.log().clone());
-        Self::from_metadata(data_dir, properties, metadata, image, Some(tier))
+        let cluster = Self::from_metadata(data_dir, properties, metadata, image, Some(tier))?;
+        let any = restored.metadata_log || restored.partitions > 0 || restored.cluster_id;
+        Ok((cluster, any.then_some(restored)))
     }
 
     fn from_metadata(

@@ -87,6 +87,13 @@ impl Readiness {
         }
     }
 
+    /// Replaces what a waiting step says it is doing (restore progress).
+    pub(crate) fn set_detail(&self, check: &str, detail: String) {
+        if let Some(w) = self.waiting.lock().iter_mut().find(|w| w.check == check) {
+            w.detail = detail;
+        }
+    }
+
     /// Not ready again, for `check` (shutdown).
     pub(crate) fn wait_for(&self, check: &'static str, detail: &str) {
         self.waiting.lock().push(Waiting {
@@ -189,6 +196,9 @@ mod tests {
         assert_eq!(status, StatusCode::OK);
         assert_eq!(body["status"], "alive");
 
+        readiness.set_detail(LOG_RECOVERY, "3 of 4 partitions".to_string());
+        let (_, body) = get_json(&router, "/health/ready").await;
+        assert_eq!(body["waiting_for"][0]["detail"], "3 of 4 partitions");
         readiness.done(LOG_RECOVERY);
         let (_, body) = get_json(&router, "/health/ready").await;
         assert_eq!(body["waiting_for"][0]["check"], LISTENERS);
