@@ -420,3 +420,39 @@ pub enum ClusterAction {
     /// Cluster id, brokers, controller and feature versions.
     Info,
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory, Parser};
+
+    use super::*;
+
+    #[derive(Debug, Parser)]
+    struct Strata {
+        #[command(subcommand)]
+        command: Command,
+    }
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Strata::command().debug_assert();
+    }
+
+    #[test]
+    fn connection_flags_go_after_the_action() {
+        let parsed = Strata::try_parse_from([
+            "strata", "topic", "list", "-b", "h:1", "-o", "json", "--user", "u", "--password", "p",
+        ])
+        .unwrap();
+        let Command::Topic { conn, action } = parsed.command else {
+            panic!("not a topic command");
+        };
+        assert!(matches!(action, TopicAction::List { internal: false }));
+        assert_eq!(conn.bootstrap_server, "h:1");
+        assert_eq!(conn.output.output, OutputFormat::Json);
+        assert_eq!(conn.user.as_deref(), Some("u"));
+        let err = Strata::try_parse_from(["strata", "group", "reset-offsets", "g", "--to-earliest", "--to-latest"])
+            .unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+    }
+}

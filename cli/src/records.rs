@@ -52,7 +52,10 @@ pub(crate) fn encode_batch(records: &[NewRecord], compression: Compression) -> R
             producer_epoch: NO_PRODUCER_EPOCH,
             timestamp_type: TimestampType::Creation,
             offset: i as i64,
-            sequence: NO_SEQUENCE,
+            // The encoder keeps records in one batch while offset minus
+            // sequence stays the same; the batch's base sequence is the
+            // first record's, so it stays NO_SEQUENCE (-1).
+            sequence: NO_SEQUENCE + i as i32,
             timestamp: r.timestamp,
             key: r.key.clone(),
             value: r.value.clone(),
@@ -131,6 +134,9 @@ mod tests {
         ];
         for compression in [Compression::None, Compression::Zstd] {
             let batch = encode_batch(&records, compression).unwrap();
+            let info = RecordBatchDecoder::decode_batch_info(&mut batch.clone()).unwrap();
+            assert_eq!(info.len(), 1, "one batch, as Produce v3+ requires");
+            assert_eq!((info[0].record_count, info[0].base_sequence), (2, -1));
             let mut two = BytesMut::from(&batch[..]);
             two.extend_from_slice(&batch);
             let cut = two.len() - 5;
