@@ -298,13 +298,23 @@ pub struct ResetArgs {
 #[derive(Debug, Clone, Args)]
 pub struct RegistryArgs {
     /// Schema Registry URL.
-    #[arg(long, env = "STRATA_REGISTRY", default_value = "http://127.0.0.1:8081", global = true)]
+    #[arg(
+        long,
+        env = "STRATA_REGISTRY",
+        default_value = "http://127.0.0.1:8081",
+        global = true
+    )]
     pub registry: String,
     /// HTTP Basic user for the registry.
     #[arg(long, env = "STRATA_REGISTRY_USER", global = true)]
     pub registry_user: Option<String>,
     /// HTTP Basic password for the registry.
-    #[arg(long, env = "STRATA_REGISTRY_PASSWORD", hide_env_values = true, global = true)]
+    #[arg(
+        long,
+        env = "STRATA_REGISTRY_PASSWORD",
+        hide_env_values = true,
+        global = true
+    )]
     pub registry_password: Option<String>,
     #[command(flatten)]
     pub output: OutputArgs,
@@ -399,7 +409,11 @@ pub enum UserAction {
     Set {
         name: String,
         /// The new password (env STRATA_NEW_PASSWORD).
-        #[arg(long = "new-password", env = "STRATA_NEW_PASSWORD", hide_env_values = true)]
+        #[arg(
+            long = "new-password",
+            env = "STRATA_NEW_PASSWORD",
+            hide_env_values = true
+        )]
         new_password: String,
         /// SCRAM-SHA-256 or SCRAM-SHA-512.
         #[arg(long, default_value = "SCRAM-SHA-256")]
@@ -441,7 +455,17 @@ mod tests {
     #[test]
     fn connection_flags_go_after_the_action() {
         let parsed = Strata::try_parse_from([
-            "strata", "topic", "list", "-b", "h:1", "-o", "json", "--user", "u", "--password", "p",
+            "strata",
+            "topic",
+            "list",
+            "-b",
+            "h:1",
+            "-o",
+            "json",
+            "--user",
+            "u",
+            "--password",
+            "p",
         ])
         .unwrap();
         let Command::Topic { conn, action } = parsed.command else {
@@ -451,8 +475,15 @@ mod tests {
         assert_eq!(conn.bootstrap_server, "h:1");
         assert_eq!(conn.output.output, OutputFormat::Json);
         assert_eq!(conn.user.as_deref(), Some("u"));
-        let err = Strata::try_parse_from(["strata", "group", "reset-offsets", "g", "--to-earliest", "--to-latest"])
-            .unwrap_err();
+        let err = Strata::try_parse_from([
+            "strata",
+            "group",
+            "reset-offsets",
+            "g",
+            "--to-earliest",
+            "--to-latest",
+        ])
+        .unwrap_err();
         assert_eq!(err.exit_code(), 2);
     }
 }

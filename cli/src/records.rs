@@ -145,7 +145,15 @@ mod tests {
             let decoded = fetched.records;
             assert_eq!(decoded.len(), 2, "the cut second batch waits");
             assert_eq!(decoded[0].key.as_deref(), Some(&b"k1"[..]));
-            assert_eq!(decoded[0].headers.get("h").cloned().flatten().as_deref(), Some(&b"x"[..]));
+            assert_eq!(
+                decoded[0]
+                    .headers
+                    .get(&b"h"[..])
+                    .cloned()
+                    .flatten()
+                    .as_deref(),
+                Some(&b"x"[..])
+            );
             assert_eq!(decoded[1].offset, 1);
             assert_eq!(decoded[1].value.as_deref(), Some(&b"v2"[..]));
             assert_eq!(decoded[1].timestamp, 1_700_000_000_001);

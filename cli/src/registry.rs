@@ -26,7 +26,11 @@ pub(crate) struct Registry {
 }
 
 impl Registry {
-    pub(crate) fn new(base: &str, user: Option<String>, password: Option<String>) -> Result<Registry> {
+    pub(crate) fn new(
+        base: &str,
+        user: Option<String>,
+        password: Option<String>,
+    ) -> Result<Registry> {
         let http = reqwest::Client::builder()
             .timeout(std::time::Duration::from_secs(30))
             .build()
@@ -90,8 +94,11 @@ impl Registry {
 
     /// The id and schema of a subject's version (`latest` or a number).
     async fn version(&self, subject: &str, version: &str) -> Result<Value> {
-        self.get(&format!("/subjects/{}/versions/{version}", segment(subject)))
-            .await
+        self.get(&format!(
+            "/subjects/{}/versions/{version}",
+            segment(subject)
+        ))
+        .await
     }
 
     /// The schema with global id `id`, parsed with its references resolved.
@@ -102,9 +109,9 @@ impl Registry {
 
     /// Parses a registry answer holding `schema`, `schemaType`, `references`.
     async fn parse(&self, found: &Value, what: &str) -> Result<ParsedSchema> {
-        let text = found["schema"]
-            .as_str()
-            .ok_or_else(|| CliError::protocol(format!("{what}: the registry sent no schema text")))?;
+        let text = found["schema"].as_str().ok_or_else(|| {
+            CliError::protocol(format!("{what}: the registry sent no schema text"))
+        })?;
         let schema_type = schema_type_of(found)?;
         let mut resolved = Vec::new();
         self.resolve(found, &mut resolved, 0).await?;
@@ -113,7 +120,12 @@ impl Registry {
     }
 
     /// Fetches the schemas `found` references (and theirs, depth first).
-    async fn resolve(&self, found: &Value, out: &mut Vec<ResolvedReference>, depth: usize) -> Result<()> {
+    async fn resolve(
+        &self,
+        found: &Value,
+        out: &mut Vec<ResolvedReference>,
+        depth: usize,
+    ) -> Result<()> {
         if depth > 32 {
             return Err(CliError::protocol("schema references nest deeper than 32"));
         }
@@ -121,9 +133,11 @@ impl Registry {
             return Ok(());
         };
         for r in references {
-            let (Some(name), Some(subject), Some(version)) =
-                (r["name"].as_str(), r["subject"].as_str(), r["version"].as_i64())
-            else {
+            let (Some(name), Some(subject), Some(version)) = (
+                r["name"].as_str(),
+                r["subject"].as_str(),
+                r["version"].as_i64(),
+            ) else {
                 return Err(CliError::protocol(format!("a bad schema reference {r}")));
             };
             if out.iter().any(|o| o.name == name) {
@@ -133,7 +147,10 @@ impl Registry {
             Box::pin(self.resolve(&referenced, out, depth + 1)).await?;
             out.push(ResolvedReference {
                 name: name.to_string(),
-                schema: referenced["schema"].as_str().unwrap_or_default().to_string(),
+                schema: referenced["schema"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
             });
         }
         Ok(())
@@ -145,7 +162,9 @@ pub(crate) fn segment(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for b in text.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
             _ => out.push_str(&format!("%{b:02X}")),
         }
     }
@@ -189,9 +208,7 @@ impl Serde {
             (None, _) => None,
             (Some(_), Some(url)) => Some(Registry::new(url, None, None)?),
             (Some(_), None) => {
-                return Err(CliError::usage(format!(
-                    "{format:?} needs --registry URL"
-                )))
+                return Err(CliError::usage(format!("{format:?} needs --registry URL")))
             }
         };
         Ok(Serde {
@@ -259,8 +276,9 @@ impl Serde {
         let Some(registry) = &self.registry else {
             return Ok(plain(bytes));
         };
-        let (id, payload) = wire::split_header(bytes)
-            .map_err(|e| CliError::protocol(format!("not in the {:?} wire format: {e}", self.format)))?;
+        let (id, payload) = wire::split_header(bytes).map_err(|e| {
+            CliError::protocol(format!("not in the {:?} wire format: {e}", self.format))
+        })?;
         let codec = match self.readers.get(&id) {
             Some(codec) => codec.clone(),
             None => {
@@ -320,7 +338,10 @@ mod tests {
         assert_eq!(&bytes[5..9], &[6, b'a', b'n', b'n']);
         assert_eq!(bytes[9], 60, "30 zigzag-encoded");
         let back = serde.decode(Some(&bytes)).await.unwrap();
-        assert_eq!(back, json!({"name":"ann","age":30,"email":{"string":"a@x"}}));
+        assert_eq!(
+            back,
+            json!({"name":"ann","age":30,"email":{"string":"a@x"}})
+        );
         assert!(serde.encode(r#"{"name":"ann"}"#).is_err());
         assert!(serde.decode(Some(b"plain")).await.is_err());
     }

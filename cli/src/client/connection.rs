@@ -56,7 +56,8 @@ impl Connection {
             .await
             .map_err(|_| CliError::io(context(), std::io::ErrorKind::TimedOut.into()))?
             .map_err(|e| CliError::io(context(), e))?;
-        tcp.set_nodelay(true).map_err(|e| CliError::io(context(), e))?;
+        tcp.set_nodelay(true)
+            .map_err(|e| CliError::io(context(), e))?;
         let stream: Box<dyn Io> = match &options.tls {
             None => Box::new(tcp),
             Some(tls) => Box::new(super::tls::handshake(tls, addr, tcp, options.timeout).await?),
@@ -184,8 +185,9 @@ impl Connection {
                 self.addr, header.correlation_id
             )));
         }
-        R::Response::decode(&mut body, version)
-            .map_err(|e| CliError::protocol(format!("cannot decode the answer of {}: {e:#}", self.addr)))
+        R::Response::decode(&mut body, version).map_err(|e| {
+            CliError::protocol(format!("cannot decode the answer of {}: {e:#}", self.addr))
+        })
     }
 
     async fn read_frame(&mut self) -> Result<bytes::Bytes> {
@@ -217,4 +219,3 @@ impl Connection {
         })?
     }
 }
-

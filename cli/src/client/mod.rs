@@ -9,10 +9,10 @@ mod tls;
 
 use std::collections::{BTreeMap, HashMap};
 
+use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
 use kafka_protocol::messages::{
     BrokerId, FindCoordinatorRequest, MetadataRequest, MetadataResponse, TopicName,
 };
-use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
 use kafka_protocol::protocol::StrBytes;
 
 pub(crate) use connection::Connection;
@@ -72,11 +72,15 @@ impl Client {
             if self.brokers.is_empty() {
                 self.metadata(Some(&[])).await?;
             }
-            let addr = self.brokers.get(&id).cloned().ok_or_else(|| CliError::Kafka {
-                context: format!("node {id}"),
-                code: 8,
-                message: Some("the node is not in the cluster's metadata".into()),
-            })?;
+            let addr = self
+                .brokers
+                .get(&id)
+                .cloned()
+                .ok_or_else(|| CliError::Kafka {
+                    context: format!("node {id}"),
+                    code: 8,
+                    message: Some("the node is not in the cluster's metadata".into()),
+                })?;
             let conn = Connection::open(&addr, &self.options).await?;
             self.nodes.insert(id, conn);
         }
@@ -93,9 +97,8 @@ impl Client {
                         names
                             .iter()
                             .map(|n| {
-                                MetadataRequestTopic::default().with_name(Some(TopicName(
-                                    StrBytes::from_string(n.clone()),
-                                )))
+                                MetadataRequestTopic::default()
+                                    .with_name(Some(TopicName(StrBytes::from_string(n.clone()))))
                             })
                             .collect()
                     }))
@@ -135,12 +138,19 @@ impl Client {
     }
 
     /// The connection to the leader of `partition` of `layout`.
-    pub(crate) async fn leader(&mut self, layout: &TopicLayout, partition: i32) -> Result<&mut Connection> {
-        let leader = *layout.leaders.get(&partition).ok_or_else(|| CliError::Kafka {
-            context: format!("partition {}-{partition}", layout.name),
-            code: 3,
-            message: None,
-        })?;
+    pub(crate) async fn leader(
+        &mut self,
+        layout: &TopicLayout,
+        partition: i32,
+    ) -> Result<&mut Connection> {
+        let leader = *layout
+            .leaders
+            .get(&partition)
+            .ok_or_else(|| CliError::Kafka {
+                context: format!("partition {}-{partition}", layout.name),
+                code: 3,
+                message: None,
+            })?;
         if leader < 0 {
             return Err(CliError::Kafka {
                 context: format!("partition {}-{partition}", layout.name),
@@ -163,9 +173,15 @@ impl Client {
         let response = self.bootstrap.send(&request, version).await?;
         let (code, message, node) = match response.coordinators.first() {
             Some(c) if version >= 4 => (c.error_code, c.error_message.clone(), c.node_id),
-            _ => (response.error_code, response.error_message.clone(), response.node_id),
+            _ => (
+                response.error_code,
+                response.error_message.clone(),
+                response.node_id,
+            ),
         };
-        CliError::check(code, message.as_deref(), || format!("coordinator of group {group}"))?;
+        CliError::check(code, message.as_deref(), || {
+            format!("coordinator of group {group}")
+        })?;
         self.node(node.0).await
     }
 

@@ -40,7 +40,9 @@ impl ConnectOptions {
             None => BTreeMap::new(),
         };
         let prop = |key: &str| file.get(key).cloned();
-        let jaas = prop("sasl.jaas.config").map(|j| parse_jaas(&j)).transpose()?;
+        let jaas = prop("sasl.jaas.config")
+            .map(|j| parse_jaas(&j))
+            .transpose()?;
         let user = args
             .user
             .clone()
@@ -63,8 +65,15 @@ impl ConnectOptions {
                 )));
             }
         }
-        let mechanism = args.sasl_mechanism.clone().or_else(|| prop("sasl.mechanism"));
-        let protocol = match args.security_protocol.clone().or_else(|| prop("security.protocol")) {
+        let mechanism = args
+            .sasl_mechanism
+            .clone()
+            .or_else(|| prop("sasl.mechanism"));
+        let protocol = match args
+            .security_protocol
+            .clone()
+            .or_else(|| prop("security.protocol"))
+        {
             Some(p) => p.to_ascii_uppercase(),
             None => match (user.is_some() || mechanism.is_some(), ca_file.is_some()) {
                 (false, false) => "PLAINTEXT".into(),
@@ -132,7 +141,10 @@ fn read_properties(path: &Path) -> Result<BTreeMap<String, String>> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| CliError::usage(format!("cannot read {}: {e}", path.display())))?;
     let properties = parse_properties(&text);
-    if let Some(unknown) = properties.keys().find(|k| !KNOWN_PROPERTIES.contains(&k.as_str())) {
+    if let Some(unknown) = properties
+        .keys()
+        .find(|k| !KNOWN_PROPERTIES.contains(&k.as_str()))
+    {
         return Err(CliError::usage(format!(
             "{}: property {unknown} is not supported by this client (known: {})",
             path.display(),
@@ -147,7 +159,8 @@ pub(crate) fn parse_properties(text: &str) -> BTreeMap<String, String> {
     let mut pending = String::new();
     for line in text.lines() {
         let line = line.trim_start();
-        if pending.is_empty() && (line.is_empty() || line.starts_with('#') || line.starts_with('!')) {
+        if pending.is_empty() && (line.is_empty() || line.starts_with('#') || line.starts_with('!'))
+        {
             continue;
         }
         if let Some(continued) = line.strip_suffix('\\') {

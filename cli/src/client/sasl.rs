@@ -111,7 +111,10 @@ pub(crate) struct ServerVerifier {
 
 impl ScramClient {
     pub(crate) fn new(mechanism: ScramMechanism, user: &str, password: &str) -> ScramClient {
-        let nonce: String = random_bytes(18).iter().map(|b| format!("{b:02x}")).collect();
+        let nonce: String = random_bytes(18)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
         Self::with_nonce(mechanism, user, password, nonce)
     }
 
@@ -136,7 +139,8 @@ impl ScramClient {
 
     /// client-final for `server_first`, and what server-final must carry.
     pub(crate) fn client_final(&self, server_first: &str) -> Result<(String, ServerVerifier)> {
-        let bad = |why: &str| CliError::Connect(format!("SCRAM server-first {server_first:?}: {why}"));
+        let bad =
+            |why: &str| CliError::Connect(format!("SCRAM server-first {server_first:?}: {why}"));
         let mut nonce = None;
         let mut salt = None;
         let mut iterations = None;
@@ -165,7 +169,11 @@ impl ScramClient {
         let without_proof = format!("c=biws,r={nonce}");
         let auth_message = format!("{},{server_first},{without_proof}", self.client_first_bare);
         let signature = hmac(m, &stored_key, auth_message.as_bytes());
-        let proof: Vec<u8> = client_key.iter().zip(&signature).map(|(a, b)| a ^ b).collect();
+        let proof: Vec<u8> = client_key
+            .iter()
+            .zip(&signature)
+            .map(|(a, b)| a ^ b)
+            .collect();
         let server_key = hmac(m, &salted, b"Server Key");
         let expected = hmac(m, &server_key, auth_message.as_bytes());
         Ok((
@@ -219,8 +227,7 @@ mod tests {
 
     #[test]
     fn names_are_escaped_and_nonces_checked() {
-        let client =
-            ScramClient::with_nonce(ScramMechanism::Sha512, "a=b,c", "pw", "abc".into());
+        let client = ScramClient::with_nonce(ScramMechanism::Sha512, "a=b,c", "pw", "abc".into());
         assert_eq!(client.client_first(), "n,,n=a=3Db=2Cc,r=abc");
         assert!(client.client_final("r=xyz123,s=AAAA,i=4096").is_err());
         assert!(client.client_final("e=unknown-user").is_err());

@@ -51,16 +51,19 @@ fn code(table: &[(&str, i8)], what: &str, name: &str) -> Result<i8> {
         .map(|&(_, c)| c)
         .ok_or_else(|| {
             let names: Vec<&str> = table.iter().map(|(n, _)| *n).collect();
-            CliError::usage(format!("{what} {name:?}: expected one of {}", names.join(", ")))
+            CliError::usage(format!(
+                "{what} {name:?}: expected one of {}",
+                names.join(", ")
+            ))
         })
 }
 
 /// Kafka's upper-case name of `code` (`TRANSACTIONAL_ID`).
 fn name(table: &[(&str, i8)], code: i8) -> String {
-    table
-        .iter()
-        .find(|&&(_, c)| c == code)
-        .map_or_else(|| format!("UNKNOWN({code})"), |(n, _)| n.to_ascii_uppercase().replace('-', "_"))
+    table.iter().find(|&&(_, c)| c == code).map_or_else(
+        || format!("UNKNOWN({code})"),
+        |(n, _)| n.to_ascii_uppercase().replace('-', "_"),
+    )
 }
 
 /// One ACL binding or filter in codes.
@@ -81,11 +84,23 @@ impl Binding {
         Ok(Binding {
             resource_type: code(RESOURCE_TYPES, "resource type", &spec.resource_type)?,
             resource_name: spec.resource_name.clone(),
-            pattern_type: code(PATTERN_TYPES, "pattern type", spec.pattern_type.as_deref().unwrap_or("any"))?,
+            pattern_type: code(
+                PATTERN_TYPES,
+                "pattern type",
+                spec.pattern_type.as_deref().unwrap_or("any"),
+            )?,
             principal: spec.principal.clone(),
             host: spec.host.clone(),
-            operation: code(OPERATIONS, "operation", spec.operation.as_deref().unwrap_or("any"))?,
-            permission: code(PERMISSIONS, "permission", spec.permission.as_deref().unwrap_or("any"))?,
+            operation: code(
+                OPERATIONS,
+                "operation",
+                spec.operation.as_deref().unwrap_or("any"),
+            )?,
+            permission: code(
+                PERMISSIONS,
+                "permission",
+                spec.permission.as_deref().unwrap_or("any"),
+            )?,
         })
     }
 
@@ -100,13 +115,35 @@ impl Binding {
         let binding = Binding {
             resource_type,
             resource_name: Some(resource_name),
-            pattern_type: code(PATTERN_TYPES, "pattern type", spec.pattern_type.as_deref().unwrap_or("literal"))?,
-            principal: Some(spec.principal.clone().ok_or_else(|| CliError::usage("acl create needs --principal User:<name>"))?),
+            pattern_type: code(
+                PATTERN_TYPES,
+                "pattern type",
+                spec.pattern_type.as_deref().unwrap_or("literal"),
+            )?,
+            principal: Some(
+                spec.principal
+                    .clone()
+                    .ok_or_else(|| CliError::usage("acl create needs --principal User:<name>"))?,
+            ),
             host: Some(spec.host.clone().unwrap_or_else(|| "*".into())),
-            operation: code(OPERATIONS, "operation", spec.operation.as_deref().ok_or_else(|| CliError::usage("acl create needs --operation"))?)?,
-            permission: code(PERMISSIONS, "permission", spec.permission.as_deref().unwrap_or("allow"))?,
+            operation: code(
+                OPERATIONS,
+                "operation",
+                spec.operation
+                    .as_deref()
+                    .ok_or_else(|| CliError::usage("acl create needs --operation"))?,
+            )?,
+            permission: code(
+                PERMISSIONS,
+                "permission",
+                spec.permission.as_deref().unwrap_or("allow"),
+            )?,
         };
-        if binding.resource_type == 1 || matches!(binding.pattern_type, 1 | 2) || binding.operation == 1 || binding.permission == 1 {
+        if binding.resource_type == 1
+            || matches!(binding.pattern_type, 1 | 2)
+            || binding.operation == 1
+            || binding.permission == 1
+        {
             return Err(CliError::usage("acl create needs a concrete resource type, pattern type, operation and permission (not any or match)"));
         }
         Ok(binding)
@@ -143,7 +180,15 @@ fn opt(s: &Option<String>) -> Option<StrBytes> {
 }
 
 fn table() -> Table {
-    Table::new(vec!["RESOURCE-TYPE", "NAME", "PATTERN", "PRINCIPAL", "HOST", "OPERATION", "PERMISSION"])
+    Table::new(vec![
+        "RESOURCE-TYPE",
+        "NAME",
+        "PATTERN",
+        "PRINCIPAL",
+        "HOST",
+        "OPERATION",
+        "PERMISSION",
+    ])
 }
 
 pub(crate) async fn run(client: &mut Client, action: AclAction) -> Result<Report> {
@@ -163,7 +208,11 @@ pub(crate) async fn run(client: &mut Client, action: AclAction) -> Result<Report
                         .with_permission_type(f.permission)
                 })
                 .await?;
-            CliError::check(response.error_code, response.error_message.as_deref(), || "describe ACLs".into())?;
+            CliError::check(
+                response.error_code,
+                response.error_message.as_deref(),
+                || "describe ACLs".into(),
+            )?;
             let mut bindings = Vec::new();
             for r in &response.resources {
                 for a in &r.acls {
@@ -182,25 +231,40 @@ pub(crate) async fn run(client: &mut Client, action: AclAction) -> Result<Report
             for b in &bindings {
                 t.row(b.row());
             }
-            Ok(Report::table(Value::Array(bindings.iter().map(Binding::json).collect()), t))
+            Ok(Report::table(
+                Value::Array(bindings.iter().map(Binding::json).collect()),
+                t,
+            ))
         }
         AclAction::Create(spec) => {
             let b = Binding::creation(&spec)?;
             let creation = AclCreation::default()
                 .with_resource_type(b.resource_type)
-                .with_resource_name(StrBytes::from_string(b.resource_name.clone().unwrap_or_default()))
+                .with_resource_name(StrBytes::from_string(
+                    b.resource_name.clone().unwrap_or_default(),
+                ))
                 .with_resource_pattern_type(b.pattern_type)
-                .with_principal(StrBytes::from_string(b.principal.clone().unwrap_or_default()))
+                .with_principal(StrBytes::from_string(
+                    b.principal.clone().unwrap_or_default(),
+                ))
                 .with_host(StrBytes::from_string(b.host.clone().unwrap_or_default()))
                 .with_operation(b.operation)
                 .with_permission_type(b.permission);
-            let response = client.any().call(|_| CreateAclsRequest::default().with_creations(vec![creation])).await?;
+            let response = client
+                .any()
+                .call(|_| CreateAclsRequest::default().with_creations(vec![creation]))
+                .await?;
             for r in &response.results {
-                CliError::check(r.error_code, r.error_message.as_deref(), || "create ACL".into())?;
+                CliError::check(r.error_code, r.error_message.as_deref(), || {
+                    "create ACL".into()
+                })?;
             }
             let mut t = table();
             t.row(b.row());
-            Ok(Report::table(json!({"created": [b.json()]}), t.titled("Created:")))
+            Ok(Report::table(
+                json!({"created": [b.json()]}),
+                t.titled("Created:"),
+            ))
         }
         AclAction::Delete(spec) => {
             let f = Binding::filter(&spec)?;
@@ -212,12 +276,19 @@ pub(crate) async fn run(client: &mut Client, action: AclAction) -> Result<Report
                 .with_host_filter(opt(&f.host))
                 .with_operation(f.operation)
                 .with_permission_type(f.permission);
-            let response = client.any().call(|_| DeleteAclsRequest::default().with_filters(vec![filter])).await?;
+            let response = client
+                .any()
+                .call(|_| DeleteAclsRequest::default().with_filters(vec![filter]))
+                .await?;
             let mut deleted = Vec::new();
             for r in &response.filter_results {
-                CliError::check(r.error_code, r.error_message.as_deref(), || "delete ACLs".into())?;
+                CliError::check(r.error_code, r.error_message.as_deref(), || {
+                    "delete ACLs".into()
+                })?;
                 for m in &r.matching_acls {
-                    CliError::check(m.error_code, m.error_message.as_deref(), || "delete ACL".into())?;
+                    CliError::check(m.error_code, m.error_message.as_deref(), || {
+                        "delete ACL".into()
+                    })?;
                     deleted.push(Binding {
                         resource_type: m.resource_type,
                         resource_name: Some(m.resource_name.to_string()),
@@ -233,7 +304,10 @@ pub(crate) async fn run(client: &mut Client, action: AclAction) -> Result<Report
             for b in &deleted {
                 t.row(b.row());
             }
-            Ok(Report::table(json!({"deleted": deleted.iter().map(Binding::json).collect::<Vec<_>>()}), t.titled(format!("Deleted {}:", deleted.len()))))
+            Ok(Report::table(
+                json!({"deleted": deleted.iter().map(Binding::json).collect::<Vec<_>>()}),
+                t.titled(format!("Deleted {}:", deleted.len())),
+            ))
         }
     }
 }
@@ -267,10 +341,23 @@ mod tests {
         let b = Binding::creation(&spec()).unwrap();
         assert_eq!((b.pattern_type, b.permission, b.operation), (3, 3, 3));
         assert_eq!(b.host.as_deref(), Some("*"));
-        let f = Binding::filter(&AclSpec { operation: None, ..spec() }).unwrap();
+        let f = Binding::filter(&AclSpec {
+            operation: None,
+            ..spec()
+        })
+        .unwrap();
         assert_eq!((f.pattern_type, f.operation, f.permission), (1, 1, 1));
-        assert!(Binding::creation(&AclSpec { operation: Some("any".into()), ..spec() }).is_err());
-        let cluster = Binding::creation(&AclSpec { resource_type: "cluster".into(), resource_name: None, ..spec() }).unwrap();
+        assert!(Binding::creation(&AclSpec {
+            operation: Some("any".into()),
+            ..spec()
+        })
+        .is_err());
+        let cluster = Binding::creation(&AclSpec {
+            resource_type: "cluster".into(),
+            resource_name: None,
+            ..spec()
+        })
+        .unwrap();
         assert_eq!(cluster.resource_name.as_deref(), Some("kafka-cluster"));
     }
 }

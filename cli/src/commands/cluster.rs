@@ -11,27 +11,56 @@ use crate::output::{Report, Table};
 
 pub(crate) async fn run(client: &mut Client, action: ClusterAction) -> Result<Report> {
     let ClusterAction::Info = action;
-    let (cluster_id, controller, brokers) = match client.any().version_of::<DescribeClusterRequest>() {
-        Ok(_) => {
-            let r = client.any().call(|_| DescribeClusterRequest::default()).await?;
-            CliError::check(r.error_code, r.error_message.as_deref(), || "describe cluster".into())?;
-            let brokers: Vec<_> = r
-                .brokers
-                .iter()
-                .map(|b| (b.broker_id.0, b.host.to_string(), b.port, b.rack.as_ref().map(|r| r.to_string()), b.is_fenced))
-                .collect();
-            (r.cluster_id.to_string(), r.controller_id.0, brokers)
-        }
-        Err(_) => {
-            let r = client.any().call(|_| MetadataRequest::default().with_topics(Some(vec![]))).await?;
-            let brokers: Vec<_> = r
-                .brokers
-                .iter()
-                .map(|b| (b.node_id.0, b.host.to_string(), b.port, b.rack.as_ref().map(|r| r.to_string()), false))
-                .collect();
-            (r.cluster_id.map(|c| c.to_string()).unwrap_or_default(), r.controller_id.0, brokers)
-        }
-    };
+    let (cluster_id, controller, brokers) =
+        match client.any().version_of::<DescribeClusterRequest>() {
+            Ok(_) => {
+                let r = client
+                    .any()
+                    .call(|_| DescribeClusterRequest::default())
+                    .await?;
+                CliError::check(r.error_code, r.error_message.as_deref(), || {
+                    "describe cluster".into()
+                })?;
+                let brokers: Vec<_> = r
+                    .brokers
+                    .iter()
+                    .map(|b| {
+                        (
+                            b.broker_id.0,
+                            b.host.to_string(),
+                            b.port,
+                            b.rack.as_ref().map(|r| r.to_string()),
+                            b.is_fenced,
+                        )
+                    })
+                    .collect();
+                (r.cluster_id.to_string(), r.controller_id.0, brokers)
+            }
+            Err(_) => {
+                let r = client
+                    .any()
+                    .call(|_| MetadataRequest::default().with_topics(Some(vec![])))
+                    .await?;
+                let brokers: Vec<_> = r
+                    .brokers
+                    .iter()
+                    .map(|b| {
+                        (
+                            b.node_id.0,
+                            b.host.to_string(),
+                            b.port,
+                            b.rack.as_ref().map(|r| r.to_string()),
+                            false,
+                        )
+                    })
+                    .collect();
+                (
+                    r.cluster_id.map(|c| c.to_string()).unwrap_or_default(),
+                    r.controller_id.0,
+                    brokers,
+                )
+            }
+        };
     let versions = &client.any().api_versions;
     let features: Vec<_> = versions
         .finalized_features
@@ -43,15 +72,24 @@ pub(crate) async fn run(client: &mut Client, action: ClusterAction) -> Result<Re
         .iter()
         .map(|f| (f.name.to_string(), f.min_version, f.max_version))
         .collect();
-    let mut broker_table = Table::new(vec!["ID", "HOST", "PORT", "RACK", "FENCED"]).titled(format!(
-        "Cluster {cluster_id}, controller {controller}"
-    ));
+    let mut broker_table = Table::new(vec!["ID", "HOST", "PORT", "RACK", "FENCED"])
+        .titled(format!("Cluster {cluster_id}, controller {controller}"));
     for (id, host, port, rack, fenced) in &brokers {
-        broker_table.row(vec![id.to_string(), host.clone(), port.to_string(), rack.clone().unwrap_or_else(|| "-".into()), fenced.to_string()]);
+        broker_table.row(vec![
+            id.to_string(),
+            host.clone(),
+            port.to_string(),
+            rack.clone().unwrap_or_else(|| "-".into()),
+            fenced.to_string(),
+        ]);
     }
-    let mut feature_table = Table::new(vec!["FEATURE", "FINALIZED", "SUPPORTED"]).titled("Features:");
+    let mut feature_table =
+        Table::new(vec!["FEATURE", "FINALIZED", "SUPPORTED"]).titled("Features:");
     for (name, min, max) in &supported {
-        let finalized = features.iter().find(|(n, ..)| n == name).map_or("-".to_string(), |(_, _, level)| level.to_string());
+        let finalized = features
+            .iter()
+            .find(|(n, ..)| n == name)
+            .map_or("-".to_string(), |(_, _, level)| level.to_string());
         feature_table.row(vec![name.clone(), finalized, format!("{min}-{max}")]);
     }
     let json = json!({

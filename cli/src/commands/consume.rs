@@ -60,7 +60,15 @@ pub(crate) async fn run(client: &mut Client, args: ConsumeArgs) -> Result<()> {
     };
     let mut positions: BTreeMap<i32, Position> = starts
         .into_iter()
-        .map(|(p, next)| (p, Position { next, end: ends.get(&p).copied() }))
+        .map(|(p, next)| {
+            (
+                p,
+                Position {
+                    next,
+                    end: ends.get(&p).copied(),
+                },
+            )
+        })
         .collect();
     let mut keys = Serde::reader(args.schema.key_format, args.schema.registry.as_deref())?;
     let mut values = Serde::reader(args.schema.value_format, args.schema.registry.as_deref())?;
@@ -70,7 +78,8 @@ pub(crate) async fn run(client: &mut Client, args: ConsumeArgs) -> Result<()> {
             None => ProgressBar::new_spinner(),
         };
         bar.with_style(
-            ProgressStyle::with_template("{spinner} {pos} records {elapsed}").expect("valid template"),
+            ProgressStyle::with_template("{spinner} {pos} records {elapsed}")
+                .expect("valid template"),
         )
     });
     let mut out = BufWriter::new(std::io::stdout().lock());
@@ -87,7 +96,9 @@ pub(crate) async fn run(client: &mut Client, args: ConsumeArgs) -> Result<()> {
         }
         let fetched = fetch(client, &layout, &active, &positions, rc).await?;
         for (partition, records) in fetched {
-            let pos = positions.get_mut(&partition).expect("fetched partitions are active");
+            let pos = positions
+                .get_mut(&partition)
+                .expect("fetched partitions are active");
             for record in records.records {
                 if record.offset < pos.next || printed >= limit {
                     continue;
@@ -96,7 +107,11 @@ pub(crate) async fn run(client: &mut Client, args: ConsumeArgs) -> Result<()> {
                     break;
                 }
                 pos.next = record.offset + 1;
-                if record.control || records.aborted.contains(&(record.producer_id, record.offset)) {
+                if record.control
+                    || records
+                        .aborted
+                        .contains(&(record.producer_id, record.offset))
+                {
                     continue;
                 }
                 let key = keys.decode(record.key.as_deref()).await?;
@@ -111,7 +126,8 @@ pub(crate) async fn run(client: &mut Client, args: ConsumeArgs) -> Result<()> {
                 }
             }
         }
-        out.flush().map_err(|e| CliError::io("write to stdout", e))?;
+        out.flush()
+            .map_err(|e| CliError::io("write to stdout", e))?;
         if let Some(bar) = &progress {
             bar.set_position(printed);
         }
@@ -140,7 +156,10 @@ async fn fetch(
 ) -> Result<Vec<(i32, PartitionRecords)>> {
     let mut by_leader: BTreeMap<i32, Vec<i32>> = BTreeMap::new();
     for &p in active {
-        by_leader.entry(*layout.leaders.get(&p).unwrap_or(&-1)).or_default().push(p);
+        by_leader
+            .entry(*layout.leaders.get(&p).unwrap_or(&-1))
+            .or_default()
+            .push(p);
     }
     let mut out = Vec::new();
     for parts in by_leader.into_values() {
@@ -168,18 +187,32 @@ async fn fetch(
                         })
                         .collect(),
                 )]);
-        let response = client.leader(layout, parts[0]).await?.call(|_| request).await?;
-        CliError::check(response.error_code, None, || format!("fetch from {}", layout.name))?;
+        let response = client
+            .leader(layout, parts[0])
+            .await?
+            .call(|_| request)
+            .await?;
+        CliError::check(response.error_code, None, || {
+            format!("fetch from {}", layout.name)
+        })?;
         for topic in response.responses {
             for p in topic.partitions {
                 CliError::check(p.error_code, None, || {
-                    format!("fetch {}-{} at offset {}", layout.name, p.partition_index, positions.get(&p.partition_index).map_or(-1, |x| x.next))
+                    format!(
+                        "fetch {}-{} at offset {}",
+                        layout.name,
+                        p.partition_index,
+                        positions.get(&p.partition_index).map_or(-1, |x| x.next)
+                    )
                 })?;
                 let fetched = match p.records {
                     Some(data) => decode_fetched(data)?,
                     None => Default::default(),
                 };
-                let aborted = aborted_records(&fetched.records, p.aborted_transactions.as_deref().unwrap_or(&[]));
+                let aborted = aborted_records(
+                    &fetched.records,
+                    p.aborted_transactions.as_deref().unwrap_or(&[]),
+                );
                 out.push((
                     p.partition_index,
                     PartitionRecords {

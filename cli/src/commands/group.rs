@@ -39,16 +39,34 @@ async fn list(client: &mut Client) -> Result<Report> {
     let metadata = client.metadata(Some(&[])).await?;
     let mut groups = BTreeMap::new();
     for broker in &metadata.brokers {
-        let response = client.node(broker.node_id.0).await?.call(|_| ListGroupsRequest::default()).await?;
-        CliError::check(response.error_code, None, || format!("list groups at node {}", broker.node_id.0))?;
+        let response = client
+            .node(broker.node_id.0)
+            .await?
+            .call(|_| ListGroupsRequest::default())
+            .await?;
+        CliError::check(response.error_code, None, || {
+            format!("list groups at node {}", broker.node_id.0)
+        })?;
         for g in response.groups {
-            groups.insert(g.group_id.0.to_string(), (g.group_state.to_string(), g.protocol_type.to_string(), g.group_type.to_string()));
+            groups.insert(
+                g.group_id.0.to_string(),
+                (
+                    g.group_state.to_string(),
+                    g.protocol_type.to_string(),
+                    g.group_type.to_string(),
+                ),
+            );
         }
     }
     let mut table = Table::new(vec!["GROUP", "STATE", "TYPE", "PROTOCOL"]);
     let mut json = Vec::new();
     for (id, (state, protocol, kind)) in &groups {
-        table.row(vec![id.clone(), state.clone(), kind.clone(), protocol.clone()]);
+        table.row(vec![
+            id.clone(),
+            state.clone(),
+            kind.clone(),
+            protocol.clone(),
+        ]);
         json.push(json!({"group": id, "state": state, "type": kind, "protocol_type": protocol}));
     }
     Ok(Report::table(Value::Array(json), table))
@@ -71,17 +89,31 @@ async fn describe_group(client: &mut Client, group: &str) -> Result<Described> {
         .into_iter()
         .next()
         .ok_or_else(|| CliError::protocol("DescribeGroups answered no group"))?;
-    CliError::check(g.error_code, g.error_message.as_deref(), || format!("describe group {group}"))?;
+    CliError::check(g.error_code, g.error_message.as_deref(), || {
+        format!("describe group {group}")
+    })?;
     let consumer = g.protocol_type.as_str() == "consumer";
     let members = g
         .members
         .iter()
         .map(|m| {
-            let assigned = if consumer { decode_assignment(m.member_assignment.clone()) } else { Vec::new() };
-            (m.member_id.to_string(), m.client_id.to_string(), m.client_host.to_string(), assigned)
+            let assigned = if consumer {
+                decode_assignment(m.member_assignment.clone())
+            } else {
+                Vec::new()
+            };
+            (
+                m.member_id.to_string(),
+                m.client_id.to_string(),
+                m.client_host.to_string(),
+                assigned,
+            )
         })
         .collect();
-    Ok(Described { state: g.group_state.to_string(), members })
+    Ok(Described {
+        state: g.group_state.to_string(),
+        members,
+    })
 }
 
 /// The partitions of a consumer's assignment (`ConsumerProtocolAssignment`,
@@ -102,19 +134,35 @@ fn decode_assignment(mut bytes: bytes::Bytes) -> Vec<(String, i32)> {
 }
 
 /// Committed offsets of `group` by topic and partition.
-async fn committed(client: &mut Client, group: &str) -> Result<BTreeMap<String, BTreeMap<i32, i64>>> {
+async fn committed(
+    client: &mut Client,
+    group: &str,
+) -> Result<BTreeMap<String, BTreeMap<i32, i64>>> {
     let response = client
         .coordinator(group)
         .await?
-        .call(|_| OffsetFetchRequest::default().with_group_id(group_id(group)).with_topics(None))
+        .call(|_| {
+            OffsetFetchRequest::default()
+                .with_group_id(group_id(group))
+                .with_topics(None)
+        })
         .await?;
-    CliError::check(response.error_code, None, || format!("offsets of group {group}"))?;
+    CliError::check(response.error_code, None, || {
+        format!("offsets of group {group}")
+    })?;
     let mut out: BTreeMap<String, BTreeMap<i32, i64>> = BTreeMap::new();
     for t in response.topics {
         for p in t.partitions {
-            CliError::check(p.error_code, None, || format!("offset of group {group} on {}-{}", t.name.0, p.partition_index))?;
+            CliError::check(p.error_code, None, || {
+                format!(
+                    "offset of group {group} on {}-{}",
+                    t.name.0, p.partition_index
+                )
+            })?;
             if p.committed_offset >= 0 {
-                out.entry(t.name.0.to_string()).or_default().insert(p.partition_index, p.committed_offset);
+                out.entry(t.name.0.to_string())
+                    .or_default()
+                    .insert(p.partition_index, p.committed_offset);
             }
         }
     }
@@ -127,7 +175,10 @@ async fn describe(client: &mut Client, group: &str) -> Result<Report> {
     let mut owner: BTreeMap<(String, i32), (String, String, String)> = BTreeMap::new();
     for (member, client_id, host, assigned) in &described.members {
         for tp in assigned {
-            owner.insert(tp.clone(), (member.clone(), client_id.clone(), host.clone()));
+            owner.insert(
+                tp.clone(),
+                (member.clone(), client_id.clone(), host.clone()),
+            );
         }
     }
     // Every partition with an offset or an owner, with its end offset.
@@ -138,9 +189,22 @@ async fn describe(client: &mut Client, group: &str) -> Result<Report> {
         }
     }
     for (t, p) in owner.keys() {
-        partitions.entry(t.clone()).or_default().entry(*p).or_insert(None);
+        partitions
+            .entry(t.clone())
+            .or_default()
+            .entry(*p)
+            .or_insert(None);
     }
-    let mut table = Table::new(vec!["TOPIC", "PARTITION", "CURRENT-OFFSET", "LOG-END-OFFSET", "LAG", "CONSUMER-ID", "HOST", "CLIENT-ID"]);
+    let mut table = Table::new(vec![
+        "TOPIC",
+        "PARTITION",
+        "CURRENT-OFFSET",
+        "LOG-END-OFFSET",
+        "LAG",
+        "CONSUMER-ID",
+        "HOST",
+        "CLIENT-ID",
+    ]);
     let mut rows = Vec::new();
     let mut total_lag = 0i64;
     for (topic, parts) in &partitions {
@@ -151,10 +215,26 @@ async fn describe(client: &mut Client, group: &str) -> Result<Report> {
             let end = ends.get(&p).copied().unwrap_or(-1);
             let lag = lag(current, end);
             total_lag += lag.unwrap_or(0);
-            let (member, client_id, host) = owner.get(&(topic.clone(), p)).cloned().unwrap_or_default();
+            let (member, client_id, host) =
+                owner.get(&(topic.clone(), p)).cloned().unwrap_or_default();
             let dash = |v: Option<i64>| v.map_or("-".to_string(), |v| v.to_string());
-            let or_dash = |s: &str| if s.is_empty() { "-".to_string() } else { s.to_string() };
-            table.row(vec![topic.clone(), p.to_string(), dash(current), end.to_string(), dash(lag), or_dash(&member), or_dash(&host), or_dash(&client_id)]);
+            let or_dash = |s: &str| {
+                if s.is_empty() {
+                    "-".to_string()
+                } else {
+                    s.to_string()
+                }
+            };
+            table.row(vec![
+                topic.clone(),
+                p.to_string(),
+                dash(current),
+                end.to_string(),
+                dash(lag),
+                or_dash(&member),
+                or_dash(&host),
+                or_dash(&client_id),
+            ]);
             rows.push(json!({
                 "topic": topic, "partition": p, "current_offset": current, "log_end_offset": end,
                 "lag": lag, "consumer_id": (!member.is_empty()).then_some(&member),
@@ -169,7 +249,11 @@ async fn describe(client: &mut Client, group: &str) -> Result<Report> {
         "lag": total_lag,
         "partitions": rows,
     });
-    let title = format!("Group {group}: {} ({} members, total lag {total_lag})", described.state, described.members.len());
+    let title = format!(
+        "Group {group}: {} ({} members, total lag {total_lag})",
+        described.state,
+        described.members.len()
+    );
     Ok(Report::table(json, table.titled(title)))
 }
 
@@ -180,7 +264,11 @@ fn parse_topic_spec(spec: &str) -> Result<(String, Option<Vec<i32>>)> {
         Some((topic, parts)) => {
             let parts = parts
                 .split(',')
-                .map(|p| p.trim().parse::<i32>().map_err(|_| CliError::usage(format!("--topic {spec:?}: bad partition {p:?}"))))
+                .map(|p| {
+                    p.trim().parse::<i32>().map_err(|_| {
+                        CliError::usage(format!("--topic {spec:?}: bad partition {p:?}"))
+                    })
+                })
                 .collect::<Result<Vec<_>>>()?;
             Ok((topic.to_string(), Some(parts)))
         }
@@ -188,13 +276,21 @@ fn parse_topic_spec(spec: &str) -> Result<(String, Option<Vec<i32>>)> {
 }
 
 async fn reset(client: &mut Client, args: ResetArgs) -> Result<Report> {
-    let to = match (&args.to_earliest, &args.to_latest, args.to_offset, &args.to_datetime) {
-        (true, _, _, _) => ResetTo::Earliest,
-        (_, true, _, _) => ResetTo::Latest,
-        (_, _, Some(o), _) => ResetTo::Offset(o),
-        (_, _, _, Some(t)) => ResetTo::Time(parse_time(t)?),
-        _ => return Err(CliError::usage("reset-offsets needs one of --to-earliest, --to-latest, --to-offset, --to-datetime")),
-    };
+    let to =
+        match (
+            &args.to_earliest,
+            &args.to_latest,
+            args.to_offset,
+            &args.to_datetime,
+        ) {
+            (true, _, _, _) => ResetTo::Earliest,
+            (_, true, _, _) => ResetTo::Latest,
+            (_, _, Some(o), _) => ResetTo::Offset(o),
+            (_, _, _, Some(t)) => ResetTo::Time(parse_time(t)?),
+            _ => return Err(CliError::usage(
+                "reset-offsets needs one of --to-earliest, --to-latest, --to-offset, --to-datetime",
+            )),
+        };
     let group = &args.group;
     let described = describe_group(client, group).await?;
     if !matches!(described.state.as_str(), "Empty" | "Dead") {
@@ -203,11 +299,21 @@ async fn reset(client: &mut Client, args: ResetArgs) -> Result<Report> {
             described.state
         )));
     }
-    let mut targets: Vec<(String, Option<Vec<i32>>)> = args.topic.iter().map(|t| parse_topic_spec(t)).collect::<Result<_>>()?;
+    let mut targets: Vec<(String, Option<Vec<i32>>)> = args
+        .topic
+        .iter()
+        .map(|t| parse_topic_spec(t))
+        .collect::<Result<_>>()?;
     if targets.is_empty() {
-        targets = committed(client, group).await?.into_keys().map(|t| (t, None)).collect();
+        targets = committed(client, group)
+            .await?
+            .into_keys()
+            .map(|t| (t, None))
+            .collect();
         if targets.is_empty() {
-            return Err(CliError::usage(format!("group {group} has no committed offsets: name the topics with --topic")));
+            return Err(CliError::usage(format!(
+                "group {group} has no committed offsets: name the topics with --topic"
+            )));
         }
     }
     let mut new_offsets: BTreeMap<String, BTreeMap<i32, i64>> = BTreeMap::new();
@@ -217,13 +323,21 @@ async fn reset(client: &mut Client, args: ResetArgs) -> Result<Report> {
         let earliest = list_offsets(client, &layout, &parts, OffsetSpec::Earliest, false).await?;
         let latest = list_offsets(client, &layout, &parts, OffsetSpec::Latest, false).await?;
         let at_time = match to {
-            ResetTo::Time(ms) => Some(list_offsets(client, &layout, &parts, OffsetSpec::Time(ms), false).await?),
+            ResetTo::Time(ms) => {
+                Some(list_offsets(client, &layout, &parts, OffsetSpec::Time(ms), false).await?)
+            }
             _ => None,
         };
         for p in parts {
-            let (e, l) = (earliest.get(&p).copied().unwrap_or(0), latest.get(&p).copied().unwrap_or(0));
+            let (e, l) = (
+                earliest.get(&p).copied().unwrap_or(0),
+                latest.get(&p).copied().unwrap_or(0),
+            );
             let t = at_time.as_ref().and_then(|m| m.get(&p).copied());
-            new_offsets.entry(topic.clone()).or_default().insert(p, resolve_reset(to, e, l, t));
+            new_offsets
+                .entry(topic.clone())
+                .or_default()
+                .insert(p, resolve_reset(to, e, l, t));
         }
     }
     if !args.dry_run {
@@ -232,13 +346,18 @@ async fn reset(client: &mut Client, args: ResetArgs) -> Result<Report> {
             .map(|(t, parts)| {
                 OffsetCommitRequestTopic::default()
                     .with_name(TopicName(StrBytes::from_string(t.clone())))
-                    .with_partitions(parts.iter().map(|(&p, &o)| {
-                        OffsetCommitRequestPartition::default()
-                            .with_partition_index(p)
-                            .with_committed_offset(o)
-                            .with_committed_leader_epoch(-1)
-                            .with_committed_metadata(Some(StrBytes::default()))
-                    }).collect())
+                    .with_partitions(
+                        parts
+                            .iter()
+                            .map(|(&p, &o)| {
+                                OffsetCommitRequestPartition::default()
+                                    .with_partition_index(p)
+                                    .with_committed_offset(o)
+                                    .with_committed_leader_epoch(-1)
+                                    .with_committed_metadata(Some(StrBytes::default()))
+                            })
+                            .collect(),
+                    )
             })
             .collect();
         let response = client
@@ -255,7 +374,12 @@ async fn reset(client: &mut Client, args: ResetArgs) -> Result<Report> {
             .await?;
         for t in &response.topics {
             for p in &t.partitions {
-                CliError::check(p.error_code, None, || format!("commit offset of group {group} on {}-{}", t.name.0, p.partition_index))?;
+                CliError::check(p.error_code, None, || {
+                    format!(
+                        "commit offset of group {group} on {}-{}",
+                        t.name.0, p.partition_index
+                    )
+                })?;
             }
         }
     }
@@ -279,10 +403,15 @@ async fn delete(client: &mut Client, groups: Vec<String>) -> Result<Report> {
             .call(|_| DeleteGroupsRequest::default().with_groups_names(vec![group_id(group)]))
             .await?;
         for r in &response.results {
-            CliError::check(r.error_code, None, || format!("delete group {}", r.group_id.0))?;
+            CliError::check(r.error_code, None, || {
+                format!("delete group {}", r.group_id.0)
+            })?;
         }
     }
-    Ok(Report::message(json!({"deleted": groups}), format!("deleted {}", groups.join(", "))))
+    Ok(Report::message(
+        json!({"deleted": groups}),
+        format!("deleted {}", groups.join(", ")),
+    ))
 }
 
 #[cfg(test)]
@@ -295,19 +424,27 @@ mod tests {
     #[test]
     fn topic_specs() {
         assert_eq!(parse_topic_spec("t").unwrap(), ("t".to_string(), None));
-        assert_eq!(parse_topic_spec("t:0,2").unwrap(), ("t".to_string(), Some(vec![0, 2])));
+        assert_eq!(
+            parse_topic_spec("t:0,2").unwrap(),
+            ("t".to_string(), Some(vec![0, 2]))
+        );
         assert!(parse_topic_spec("t:x").is_err());
     }
 
     #[test]
     fn assignments_decode() {
         let assignment = ConsumerProtocolAssignment::default().with_assigned_partitions(vec![
-            TopicPartition::default().with_topic(TopicName(StrBytes::from_static_str("orders"))).with_partitions(vec![0, 1]),
+            TopicPartition::default()
+                .with_topic(TopicName(StrBytes::from_static_str("orders")))
+                .with_partitions(vec![0, 1]),
         ]);
         let mut buf = bytes::BytesMut::new();
         buf.put_i16(1);
         assignment.encode(&mut buf, 1).unwrap();
-        assert_eq!(decode_assignment(buf.freeze()), vec![("orders".to_string(), 0), ("orders".to_string(), 1)]);
+        assert_eq!(
+            decode_assignment(buf.freeze()),
+            vec![("orders".to_string(), 0), ("orders".to_string(), 1)]
+        );
         assert!(decode_assignment(bytes::Bytes::new()).is_empty());
     }
 }

@@ -82,7 +82,11 @@ pub(crate) async fn list_offsets(
         }
     }
     if let OffsetSpec::Time(_) = spec {
-        let past_end: Vec<i32> = out.iter().filter(|(_, &o)| o < 0).map(|(&p, _)| p).collect();
+        let past_end: Vec<i32> = out
+            .iter()
+            .filter(|(_, &o)| o < 0)
+            .map(|(&p, _)| p)
+            .collect();
         if !past_end.is_empty() {
             let ends = Box::pin(list_offsets(
                 client,
@@ -138,7 +142,9 @@ pub(crate) fn resolve_reset(to: ResetTo, earliest: i64, latest: i64, at_time: Op
         ResetTo::Earliest => earliest,
         ResetTo::Latest => latest,
         ResetTo::Offset(o) => o.clamp(earliest, latest.max(earliest)),
-        ResetTo::Time(_) => at_time.unwrap_or(latest).clamp(earliest, latest.max(earliest)),
+        ResetTo::Time(_) => at_time
+            .unwrap_or(latest)
+            .clamp(earliest, latest.max(earliest)),
     }
 }
 
@@ -170,8 +176,14 @@ mod tests {
     #[test]
     fn times() {
         assert_eq!(parse_time("1700000000000").unwrap(), 1_700_000_000_000);
-        assert_eq!(parse_time("2023-11-14T22:13:20Z").unwrap(), 1_700_000_000_000);
-        assert_eq!(parse_time("2023-11-14T22:13:20.5Z").unwrap(), 1_700_000_000_500);
+        assert_eq!(
+            parse_time("2023-11-14T22:13:20Z").unwrap(),
+            1_700_000_000_000
+        );
+        assert_eq!(
+            parse_time("2023-11-14T22:13:20.5Z").unwrap(),
+            1_700_000_000_500
+        );
         assert_eq!(parse_time("yesterday").unwrap_err().exit_code(), 2);
     }
 }

@@ -73,8 +73,12 @@ impl LineReader<'_> {
                 };
                 let field = |name: &str| object.get(name).filter(|v| !v.is_null());
                 // Schema formats take the JSON value itself; strings their text.
-                record.key = field("key").map(|k| self.keys.encode(&text(k))).transpose()?;
-                record.value = field("value").map(|v| self.values.encode(&text(v))).transpose()?;
+                record.key = field("key")
+                    .map(|k| self.keys.encode(&text(k)))
+                    .transpose()?;
+                record.value = field("value")
+                    .map(|v| self.values.encode(&text(v)))
+                    .transpose()?;
                 if let Some(Value::Object(headers)) = field("headers") {
                     for (k, v) in headers {
                         let value = (!v.is_null()).then(|| Bytes::from(text(v)));
@@ -84,9 +88,11 @@ impl LineReader<'_> {
                 if partition.is_none() {
                     partition = field("partition")
                         .map(|p| {
-                            p.as_i64().and_then(|p| i32::try_from(p).ok()).ok_or_else(|| {
-                                CliError::usage(format!("line {line:?}: bad partition"))
-                            })
+                            p.as_i64()
+                                .and_then(|p| i32::try_from(p).ok())
+                                .ok_or_else(|| {
+                                    CliError::usage(format!("line {line:?}: bad partition"))
+                                })
                         })
                         .transpose()?;
                 }
@@ -118,9 +124,25 @@ pub(crate) async fn run(client: &mut Client, args: ProduceArgs) -> Result<()> {
         }
     }
     let registry = args.schema.registry.as_deref();
-    let subject = args.schema.subject.clone().unwrap_or(format!("{}-value", args.topic));
-    let values = Serde::writer(args.schema.value_format, registry, &subject, args.schema.schema_id).await?;
-    let keys = Serde::writer(args.schema.key_format, registry, &format!("{}-key", args.topic), None).await?;
+    let subject = args
+        .schema
+        .subject
+        .clone()
+        .unwrap_or(format!("{}-value", args.topic));
+    let values = Serde::writer(
+        args.schema.value_format,
+        registry,
+        &subject,
+        args.schema.schema_id,
+    )
+    .await?;
+    let keys = Serde::writer(
+        args.schema.key_format,
+        registry,
+        &format!("{}-key", args.topic),
+        None,
+    )
+    .await?;
     let headers = args
         .headers
         .iter()
@@ -197,7 +219,9 @@ pub(crate) async fn run(client: &mut Client, args: ProduceArgs) -> Result<()> {
         ),
     );
     match args.conn.output.output {
-        crate::args::OutputFormat::Json => super::write_stdout(&report.render(args.conn.output.output)),
+        crate::args::OutputFormat::Json => {
+            super::write_stdout(&report.render(args.conn.output.output))
+        }
         // The summary is for the person watching; stdout stays clean.
         crate::args::OutputFormat::Table => {
             eprintln!("{}", report.render(args.conn.output.output));
@@ -301,7 +325,10 @@ impl Producer {
                         format!("produce to {}-{}", self.layout.name, p.index)
                     })?;
                     let n = counts.get(&p.index).copied().unwrap_or(0);
-                    let entry = self.produced.entry(p.index).or_insert((0, p.base_offset, -1));
+                    let entry = self
+                        .produced
+                        .entry(p.index)
+                        .or_insert((0, p.base_offset, -1));
                     entry.0 += n;
                     entry.2 = p.base_offset + n as i64 - 1;
                 }

@@ -31,7 +31,9 @@ fn schema_type(name: &str) -> Result<&'static str> {
         "AVRO" => Ok("AVRO"),
         "JSON" | "JSON_SCHEMA" | "JSONSCHEMA" => Ok("JSON"),
         "PROTOBUF" => Ok("PROTOBUF"),
-        other => Err(CliError::usage(format!("schema type {other}: expected AVRO, JSON or PROTOBUF"))),
+        other => Err(CliError::usage(format!(
+            "schema type {other}: expected AVRO, JSON or PROTOBUF"
+        ))),
     }
 }
 
@@ -40,14 +42,25 @@ fn new_schema(path: &Path, kind: &str) -> Result<Value> {
 }
 
 pub(crate) async fn run(args: &RegistryArgs, action: SchemaAction) -> Result<Report> {
-    let registry = Registry::new(&args.registry, args.registry_user.clone(), args.registry_password.clone())?;
+    let registry = Registry::new(
+        &args.registry,
+        args.registry_user.clone(),
+        args.registry_password.clone(),
+    )?;
     match action {
-        SchemaAction::Register { subject, schema_file, schema_type } => {
+        SchemaAction::Register {
+            subject,
+            schema_file,
+            schema_type,
+        } => {
             let body = new_schema(&schema_file, &schema_type)?;
             let path = format!("/subjects/{}/versions", segment(&subject));
             let answer = registry.request(Method::POST, &path, Some(body)).await?;
             let id = answer["id"].clone();
-            Ok(Report::message(json!({"subject": subject, "id": id}), format!("registered under {subject} with id {id}")))
+            Ok(Report::message(
+                json!({"subject": subject, "id": id}),
+                format!("registered under {subject} with id {id}"),
+            ))
         }
         SchemaAction::List => {
             let subjects = registry.get("/subjects").await?;
@@ -57,7 +70,11 @@ pub(crate) async fn run(args: &RegistryArgs, action: SchemaAction) -> Result<Rep
             }
             Ok(Report::table(subjects, table))
         }
-        SchemaAction::Get { subject, version, id } => {
+        SchemaAction::Get {
+            subject,
+            version,
+            id,
+        } => {
             let found = match (&subject, id) {
                 (_, Some(id)) => {
                     let mut found = registry.get(&format!("/schemas/ids/{id}")).await?;
@@ -65,7 +82,13 @@ pub(crate) async fn run(args: &RegistryArgs, action: SchemaAction) -> Result<Rep
                     found
                 }
                 (Some(subject), None) => {
-                    registry.get(&format!("/subjects/{}/versions/{}", segment(subject), segment(&version))).await?
+                    registry
+                        .get(&format!(
+                            "/subjects/{}/versions/{}",
+                            segment(subject),
+                            segment(&version)
+                        ))
+                        .await?
                 }
                 (None, None) => return Err(CliError::usage("schema get needs a subject or --id")),
             };
@@ -75,16 +98,33 @@ pub(crate) async fn run(args: &RegistryArgs, action: SchemaAction) -> Result<Rep
                 Value::String(s) => s.clone(),
                 v => v.to_string(),
             };
-            table.row(vec![field("subject"), field("version"), field("id"), found["schemaType"].as_str().unwrap_or("AVRO").to_string()]);
+            table.row(vec![
+                field("subject"),
+                field("version"),
+                field("id"),
+                found["schemaType"].as_str().unwrap_or("AVRO").to_string(),
+            ]);
             Ok(Report {
                 lines: Vec::new(),
-                tables: vec![table, Table::new(vec!["SCHEMA"]).titled(found["schema"].as_str().unwrap_or_default())],
+                tables: vec![
+                    table,
+                    Table::new(vec!["SCHEMA"]).titled(found["schema"].as_str().unwrap_or_default()),
+                ],
                 json: found,
             })
         }
-        SchemaAction::Check { subject, schema_file, schema_type, version } => {
+        SchemaAction::Check {
+            subject,
+            schema_file,
+            schema_type,
+            version,
+        } => {
             let body = new_schema(&schema_file, &schema_type)?;
-            let path = format!("/compatibility/subjects/{}/versions/{}?verbose=true", segment(&subject), segment(&version));
+            let path = format!(
+                "/compatibility/subjects/{}/versions/{}?verbose=true",
+                segment(&subject),
+                segment(&version)
+            );
             let answer = registry.request(Method::POST, &path, Some(body)).await?;
             let compatible = answer["is_compatible"].as_bool().unwrap_or(false);
             if !compatible {
@@ -95,15 +135,24 @@ pub(crate) async fn run(args: &RegistryArgs, action: SchemaAction) -> Result<Rep
                     .map(|m| m.as_str().map_or_else(|| m.to_string(), str::to_owned))
                     .collect();
                 let format = args.output.output;
-                super::write_stdout(&Report::message(answer.clone(), "not compatible".into()).render(format))?;
+                super::write_stdout(
+                    &Report::message(answer.clone(), "not compatible".into()).render(format),
+                )?;
                 return Err(CliError::State(format!(
                     "the schema is not compatible with {subject} version {version}: {}",
                     messages.join("; ")
                 )));
             }
-            Ok(Report::message(answer, format!("compatible with {subject} version {version}")))
+            Ok(Report::message(
+                answer,
+                format!("compatible with {subject} version {version}"),
+            ))
         }
-        SchemaAction::Delete { subject, version, permanent } => {
+        SchemaAction::Delete {
+            subject,
+            version,
+            permanent,
+        } => {
             let mut path = format!("/subjects/{}", segment(&subject));
             if let Some(v) = &version {
                 path.push_str(&format!("/versions/{}", segment(v)));
@@ -112,7 +161,10 @@ pub(crate) async fn run(args: &RegistryArgs, action: SchemaAction) -> Result<Rep
                 path.push_str("?permanent=true");
             }
             let answer = registry.request(Method::DELETE, &path, None).await?;
-            Ok(Report::message(json!({"subject": subject, "deleted": answer}), format!("deleted {subject} {answer}")))
+            Ok(Report::message(
+                json!({"subject": subject, "deleted": answer}),
+                format!("deleted {subject} {answer}"),
+            ))
         }
     }
 }

@@ -57,8 +57,9 @@ async fn create(
         .iter()
         .map(|c| split_key_value(c, "--config"))
         .collect::<Result<Vec<_>>>()?;
-    let request = CreateTopicsRequest::default().with_timeout_ms(30_000).with_topics(vec![
-        CreatableTopic::default()
+    let request = CreateTopicsRequest::default()
+        .with_timeout_ms(30_000)
+        .with_topics(vec![CreatableTopic::default()
             .with_name(name(&topic))
             .with_num_partitions(partitions.unwrap_or(-1))
             .with_replication_factor(replication_factor.unwrap_or(-1))
@@ -71,8 +72,7 @@ async fn create(
                             .with_value(Some(StrBytes::from_string(v)))
                     })
                     .collect(),
-            ),
-    ]);
+            )]);
     let response = client.controller().await?.call(|_| request).await?;
     let result = response
         .topics
@@ -141,10 +141,19 @@ async fn describe(client: &mut Client, topic: &str) -> Result<Report> {
     let partitions: Vec<i32> = layout.leaders.keys().copied().collect();
     let starts = list_offsets(client, &layout, &partitions, OffsetSpec::Earliest, false).await?;
     let ends = list_offsets(client, &layout, &partitions, OffsetSpec::Latest, false).await?;
-    let mut table =
-        Table::new(vec!["PARTITION", "LEADER", "REPLICAS", "ISR", "START", "END", "RECORDS"]);
+    let mut table = Table::new(vec![
+        "PARTITION",
+        "LEADER",
+        "REPLICAS",
+        "ISR",
+        "START",
+        "END",
+        "RECORDS",
+    ]);
     let mut parts_json = Vec::new();
-    let ids = |ids: &[kafka_protocol::messages::BrokerId]| -> Vec<i32> { ids.iter().map(|b| b.0).collect() };
+    let ids = |ids: &[kafka_protocol::messages::BrokerId]| -> Vec<i32> {
+        ids.iter().map(|b| b.0).collect()
+    };
     let join = |ids: &[i32]| ids.iter().map(i32::to_string).collect::<Vec<_>>().join(",");
     for p in &t.partitions {
         let start = starts.get(&p.partition_index).copied().unwrap_or(-1);
@@ -171,7 +180,11 @@ async fn describe(client: &mut Client, topic: &str) -> Result<Report> {
     let configs = describe_configs(client, topic).await?;
     let mut config_table = Table::new(vec!["CONFIG", "VALUE", "SOURCE"]).titled("Configs:");
     for (k, v, source) in &configs {
-        config_table.row(vec![k.clone(), v.clone().unwrap_or_default(), source.to_string()]);
+        config_table.row(vec![
+            k.clone(),
+            v.clone().unwrap_or_default(),
+            source.to_string(),
+        ]);
     }
     let json = json!({
         "name": topic,
@@ -182,7 +195,10 @@ async fn describe(client: &mut Client, topic: &str) -> Result<Report> {
     });
     Ok(Report {
         json,
-        tables: vec![table.titled(format!("Topic {topic} ({})", t.topic_id)), config_table],
+        tables: vec![
+            table.titled(format!("Topic {topic} ({})", t.topic_id)),
+            config_table,
+        ],
         lines: Vec::new(),
     })
 }
@@ -210,10 +226,12 @@ async fn describe_configs(
     let response = client
         .any()
         .call(|_| {
-            DescribeConfigsRequest::default().with_resources(vec![DescribeConfigsResource::default()
-                .with_resource_type(TOPIC_RESOURCE)
-                .with_resource_name(StrBytes::from_string(topic.to_string()))
-                .with_configuration_keys(None)])
+            DescribeConfigsRequest::default().with_resources(vec![
+                DescribeConfigsResource::default()
+                    .with_resource_type(TOPIC_RESOURCE)
+                    .with_resource_name(StrBytes::from_string(topic.to_string()))
+                    .with_configuration_keys(None),
+            ])
         })
         .await?;
     let result = response
@@ -246,7 +264,9 @@ async fn alter_config(
     delete: Vec<String>,
 ) -> Result<Report> {
     if set.is_empty() && delete.is_empty() {
-        return Err(CliError::usage("alter-config needs --set key=value or --delete key"));
+        return Err(CliError::usage(
+            "alter-config needs --set key=value or --delete key",
+        ));
     }
     let mut configs = Vec::new();
     for item in &set {
