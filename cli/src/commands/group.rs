@@ -72,10 +72,18 @@ async fn list(client: &mut Client) -> Result<Report> {
     Ok(Report::table(Value::Array(json), table))
 }
 
-/// A group's state and members: (member id, client id, host, assigned (topic, partition)).
+/// One member of a group and the partitions assigned to it.
+struct Member {
+    id: String,
+    client_id: String,
+    host: String,
+    assigned: Vec<(String, i32)>,
+}
+
+/// A group's state and members.
 struct Described {
     state: String,
-    members: Vec<(String, String, String, Vec<(String, i32)>)>,
+    members: Vec<Member>,
 }
 
 async fn describe_group(client: &mut Client, group: &str) -> Result<Described> {
@@ -102,12 +110,12 @@ async fn describe_group(client: &mut Client, group: &str) -> Result<Described> {
             } else {
                 Vec::new()
             };
-            (
-                m.member_id.to_string(),
-                m.client_id.to_string(),
-                m.client_host.to_string(),
+            Member {
+                id: m.member_id.to_string(),
+                client_id: m.client_id.to_string(),
+                host: m.client_host.to_string(),
                 assigned,
-            )
+            }
         })
         .collect();
     Ok(Described {
@@ -173,11 +181,11 @@ async fn describe(client: &mut Client, group: &str) -> Result<Report> {
     let described = describe_group(client, group).await?;
     let offsets = committed(client, group).await?;
     let mut owner: BTreeMap<(String, i32), (String, String, String)> = BTreeMap::new();
-    for (member, client_id, host, assigned) in &described.members {
-        for tp in assigned {
+    for m in &described.members {
+        for tp in &m.assigned {
             owner.insert(
                 tp.clone(),
-                (member.clone(), client_id.clone(), host.clone()),
+                (m.id.clone(), m.client_id.clone(), m.host.clone()),
             );
         }
     }
@@ -245,7 +253,12 @@ async fn describe(client: &mut Client, group: &str) -> Result<Report> {
     let json = json!({
         "group": group,
         "state": described.state,
-        "members": described.members.iter().map(|(m, c, h, a)| json!({"member_id": m, "client_id": c, "host": h, "assignment": a.iter().map(|(t, p)| json!({"topic": t, "partition": p})).collect::<Vec<_>>()})).collect::<Vec<_>>(),
+        "members": described.members.iter().map(|m| json!({
+            "member_id": m.id,
+            "client_id": m.client_id,
+            "host": m.host,
+            "assignment": m.assigned.iter().map(|(t, p)| json!({"topic": t, "partition": p})).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
         "lag": total_lag,
         "partitions": rows,
     });

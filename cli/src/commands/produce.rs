@@ -109,7 +109,7 @@ fn now_ms() -> i64 {
 }
 
 pub(crate) async fn run(client: &mut Client, args: ProduceArgs) -> Result<()> {
-    if !matches!(args.acks, -1 | 0 | 1) {
+    if !(-1..=1).contains(&args.acks) {
         return Err(CliError::usage("--acks must be -1, 0 or 1"));
     }
     let compression = parse_compression(&args.compression)?;
