@@ -79,6 +79,9 @@ pub struct Cli {
     /// shippers.
     #[arg(long, env = "STRATA_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// A command-line tool instead of the server (without one, the server starts).
+    #[command(subcommand)]
+    pub command: Option<strata_cli::Command>,
 }
 
 /// The shape of log lines on stderr.

@@ -1,11 +1,15 @@
-//! `strata`: start the broker with the effective configuration.
+//! `strata`: start the broker with the effective configuration, or run
+//! one of the command-line subcommands (`strata topic list`, ...).
 
 use clap::Parser;
 use strata_broker::config::{BrokerConfig, Cli, LogFormat};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
+    let mut cli = Cli::parse();
+    if let Some(command) = cli.command.take() {
+        return strata_cli::run(command);
+    }
     let logs = tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_new(&cli.log).unwrap_or_else(|_| EnvFilter::new("info")))
         .with_writer(std::io::stderr);

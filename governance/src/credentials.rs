@@ -122,14 +122,14 @@ impl ScramCredential {
 const SALT_LEN: usize = 24;
 
 /// `len` bytes from the operating system's generator.
-pub(crate) fn random_bytes(len: usize) -> Vec<u8> {
+pub fn random_bytes(len: usize) -> Vec<u8> {
     let mut bytes = vec![0; len];
     getrandom::fill(&mut bytes).expect("the operating system's random generator failed");
     bytes
 }
 
 /// RFC 5802's `Hi(password, salt, i)`: PBKDF2 with the mechanism's HMAC.
-pub(crate) fn salted_password(
+pub fn salted_password(
     mechanism: ScramMechanism,
     password: &str,
     salt: &[u8],
@@ -148,7 +148,7 @@ pub(crate) fn salted_password(
 }
 
 /// `HMAC(key, data)` with the mechanism's hash.
-pub(crate) fn hmac(mechanism: ScramMechanism, key: &[u8], data: &[u8]) -> Vec<u8> {
+pub fn hmac(mechanism: ScramMechanism, key: &[u8], data: &[u8]) -> Vec<u8> {
     fn run<D: hmac::EagerHash>(key: &[u8], data: &[u8]) -> Vec<u8> {
         let mut mac = Hmac::<D>::new_from_slice(key).expect("HMAC takes keys of any length");
         mac.update(data);
@@ -161,7 +161,7 @@ pub(crate) fn hmac(mechanism: ScramMechanism, key: &[u8], data: &[u8]) -> Vec<u8
 }
 
 /// `H(data)` with the mechanism's hash.
-pub(crate) fn hash(mechanism: ScramMechanism, data: &[u8]) -> Vec<u8> {
+pub fn hash(mechanism: ScramMechanism, data: &[u8]) -> Vec<u8> {
     match mechanism {
         ScramMechanism::Sha256 => Sha256::digest(data).to_vec(),
         ScramMechanism::Sha512 => Sha512::digest(data).to_vec(),

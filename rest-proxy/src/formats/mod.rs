@@ -167,6 +167,63 @@ impl Compiled {
     }
 }
 
+/// A registered schema compiled for writing and reading Confluent's wire
+/// format outside this process's registry: the `strata` command line
+/// fetches schemas over HTTP and uses the same conversions as the REST Proxy.
+pub struct SchemaCodec(Compiled);
+
+impl SchemaCodec {
+    /// Compiles a parsed schema (Protobuf writes its first message).
+    pub fn compile(parsed: &ParsedSchema) -> Result<SchemaCodec, String> {
+        Compiled::compile(parsed).map(SchemaCodec)
+    }
+
+    /// The schema's type.
+    pub fn schema_type(&self) -> SchemaType {
+        self.0.schema_type()
+    }
+
+    /// `value` (Avro's JSON encoding, JSON, Protobuf's JSON mapping) in
+    /// Confluent's wire format under schema `id`.
+    pub fn encode(&self, id: u32, value: &Value) -> Result<Vec<u8>, String> {
+        let mut out = Vec::with_capacity(64);
+        out.push(wire::MAGIC_BYTE);
+        out.extend_from_slice(&id.to_be_bytes());
+        match &self.0 {
+            Compiled::Avro(codec) => codec.encode(value, &mut out)?,
+            Compiled::Json(schema) => {
+                if let Err(e) = schema.validator().validate(value) {
+                    return Err(format!("#{}: {e}", e.instance_path()));
+                }
+                out.extend_from_slice(value.to_string().as_bytes());
+            }
+            Compiled::Protobuf(_, message) => {
+                out.extend_from_slice(&wire::encode_message_indexes(&[0]));
+                out.extend_from_slice(&protobuf::encode(message, value)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The JSON of a wire-format payload (after the magic byte and id).
+    pub fn decode(&self, payload: &[u8]) -> Result<Value, String> {
+        match &self.0 {
+            Compiled::Avro(codec) => codec.decode(payload),
+            Compiled::Json(_) => {
+                serde_json::from_slice(payload).map_err(|e| format!("not JSON: {e}"))
+            }
+            Compiled::Protobuf(schema, _) => {
+                let (indexes, data) =
+                    wire::split_message_indexes(payload).map_err(|e| e.to_string())?;
+                let message = schema
+                    .message_by_indexes(&indexes)
+                    .ok_or_else(|| format!("no message at indexes {indexes:?}"))?;
+                protobuf::decode(&message, data)
+            }
+        }
+    }
+}
+
 /// What a compiled schema was compiled from, to tell a cached entry still
 /// stands for the registry's schema of that id.
 #[derive(PartialEq, Eq)]
