@@ -121,15 +121,17 @@ impl ScramCredential {
 /// of base64 text; RFC 5802 sets no length).
 const SALT_LEN: usize = 24;
 
-/// `len` bytes from the operating system's generator.
-pub(crate) fn random_bytes(len: usize) -> Vec<u8> {
+/// `len` bytes from the operating system's random generator (salts).
+pub fn random_bytes(len: usize) -> Vec<u8> {
     let mut bytes = vec![0; len];
     getrandom::fill(&mut bytes).expect("the operating system's random generator failed");
     bytes
 }
 
 /// RFC 5802's `Hi(password, salt, i)`: PBKDF2 with the mechanism's HMAC.
-pub(crate) fn salted_password(
+/// Public for clients of AlterUserScramCredentials (the web console), which
+/// send this instead of the password.
+pub fn salted_password(
     mechanism: ScramMechanism,
     password: &str,
     salt: &[u8],
