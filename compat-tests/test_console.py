@@ -192,10 +192,29 @@ def test_topic_avro_record_lag_and_reset_in_the_browser(broker, browser):
     finally:
         c.close()
 
-    # overview answers with the listeners and the traffic
+    # the subject the Avro produce registered: a compatible next version is checked as such
+    go(browser, console + f"#/schemas/{topic}-value")
+    until(browser, lambda d: css(d, "#schema-text") and css(d, "#schema-text")[0].get_attribute("value"),
+          "the subject page")
+    evolved = json.loads(ORDER)
+    evolved["fields"].append({"name": "note", "type": "string", "default": ""})
+    css(browser, "#schema-text")[0].clear()
+    css(browser, "#schema-text")[0].send_keys(json.dumps(evolved))
+    css(browser, "#schema-check")[0].click()
+    until(browser, lambda d: css(d, "#compat-ok"), "the compatibility check")
+    shot(browser, "schemas")
+
+    # overview: the listeners, and throughput while records arrive
     go(browser, console + "#/overview")
     until(browser, lambda d: css(d, "#listeners") and "PLAINTEXT" in css(d, "#listeners")[0].text, "the overview")
-    time.sleep(2.5)  # a second poll, so throughput has a rate
+
+    def producing(d):
+        requests.post(f"{broker.rest_proxy_url}/topics/{topic}", timeout=30,
+                      headers={"Content-Type": "application/vnd.kafka.json.v2+json"},
+                      data=json.dumps({"records": [{"value": {"pad": "x" * 2000}}] * 20}))
+        return css(d, "#rate-in")[0].text not in ("0 B/s", "")
+
+    until(browser, producing, "throughput in above zero")
     shot(browser, "overview")
 
 
@@ -274,3 +293,23 @@ def test_the_console_asks_for_a_login_and_shows_only_what_the_user_may_describe(
     go(browser, secure.admin_url + "/console/#/security")
     until(browser, lambda d: css(d, "#error") and css(d, "#error")[0].is_displayed(), "alice refused the ACL list")
     shot(browser, "secure-security-alice")
+
+    # the admin sees users and ACLs and creates a user in the page
+    css(browser, "#logout")[0].click()
+    until(browser, lambda d: css(d, "#login")[0].is_displayed(), "the login form again")
+    css(browser, "#login-user")[0].send_keys(ADMIN_USER)
+    css(browser, "#login-password")[0].send_keys(ADMIN_PASSWORD)
+    css(browser, "#login-submit")[0].click()
+    go(browser, secure.admin_url + "/console/#/security")
+    until(browser, lambda d: css(d, "#acls-table") and visible in css(d, "#acls-table")[0].text, "alice's ACL listed")
+    until(browser, lambda d: css(d, "#users-table") and "alice" in css(d, "#users-table")[0].text, "alice listed")
+    css(browser, "#user-name")[0].send_keys("carol")
+    css(browser, "#user-password")[0].send_keys("carol-secret")
+    css(browser, "#user-form button")[0].click()
+    until(browser, lambda d: "carol" in css(d, "#users-table")[0].text, "carol listed")
+    shot(browser, "secure-security-admin")
+    described = kafka.describe_user_scram_credentials(["carol"])["carol"].result(timeout=15)
+    assert [info.mechanism.name for info in described.scram_credential_infos] == ["SCRAM_SHA_512"]
+    # and carol can log in to the console with that password
+    r = requests.get(f"{secure.admin_url}/console/api/whoami", auth=("carol", "carol-secret"), timeout=10)
+    assert r.status_code == 200 and r.json()["principal"] == "User:carol"

@@ -348,10 +348,9 @@ impl Server {
             schemas.clone(),
             config.data_dir.clone(),
         ));
-        face.open(console::without_browser_prompt(http_auth.layer(
-            Face::Admin,
-            http_metrics.measure("admin", admin_routes),
-        )));
+        face.open(console::without_browser_prompt(
+            http_auth.layer(Face::Admin, http_metrics.measure("admin", admin_routes)),
+        ));
         tasks.extend([
             tokio::spawn(http::serve_http(
                 schema_registry,

@@ -16,7 +16,11 @@ const INDEX: &str = include_str!("assets/index.html");
 
 /// Every asset the page loads, by name.
 const ASSETS: &[(&str, &str, &str)] = &[
-    ("app.css", "text/css; charset=utf-8", include_str!("assets/app.css")),
+    (
+        "app.css",
+        "text/css; charset=utf-8",
+        include_str!("assets/app.css"),
+    ),
     ("app.js", JS, include_str!("assets/app.js")),
     ("topics.js", JS, include_str!("assets/topics.js")),
     ("messages.js", JS, include_str!("assets/messages.js")),
@@ -80,16 +84,28 @@ mod tests {
         let page = get("/console/").await;
         assert_eq!(page.status(), StatusCode::OK);
         for (name, _, body) in ASSETS {
-            assert!(INDEX.contains(&format!("/console/assets/{name}")), "{name} is loaded");
-            assert!(!body.contains("http://") && !body.contains("https://"), "{name}: no CDN");
+            assert!(
+                INDEX.contains(&format!("/console/assets/{name}")),
+                "{name} is loaded"
+            );
+            assert!(
+                !body.contains("http://") && !body.contains("https://"),
+                "{name}: no CDN"
+            );
         }
-        assert!(!INDEX.contains("http://") && !INDEX.contains("https://"), "no CDN");
+        assert!(
+            !INDEX.contains("http://") && !INDEX.contains("https://"),
+            "no CDN"
+        );
         let script = get("/console/assets/app.js").await;
         assert_eq!(
             script.headers()[header::CONTENT_TYPE],
             "text/javascript; charset=utf-8"
         );
-        assert_eq!(get("/console/assets/nope.js").await.status(), StatusCode::NOT_FOUND);
+        assert_eq!(
+            get("/console/assets/nope.js").await.status(),
+            StatusCode::NOT_FOUND
+        );
         assert_eq!(get("/").await.status(), StatusCode::SEE_OTHER);
     }
 }

@@ -14,6 +14,7 @@
 use axum::extract::{Path, State};
 use axum::Json;
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
+use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
 use kafka_protocol::messages::offset_commit_request::{
     OffsetCommitRequestPartition, OffsetCommitRequestTopic,
 };
@@ -21,7 +22,6 @@ use kafka_protocol::messages::{
     BrokerId, DescribeGroupsRequest, GroupId, ListOffsetsRequest, MetadataRequest,
     OffsetCommitRequest, TopicName,
 };
-use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
 use kafka_protocol::protocol::StrBytes;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -49,9 +49,8 @@ pub(super) struct ResetBody {
 
 impl Target {
     fn parse(to: &str, value: Option<i64>) -> Result<Self, RestError> {
-        let needs = |what: &str| {
-            RestError::bad_request(format!("Resetting to {what} needs a \"value\"."))
-        };
+        let needs =
+            |what: &str| RestError::bad_request(format!("Resetting to {what} needs a \"value\"."));
         match to {
             "earliest" => Ok(Target::Earliest),
             "latest" => Ok(Target::Latest),
@@ -97,7 +96,9 @@ pub(super) async fn reset(
         )
         .await?;
     let Some(described) = described.groups.first() else {
-        return Err(RestError::kafka("DescribeGroups answered without the group"));
+        return Err(RestError::kafka(
+            "DescribeGroups answered without the group",
+        ));
     };
     kafka_error(described.error_code, described.error_message.as_deref())?;
     if !may_reset(&described.group_state) {
@@ -143,7 +144,9 @@ pub(super) async fn reset(
         .iter()
         .map(|(p, o)| json!({"partition": p, "offset": o}))
         .collect();
-    Ok(Json(json!({"group": group, "topic": body.topic, "offsets": answer})))
+    Ok(Json(
+        json!({"group": group, "topic": body.topic, "offsets": answer}),
+    ))
 }
 
 /// The partitions of `topic`, if the caller may describe it.
@@ -193,7 +196,11 @@ async fn list_offsets(
                     .collect(),
             )]);
     let response = console.send(caller, request).await?;
-    let answered: Vec<_> = response.topics.into_iter().flat_map(|t| t.partitions).collect();
+    let answered: Vec<_> = response
+        .topics
+        .into_iter()
+        .flat_map(|t| t.partitions)
+        .collect();
     partitions
         .iter()
         .map(|p| {
@@ -270,7 +277,10 @@ mod tests {
             Target::parse("timestamp", Some(7)).unwrap(),
             Target::Timestamp(7)
         );
-        assert_eq!(Target::parse("offset", None).unwrap_err().status.as_u16(), 400);
+        assert_eq!(
+            Target::parse("offset", None).unwrap_err().status.as_u16(),
+            400
+        );
         assert!(Target::parse("middle", None).is_err());
     }
 

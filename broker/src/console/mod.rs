@@ -100,7 +100,10 @@ pub(crate) fn router(
             get(messages::browse),
         )
         .route("/console/api/groups/{group}/reset", post(groups::reset))
-        .route("/console/api/users", get(security::list).post(security::upsert))
+        .route(
+            "/console/api/users",
+            get(security::list).post(security::upsert),
+        )
         .route("/console/api/users/{user}", delete(security::remove))
         .with_state(state)
         .nest_service("/console/rest", rest)
@@ -170,7 +173,10 @@ mod tests {
         let denied = kafka_error(29, None).unwrap_err();
         assert_eq!(denied.error_code, 40301);
         let missing = kafka_error(3, Some("no such topic")).unwrap_err();
-        assert_eq!((missing.status.as_u16(), missing.message.as_str()), (404, "no such topic"));
+        assert_eq!(
+            (missing.status.as_u16(), missing.message.as_str()),
+            (404, "no such topic")
+        );
         assert_eq!(kafka_error(-1, None).unwrap_err().status.as_u16(), 400);
     }
 }

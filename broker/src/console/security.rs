@@ -101,7 +101,9 @@ pub(super) async fn upsert(
             .with_salted_password(Bytes::from(salted)),
     ]);
     alter(&console, &caller, request).await?;
-    Ok(Json(json!({"user": body.user, "mechanism": mechanism.name()})))
+    Ok(Json(
+        json!({"user": body.user, "mechanism": mechanism.name()}),
+    ))
 }
 
 pub(super) async fn remove(
@@ -142,7 +144,11 @@ async fn describe(
     );
     let answer = console
         .kafka
-        .call(caller, 0, RequestKind::DescribeUserScramCredentials(request))
+        .call(
+            caller,
+            0,
+            RequestKind::DescribeUserScramCredentials(request),
+        )
         .await
         .map_err(|e| RestError::kafka(e.to_string()))?;
     let ResponseKind::DescribeUserScramCredentials(response) = answer else {

@@ -57,7 +57,9 @@ pub(super) async fn summaries(
     let mut tiered: HashMap<(String, i32), u64> = HashMap::new();
     if let Some(tier) = console.broker.cluster.tier() {
         for (spec, bytes) in tier.remote_sizes() {
-            *tiered.entry((spec.topic.clone(), spec.partition)).or_default() += bytes;
+            *tiered
+                .entry((spec.topic.clone(), spec.partition))
+                .or_default() += bytes;
         }
     }
     let mut out = Vec::with_capacity(metadata.topics.len());

@@ -55,7 +55,7 @@ function bytes(n) {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
   let i = 0;
   while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
-  return (i === 0 ? n : n.toFixed(1)) + ' ' + units[i];
+  return (i === 0 ? Math.round(n) : n.toFixed(1)) + ' ' + units[i];
 }
 
 function num(n) { return n === null || n === undefined ? '–' : Number(n).toLocaleString('en-US'); }
@@ -110,8 +110,14 @@ function showLogin(message) {
   main().innerHTML = '';
   $('#nav').hidden = true;
   $('#login').hidden = false;
+  $('#whoami').textContent = '';
+  $('#logout').hidden = true;
+  $('#login-password').value = '';
+  if (!message) $('#login-user').value = '';
   const err = $('#login-error');
-  if (state.auth && message) { err.textContent = message; err.hidden = false; }
+  err.hidden = !(state.auth && message);
+  if (state.auth && message) err.textContent = message;
+  state.whoami = null;
   state.auth = null;
   sessionStorage.removeItem('strata.auth');
 }
@@ -188,8 +194,10 @@ pages.overview = async function (parts, query, route) {
       stat('Tiered', o.tier.enabled ? bytes(o.tier.bytes) : 'tiering off', 'tier-bytes') +
       stat('Disk used', used == null ? '–' : bytes(used) + ' of ' + bytes(disk.total_bytes), 'disk-used') +
       '</div>' +
-      '<div class="grid2"><div class="card"><h2>Bytes in per second</h2>' + sparkline(h.in, 600, 120, 'chart') +
-      '</div><div class="card"><h2>Bytes out per second</h2>' + sparkline(h.out, 600, 120, 'chart') + '</div></div>' +
+      '<div class="grid2"><div class="card"><h2>Bytes in per second <span class="muted">(peak ' + bytes(Math.max(0, ...h.in)) +
+      '/s)</span></h2>' + sparkline(h.in, 600, 120, 'chart') +
+      '</div><div class="card"><h2>Bytes out per second <span class="muted">(peak ' + bytes(Math.max(0, ...h.out)) +
+      '/s)</span></h2>' + sparkline(h.out, 600, 120, 'chart') + '</div></div>' +
       '<div class="card"><h2>Kafka listeners</h2>' + table(['Listener', 'Advertised'], listeners, 'listeners') +
       '<p class="muted">Data directory <span class="mono">' + esc(disk.data_dir) + '</span> · totals ' +
       num(o.traffic.records_in) + ' records in, ' + num(o.traffic.records_out) + ' out</p></div>';

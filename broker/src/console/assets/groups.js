@@ -9,7 +9,7 @@ pages.groups = async function (parts, query, route) {
   every(2000, async () => {
     const groups = await api(rest('/consumer-groups'));
     const rows = groups.data.map(g => '<tr data-group="' + esc(g.consumer_group_id) + '"><td><a href="#/groups/' +
-      enc(g.consumer_group_id) + '">' + esc(g.consumer_group_id) + '</a></td><td><span class="pill ' + esc(g.state) + '">' +
+      enc(g.consumer_group_id) + '">' + esc(g.consumer_group_id) + '</a></td><td><span class="pill ' + esc(String(g.state).toLowerCase()) + '">' +
       esc(g.state) + '</span></td><td>' + esc(g.type || '') + '</td><td>' + esc(g.partition_assignor || '') + '</td></tr>');
     $('#groups').innerHTML = table(['Group', 'State', 'Type', 'Assignor'], rows, 'groups-table');
   }, route);
