@@ -90,6 +90,7 @@ function every(ms, fn, route) {
 // A small line chart of `values` as inline SVG.
 function sparkline(values, width, height, cls) {
   width = width || 160; height = height || 32;
+  if (values.length === 1) values = [values[0], values[0]];  // one sample: a flat line
   if (values.length < 2) return '<svg class="' + (cls || 'spark') + '" width="' + width + '" height="' + height + '"></svg>';
   const max = Math.max(1, ...values);
   const step = width / (values.length - 1);

@@ -55,6 +55,7 @@ async function wireSecurity() {
     try {
       await api('/console/api/users', { method: 'POST', body: {
         user: $('#user-name').value, password: $('#user-password').value, mechanism: $('#user-mechanism').value } });
+      $('#user-name').value = '';
       $('#user-password').value = '';
       await drawUsers();
     } catch (e) { showError(e); }
