@@ -313,3 +313,55 @@ def test_the_console_asks_for_a_login_and_shows_only_what_the_user_may_describe(
     # and carol can log in to the console with that password
     r = requests.get(f"{secure.admin_url}/console/api/whoami", auth=("carol", "carol-secret"), timeout=10)
     assert r.status_code == 200 and r.json()["principal"] == "User:carol"
+
+
+def test_configs_messages_tail_produce_and_delete_in_the_browser(broker, browser):
+    from confluent_kafka import Producer
+    from confluent_kafka.admin import ConfigResource, ResourceType
+
+    topic = unique("console-edit")
+    create_topic(broker.bootstrap, topic)
+    console = broker.admin_url + "/console/"
+
+    # edit a config on the topic page; a real client reads it back
+    go(browser, console + f"#/topics/{topic}")
+    field = until(browser, lambda d: css(d, '.config-value[data-name="retention.ms"]'), "the configs")[0]
+    field.clear()
+    field.send_keys("3600000")
+    css(browser, "#save-configs")[0].click()
+    until(browser, lambda d: "retention.ms" in css(d, "#configs-saved")[0].text, "the configs saved")
+    resource = ConfigResource(ResourceType.TOPIC, topic)
+    configs = admin(broker.bootstrap).describe_configs([resource])[resource].result(timeout=15)
+    assert configs["retention.ms"].value == "3600000"
+
+    # binary bytes as hex, text headers as text, through the live tail
+    go(browser, console + f"#/messages/{topic}")
+    until(browser, lambda d: css(d, "#records"), "the messages page")
+    css(browser, "#msg-tail")[0].click()
+    p = Producer({"bootstrap.servers": broker.bootstrap})
+    p.produce(topic, key=b"k1", value=b"\x00\x01\xff", headers=[("trace", b"abc")])
+    assert p.flush(15) == 0
+    row = until(browser, lambda d: [r for r in css(d, "#records tr.record") if "00 01 ff" in r.text],
+                "the binary record in the tail")[0]
+    assert "BINARY" in row.text and "trace=abc" in row.text and "k1" in row.text
+
+    # produce from the page; the tail shows it
+    css(browser, "#produce-key")[0].send_keys("k2")
+    css(browser, "#produce-value")[0].send_keys('{"hello": "console"}')
+    css(browser, "#produce-headers")[0].send_keys("source=browser")
+    css(browser, "#produce-submit")[0].click()
+    until(browser, lambda d: "offset 1" in css(d, "#produce-result")[0].text, "the produce answer")
+    row = until(browser, lambda d: [r for r in css(d, "#records tr.record") if "console" in r.text],
+                "the produced record in the tail")[0]
+    assert "JSON" in row.text and "source=browser" in row.text
+    shot(browser, "messages-tail")
+
+    # delete the topic from its page
+    go(browser, console + f"#/topics/{topic}")
+    until(browser, lambda d: css(d, "#delete-topic"), "the topic page")[0].click()
+    browser.switch_to.alert.accept()
+    until(browser, lambda d: css(d, "#topics-table"), "back on the topic list")
+    deadline = time.monotonic() + 15
+    while topic in admin(broker.bootstrap).list_topics(timeout=10).topics and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert topic not in admin(broker.bootstrap).list_topics(timeout=10).topics

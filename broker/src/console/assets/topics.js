@@ -85,7 +85,7 @@ async function topicPage(name) {
   $('#save-configs').addEventListener('click', async () => {
     const data = [...document.querySelectorAll('.config-value')]
       .filter(i => i.value !== i.dataset.was)
-      .map(i => ({ name: i.dataset.name, value: i.value }));
+      .map(i => ({ name: i.dataset.name, value: i.value, operation: 'SET' }));
     if (!data.length) { $('#configs-saved').textContent = 'nothing changed'; return; }
     try {
       await api(rest('/topics/' + enc(name) + '/configs:alter'), { method: 'POST', body: { data } });
