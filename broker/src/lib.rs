@@ -6,6 +6,7 @@ mod broker;
 mod clock;
 mod cluster;
 pub mod config;
+mod console;
 mod groups;
 mod handlers;
 mod http;

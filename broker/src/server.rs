@@ -33,7 +33,7 @@ use crate::schema_validation::SchemaValidator;
 use crate::security::Security;
 use crate::transactions::{TransactionConfig, TransactionCoordinator};
 use crate::txn_markers::BrokerSeams;
-use crate::{clock, http, net, schemas};
+use crate::{clock, console, http, net, schemas};
 
 /// Runs the broker until SIGTERM or Ctrl-C.
 pub async fn run(config: BrokerConfig) -> anyhow::Result<()> {
@@ -370,9 +370,14 @@ impl Server {
             (stop, tokio::spawn(writer.run(stopped)))
         });
         let http_metrics = &broker.metrics.http;
-        face.open(http_auth.layer(
-            Face::Admin,
-            http_metrics.measure("admin", http::admin_router(broker.clone())),
+        let admin_routes = http::admin_router(broker.clone()).merge(console::router(
+            broker.clone(),
+            rest_proxy_state.clone(),
+            schemas.clone(),
+            config.data_dir.clone(),
+        ));
+        face.open(console::without_browser_prompt(
+            http_auth.layer(Face::Admin, http_metrics.measure("admin", admin_routes)),
         ));
         tasks.extend([
             tokio::spawn(http::serve_http(

@@ -121,7 +121,7 @@ impl ScramCredential {
 /// of base64 text; RFC 5802 sets no length).
 const SALT_LEN: usize = 24;
 
-/// `len` bytes from the operating system's generator.
+/// `len` bytes from the operating system's random generator (salts).
 pub fn random_bytes(len: usize) -> Vec<u8> {
     let mut bytes = vec![0; len];
     getrandom::fill(&mut bytes).expect("the operating system's random generator failed");
@@ -129,6 +129,9 @@ pub fn random_bytes(len: usize) -> Vec<u8> {
 }
 
 /// RFC 5802's `Hi(password, salt, i)`: PBKDF2 with the mechanism's HMAC.
+/// Public for clients of AlterUserScramCredentials (the web console and the
+/// CLI), which
+/// send this instead of the password.
 pub fn salted_password(
     mechanism: ScramMechanism,
     password: &str,

@@ -34,10 +34,12 @@ impl AdminFace {
         }
     }
 
-    /// The router to serve from the start.
+    /// The router to serve from the start: health, and the console's page
+    /// and assets (static, no data: see `console::assets`).
     pub(crate) fn router(&self) -> Router {
         let face = self.clone();
         health::router(self.readiness.clone())
+            .merge(crate::console::assets_router())
             .fallback(move |request: Request| forward(face.clone(), request))
     }
 
