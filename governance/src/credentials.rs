@@ -130,8 +130,7 @@ pub fn random_bytes(len: usize) -> Vec<u8> {
 
 /// RFC 5802's `Hi(password, salt, i)`: PBKDF2 with the mechanism's HMAC.
 /// Public for clients of AlterUserScramCredentials (the web console and the
-/// CLI), which
-/// send this instead of the password.
+/// CLI), which send this instead of the password.
 pub fn salted_password(
     mechanism: ScramMechanism,
     password: &str,
