@@ -5,7 +5,7 @@ use bytes::{Bytes, BytesMut};
 use kafka_protocol::indexmap::IndexMap;
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::records::{
-    Compression, Record, RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
+    Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
 };
 
 use crate::error::RestError;
@@ -98,6 +98,8 @@ pub fn decode_batches(batches: Bytes) -> Result<Vec<InRecord>, RestError> {
 
 #[cfg(test)]
 mod tests {
+    use kafka_protocol::records::RecordBatchDecoder;
+
     use super::*;
 
     #[test]
