@@ -15,13 +15,11 @@ authorizer (`strata_governance` symbols), a figure that load does not distort.
 from __future__ import annotations
 
 import shutil
-import signal
-import subprocess
 import tempfile
-import time
 from pathlib import Path
 
 from common import Result, cpu_of, mb, parser, report, produce_bulk, unique_topic
+from profiling import start_sampling, stop_sampling
 
 from secutil import (ADMIN_PASSWORD, ADMIN_USER, Login, SecureBroker, acl, ck_conf, create_acls,
                      upsert_scram_users)
@@ -43,27 +41,6 @@ def other_acls(n: int) -> list:
         else:
             out.append(acl("GROUP", f"g-{i}", who, "READ"))
     return out
-
-
-def start_sampling(pid: int, out: Path) -> subprocess.Popen:
-    sampler = subprocess.Popen(["perf", "record", "-F", "1999", "-o", str(out), "-p", str(pid)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(0.5)
-    return sampler
-
-
-def stop_sampling(sampler: subprocess.Popen, out: Path) -> float:
-    """The share of the broker's samples whose symbol is in the governance crate."""
-    sampler.send_signal(signal.SIGINT)
-    sampler.wait(timeout=60)
-    listing = subprocess.run(["perf", "report", "-i", str(out), "--no-children", "--sort", "symbol",
-                             "-g", "none", "--percent-limit", "0"],
-                            capture_output=True, text=True, timeout=120).stdout
-    share = 0.0
-    for line in listing.splitlines():
-        if "strata_governance" in line:
-            share += float(line.split("%")[0].strip()) / 100
-    return share
 
 
 def run_one(with_acls: bool, args, work: Path, round_no: int, count: int) -> Result:
@@ -92,7 +69,7 @@ def run_one(with_acls: bool, args, work: Path, round_no: int, count: int) -> Res
         cpu0 = cpu_of(b.pid)
         r = produce_bulk(bootstrap, topic, args.partitions, args.size, count, "all", args.seconds, extra=conf)
         cpu = cpu_of(b.pid) - cpu0
-        share = stop_sampling(sampler, profile) if sampler else None
+        share = stop_sampling(sampler, profile, ["strata_governance"]) if sampler else None
         gb = r["bytes"] / 1e9
         return Result("acl_produce", "strata", {"acls": args.acls if with_acls else 0, "round": round_no,
                                                  "size_B": args.size, "partitions": args.partitions},
