@@ -33,6 +33,7 @@ async function groupPage(id, route) {
     '<label>Offset <input id="reset-offset" type="number" min="0" style="width:110px"></label>' +
     '<label>Time (UTC) <input id="reset-time" type="datetime-local" step="1"></label>' +
     '<button type="submit" id="reset-submit">Reset offsets</button></form><div id="reset-result"></div></div>';
+  $('#reset-topic').addEventListener('change', () => { $('#reset-topic').dataset.picked = 'yes'; });
   $('#reset').addEventListener('submit', async (event) => {
     event.preventDefault();
     const to = $('#reset-to').value;
@@ -78,6 +79,10 @@ async function groupPage(id, route) {
         '</td><td class="num lag-value">' + num(l.lag) + '</td><td>' + sparkline(h) + '</td><td class="mono">' +
         esc(l.consumer_id || '') + '</td></tr>';
     });
+    // The reset form starts on a topic the group has offsets in, until the
+    // user picks another.
+    const picker = $('#reset-topic');
+    if (lags.length && !picker.dataset.picked) picker.value = lags[0].topic_name;
     totals.push(total);
     if (totals.length > 90) totals.shift();
     $('#total-lag').textContent = num(total);
