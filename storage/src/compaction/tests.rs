@@ -16,19 +16,33 @@ type Row = (i64, String, Option<String>);
 
 /// One batch of keyed records (value `None` is a tombstone), timestamp `ts`.
 fn keyed(entries: &[(&str, Option<&str>)], ts: i64, compression: Compression) -> Bytes {
+    encode(entries, ts, compression, None)
+}
+
+/// [`keyed`], transactional for `Some(producer_id)` (epoch 0, sequences from 0).
+fn encode(
+    entries: &[(&str, Option<&str>)],
+    ts: i64,
+    compression: Compression,
+    producer_id: Option<i64>,
+) -> Bytes {
     let records: Vec<Record> = entries
         .iter()
         .enumerate()
         .map(|(i, (k, v))| Record {
-            transactional: false,
+            transactional: producer_id.is_some(),
             control: false,
             delete_horizon: false,
             partition_leader_epoch: -1,
-            producer_id: -1,
-            producer_epoch: -1,
+            producer_id: producer_id.unwrap_or(-1),
+            producer_epoch: if producer_id.is_some() { 0 } else { -1 },
             timestamp_type: TimestampType::Creation,
             offset: i as i64,
-            sequence: i as i32 - 1,
+            sequence: if producer_id.is_some() {
+                i as i32
+            } else {
+                i as i32 - 1
+            },
             timestamp: ts,
             key: Some(Bytes::copy_from_slice(k.as_bytes())),
             value: v.map(|v| Bytes::copy_from_slice(v.as_bytes())),
@@ -485,35 +499,13 @@ fn undecodable_records_fail_the_pass_and_change_nothing() {
         .contains(".cleaned")));
 }
 
-/// One transactional batch of keyed records by `producer_id` (epoch 0),
-/// starting at `sequence`.
+/// One transactional batch of keyed records by `producer_id`, sequences from 0.
 fn txn_keyed(entries: &[(&str, Option<&str>)], producer_id: i64, sequence: i32) -> Bytes {
-    let records: Vec<Record> = entries
-        .iter()
-        .enumerate()
-        .map(|(i, (k, v))| Record {
-            transactional: true,
-            control: false,
-            delete_horizon: false,
-            partition_leader_epoch: -1,
-            producer_id,
-            producer_epoch: 0,
-            timestamp_type: TimestampType::Creation,
-            offset: i as i64,
-            sequence: sequence + i as i32,
-            timestamp: 1_000,
-            key: Some(Bytes::copy_from_slice(k.as_bytes())),
-            value: v.map(|v| Bytes::copy_from_slice(v.as_bytes())),
-            headers: Default::default(),
-        })
-        .collect();
-    let mut buf = BytesMut::new();
-    let options = RecordEncodeOptions {
-        version: 2,
-        compression: Compression::None,
-    };
-    RecordBatchEncoder::encode(&mut buf, &records, &options).unwrap();
-    buf.freeze()
+    assert_eq!(
+        sequence, 0,
+        "every transaction here is its producer's first batch"
+    );
+    encode(entries, 1_000, Compression::None, Some(producer_id))
 }
 
 fn end_txn(log: &Log, producer_id: i64, commit: bool) -> i64 {
