@@ -2,13 +2,9 @@
 //! `RecordBatchEncoder` (magic 2), read back from Fetch answers with its
 //! decoder, one whole batch at a time.
 
-use bytes::{Buf, Bytes, BytesMut};
-use kafka_protocol::indexmap::IndexMap;
-use kafka_protocol::protocol::StrBytes;
-use kafka_protocol::records::{
-    Compression, Record, RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions,
-    TimestampType, NO_PARTITION_LEADER_EPOCH, NO_PRODUCER_EPOCH, NO_PRODUCER_ID, NO_SEQUENCE,
-};
+use bytes::{Buf, Bytes};
+use kafka_protocol::records::{Compression, Record, RecordBatchDecoder};
+use strata_rest_proxy::records::{encode_compressed, OutRecord};
 
 use crate::error::{CliError, Result};
 
@@ -38,45 +34,20 @@ pub(crate) fn parse_compression(name: &str) -> Result<Compression> {
     })
 }
 
-/// One record batch (magic 2, no producer id) holding `records`.
+/// One record batch (magic 2, no producer id) holding `records`, built
+/// by the REST Proxy's encoder so both keep one batch per request.
 pub(crate) fn encode_batch(records: &[NewRecord], compression: Compression) -> Result<Bytes> {
-    let records: Vec<Record> = records
+    let records: Vec<OutRecord> = records
         .iter()
-        .enumerate()
-        .map(|(i, r)| Record {
-            transactional: false,
-            control: false,
-            delete_horizon: false,
-            partition_leader_epoch: NO_PARTITION_LEADER_EPOCH,
-            producer_id: NO_PRODUCER_ID,
-            producer_epoch: NO_PRODUCER_EPOCH,
-            timestamp_type: TimestampType::Creation,
-            offset: i as i64,
-            // The encoder keeps records in one batch while offset minus
-            // sequence stays the same; the batch's base sequence is the
-            // first record's, so it stays NO_SEQUENCE (-1).
-            sequence: NO_SEQUENCE + i as i32,
-            timestamp: r.timestamp,
+        .map(|r| OutRecord {
             key: r.key.clone(),
             value: r.value.clone(),
-            headers: r
-                .headers
-                .iter()
-                .map(|(k, v)| (StrBytes::from_string(k.clone()), v.clone()))
-                .collect::<IndexMap<_, _>>(),
+            headers: r.headers.clone(),
+            timestamp: Some(r.timestamp),
         })
         .collect();
-    let mut buf = BytesMut::new();
-    RecordBatchEncoder::encode(
-        &mut buf,
-        &records,
-        &RecordEncodeOptions {
-            version: 2,
-            compression,
-        },
-    )
-    .map_err(|e| CliError::protocol(format!("cannot encode a record batch: {e:#}")))?;
-    Ok(buf.freeze())
+    encode_compressed(&records, 0, compression)
+        .map_err(|e| CliError::protocol(format!("cannot encode a record batch: {e}")))
 }
 
 /// What one Fetch answer's `records` held.
@@ -114,6 +85,8 @@ pub(crate) fn decode_fetched(mut data: Bytes) -> Result<Fetched> {
 
 #[cfg(test)]
 mod tests {
+    use bytes::BytesMut;
+
     use super::*;
 
     #[test]

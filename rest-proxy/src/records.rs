@@ -34,6 +34,17 @@ pub struct InRecord {
 /// Encodes `records` as one uncompressed, non-transactional batch with
 /// offsets 0.. (the broker assigns the real ones).
 pub fn encode_batch(records: &[OutRecord], now_ms: i64) -> Result<Bytes, RestError> {
+    encode_compressed(records, now_ms, Compression::None)
+        .map_err(|e| RestError::internal(format!("encoding a record batch: {e}")))
+}
+
+/// [`encode_batch`] in `compression`, for other producers of batches
+/// (the `strata produce` command).
+pub fn encode_compressed(
+    records: &[OutRecord],
+    now_ms: i64,
+    compression: Compression,
+) -> Result<Bytes, String> {
     let records: Vec<Record> = records
         .iter()
         .enumerate()
@@ -67,10 +78,10 @@ pub fn encode_batch(records: &[OutRecord], now_ms: i64) -> Result<Bytes, RestErr
         records.iter(),
         &RecordEncodeOptions {
             version: 2,
-            compression: Compression::None,
+            compression,
         },
     )
-    .map_err(|e| RestError::internal(format!("encoding a record batch: {e}")))?;
+    .map_err(|e| e.to_string())?;
     Ok(buf.freeze())
 }
 
