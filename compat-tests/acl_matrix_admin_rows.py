@@ -1,0 +1,304 @@
+"""The rows of test_acl_matrix.py for the admin APIs (ACLs, configs, partitions, group deletion,
+quotas, SCRAM credentials, cluster, producers, transactions, KIP-848 groups, topic partitions);
+see acl_matrix_rows.py.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+from kafka.protocol.admin import (AlterClientQuotasRequest, AlterConfigsRequest, AlterUserScramCredentialsRequest,
+                                  CreateAclsRequest, CreatePartitionsRequest, DeleteAclsRequest, DeleteGroupsRequest,
+                                  DescribeAclsRequest, DescribeClientQuotasRequest, DescribeClusterRequest,
+                                  DescribeConfigsRequest, DescribeProducersRequest, DescribeTopicPartitionsRequest,
+                                  DescribeTransactionsRequest, DescribeUserScramCredentialsRequest,
+                                  IncrementalAlterConfigsRequest, ListTransactionsRequest)
+from kafka.protocol.consumer import OffsetDeleteRequest
+
+from acl_matrix_rows import acl_creation, acl_filter_for, row, user_of
+from kafka_requests import (CLUSTER_AUTHORIZATION_FAILED as CLUSTER_DENIED, GROUP_AUTHORIZATION_FAILED as GROUP_DENIED,
+                            NONE, TOPIC_AUTHORIZATION_FAILED as TOPIC_DENIED,
+                            TRANSACTIONAL_ID_AUTHORIZATION_FAILED as TXN_DENIED, op_codes, op_set)
+from kafka_schemas import ConsumerGroupDescribeRequest, ConsumerGroupHeartbeatRequest
+from kafkautil import unique
+from secutil import acl
+
+
+@row("DescribeAcls", 29)
+def _describe_acls(env, k, p):
+    def describe():
+        return k(DescribeAclsRequest, 3, resource_type_filter=1, resource_name_filter=None, pattern_type_filter=1,
+                 principal_filter=p, host_filter=None, operation=1, permission_type=1)
+
+    assert describe().error_code == CLUSTER_DENIED
+    env.grant(acl("BROKER", "kafka-cluster", p, "DESCRIBE"))
+    got = describe()
+    assert got.error_code == NONE
+    assert [(r.resource_type, r.resource_name) for r in got.resources] == [(4, "kafka-cluster")]
+
+
+@row("CreateAcls", 30)
+def _create_acls(env, k, p):
+    def create():
+        return k(CreateAclsRequest, 3, creations=[acl_creation(unique("t"))]).results[0].error_code
+
+    assert create() == CLUSTER_DENIED
+    env.grant(acl("BROKER", "kafka-cluster", p, "ALTER"))
+    assert create() == NONE
+
+
+@row("DeleteAcls", 31)
+def _delete_acls(env, k, p):
+    name = unique("t")
+    assert env.su(CreateAclsRequest, 3, creations=[acl_creation(name)]).results[0].error_code == NONE
+
+    def delete():
+        return k(DeleteAclsRequest, 3, filters=[acl_filter_for(name)]).filter_results[0]
+
+    assert delete().error_code == CLUSTER_DENIED
+    env.grant(acl("BROKER", "kafka-cluster", p, "ALTER"))
+    got = delete()
+    assert got.error_code == NONE and [m.resource_name for m in got.matching_acls] == [name]
+
+
+@row("DescribeConfigs", 32)
+def _describe_configs(env, k, p):
+    t = env.topic()
+
+    def describe():
+        r = k(DescribeConfigsRequest, 4, include_synonyms=False, include_documentation=False,
+              resources=[{"resource_type": 2, "resource_name": t, "configuration_keys": None},
+                         {"resource_type": 4, "resource_name": "1", "configuration_keys": None}])
+        return [x.error_code for x in r.results]
+
+    assert describe() == [TOPIC_DENIED, CLUSTER_DENIED]
+    env.grant(acl("TOPIC", t, p, "DESCRIBE_CONFIGS"))
+    assert describe() == [NONE, CLUSTER_DENIED]
+    env.grant(acl("BROKER", "kafka-cluster", p, "DESCRIBE_CONFIGS"))
+    assert describe() == [NONE, NONE]
+
+
+@row("AlterConfigs", 33)
+def _alter_configs(env, k, p):
+    t = env.topic()
+
+    def alter():
+        r = k(AlterConfigsRequest, 2, validate_only=False,
+              resources=[{"resource_type": 2, "resource_name": t,
+                          "configs": [{"name": "retention.ms", "value": "3600000"}]}])
+        return r.responses[0].error_code
+
+    assert alter() == TOPIC_DENIED
+    env.grant(acl("TOPIC", t, p, "ALTER_CONFIGS"))
+    assert alter() == NONE
+
+
+@row("IncrementalAlterConfigs", 44)
+def _incremental_alter_configs(env, k, p):
+    t = env.topic()
+
+    def alter():
+        r = k(IncrementalAlterConfigsRequest, 1, validate_only=False,
+              resources=[{"resource_type": 2, "resource_name": t,
+                          "configs": [{"name": "retention.ms", "config_operation": 0, "value": "3600000"}]}])
+        return r.responses[0].error_code
+
+    assert alter() == TOPIC_DENIED
+    env.grant(acl("TOPIC", t, p, "ALTER_CONFIGS"))
+    assert alter() == NONE
+
+
+@row("CreatePartitions", 37)
+def _create_partitions(env, k, p):
+    t = env.topic()
+
+    def grow():
+        r = k(CreatePartitionsRequest, 3, timeout_ms=10000, validate_only=False,
+              topics=[{"name": t, "count": 2, "assignments": None}])
+        return r.results[0].error_code
+
+    assert grow() == TOPIC_DENIED
+    env.grant(acl("TOPIC", t, p, "ALTER"))
+    assert grow() == NONE
+
+
+@row("DeleteGroups", 42)
+def _delete_groups(env, k, p):
+    g = env.group_with_offset(env.topic())
+
+    def delete():
+        return k(DeleteGroupsRequest, 2, groups_names=[g]).results[0].error_code
+
+    assert delete() == GROUP_DENIED
+    env.grant(acl("GROUP", g, p, "DELETE"))
+    assert delete() == NONE
+
+
+@row("OffsetDelete", 47)
+def _offset_delete(env, k, p):
+    t = env.topic()
+    g = env.group_with_offset(t)
+
+    def delete():
+        r = k(OffsetDeleteRequest, 0, group_id=g, topics=[{"name": t, "partitions": [{"partition_index": 0}]}])
+        return r.error_code, [x.error_code for x in r.topics[0].partitions] if r.topics else []
+
+    assert delete()[0] == GROUP_DENIED
+    env.grant(acl("GROUP", g, p, "DELETE"))
+    assert delete() == (NONE, [TOPIC_DENIED])
+    env.grant(acl("TOPIC", t, p, "READ"))
+    assert delete() == (NONE, [NONE])
+
+
+@row("DescribeClientQuotas", 48)
+def _describe_quotas(env, k, p):
+    def describe():
+        return k(DescribeClientQuotasRequest, 1, components=[], strict=False).error_code
+
+    assert describe() == CLUSTER_DENIED
+    env.grant(acl("BROKER", "kafka-cluster", p, "DESCRIBE_CONFIGS"))
+    assert describe() == NONE
+
+
+@row("AlterClientQuotas", 49)
+def _alter_quotas(env, k, p):
+    def alter():
+        r = k(AlterClientQuotasRequest, 1, validate_only=True,
+              entries=[{"entity": [{"entity_type": "user", "entity_name": "quota-user"}],
+                        "ops": [{"key": "producer_byte_rate", "value": 1048576.0, "remove": False}]}])
+        return r.entries[0].error_code
+
+    assert alter() == CLUSTER_DENIED
+    env.grant(acl("BROKER", "kafka-cluster", p, "ALTER_CONFIGS"))
+    assert alter() == NONE
+
+
+@row("DescribeUserScramCredentials", 50)
+def _describe_scram(env, k, p):
+    def describe():
+        return k(DescribeUserScramCredentialsRequest, 0, users=[{"name": user_of("DescribeUserScramCredentials")}])
+
+    assert describe().error_code == CLUSTER_DENIED
+    env.grant(acl("BROKER", "kafka-cluster", p, "DESCRIBE"))
+    got = describe()
+    assert got.error_code == NONE and [r.error_code for r in got.results] == [NONE]
+
+
+@row("AlterUserScramCredentials", 51)
+def _alter_scram(env, k, p):
+    salt = os.urandom(16)
+    salted = hashlib.pbkdf2_hmac("sha256", b"new-secret", salt, 4096)
+
+    def alter():
+        r = k(AlterUserScramCredentialsRequest, 0, deletions=[],
+              upsertions=[{"name": unique("scram"), "mechanism": 1, "iterations": 4096, "salt": salt,
+                           "salted_password": salted}])
+        return r.results[0].error_code
+
+    assert alter() == CLUSTER_DENIED
+    env.grant(acl("BROKER", "kafka-cluster", p, "ALTER"))
+    assert alter() == NONE
+
+
+@row("DescribeCluster", 60)
+def _describe_cluster(env, k, p):
+    def describe():
+        return k(DescribeClusterRequest, 1, include_cluster_authorized_operations=True, endpoint_type=1)
+
+    assert describe().error_code == CLUSTER_DENIED
+    env.grant(acl("BROKER", "kafka-cluster", p, "DESCRIBE"))
+    got = describe()
+    assert (got.error_code, op_set(got.authorized_operations)) == (NONE, op_codes("DESCRIBE"))
+
+
+@row("DescribeProducers", 61)
+def _describe_producers(env, k, p):
+    t = env.topic(records=1)
+
+    def describe():
+        r = k(DescribeProducersRequest, 0, topics=[{"name": t, "partition_indexes": [0]}])
+        return r.topics[0].partitions[0].error_code
+
+    assert describe() == TOPIC_DENIED
+    env.grant(acl("TOPIC", t, p, "READ"))
+    assert describe() == NONE
+
+
+@row("DescribeTransactions", 65)
+def _describe_transactions(env, k, p):
+    txn = env.transactional_id()
+
+    def describe():
+        return k(DescribeTransactionsRequest, 0, transactional_ids=[txn]).transaction_states[0]
+
+    assert describe().error_code == TXN_DENIED
+    env.grant(acl("TRANSACTIONAL_ID", txn, p, "DESCRIBE"))
+    got = describe()
+    assert (got.error_code, got.transaction_state) == (NONE, "Empty")
+
+
+@row("ListTransactions", 66)
+def _list_transactions(env, k, p):
+    txn = env.transactional_id()
+
+    def listed():
+        r = k(ListTransactionsRequest, 0, state_filters=[], producer_id_filters=[])
+        assert r.error_code == NONE
+        return [s.transactional_id for s in r.transaction_states]
+
+    assert txn not in listed()
+    env.grant(acl("TRANSACTIONAL_ID", txn, p, "DESCRIBE"))
+    assert txn in listed()
+
+
+def _consumer_heartbeat(k, g, t, member_id="", epoch=0):
+    return k(ConsumerGroupHeartbeatRequest, 0, group_id=g, member_id=member_id, member_epoch=epoch,
+             instance_id=None, rack_id=None, rebalance_timeout_ms=5000,
+             subscribed_topic_names=[t] if epoch == 0 else None, server_assignor=None,
+             topic_partitions=[] if epoch == 0 else None)
+
+
+@row("ConsumerGroupHeartbeat", 68)
+def _consumer_group_heartbeat(env, k, p):
+    t, g = env.topic(), unique("g")
+    assert _consumer_heartbeat(k, g, t).error_code == GROUP_DENIED
+    env.grant(acl("GROUP", g, p, "READ"))
+    assert _consumer_heartbeat(k, g, t).error_code == TOPIC_DENIED  # the subscribed topic needs Describe
+    env.grant(acl("TOPIC", t, p, "DESCRIBE"))
+    got = _consumer_heartbeat(k, g, t)
+    assert got.error_code == NONE and got.member_epoch >= 1
+    assert _consumer_heartbeat(k, g, t, got.member_id, -1).error_code == NONE  # leave
+
+
+@row("ConsumerGroupDescribe", 69)
+def _consumer_group_describe(env, k, p):
+    t, g = env.topic(), unique("g")
+    member = _consumer_heartbeat(env.su, g, t)
+    assert member.error_code == NONE
+
+    def describe():
+        return k(ConsumerGroupDescribeRequest, 0, group_ids=[g], include_authorized_operations=True).groups[0]
+
+    try:
+        assert describe().error_code == GROUP_DENIED
+        env.grant(acl("GROUP", g, p, "DESCRIBE"))
+        got = describe()
+        assert (got.error_code, op_set(got.authorized_operations)) == (NONE, op_codes("DESCRIBE"))
+        assert [m.member_id for m in got.members] == [member.member_id]
+    finally:
+        _consumer_heartbeat(env.su, g, t, member.member_id, -1)
+
+
+@row("DescribeTopicPartitions", 75)
+def _describe_topic_partitions(env, k, p):
+    t = env.topic(partitions=2)
+
+    def describe():
+        return k(DescribeTopicPartitionsRequest, 0, topics=[{"name": t}], response_partition_limit=100,
+                 cursor=None).topics[0]
+
+    assert describe().error_code == TOPIC_DENIED
+    env.grant(acl("TOPIC", t, p, "DESCRIBE"))
+    got = describe()
+    assert (got.error_code, len(got.partitions)) == (NONE, 2)
