@@ -11,6 +11,7 @@ use kafka_protocol::messages::alter_user_scram_credentials_request::{
     ScramCredentialDeletion, ScramCredentialUpsertion,
 };
 use kafka_protocol::messages::create_acls_request::AclCreation;
+use kafka_protocol::messages::create_topics_request::CreatableTopic;
 use kafka_protocol::messages::delete_acls_request::DeleteAclsFilter;
 use kafka_protocol::messages::describe_user_scram_credentials_request::UserName;
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
@@ -34,7 +35,9 @@ const LITERAL: i8 = 3;
 const PREFIXED: i8 = 4;
 const READ: i8 = 3;
 const WRITE: i8 = 4;
+const CREATE: i8 = 5;
 const DESCRIBE: i8 = 8;
+const DESCRIBE_CONFIGS: i8 = 10;
 const ALLOW: i8 = 3;
 
 fn s(text: &str) -> StrBytes {
@@ -277,6 +280,21 @@ async fn a_denied_principal_gets_authorization_errors_and_misses_topics() {
     )
     .await;
     assert_eq!(codes, vec![0]);
+    let codes = create(
+        &mut client,
+        vec![
+            acl(TOPIC, "made", PREFIXED, "User:ANONYMOUS", CREATE),
+            acl(
+                TOPIC,
+                "made-shown",
+                LITERAL,
+                "User:ANONYMOUS",
+                DESCRIBE_CONFIGS,
+            ),
+        ],
+    )
+    .await;
+    assert_eq!(codes, vec![0, 0]);
     server.shutdown().await;
 
     // ANONYMOUS is no longer a super user: only its ACLs count.
@@ -365,5 +383,30 @@ async fn a_denied_principal_gets_authorization_errors_and_misses_topics() {
     )
     .await;
     assert_eq!(codes, vec![31]); // CLUSTER_AUTHORIZATION_FAILED
+
+    // CreateTopics with Create but without DescribeConfigs: created, but as
+    // Kafka's controller answers, without its partition count or configs.
+    let request = CreateTopicsRequest::default()
+        .with_timeout_ms(10_000)
+        .with_topics(
+            ["made-hidden", "made-shown"]
+                .iter()
+                .map(|t| {
+                    CreatableTopic::default()
+                        .with_name(name(t))
+                        .with_num_partitions(2)
+                        .with_replication_factor(1)
+                })
+                .collect(),
+        );
+    let response: CreateTopicsResponse = client.call(ApiKey::CreateTopics, 7, &request).await;
+    let hidden = &response.topics[0];
+    assert_eq!((hidden.error_code, hidden.topic_config_error_code), (0, 29));
+    assert_eq!((hidden.num_partitions, hidden.replication_factor), (-1, -1));
+    assert_eq!(hidden.configs.as_ref().map(Vec::len), Some(0));
+    let shown = &response.topics[1];
+    assert_eq!((shown.error_code, shown.topic_config_error_code), (0, 0));
+    assert_eq!(shown.num_partitions, 2);
+    assert!(shown.configs.as_ref().is_some_and(|c| !c.is_empty()));
     server.shutdown().await;
 }

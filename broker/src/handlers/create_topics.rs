@@ -84,6 +84,23 @@ pub(super) async fn handle(
                             .with_request("configs", serde_json::json!(configs)),
                     );
                 }
+                // Kafka's controller fills the partition count, replication
+                // factor and configs only for a caller that may
+                // DescribeConfigs the topic (checked quietly, as Kafka's
+                // `logIfDenied = false`); the topic is created either way.
+                if !ctx.may_topic_quietly(Operation::DescribeConfigs, &name) {
+                    results.push(
+                        result
+                            .with_topic_id(id.unwrap_or_default())
+                            .with_num_partitions(-1)
+                            .with_replication_factor(-1)
+                            .with_topic_config_error_code(
+                                ResponseError::TopicAuthorizationFailed.code(),
+                            )
+                            .with_configs((ctx.version >= 5).then(Vec::new)),
+                    );
+                    continue;
+                }
                 let described = describe_topic(&configs, &cluster.properties)
                     .into_iter()
                     .map(|d| {
