@@ -279,7 +279,10 @@ def test_rest_v3_topics_include_authorized_operations(env):
     assert http(env, "rest", "GET", one, user).json()["authorized_operations"] == []  # not asked
     # the list takes kafka-rest's camelCase spelling; it shows what this caller may do per topic
     listed = http(env, "rest", "GET", f"/v3/clusters/{c}/topics?includeAuthorizedOperations=true", user).json()
-    assert [(x["topic_name"], x["authorized_operations"]) for x in listed["data"]] == [(t, ["READ", "DESCRIBE"])]
+    ops = {x["topic_name"]: x["authorized_operations"] for x in listed["data"]}
+    assert ops[t] == ["READ", "DESCRIBE"]
+    # (other topics it sees through User:* grants of other tests: Describe at least)
+    assert all("DESCRIBE" in v for v in ops.values()), ops
     # a super user may do everything Kafka defines for a topic
     su = http(env, "rest", "GET", one + "?include_authorized_operations=true").json()
     assert su["authorized_operations"] == ["READ", "WRITE", "CREATE", "DELETE", "ALTER", "DESCRIBE",

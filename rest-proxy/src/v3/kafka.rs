@@ -10,6 +10,8 @@ use kafka_protocol::messages::{
 };
 use kafka_protocol::protocol::StrBytes;
 
+use strata_governance::acl::{codes, supported_operations, ResourceType};
+
 use super::errors;
 use crate::backend::Caller;
 use crate::error::RestError;
@@ -37,6 +39,18 @@ pub(super) async fn metadata(
     caller: &Caller,
     topics: Option<&[&str]>,
 ) -> Result<MetadataResponse, RestError> {
+    metadata_with_operations(proxy, caller, topics, false).await
+}
+
+/// [`metadata`], with each topic's `topic_authorized_operations` bit field
+/// filled by the broker's authorizer for the caller when `operations` is set
+/// (what the Admin client's `includeAuthorizedOperations` asks for).
+pub(super) async fn metadata_with_operations(
+    proxy: &RestProxy,
+    caller: &Caller,
+    topics: Option<&[&str]>,
+    operations: bool,
+) -> Result<MetadataResponse, RestError> {
     let topics = topics.map(|names| {
         names
             .iter()
@@ -45,7 +59,8 @@ pub(super) async fn metadata(
     });
     let request = MetadataRequest::default()
         .with_topics(topics)
-        .with_allow_auto_topic_creation(false);
+        .with_allow_auto_topic_creation(false)
+        .with_include_topic_authorized_operations(operations);
     proxy.send(caller, request).await
 }
 
@@ -56,7 +71,17 @@ pub(super) async fn topic(
     caller: &Caller,
     name: &str,
 ) -> Result<MetadataResponseTopic, RestError> {
-    let response = metadata(proxy, caller, Some(&[name])).await?;
+    topic_with_operations(proxy, caller, name, false).await
+}
+
+/// [`topic`], with its authorized-operations bit field when `operations`.
+pub(super) async fn topic_with_operations(
+    proxy: &RestProxy,
+    caller: &Caller,
+    name: &str,
+    operations: bool,
+) -> Result<MetadataResponseTopic, RestError> {
+    let response = metadata_with_operations(proxy, caller, Some(&[name]), operations).await?;
     let topic = response
         .topics
         .into_iter()
@@ -108,4 +133,46 @@ pub(super) fn topic_names(response: &MetadataResponse, include_internal: bool) -
         .collect();
     names.sort();
     names
+}
+
+/// The names (`READ`, `DESCRIBE_CONFIGS`, ...) of the operations set in a
+/// Kafka `authorized_operations` bit field for a resource of `resource_type`,
+/// in Kafka's code order, as kafka-rest lists them in `authorized_operations`.
+/// Kafka's "not asked" value (`i32::MIN`) and any bit for an operation the
+/// resource type does not support list nothing.
+pub(super) fn authorized_operation_names(
+    resource_type: ResourceType,
+    bits: i32,
+) -> Vec<&'static str> {
+    if bits == i32::MIN {
+        return Vec::new();
+    }
+    let mut ops: Vec<_> = supported_operations(resource_type)
+        .iter()
+        .copied()
+        .filter(|op| {
+            let code = codes::operation_code(*op);
+            (0..32).contains(&code) && bits & (1 << code) != 0
+        })
+        .collect();
+    ops.sort_by_key(|op| codes::operation_code(*op));
+    ops.into_iter().map(codes::operation_name).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bit_fields_become_kafka_operation_names() {
+        // READ (3), WRITE (4) and DESCRIBE (8)
+        let bits = (1 << 3) | (1 << 4) | (1 << 8);
+        assert_eq!(
+            authorized_operation_names(ResourceType::Topic, bits),
+            vec!["READ", "WRITE", "DESCRIBE"]
+        );
+        assert!(authorized_operation_names(ResourceType::Topic, i32::MIN).is_empty());
+        // CLUSTER_ACTION (9) is not a topic operation
+        assert!(authorized_operation_names(ResourceType::Topic, 1 << 9).is_empty());
+    }
 }

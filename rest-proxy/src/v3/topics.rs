@@ -5,10 +5,15 @@
 //! CreatePartitions) answered in kafka-rest's shapes and status codes
 //! (201 with `Location` on create, 200 for a validate-only create, 204 on
 //! delete).
+//!
+//! List and get take kafka-rest's `includeAuthorizedOperations` (its list)
+//! and `include_authorized_operations` (its get; both spellings work on
+//! both): `authorized_operations` then holds what the caller may do to each
+//! topic, from the bit field the broker's authorizer fills in Metadata.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -30,6 +35,8 @@ use super::clusters;
 use super::errors::{self, invalid_payload};
 use super::kafka::{self, str_bytes, topic_name};
 use super::links::{ok, Links};
+use strata_governance::ResourceType;
+
 use crate::backend::Caller;
 use crate::error::RestError;
 use crate::Shared;
@@ -49,14 +56,29 @@ pub(crate) fn routes() -> Router<Shared> {
         )
 }
 
+/// Whether the query asks for `authorized_operations`. Like JAX-RS's
+/// `Boolean.valueOf` behind kafka-rest's `@QueryParam`, only `true` (any
+/// case) is true and anything else is false rather than a 400.
+fn wants_operations(params: &HashMap<String, String>) -> bool {
+    [
+        "includeAuthorizedOperations",
+        "include_authorized_operations",
+    ]
+    .iter()
+    .filter_map(|k| params.get(*k))
+    .any(|v| v.eq_ignore_ascii_case("true"))
+}
+
 async fn list_topics(
     State(proxy): State<Shared>,
     caller: Caller,
     links: Links,
     Path(cluster_id): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
 ) -> Result<Response, RestError> {
     clusters::check(&proxy, &cluster_id)?;
-    let metadata = kafka::metadata(&proxy, &caller, None).await?;
+    let metadata =
+        kafka::metadata_with_operations(&proxy, &caller, None, wants_operations(&params)).await?;
     let mut topics: Vec<&MetadataResponseTopic> = metadata
         .topics
         .iter()
@@ -79,9 +101,11 @@ async fn get_topic(
     caller: Caller,
     links: Links,
     Path((cluster_id, topic)): Path<(String, String)>,
+    Query(params): Query<HashMap<String, String>>,
 ) -> Result<Response, RestError> {
     clusters::check(&proxy, &cluster_id)?;
-    let described = kafka::topic(&proxy, &caller, &topic).await?;
+    let described =
+        kafka::topic_with_operations(&proxy, &caller, &topic, wants_operations(&params)).await?;
     Ok(ok(topic_data(&links, &cluster_id, &described)))
 }
 
@@ -101,6 +125,7 @@ fn topic_data(links: &Links, c: &str, topic: &MetadataResponseTopic) -> Value {
         topic.is_internal,
         replication_factor as i64,
         topic.partitions.len() as i64,
+        kafka::authorized_operation_names(ResourceType::Topic, topic.topic_authorized_operations),
     )
 }
 
@@ -111,6 +136,7 @@ fn shaped(
     is_internal: bool,
     replication_factor: i64,
     partitions_count: i64,
+    authorized_operations: Vec<&str>,
 ) -> Value {
     links.resource(
         "KafkaTopic",
@@ -126,7 +152,7 @@ fn shaped(
             "configs": links.related(&[c, "topics", name, "configs"]),
             "partition_reassignments":
                 links.related(&[c, "topics", name, "partitions", "-", "reassignment"]),
-            "authorized_operations": [],
+            "authorized_operations": authorized_operations,
         }),
     )
 }
@@ -256,6 +282,8 @@ async fn create_topic(
         false,
         i64::from(replication_factor),
         i64::from(partitions_count),
+        // kafka-rest answers a create with an empty set too
+        Vec::new(),
     );
     let status = if validate_only {
         StatusCode::OK
@@ -333,7 +361,31 @@ async fn update_partitions(
 
 #[cfg(test)]
 mod tests {
-    use super::valid_topic_name;
+    use std::collections::HashMap;
+
+    use super::{valid_topic_name, wants_operations};
+
+    #[test]
+    fn either_spelling_asks_for_authorized_operations_and_only_true_counts() {
+        let query = |k: &str, v: &str| HashMap::from([(k.to_owned(), v.to_owned())]);
+        assert!(wants_operations(&query(
+            "includeAuthorizedOperations",
+            "true"
+        )));
+        assert!(wants_operations(&query(
+            "include_authorized_operations",
+            "TRUE"
+        )));
+        assert!(!wants_operations(&query(
+            "include_authorized_operations",
+            "yes"
+        )));
+        assert!(!wants_operations(&query(
+            "include_authorized_operations",
+            "false"
+        )));
+        assert!(!wants_operations(&HashMap::new()));
+    }
 
     #[test]
     fn topic_names_as_kafka_validates_them() {
