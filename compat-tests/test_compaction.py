@@ -195,3 +195,89 @@ def test_keyless_record_on_compacted_topic_is_refused(broker_factory, topic):
     t3 = topic + "-d"
     create_topic(b.bootstrap, t3, 1, config={"cleanup.policy": "delete"})
     produce_ok(p, t3, [{"value": b"no key"}])
+
+
+def control_batches(bootstrap: str, topic: str) -> Tuple[List[Tuple[int, bool]], int, int]:
+    """Every control batch in partition 0 as a raw Fetch returns them: (base offset, delete
+    horizon set), with the partition's high watermark and last stable offset."""
+    out: List[Tuple[int, bool]] = []
+    offset, corr = 0, 100
+    with kw.connect(bootstrap) as s:
+        while True:
+            corr += 1
+            s.sendall(kw.fetch_v4_request(corr, topic, 0, offset))
+            _, r = kw.read_response(s)
+            part = kw.parse_fetch_v4(r)[(topic, 0)]
+            assert part.error_code == 0, part
+            batches = [b for b in kw.split_batches(part.records) if b.base_offset + b.last_offset_delta >= offset]
+            for b in batches:
+                if b.attributes & 0x20:
+                    out.append((b.base_offset, bool(b.attributes & 0x40)))
+            if not batches:
+                return out, part.high_watermark, part.last_stable_offset
+            offset = batches[-1].base_offset + batches[-1].last_offset_delta + 1
+
+
+def test_transaction_markers_go_after_their_data_and_delete_retention(broker_factory, topic):
+    """Kafka's cleaner (KIP-534) removes a COMMIT/ABORT marker once its transaction's records are
+    gone and delete.retention.ms has passed since a pass set its delete horizon; the partition's
+    last stable offset still reaches the end, also after a restart (producer state rebuilt)."""
+    from confluent_kafka import Producer
+
+    b = broker_factory(FAST_CLEANER)
+    create_topic(b.bootstrap, topic, 1, config=dict(COMPACT, **{"delete.retention.ms": "1000"}))
+    keys = [f"k{i}".encode() for i in range(5)]
+    tp = Producer({"bootstrap.servers": b.bootstrap, "transactional.id": f"markers-{topic}", "linger.ms": 5})
+    tp.init_transactions(30)
+    tp.begin_transaction()
+    for k in keys:
+        tp.produce(topic, b"committed-" + k, key=k, partition=0)
+    tp.commit_transaction(30)
+    tp.begin_transaction()
+    for k in keys:
+        tp.produce(topic, b"aborted-" + k, key=b"a-" + k, partition=0)
+    tp.flush(30)  # written, so the abort needs a marker (unsent records are only purged)
+    tp.abort_transaction(30)
+    p = producer(b.bootstrap)
+    live = {}
+    for rep in produce_ok(p, topic, [{"key": k, "value": b"plain-" + k} for k in keys]):
+        live[rep.key] = (rep.offset, rep.value)
+    markers, _, _ = control_batches(b.bootstrap, topic)
+    assert len(markers) == 2, markers
+
+    # Dirty data every 0.3 s keeps passes coming (and segments rolling, so the producer snapshots
+    # move above the markers); the markers go within the bound.
+    deadline = time.monotonic() + 40
+    seen_horizon = False
+    while time.monotonic() < deadline:
+        produce_ok(p, topic, [{"key": b"sentinel", "value": b"s"}])
+        markers, hw, lso = control_batches(b.bootstrap, topic)
+        seen_horizon |= any(h for _, h in markers)
+        if not markers:
+            break
+        time.sleep(0.3)
+    assert markers == [], f"markers still there: {markers}"
+    assert seen_horizon, "a marker was removed without a pass setting its delete horizon first"
+    assert lso == hw
+    recs, _ = wait_compacted(b.bootstrap, topic, live, ignore_keys={b"sentinel"}, timeout=20)
+    assert not [r for r in recs if r[2] and r[2].startswith((b"committed-", b"aborted-"))]
+
+    # Rebuilt from snapshots and the cleaned log, no transaction is left open.
+    b.restart()
+    produce_ok(producer(b.bootstrap), topic, [{"key": b"after", "value": b"restart"}])
+    _, hw, lso = control_batches(b.bootstrap, topic)
+    assert lso == hw, (lso, hw)
+    c = consumer(b.bootstrap, **{"isolation.level": "read_committed"})
+    try:
+        c.assign([TopicPartition(topic, 0, 0)])
+        got = {}
+        end = time.monotonic() + 15
+        while b"after" not in got and time.monotonic() < end:
+            for m in c.consume(num_messages=1000, timeout=0.5):
+                assert not m.error(), m.error()
+                got[m.key()] = m.value()
+        assert got.get(b"after") == b"restart"
+        assert {k: got[k] for k in keys} == {k: b"plain-" + k for k in keys}
+    finally:
+        c.close()
+    tp.flush(5)

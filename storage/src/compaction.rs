@@ -28,12 +28,13 @@
 //! index names it) is dropped whole and supersedes nothing; records of
 //! committed transactions are compacted like any others, superseding and
 //! superseded by key. In the offset map, transactional records count only
-//! below the last stable offset and when not aborted. COMMIT and ABORT
-//! markers are kept: removing one safely needs Kafka's delete horizon and a
-//! producer-state rebuild that can never meet the transaction's first batch
-//! without its marker. The aborted-transaction index of a cleaned segment
-//! is kept as it was, so read_committed readers still learn of every abort
-//! whose records remain elsewhere.
+//! below the last stable offset and when not aborted. A COMMIT or ABORT
+//! marker goes once no batch of its transaction is left, its delete horizon
+//! (set by an earlier pass) has passed and no producer snapshot lies at or
+//! below it (`markers.rs` says why each condition is needed). The
+//! aborted-transaction index of a cleaned segment is kept as it was, so
+//! read_committed readers still learn of every abort whose records remain
+//! elsewhere.
 //!
 //! Immutability: a segment is never modified in place. A cleaned segment is
 //! a new immutable file, written beside the old one and swapped in under
@@ -46,6 +47,9 @@
 //! and to swap cleaned segments in; appends and reads run meanwhile, and a
 //! reader holding an old segment's file keeps reading the old bytes.
 
+#[cfg(test)]
+mod marker_tests;
+mod markers;
 mod swap;
 #[cfg(test)]
 mod tests;
@@ -68,6 +72,7 @@ use crate::log::Log;
 use crate::producer_state::AbortedTxn;
 use crate::scan::{ScanError, Scanner, SCAN_CHUNK};
 use crate::segment::{BatchLocation, Segment};
+use markers::{MarkerFate, MarkerRemoval};
 
 /// What one `Log::compact` call did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -176,8 +181,8 @@ impl AbortedIndex {
 /// What the cleaner does with a batch's records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum BatchFate {
-    /// A control batch (COMMIT or ABORT marker): kept as it is.
-    Keep,
+    /// A control batch (COMMIT or ABORT marker): `markers.rs` decides.
+    Marker,
     /// A batch of an aborted transaction: dropped whole.
     Drop,
     /// Plain or committed transactional records: filtered by key.
@@ -189,7 +194,7 @@ impl Plan {
     /// offset, so every transaction in it is decided).
     fn fate(&self, header: &BatchHeader<'_>) -> BatchFate {
         if header.is_control() {
-            BatchFate::Keep
+            BatchFate::Marker
         } else if header.is_transactional()
             && self
                 .aborted
@@ -229,6 +234,10 @@ impl Log {
         };
         let map = build_offset_map(&plan)?;
         let horizon = now_ms.saturating_sub(plan.config.delete_retention_ms as i64);
+        let snapshots = crate::producer_snapshot::list(&self.inner.dir)
+            .ctx(|| format!("listing snapshots in {}", self.inner.dir.display()))?;
+        let mut markers =
+            MarkerRemoval::new(now_ms, plan.config.delete_retention_ms as i64, &snapshots);
         let mut cleaned = Vec::new();
         for view in &plan.cleanable {
             let keep = |header: &BatchHeader<'_>, r: &RecordSummary| {
@@ -238,7 +247,7 @@ impl Log {
                 }
                 !(r.is_tombstone && r.offset < plan.first_dirty && header.max_timestamp() < horizon)
             };
-            let segment = match self.clean_segment(view, &plan, keep) {
+            let segment = match self.clean_segment(view, &plan, &mut markers, keep) {
                 Ok(segment) => segment,
                 Err(e) => {
                     // The originals are untouched; leave no `.cleaned` files.
@@ -354,6 +363,7 @@ impl Log {
         &self,
         view: &SegmentView,
         plan: &Plan,
+        markers: &mut MarkerRemoval,
         mut keep: impl FnMut(&BatchHeader<'_>, &RecordSummary) -> bool,
     ) -> Result<Option<swap::Cleaned>, StorageError> {
         let paths = swap::CleanedPaths::new(&view.path);
@@ -361,11 +371,25 @@ impl Log {
         let mut segment = Segment::empty(view.base_offset, file, view.path.clone());
         let file = segment.file.clone();
         let mut out = BufWriter::new(&*file);
-        let (mut removed, mut at) = (0u64, 0u64);
+        let (mut removed, mut at, mut marked) = (0u64, 0u64, false);
         view.for_each_batch(|position, bytes| {
             let header = BatchHeader::parse(&bytes).expect("the scanner yields parsed batches");
-            let kept = match plan.fate(&header) {
-                BatchFate::Keep => Some(bytes.clone()),
+            let fate = plan.fate(&header);
+            if fate != BatchFate::Marker {
+                markers.on_data_batch(&header);
+            }
+            let kept = match fate {
+                BatchFate::Marker => match markers.on_marker(&header) {
+                    MarkerFate::Keep => Some(bytes.clone()),
+                    MarkerFate::MarkHorizon(new) => {
+                        marked = true;
+                        Some(new)
+                    }
+                    MarkerFate::Remove => {
+                        removed += header.record_count().max(0) as u64;
+                        None
+                    }
+                },
                 BatchFate::Drop => {
                     removed += header.record_count().max(0) as u64;
                     None
@@ -402,7 +426,7 @@ impl Log {
         out.flush()
             .ctx(|| format!("writing {}", paths.log.display()))?;
         drop(out);
-        if removed == 0 {
+        if removed == 0 && !marked {
             paths.remove_all()?;
             return Ok(None);
         }

@@ -9,6 +9,7 @@
 
 pub mod batch;
 pub mod control;
+pub mod delete_horizon;
 pub mod frame;
 pub mod recompress;
 pub mod records;

@@ -2,11 +2,11 @@
 //! CONCURRENT_TRANSACTIONS at once.
 //!
 //! While a transactional id's state change is being made durable (Kafka's
-//! `pendingState`), or its markers and Complete* are being written, Kafka
+//! `pendingState`), or its markers are being written, Kafka
 //! answers every other request for it with CONCURRENT_TRANSACTIONS and the
 //! client retries after its backoff (librdkafka: 100 ms and more). The
 //! commonest case is a producer's next transaction starting right after a
-//! commit, while Complete* is still being written: a wait of one fsync. So
+//! commit, while its markers are still being made durable. So
 //! the coordinator waits for the change to finish, up to
 //! `concurrent_wait`, and answers then; past that it answers
 //! CONCURRENT_TRANSACTIONS as Kafka does.

@@ -207,64 +207,57 @@ impl TransactionCoordinator {
                 }
             }
         }
-        let mut done = Some(done);
         if let Ok(next) = prepared.complete(self.now()) {
-            if let Some(done) = done.take() {
-                let _ = done.send((next.producer_id, next.producer_epoch));
-            }
+            let _ = done.send((next.producer_id, next.producer_epoch));
         }
         loop {
-            let now = self.now();
-            let step = {
-                let mut entries = self.inner.entries.lock();
-                match entries.get(id) {
-                    // Nothing else can change a Prepare*: every other call
-                    // answers CONCURRENT_TRANSACTIONS until it completes.
-                    Some(entry) if entry.meta == prepared && entry.pending.is_none() => {
-                        match prepared.complete(now) {
-                            Ok(next) => self
-                                .begin(&mut entries, id, &next)
-                                .map(|durable| (next, durable)),
-                            Err(e) => Err(illegal(id, e)),
-                        }
-                    }
-                    Some(entry) if entry.pending.is_some() => {
-                        Err(ResponseError::ConcurrentTransactions)
-                    }
-                    _ => {
-                        tracing::warn!(
-                            transactional_id = id,
-                            "transaction changed before its completion"
-                        );
-                        return;
-                    }
-                }
-            };
-            let completed = match step {
-                Ok((next, durable)) => {
-                    let answer = (next.producer_id, next.producer_epoch);
-                    self.finish(id, next, durable).await.map(|()| answer)
-                }
-                Err(e) => Err(e),
-            };
-            match completed {
-                Ok(answer) => {
-                    if let Some(done) = done.take() {
-                        let _ = done.send(answer);
-                    }
+            match self.record_completion(id, &prepared) {
+                Ok(()) => return,
+                Err(ResponseError::InvalidTxnState) => {
+                    tracing::warn!(
+                        transactional_id = id,
+                        "transaction changed before its completion"
+                    );
                     return;
                 }
                 Err(e) => {
-                    // The markers are durable, so the outcome is decided:
-                    // answer now, and keep trying to record it.
-                    if let (Some(done), Ok(next)) = (done.take(), prepared.complete(now)) {
-                        let _ = done.send((next.producer_id, next.producer_epoch));
-                    }
                     tracing::warn!(transactional_id = id, error = ?e, "persisting the transaction's completion failed; retrying");
                     backoff.wait().await;
                 }
             }
         }
+    }
+
+    /// Appends the Complete* of `prepared` and applies it at once, without
+    /// waiting for its fsync. It only records an outcome the durable markers
+    /// already decided: if a crash loses it, the Prepare* is the id's last
+    /// durable record and recovery writes the markers again and completes
+    /// (markers are written at least once). Every later record of the id
+    /// (the next transaction's Ongoing, an epoch bump, a tombstone) lands
+    /// in the same partition after it, so the fsync that any of those waits
+    /// for covers it: no change made durable can rest on a lost Complete*.
+    /// This spares every transaction one fsync on its critical path (the
+    /// producer's next transaction would wait for it). `InvalidTxnState`
+    /// when something else changed the id meanwhile.
+    fn record_completion(&self, id: &str, prepared: &TxnMetadata) -> Result<(), ResponseError> {
+        let now = self.now();
+        let _wake = super::WakeOnDrop(&self.inner.changed);
+        let mut entries = self.inner.entries.lock();
+        match entries.get(id) {
+            Some(entry) if entry.pending.is_some() => {
+                return Err(ResponseError::ConcurrentTransactions)
+            }
+            // Nothing else can change a Prepare*: every other call
+            // answers CONCURRENT_TRANSACTIONS until it completes.
+            Some(entry) if entry.meta == *prepared => {}
+            _ => return Err(ResponseError::InvalidTxnState),
+        }
+        let next = prepared.complete(now).map_err(|e| illegal(id, e))?;
+        self.append(id, Some(&next))?;
+        if let Some(entry) = entries.get_mut(id) {
+            entry.meta = next;
+        }
+        Ok(())
     }
 }
 

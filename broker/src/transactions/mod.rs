@@ -11,8 +11,10 @@
 //!   that id answers CONCURRENT_TRANSACTIONS, as Kafka's `pendingState`.
 //! * Ending a transaction persists PrepareCommit/PrepareAbort first, then
 //!   writes the COMMIT/ABORT markers into every data partition (retried until
-//!   they are durable: a Prepare* can never be taken back), then persists
-//!   CompleteCommit/CompleteAbort. A crash between the two leaves the
+//!   they are durable: a Prepare* can never be taken back), then appends
+//!   CompleteCommit/CompleteAbort and applies it without waiting for its
+//!   fsync (`end.rs`, `record_completion`): the id's next record, in the same
+//!   partition, is fsynced with it. A crash before it is durable leaves the
 //!   Prepare* as the id's last record, and start-up finishes it
 //!   (`resume_pending`), so markers are written at least once and Complete*
 //!   never precedes them.

@@ -12,7 +12,7 @@ use crate::testutil::*;
 use crate::{Log, LogConfig};
 
 /// (offset, key, value) of one record as a consumer sees it.
-type Row = (i64, String, Option<String>);
+pub(super) type Row = (i64, String, Option<String>);
 
 /// One batch of keyed records (value `None` is a tombstone), timestamp `ts`.
 fn keyed(entries: &[(&str, Option<&str>)], ts: i64, compression: Compression) -> Bytes {
@@ -58,7 +58,7 @@ fn encode(
     buf.freeze()
 }
 
-fn put(log: &Log, key: &str, value: Option<&str>, ts: i64) -> i64 {
+pub(super) fn put(log: &Log, key: &str, value: Option<&str>, ts: i64) -> i64 {
     let batch = keyed(&[(key, value)], ts, Compression::None);
     log.append(batch, 0, None).unwrap().base_offset
 }
@@ -69,7 +69,7 @@ fn text(b: &Option<Bytes>) -> Option<String> {
 
 /// Every record from the log start to the high watermark, read as a
 /// consumer does (fetch, continue after the last batch).
-fn contents(log: &Log) -> Vec<Row> {
+pub(super) fn contents(log: &Log) -> Vec<Row> {
     let mut rows = Vec::new();
     let mut next = log.log_start_offset();
     while next < log.high_watermark() {
@@ -103,7 +103,7 @@ fn compacted_view(rows: &[Row], end: i64) -> Vec<Row> {
         .collect()
 }
 
-fn config() -> LogConfig {
+pub(super) fn config() -> LogConfig {
     LogConfig {
         segment_bytes: 400,
         compact: true,
@@ -114,7 +114,7 @@ fn config() -> LogConfig {
 }
 
 /// The end of the sealed, persisted segments: where a pass stops.
-fn sealed_end(log: &Log) -> i64 {
+pub(super) fn sealed_end(log: &Log) -> i64 {
     log.flush().unwrap();
     log.sealed_segments().last().unwrap().next_offset
 }
@@ -500,7 +500,11 @@ fn undecodable_records_fail_the_pass_and_change_nothing() {
 }
 
 /// One transactional batch of keyed records by `producer_id`, sequences from 0.
-fn txn_keyed(entries: &[(&str, Option<&str>)], producer_id: i64, sequence: i32) -> Bytes {
+pub(super) fn txn_keyed(
+    entries: &[(&str, Option<&str>)],
+    producer_id: i64,
+    sequence: i32,
+) -> Bytes {
     assert_eq!(
         sequence, 0,
         "every transaction here is its producer's first batch"
@@ -508,7 +512,7 @@ fn txn_keyed(entries: &[(&str, Option<&str>)], producer_id: i64, sequence: i32) 
     encode(entries, 1_000, Compression::None, Some(producer_id))
 }
 
-fn end_txn(log: &Log, producer_id: i64, commit: bool) -> i64 {
+pub(super) fn end_txn(log: &Log, producer_id: i64, commit: bool) -> i64 {
     let marker = crate::Marker {
         producer_id,
         producer_epoch: 0,
@@ -520,7 +524,7 @@ fn end_txn(log: &Log, producer_id: i64, commit: bool) -> i64 {
 }
 
 /// Offsets of the control batches a reader gets.
-fn marker_offsets(log: &Log) -> Vec<i64> {
+pub(super) fn marker_offsets(log: &Log) -> Vec<i64> {
     let mut markers = Vec::new();
     let mut next = log.log_start_offset();
     while next < log.high_watermark() {
