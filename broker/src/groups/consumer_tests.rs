@@ -1,7 +1,7 @@
 //! Unit tests of the consumer-group state machine.
 
 use super::*;
-use crate::groups::consumer_api::validate_request;
+use crate::groups::consumer_messages::validate_request;
 use crate::groups::consumer_replay::ConsumerReplay;
 
 const A: Uuid = Uuid::from_u128(1);
