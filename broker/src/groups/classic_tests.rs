@@ -62,12 +62,12 @@ fn now_result<T>(mut rx: oneshot::Receiver<T>) -> T {
 /// Joins a new dynamic member through MEMBER_ID_REQUIRED; returns its id
 /// and the pending receiver of the real join.
 fn join_new(group: &mut ClassicGroup, now: Instant) -> (String, oneshot::Receiver<JoinResult>) {
-    let first = now_result(join(&mut group, join_request("", None, &["range"]), now));
+    let first = now_result(join(group, join_request("", None, &["range"]), now));
     assert_eq!(first.error, Some(ResponseError::MemberIdRequired));
     let id = first.member_id.clone();
     (
         id.clone(),
-        join(&mut group, join_request(&id, None, &["range"]), now),
+        join(group, join_request(&id, None, &["range"]), now),
     )
 }
 

@@ -1,5 +1,7 @@
 //! Unit tests of the consumer-group state machine.
 
+use std::time::Duration;
+
 use super::*;
 use crate::groups::consumer_messages::validate_request;
 use crate::groups::consumer_replay::ConsumerReplay;

@@ -164,11 +164,6 @@ async fn commits_are_fetched_deleted_and_survive_a_restart() {
     );
     assert_eq!(committed(&c, "g", 0), Some(5));
     assert_eq!(c.fetch_offsets("g", None, false).len(), 2);
-    // The member consumes "t": its offsets stay while it is there.
-    assert_eq!(
-        c.delete_offsets("g", &[("t".into(), 1)]).unwrap(),
-        vec![Err(ResponseError::GroupSubscribedToTopic)]
-    );
     cluster.close();
     drop(c);
 
@@ -220,9 +215,8 @@ async fn a_failed_append_leaves_a_stable_group_as_it_was() {
         .await
         .unwrap();
     failing(&c, true);
-    // A second member would start a rebalance: refused, nothing moved.
-    let other = c.join("g", join_request("")).await;
-    assert_eq!(other.error, Some(ResponseError::NotCoordinator));
+    // (A second member's join writes nothing until its join phase ends, as
+    // in Kafka, so it is not refused here.)
     assert_eq!(
         c.leave("g", &[(member.clone(), None)]),
         Err(ResponseError::NotCoordinator)
@@ -238,7 +232,6 @@ async fn a_failed_append_leaves_a_stable_group_as_it_was() {
     assert_eq!(described.members.len(), 1);
     assert_eq!(c.heartbeat("g", &member, None, 1), Ok(()));
     assert_eq!(committed(&c, "g", 0), Some(5));
-    // The leader's sync writes the assignment again: refused, still Stable.
     failing(&c, false);
     cluster.close();
 }

@@ -321,8 +321,7 @@ async fn classic_members_are_checked_from_v3() {
     c.groups.lock().insert(
         "g".into(),
         Group {
-            classic,
-            consumer: None,
+            kind: GroupKind::Classic(classic),
             offsets: BTreeMap::new(),
         },
     );
@@ -386,8 +385,7 @@ async fn consumer_group_members_are_checked_by_epoch() {
     c.groups.lock().insert(
         "g".into(),
         Group {
-            classic: ClassicGroup::new("g", config().group),
-            consumer: Some(consumer),
+            kind: GroupKind::Consumer(consumer),
             offsets: BTreeMap::new(),
         },
     );
