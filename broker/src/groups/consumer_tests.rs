@@ -1,7 +1,9 @@
 //! Unit tests of the consumer-group state machine.
 
+use std::time::Duration;
+
 use super::*;
-use crate::groups::consumer_api::validate_request;
+use crate::groups::consumer_messages::validate_request;
 use crate::groups::consumer_replay::ConsumerReplay;
 
 const A: Uuid = Uuid::from_u128(1);

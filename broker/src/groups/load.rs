@@ -1,9 +1,20 @@
 //! Loading the coordinator at start: every group and committed offset is
 //! rebuilt by replaying `__consumer_offsets` (classic group records,
 //! KIP-848 consumer group records, offsets and transactional offsets with
-//! their markers).
+//! their markers), one record at a time into a [`Replay`], which then
+//! builds the groups.
 
+use super::classic::StoredGroup;
 use super::*;
+
+/// What replay has found so far, by kind of record.
+#[derive(Default)]
+struct Replay {
+    /// The last classic group record of each group (`None`: a tombstone).
+    classic: HashMap<String, Option<StoredGroup>>,
+    offsets: offset_replay::OffsetReplay,
+    consumer: consumer_replay::ConsumerReplay,
+}
 
 impl GroupCoordinator {
     /// Rebuilds every group and committed offset from `__consumer_offsets`.
@@ -17,127 +28,123 @@ impl GroupCoordinator {
                 heartbeat_interval_ms: cluster.properties.group_consumer_heartbeat_interval_ms,
             },
             txn: Mutex::new(txn_offsets::TxnOffsets::default()),
+            #[cfg(test)]
+            fail_appends: Default::default(),
         };
-        if let Some(topic) = cluster.topic(OFFSETS_TOPIC) {
-            let logs = topic.logs();
-            let mut stored_groups = HashMap::new();
-            let mut offsets = offset_replay::OffsetReplay::default();
-            let mut consumer_groups = consumer_replay::ConsumerReplay::default();
-            for (offsets_partition, log) in logs.iter().enumerate() {
-                let offsets_partition = offsets_partition as i32;
-                for record in store::replay_records(log)? {
-                    let (record_offset, txn_producer, key, value) = match record {
-                        ReplayedRecord::Marker {
-                            producer_id,
-                            marker,
-                        } => {
-                            offsets.marker(offsets_partition, producer_id, marker);
-                            continue;
-                        }
-                        ReplayedRecord::Data {
-                            offset,
-                            producer_id,
-                            transactional,
-                            key,
-                            value,
-                        } => (offset, transactional.then_some(producer_id), key, value),
-                    };
-                    match consumer_records::ConsumerKey::decode(&key) {
-                        Some(Ok(key)) => {
-                            consumer_groups.apply(key, value);
-                            continue;
-                        }
-                        Some(Err(e)) => {
-                            tracing::warn!(error = %e, "skipping unreadable {OFFSETS_TOPIC} key");
-                            continue;
-                        }
-                        None => {}
-                    }
-                    let key = match RecordKey::decode(key) {
-                        Ok(key) => key,
-                        Err(e) => {
-                            tracing::warn!(error = %e, "skipping unreadable {OFFSETS_TOPIC} key");
-                            continue;
-                        }
-                    };
-                    match key {
-                        RecordKey::Offset {
-                            group,
-                            topic,
-                            partition,
-                        } => offsets.offset(
-                            offsets_partition,
-                            record_offset,
-                            txn_producer,
-                            group,
-                            (topic, partition),
-                            value,
-                        ),
-                        RecordKey::Group { group } => match value
-                            .map(records::decode_group)
-                            .transpose()
-                        {
-                            Ok(v) => {
-                                stored_groups.insert(group, v);
-                            }
-                            Err(e) => tracing::warn!(error = %e, "skipping unreadable group value"),
-                        },
-                    }
-                }
+        let Some(topic) = cluster.topic(OFFSETS_TOPIC) else {
+            return Ok(coordinator);
+        };
+        let logs = topic.logs();
+        let mut replay = Replay::default();
+        for (offsets_partition, log) in logs.iter().enumerate() {
+            for record in store::replay_records(log)? {
+                replay.apply(offsets_partition as i32, record);
             }
-            let now = Instant::now();
-            let mut groups = coordinator.groups.lock();
-            for (id, stored) in stored_groups {
-                let classic = match stored {
-                    Some(stored) => ClassicGroup::restore(&id, stored, config.group, now),
-                    None => continue,
-                };
-                groups.insert(
-                    id,
-                    Group {
-                        classic,
-                        consumer: None,
-                        offsets: BTreeMap::new(),
-                    },
-                );
-            }
-            for (id, stored) in consumer_groups.groups {
-                let consumer =
-                    ConsumerGroup::restore(&id, stored, coordinator.consumer_settings, now);
-                groups.insert(
-                    id.clone(),
-                    Group {
-                        classic: ClassicGroup::new(&id, config.group),
-                        consumer: Some(consumer),
-                        offsets: BTreeMap::new(),
-                    },
-                );
-            }
-            for (id, committed) in offsets.committed {
-                if committed.is_empty() {
-                    continue;
-                }
-                let group = groups
-                    .entry(id.clone())
-                    .or_insert_with(|| coordinator.new_group(&id));
-                group.offsets = committed;
-            }
-            // Pending offsets need their group too (a simple one, as Kafka
-            // creates for any offset record).
-            for id in offsets.pending.groups() {
-                if !groups.contains_key(id) {
-                    groups.insert(id.clone(), coordinator.new_group(id));
-                }
-            }
-            tracing::info!(
-                groups = groups.len(),
-                "consumer groups loaded from {OFFSETS_TOPIC}"
-            );
-            drop(groups);
-            *coordinator.txn.lock() = offsets.pending;
-            coordinator.offsets_topic =
-                InternalTopic::new(OFFSETS_TOPIC, config.offsets_partitions, logs);
         }
+        coordinator.install(replay);
+        coordinator.offsets_topic =
+            InternalTopic::new(OFFSETS_TOPIC, config.offsets_partitions, logs);
         Ok(coordinator)
+    }
+
+    /// Builds the groups replay found: classic, then consumer groups, then
+    /// offsets (a group that only has offsets is an empty classic group).
+    fn install(&self, replay: Replay) {
+        let now = Instant::now();
+        let mut groups = self.groups.lock();
+        for (id, stored) in replay.classic {
+            let Some(stored) = stored else { continue };
+            let classic = ClassicGroup::restore(&id, stored, self.config.group, now);
+            let kind = GroupKind::Classic(classic);
+            groups.insert(
+                id,
+                Group {
+                    kind,
+                    offsets: BTreeMap::new(),
+                },
+            );
+        }
+        for (id, stored) in replay.consumer.groups {
+            let consumer = ConsumerGroup::restore(&id, stored, self.consumer_settings, now);
+            let kind = GroupKind::Consumer(consumer);
+            groups.insert(
+                id,
+                Group {
+                    kind,
+                    offsets: BTreeMap::new(),
+                },
+            );
+        }
+        for (id, committed) in replay.offsets.committed {
+            if committed.is_empty() {
+                continue;
+            }
+            let group = groups
+                .entry(id.clone())
+                .or_insert_with(|| self.new_group(&id));
+            group.offsets = committed;
+        }
+        // Pending offsets need their group too (a simple one, as Kafka
+        // creates for any offset record).
+        for id in replay.offsets.pending.groups() {
+            if !groups.contains_key(id) {
+                groups.insert(id.clone(), self.new_group(id));
+            }
+        }
+        tracing::info!(
+            groups = groups.len(),
+            "consumer groups loaded from {OFFSETS_TOPIC}"
+        );
+        *self.txn.lock() = replay.offsets.pending;
+    }
+}
+
+impl Replay {
+    /// One record (or transaction marker) of `offsets_partition`, in log order.
+    fn apply(&mut self, offsets_partition: i32, record: ReplayedRecord) {
+        let (record_offset, txn_producer, key, value) = match record {
+            ReplayedRecord::Marker {
+                producer_id,
+                marker,
+            } => {
+                self.offsets.marker(offsets_partition, producer_id, marker);
+                return;
+            }
+            ReplayedRecord::Data {
+                offset,
+                producer_id,
+                transactional,
+                key,
+                value,
+            } => (offset, transactional.then_some(producer_id), key, value),
+        };
+        match consumer_records::ConsumerKey::decode(&key) {
+            Some(Ok(key)) => return self.consumer.apply(key, value),
+            Some(Err(e)) => {
+                return tracing::warn!(error = %e, "skipping unreadable {OFFSETS_TOPIC} key")
+            }
+            None => {}
+        }
+        match RecordKey::decode(key) {
+            Ok(RecordKey::Offset {
+                group,
+                topic,
+                partition,
+            }) => self.offsets.offset(
+                offsets_partition,
+                record_offset,
+                txn_producer,
+                group,
+                (topic, partition),
+                value,
+            ),
+            Ok(RecordKey::Group { group }) => match value.map(records::decode_group).transpose() {
+                Ok(v) => {
+                    self.classic.insert(group, v);
+                }
+                Err(e) => tracing::warn!(error = %e, "skipping unreadable group value"),
+            },
+            Err(e) => tracing::warn!(error = %e, "skipping unreadable {OFFSETS_TOPIC} key"),
+        }
     }
 }

@@ -2,7 +2,7 @@
 //! member count and committed offsets, copied out under the groups lock (no
 //! log I/O), so lag is computed outside it.
 
-use super::GroupCoordinator;
+use super::{GroupCoordinator, GroupKind};
 
 /// One group as the scrape sees it.
 #[derive(Debug, Clone)]
@@ -23,9 +23,11 @@ impl GroupCoordinator {
         groups
             .iter()
             .map(|(id, group)| {
-                let (state, members) = match &group.consumer {
-                    Some(consumer) => (consumer.state().name(), consumer.members.len()),
-                    None => (group.classic.state.name(), group.classic.members.len()),
+                let (state, members) = match &group.kind {
+                    GroupKind::Consumer(consumer) => {
+                        (consumer.state().name(), consumer.members.len())
+                    }
+                    GroupKind::Classic(classic) => (classic.state.name(), classic.members.len()),
                 };
                 GroupView {
                     group_id: id.clone(),

@@ -27,7 +27,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use kafka_protocol::error::ResponseError;
 
 use super::classic::{ClassicGroup, GroupState};
-use super::{store, Committed, Committer, Group, GroupCoordinator, OffsetCommit, OffsetRecords};
+use super::{
+    store, Committed, Committer, Group, GroupCoordinator, GroupKind, OffsetCommit, OffsetRecords,
+};
 use crate::clock::now_ms;
 
 /// A topic partition of a group's offsets.
@@ -105,6 +107,22 @@ impl TxnOffsets {
     /// does. Returns whether there were any.
     pub(super) fn remove_partition(&mut self, group: &str, tp: &TopicPartition) -> bool {
         !self.remove_where(group, |p| p == tp).is_empty()
+    }
+
+    /// The group's partitions with pending offsets that `selected` picks,
+    /// without dropping them (to write their tombstones first).
+    pub(super) fn pending_where(
+        &self,
+        group: &str,
+        selected: impl Fn(&TopicPartition) -> bool,
+    ) -> BTreeSet<TopicPartition> {
+        let Some(txns) = self.open_by_group.get(group) else {
+            return BTreeSet::new();
+        };
+        txns.iter()
+            .filter_map(|txn| self.by_txn.get(txn).and_then(|groups| groups.get(group)))
+            .flat_map(|offsets| offsets.keys().filter(|tp| selected(tp)).cloned())
+            .collect()
     }
 
     /// Drops the group's pending offsets that `doomed` selects; returns their
@@ -237,16 +255,16 @@ pub(super) fn validate_classic(
 }
 
 fn validate(group: &Group, committer: &Committer) -> Result<(), ResponseError> {
-    match &group.consumer {
+    match &group.kind {
         // Kafka answers a stale member epoch of a transactional commit with
         // ILLEGAL_GENERATION, which transactional producers know.
-        Some(consumer) => consumer
+        GroupKind::Consumer(consumer) => consumer
             .validate_commit(&committer.member_id, committer.generation_id)
             .map_err(|e| match e {
                 ResponseError::StaleMemberEpoch => ResponseError::IllegalGeneration,
                 other => other,
             }),
-        None => validate_classic(&group.classic, committer),
+        GroupKind::Classic(classic) => validate_classic(classic, committer),
     }
 }
 

@@ -321,8 +321,7 @@ async fn classic_members_are_checked_from_v3() {
     c.groups.lock().insert(
         "g".into(),
         Group {
-            classic,
-            consumer: None,
+            kind: GroupKind::Classic(classic),
             offsets: BTreeMap::new(),
         },
     );
@@ -355,7 +354,10 @@ async fn classic_members_are_checked_from_v3() {
     // v0-2 carry no member fields: accepted although the group has members.
     assert_eq!(commit(None).await, Ok(()));
     // And a transactional commit does not wait for a rebalance to complete.
-    c.groups.lock().get_mut("g").unwrap().classic.state = GroupState::CompletingRebalance;
+    match &mut c.groups.lock().get_mut("g").unwrap().kind {
+        GroupKind::Classic(classic) => classic.state = GroupState::CompletingRebalance,
+        GroupKind::Consumer(_) => panic!("a classic group"),
+    }
     assert_eq!(commit(Some(member(3, "m1", None))).await, Ok(()));
     cluster.close();
 }
@@ -383,8 +385,7 @@ async fn consumer_group_members_are_checked_by_epoch() {
     c.groups.lock().insert(
         "g".into(),
         Group {
-            classic: ClassicGroup::new("g", config().group),
-            consumer: Some(consumer),
+            kind: GroupKind::Consumer(consumer),
             offsets: BTreeMap::new(),
         },
     );

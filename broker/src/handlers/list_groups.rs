@@ -25,7 +25,7 @@ pub(super) async fn handle(ctx: &RequestContext, request: ListGroupsRequest) -> 
         .groups
         .list()
         .into_iter()
-        .filter(|g| states.is_empty() || states.contains(&g.state_name.to_lowercase()))
+        .filter(|g| states.is_empty() || states.contains(&g.state.name().to_lowercase()))
         .filter(|g| types.is_empty() || types.iter().any(|t| t == g.group_type))
         .filter(|g| all || ctx.may_quietly(Operation::Describe, Resource::Group(&g.group_id)))
         .map(|g| {
@@ -34,9 +34,9 @@ pub(super) async fn handle(ctx: &RequestContext, request: ListGroupsRequest) -> 
                 .with_protocol_type(text(g.protocol_type));
             match ctx.version {
                 v if v >= 5 => listed
-                    .with_group_state(text(g.state_name))
+                    .with_group_state(text(g.state.name()))
                     .with_group_type(text(g.group_type)),
-                4 => listed.with_group_state(text(g.state_name)),
+                4 => listed.with_group_state(text(g.state.name())),
                 _ => listed,
             }
         })
