@@ -15,8 +15,8 @@ use crate::topic_config;
 mod broker_only;
 mod unsupported;
 
-pub(crate) use broker_only::BROKER_ONLY;
 use broker_only::is_listener_property;
+pub(crate) use broker_only::BROKER_ONLY;
 
 /// Convenience units Kafka accepts for the retention and roll properties.
 const UNIT_ALIASES: &[(&str, &str, i64)] = &[
@@ -101,7 +101,9 @@ impl BrokerProperties {
             } else if let Some(why) = unsupported::reason(name) {
                 bail!("broker property {name} is not supported: {why}");
             } else {
-                bail!("unknown broker property {name:?}: not a Kafka 4.1 broker config Strata knows");
+                bail!(
+                    "unknown broker property {name:?}: not a Kafka 4.1 broker config Strata knows"
+                );
             }
         }
         let default = |name: &str| {

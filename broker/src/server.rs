@@ -9,10 +9,10 @@ use std::time::Duration;
 use anyhow::Context;
 use strata_governance::audit::Face;
 use strata_governance::credentials::CredentialStore;
-use strata_governance::oauth::{JwksSource, JwtSettings, JwtValidator};
+use strata_governance::oauth::JwtValidator;
 use strata_governance::sasl::SaslAuthenticator;
 use strata_rest_proxy::{RestProxy, RestProxyConfig};
-use strata_tier::{CacheConfig, Tier, TierConfig, TierMetrics};
+use strata_tier::{Tier, TierMetrics};
 
 use crate::restore_report::{RestoreMetrics, RestoreReport};
 use tokio::net::TcpListener;
@@ -21,25 +21,29 @@ use tokio::sync::watch;
 use crate::audit::{self, AuditSettings};
 use crate::broker::{Broker, Endpoint};
 use crate::cluster::Cluster;
-use crate::config::{BrokerConfig, TierSettings};
-use crate::groups::{CoordinatorConfig, GroupCoordinator, GroupSettings};
+use crate::config::BrokerConfig;
+use crate::groups::GroupCoordinator;
 use crate::http::health;
 use crate::metrics::Metrics;
 use crate::net::listeners::{listener_configs, ListenerContext};
 use crate::producer_ids::ProducerIds;
-use crate::properties::BrokerProperties;
 use crate::rest_backend::InProcessKafka;
 use crate::schema_validation::SchemaValidator;
 use crate::security::Security;
-use crate::transactions::{TransactionConfig, TransactionCoordinator};
+use crate::transactions::TransactionCoordinator;
 use crate::txn_markers::BrokerSeams;
 use crate::{clock, console, http, net, schemas};
 
 mod background;
 mod settings;
 
-use background::*;
-use settings::*;
+use background::{
+    compact_logs, enforce_retention, expire_producers, refresh_jwks, shutdown_signal,
+};
+use settings::{
+    consumer_instance_timeout, coordinator_config, jwt_settings, rest_rate_limit, tier_config,
+    transaction_config,
+};
 
 /// Runs the broker until SIGTERM or Ctrl-C.
 pub async fn run(config: BrokerConfig) -> anyhow::Result<()> {

@@ -70,7 +70,10 @@ pub(crate) fn find_by_broker_name(name: &str) -> Option<&'static TopicConfigDef>
 
 /// Why a topic config Kafka once took is refused, if it is one.
 pub(crate) fn refused_reason(name: &str) -> Option<&'static str> {
-    REFUSED.iter().find(|(n, _)| *n == name).map(|(_, why)| *why)
+    REFUSED
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, why)| *why)
 }
 
 /// Validates a set of topic overrides, naming the first bad one.
@@ -88,7 +91,11 @@ pub(crate) fn validate_overrides(overrides: &BTreeMap<String, String>) -> Result
 
 /// Kafka's `LogConfig.validateValues`: the max lag may not be below the min lag.
 fn validate_compaction_lags(overrides: &BTreeMap<String, String>) -> Result<(), String> {
-    let long = |name: &str| overrides.get(name).and_then(|v| v.trim().parse::<i64>().ok());
+    let long = |name: &str| {
+        overrides
+            .get(name)
+            .and_then(|v| v.trim().parse::<i64>().ok())
+    };
     match (long("min.compaction.lag.ms"), long("max.compaction.lag.ms")) {
         (Some(min), Some(max)) if max < min => Err(format!(
             "conflict topic config setting max.compaction.lag.ms ({max}) < min.compaction.lag.ms ({min})"

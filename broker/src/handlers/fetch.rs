@@ -120,7 +120,8 @@ pub(super) async fn handle(ctx: &RequestContext, request: FetchRequest) -> Fetch
         for w in &mut watchers {
             w.borrow_and_update();
         }
-        let (partitions, total, any_error) = read_all(cluster, &slots, max_bytes, committed, ctx.version).await;
+        let (partitions, total, any_error) =
+            read_all(cluster, &slots, max_bytes, committed, ctx.version).await;
         if total >= min_bytes || any_error || watchers.is_empty() || Instant::now() >= deadline {
             ctx.broker.metrics.fetched_bytes.inc_by(total as u64);
             count_out(&topic_refs, &partitions);
@@ -129,7 +130,8 @@ pub(super) async fn handle(ctx: &RequestContext, request: FetchRequest) -> Fetch
         let changed = select_all(watchers.iter_mut().map(|w| Box::pin(w.changed())));
         if tokio::time::timeout_at(deadline, changed).await.is_err() {
             // Deadline: answer with whatever is there now.
-            let (partitions, total, _) = read_all(cluster, &slots, max_bytes, committed, ctx.version).await;
+            let (partitions, total, _) =
+                read_all(cluster, &slots, max_bytes, committed, ctx.version).await;
             ctx.broker.metrics.fetched_bytes.inc_by(total as u64);
             count_out(&topic_refs, &partitions);
             return respond(topics, partitions);
@@ -271,11 +273,7 @@ async fn read_all(
 /// `compression.type` is zstd (`KafkaApis.maybeConvertFetchedData`); Strata
 /// also does when the batches read are zstd on a `producer` topic, which
 /// such a client could not decompress either.
-fn zstd_for_old_fetcher(
-    version: i16,
-    slot: &Slot,
-    records: Bytes,
-) -> Result<Bytes, ResponseError> {
+fn zstd_for_old_fetcher(version: i16, slot: &Slot, records: Bytes) -> Result<Bytes, ResponseError> {
     if version >= ZSTD_FROM_VERSION {
         return Ok(records);
     }

@@ -365,4 +365,3 @@ pub(crate) fn is_listener_property(name: &str) -> bool {
         .and_then(|rest| rest.split_once('.'))
         .is_some_and(|(_, property)| PER_LISTENER.contains(&property))
 }
-

@@ -9,11 +9,13 @@ const KRAFT: &str = "Strata is a single node and runs no KRaft quorum; its clust
 const REPLICATION: &str = "Strata is a single node: partitions have one replica and there is no inter-broker replication to tune";
 const JVM_PLUGIN: &str = "Strata runs no JVM: Java plug-in classes cannot be loaded (its authorizer is set by authorizer.class.name)";
 const THREADS: &str = "Strata serves requests on an async runtime sized to the machine's cores; Kafka's thread pools and request queues have no counterpart";
-const SOCKETS: &str = "Strata leaves socket buffers and the accept backlog to the operating system's defaults";
+const SOCKETS: &str =
+    "Strata leaves socket buffers and the accept backlog to the operating system's defaults";
 const REMOVED_4_0: &str = "removed in Kafka 4.0";
 const ZOOKEEPER: &str = "removed in Kafka 4.0 with ZooKeeper mode; Strata has never used ZooKeeper";
 const CLEANER: &str = "Strata's cleaner is one background task per broker, paced by log.cleaner.backoff.ms; Kafka's cleaner threads and buffers have no counterpart";
-const LOG_DIRS: &str = "Strata keeps its logs in one directory, set with --data-dir (STRATA_DATA_DIR)";
+const LOG_DIRS: &str =
+    "Strata keeps its logs in one directory, set with --data-dir (STRATA_DATA_DIR)";
 const CHECKPOINTS: &str = "Strata writes its recovery points and log start offsets when they change (fsynced), not on a timer";
 const METRICS: &str = "Strata's metrics are Prometheus counters, gauges and histograms on the admin address's /metrics; Kafka's sampled metric windows and reporters have no counterpart";
 const SHARE_GROUPS: &str = "Strata serves no share groups (KIP-932)";
@@ -156,11 +158,17 @@ mod tests {
         let e = load("controller.quorum.voters", "1@localhost:9093").unwrap_err();
         assert!(format!("{e:#}").contains("runs no KRaft quorum"), "{e:#}");
         let e = load("num.replica.fetchers", "4").unwrap_err();
-        assert!(format!("{e:#}").contains("no inter-broker replication"), "{e:#}");
+        assert!(
+            format!("{e:#}").contains("no inter-broker replication"),
+            "{e:#}"
+        );
         let e = load("log.dirs", "/var/kafka").unwrap_err();
         assert!(format!("{e:#}").contains("--data-dir"), "{e:#}");
         let e = load("no.such.thing", "1").unwrap_err();
-        assert!(format!("{e:#}").contains("unknown broker property"), "{e:#}");
+        assert!(
+            format!("{e:#}").contains("unknown broker property"),
+            "{e:#}"
+        );
     }
 
     #[test]
@@ -169,7 +177,10 @@ mod tests {
         // replica.* is refused but no honoured name starts with it.
         assert!(reason("ssl.keystore.location").is_none());
         for (name, _, _) in crate::properties::BROKER_ONLY {
-            assert!(reason(name).is_none(), "{name} is both honoured and refused");
+            assert!(
+                reason(name).is_none(),
+                "{name} is both honoured and refused"
+            );
         }
         for def in crate::topic_config::TOPIC_CONFIGS {
             assert!(reason(def.broker_name).is_none(), "{}", def.broker_name);

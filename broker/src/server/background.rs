@@ -2,7 +2,14 @@
 //! JWKS refresh, compaction, producer expiry and retention; and the wait
 //! for SIGTERM or Ctrl-C that starts the shutdown.
 
-use super::*;
+use std::sync::Arc;
+use std::time::Duration;
+
+use strata_governance::oauth::JwtValidator;
+use tokio::sync::watch;
+
+use crate::broker::Broker;
+use crate::clock;
 
 /// Fetches the JWKS again every `sasl.oauthbearer.jwks.endpoint.refresh.ms`;
 /// a failed fetch keeps the keys in use.

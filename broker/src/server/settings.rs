@@ -2,7 +2,17 @@
 //! tier, the group and transaction coordinators, OAUTHBEARER and the REST
 //! Proxy's limits.
 
-use super::*;
+use std::time::Duration;
+
+use anyhow::Context;
+use strata_governance::oauth::{JwksSource, JwtSettings};
+use strata_tier::{CacheConfig, TierConfig};
+
+use crate::cluster::Cluster;
+use crate::config::TierSettings;
+use crate::groups::{CoordinatorConfig, GroupSettings};
+use crate::properties::BrokerProperties;
+use crate::transactions::TransactionConfig;
 
 pub(super) fn tier_config(settings: &TierSettings, p: &BrokerProperties) -> TierConfig {
     TierConfig {
@@ -31,9 +41,9 @@ pub(super) fn tier_config(settings: &TierSettings, p: &BrokerProperties) -> Tier
 /// Remote segments are read and cached in ranges of this size: large
 /// enough that a sequential consumer costs few requests, small enough that a
 /// random read does not fetch much it does not need.
-pub(super) const TIER_CHUNK_BYTES: u64 = 4 << 20;
+const TIER_CHUNK_BYTES: u64 = 4 << 20;
 /// Chunks fetched ahead of a sequential remote reader.
-pub(super) const TIER_READ_AHEAD_CHUNKS: u64 = 4;
+const TIER_READ_AHEAD_CHUNKS: u64 = 4;
 
 pub(super) fn coordinator_config(p: &BrokerProperties) -> CoordinatorConfig {
     CoordinatorConfig {
@@ -138,7 +148,9 @@ pub(super) fn rest_rate_limit(
 
 /// `consumer.instance.timeout.ms` (a REST Proxy setting, taken as a broker
 /// property since the proxy runs in the broker).
-pub(super) fn consumer_instance_timeout(props: &BrokerProperties) -> anyhow::Result<std::time::Duration> {
+pub(super) fn consumer_instance_timeout(
+    props: &BrokerProperties,
+) -> anyhow::Result<std::time::Duration> {
     let ms = match props.explicit().get("consumer.instance.timeout.ms") {
         Some(v) => v.trim().parse::<u64>().map_err(|e| {
             anyhow::anyhow!("broker property consumer.instance.timeout.ms={v:?}: {e}")

@@ -191,7 +191,6 @@ pub(crate) static TOPIC_CONFIGS: &[TopicConfigDef] = &[
         "No effect on a single node: the only replica is always in sync, so there is never an out-of-sync replica to elect."),
 ];
 
-
 /// Topic configs Kafka 3.x took that Kafka 4.x and Strata refuse, with why.
 pub(crate) static REFUSED: &[(&str, &str)] = &[
     ("message.downconversion.enable",

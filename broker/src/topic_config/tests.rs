@@ -15,10 +15,9 @@ fn catalogue_defaults_validate() {
 
 #[test]
 fn overrides_beat_broker_which_beats_default() {
-    let broker = BrokerProperties::from_map(
-        [("log.retention.ms".to_string(), "1000".to_string())].into(),
-    )
-    .unwrap();
+    let broker =
+        BrokerProperties::from_map([("log.retention.ms".to_string(), "1000".to_string())].into())
+            .unwrap();
     let mut overrides = BTreeMap::new();
     let def = find("retention.ms").unwrap();
     assert_eq!(
@@ -95,8 +94,7 @@ fn schema_validation_configs_resolve() {
 
 #[test]
 fn unsupported_values_are_refused_with_a_reason() {
-    let bad: BTreeMap<_, _> =
-        [("cleanup.policy".to_string(), "compact,shred".to_string())].into();
+    let bad: BTreeMap<_, _> = [("cleanup.policy".to_string(), "compact,shred".to_string())].into();
     assert!(validate_overrides(&bad).unwrap_err().contains("shred"));
     let bad: BTreeMap<_, _> = [("no.such".to_string(), "1".to_string())].into();
     assert!(validate_overrides(&bad).is_err());
@@ -147,14 +145,29 @@ fn swept_configs_refuse_what_strata_cannot_honour() {
         (&[("max.compaction.lag.ms", "0")][..], "at least 1"),
         (&[("segment.jitter.ms", "-1")][..], "at least 0"),
         (&[("preallocate", "yes")][..], "not a boolean"),
-        (&[("leader.replication.throttled.replicas", "0-1")][..], "[partitionId]:[brokerId]"),
-        (&[("remote.log.copy.disable", "true")][..], "cannot stop uploading"),
-        (&[("remote.log.delete.on.disable", "true")][..], "does not turn remote storage off"),
         (
-            &[("min.compaction.lag.ms", "10"), ("max.compaction.lag.ms", "5")][..],
+            &[("leader.replication.throttled.replicas", "0-1")][..],
+            "[partitionId]:[brokerId]",
+        ),
+        (
+            &[("remote.log.copy.disable", "true")][..],
+            "cannot stop uploading",
+        ),
+        (
+            &[("remote.log.delete.on.disable", "true")][..],
+            "does not turn remote storage off",
+        ),
+        (
+            &[
+                ("min.compaction.lag.ms", "10"),
+                ("max.compaction.lag.ms", "5"),
+            ][..],
             "max.compaction.lag.ms (5) < min.compaction.lag.ms (10)",
         ),
-        (&[("message.format.version", "3.0")][..], "removed in Kafka 4.0"),
+        (
+            &[("message.format.version", "3.0")][..],
+            "removed in Kafka 4.0",
+        ),
     ] {
         let e = validate_overrides(&overrides(pairs)).unwrap_err();
         assert!(e.contains(why), "{pairs:?}: {e}");
@@ -166,12 +179,15 @@ fn configs_without_a_broker_synonym_take_no_broker_value() {
     let def = find("leader.replication.throttled.replicas").unwrap();
     assert_eq!(def.broker_name, NO_BROKER_SYNONYM);
     assert!(find_by_broker_name("").is_none());
-    let broker = BrokerProperties::from_map(
-        [("log.roll.jitter.hours".to_string(), "2".to_string())].into(),
-    )
-    .unwrap();
+    let broker =
+        BrokerProperties::from_map([("log.roll.jitter.hours".to_string(), "2".to_string())].into())
+            .unwrap();
     assert_eq!(
-        effective_value(find("segment.jitter.ms").unwrap(), &BTreeMap::new(), &broker),
+        effective_value(
+            find("segment.jitter.ms").unwrap(),
+            &BTreeMap::new(),
+            &broker
+        ),
         ("7200000".into(), ConfigSource::StaticBroker)
     );
     assert_eq!(
