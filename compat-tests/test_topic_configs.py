@@ -13,7 +13,7 @@ from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AlterConfigOpType, ConfigEntry, ConfigResource, ConfigSource, NewTopic, ResourceType
 
 import kafka_wire as kw
-from kafkautil import REQUEST_TIMEOUT, admin, create_topic, producer, result, topic_config
+from kafkautil import REQUEST_TIMEOUT, admin, consume_range, create_topic, producer, result, topic_config
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -138,37 +138,38 @@ def test_unsupported_configs_are_refused_saying_why(broker, topic, config, why):
     assert why in err.str(), err.str()
 
 
-def test_zstd_is_refused_to_fetch_below_v10_and_produce_below_v7(broker, topic):
-    create_topic(broker.bootstrap, topic, partitions=2)
-    p = producer(broker.bootstrap, **{"compression.type": "zstd", "linger.ms": 0})
-    p.produce(topic, value=b"z" * 1000, partition=0)
-    assert p.flush(30) == 0
-    plain = kw.build_batch([b"plain"])
+def test_zstd_produce_below_v7_is_refused(broker, topic):
+    create_topic(broker.bootstrap, topic)
     with kw.connect(broker.bootstrap) as s:
-        # Produce v3 with a zstd batch: refused (KIP-110, zstd from v7).
-        s.sendall(kw.produce_v3_request(1, topic, 1, kw.build_batch([b"x" * 100], compression=4)))
+        # Produce v3 with a zstd batch: refused (KIP-110, zstd from v7); plain is taken.
+        s.sendall(kw.produce_v3_request(1, topic, 0, kw.build_batch([b"x" * 100], compression=4)))
         _, r = kw.read_response(s)
-        assert kw.parse_produce_v3(r)[(topic, 1)].error_code == 76  # UNSUPPORTED_COMPRESSION_TYPE
-        s.sendall(kw.produce_v3_request(2, topic, 1, plain))
+        assert kw.parse_produce_v3(r)[(topic, 0)].error_code == 76  # UNSUPPORTED_COMPRESSION_TYPE
+        s.sendall(kw.produce_v3_request(2, topic, 0, kw.build_batch([b"plain"])))
         _, r = kw.read_response(s)
-        assert kw.parse_produce_v3(r)[(topic, 1)].error_code == 0
-        # Fetch v4 of the zstd batch: UNSUPPORTED_COMPRESSION_TYPE, no records.
-        s.sendall(kw.fetch_v4_request(3, topic, 0, 0))
-        _, r = kw.read_response(s)
-        zstd = kw.parse_fetch_v4(r)[(topic, 0)]
-        assert zstd.error_code == 76 and zstd.records == b""
-        # The uncompressed partition is served to the same old fetcher.
-        s.sendall(kw.fetch_v4_request(4, topic, 1, 0))
-        _, r = kw.read_response(s)
-        ok = kw.parse_fetch_v4(r)[(topic, 1)]
-        assert ok.error_code == 0 and [h.codec for h in kw.split_batches(ok.records)] == [0]
+        assert kw.parse_produce_v3(r)[(topic, 0)].error_code == 0
 
 
 def test_zstd_topic_is_refused_to_old_fetchers_as_kafka_does(broker, topic):
-    # Kafka's rule: a topic whose compression.type is zstd answers every fetch below v10 with
-    # UNSUPPORTED_COMPRESSION_TYPE, whatever the batches read.
-    create_topic(broker.bootstrap, topic, config={"compression.type": "zstd"})
+    # Kafka's rule (KafkaApis.maybeConvertFetchedData): a topic whose compression.type is zstd
+    # answers a fetch below v10 with UNSUPPORTED_COMPRESSION_TYPE and no records; other topics,
+    # and the same topic fetched at v10+, are served.
+    zstd_topic, plain_topic = topic + "-zstd", topic + "-plain"
+    create_topic(broker.bootstrap, zstd_topic, config={"compression.type": "zstd"})
+    create_topic(broker.bootstrap, plain_topic)
+    p = producer(broker.bootstrap, **{"linger.ms": 0})
+    for t in (zstd_topic, plain_topic):
+        p.produce(t, value=b"v" * 100)
+    assert p.flush(30) == 0
     with kw.connect(broker.bootstrap) as s:
-        s.sendall(kw.fetch_v4_request(1, topic, 0, 0))
+        s.sendall(kw.fetch_v4_request(1, zstd_topic, 0, 0))
         _, r = kw.read_response(s)
-        assert kw.parse_fetch_v4(r)[(topic, 0)].error_code == 76
+        refused = kw.parse_fetch_v4(r)[(zstd_topic, 0)]
+        assert refused.error_code == 76 and refused.records == b""
+        s.sendall(kw.fetch_v4_request(2, plain_topic, 0, 0))
+        _, r = kw.read_response(s)
+        served = kw.parse_fetch_v4(r)[(plain_topic, 0)]
+        assert served.error_code == 0 and len(kw.split_batches(served.records)) == 1
+    # A current client (Fetch v10+) reads the recompressed zstd batch.
+    msgs = consume_range(broker.bootstrap, zstd_topic, 0, 0, 1)
+    assert [m.value() for m in msgs] == [b"v" * 100]

@@ -268,27 +268,18 @@ async fn read_all(
     (out, total, any_error)
 }
 
-/// KIP-110: zstd batches reach only Fetch v10+ clients. Kafka answers
-/// UNSUPPORTED_COMPRESSION_TYPE to a fetch below v10 from a topic whose
-/// `compression.type` is zstd (`KafkaApis.maybeConvertFetchedData`); Strata
-/// also does when the batches read are zstd on a `producer` topic, which
-/// such a client could not decompress either.
+/// KIP-110: Kafka answers UNSUPPORTED_COMPRESSION_TYPE to a fetch below v10
+/// from a topic whose `compression.type` is zstd
+/// (`KafkaApis.maybeConvertFetchedData`). Zstd batches of a `producer` topic
+/// are returned as they are, as Kafka 4 returns them.
 fn zstd_for_old_fetcher(version: i16, slot: &Slot, records: Bytes) -> Result<Bytes, ResponseError> {
-    if version >= ZSTD_FROM_VERSION {
-        return Ok(records);
-    }
     let topic_zstd = slot.topic_ref.as_ref().is_some_and(|t| {
         matches!(
             t.effective_config().compression,
             TopicCompression::Codec(Compression::Zstd, _)
         )
     });
-    let batch_zstd = || {
-        Batches::new(&records)
-            .map_while(Result::ok)
-            .any(|b| b.compression() == Compression::Zstd)
-    };
-    if topic_zstd || batch_zstd() {
+    if version < ZSTD_FROM_VERSION && topic_zstd {
         Err(ResponseError::UnsupportedCompressionType)
     } else {
         Ok(records)
