@@ -9,10 +9,10 @@ use std::time::Duration;
 use anyhow::Context;
 use strata_governance::audit::Face;
 use strata_governance::credentials::CredentialStore;
-use strata_governance::oauth::{JwksSource, JwtSettings, JwtValidator};
+use strata_governance::oauth::JwtValidator;
 use strata_governance::sasl::SaslAuthenticator;
 use strata_rest_proxy::{RestProxy, RestProxyConfig};
-use strata_tier::{CacheConfig, Tier, TierConfig, TierMetrics};
+use strata_tier::{Tier, TierMetrics};
 
 use crate::restore_report::{RestoreMetrics, RestoreReport};
 use tokio::net::TcpListener;
@@ -21,19 +21,29 @@ use tokio::sync::watch;
 use crate::audit::{self, AuditSettings};
 use crate::broker::{Broker, Endpoint};
 use crate::cluster::Cluster;
-use crate::config::{BrokerConfig, TierSettings};
-use crate::groups::{CoordinatorConfig, GroupCoordinator, GroupSettings};
+use crate::config::BrokerConfig;
+use crate::groups::GroupCoordinator;
 use crate::http::health;
 use crate::metrics::Metrics;
 use crate::net::listeners::{listener_configs, ListenerContext};
 use crate::producer_ids::ProducerIds;
-use crate::properties::BrokerProperties;
 use crate::rest_backend::InProcessKafka;
 use crate::schema_validation::SchemaValidator;
 use crate::security::Security;
-use crate::transactions::{TransactionConfig, TransactionCoordinator};
+use crate::transactions::TransactionCoordinator;
 use crate::txn_markers::BrokerSeams;
 use crate::{clock, console, http, net, schemas};
+
+mod background;
+mod settings;
+
+use background::{
+    compact_logs, enforce_retention, expire_producers, refresh_jwks, shutdown_signal,
+};
+use settings::{
+    consumer_instance_timeout, coordinator_config, jwt_settings, rest_rate_limit, tier_config,
+    transaction_config,
+};
 
 /// Runs the broker until SIGTERM or Ctrl-C.
 pub async fn run(config: BrokerConfig) -> anyhow::Result<()> {
@@ -507,264 +517,8 @@ struct Opened {
     audit_writer: Option<(watch::Sender<bool>, tokio::task::JoinHandle<()>)>,
 }
 
-fn tier_config(settings: &TierSettings, p: &BrokerProperties) -> TierConfig {
-    TierConfig {
-        url: settings.url.clone(),
-        cache: CacheConfig {
-            dir: settings.cache_dir.clone(),
-            memory_bytes: settings.cache_memory_bytes,
-            disk_bytes: settings.cache_disk_bytes,
-        },
-        task_interval: Duration::from_millis(p.remote_task_interval_ms),
-        retry_backoff: Duration::from_millis(p.remote_retry_backoff_ms.max(1)),
-        retry_backoff_max: Duration::from_millis(
-            p.remote_retry_backoff_max_ms
-                .max(p.remote_retry_backoff_ms.max(1)),
-        ),
-        upload_bytes_per_second: (p.remote_copy_max_bytes_per_second < i64::MAX as u64)
-            .then_some(p.remote_copy_max_bytes_per_second),
-        upload_concurrency: p.remote_copier_pool_size,
-        chunk_bytes: TIER_CHUNK_BYTES,
-        read_ahead_chunks: TIER_READ_AHEAD_CHUNKS,
-        internal_roll_ms: p.remote_internal_roll_ms,
-        recovery_point: Duration::from_millis(p.tier_recovery_point_ms.max(1)),
-    }
-}
-
-/// Remote segments are read and cached in ranges of this size: large
-/// enough that a sequential consumer costs few requests, small enough that a
-/// random read does not fetch much it does not need.
-const TIER_CHUNK_BYTES: u64 = 4 << 20;
-/// Chunks fetched ahead of a sequential remote reader.
-const TIER_READ_AHEAD_CHUNKS: u64 = 4;
-
-fn coordinator_config(p: &BrokerProperties) -> CoordinatorConfig {
-    CoordinatorConfig {
-        group: GroupSettings {
-            initial_rebalance_delay: Duration::from_millis(p.group_initial_rebalance_delay_ms),
-            min_session_timeout_ms: p.group_min_session_timeout_ms,
-            max_session_timeout_ms: p.group_max_session_timeout_ms,
-        },
-        offsets_partitions: p.offsets_topic_num_partitions,
-        offsets_retention: Duration::from_secs(p.offsets_retention_minutes * 60),
-        offsets_retention_check: Duration::from_millis(p.offsets_retention_check_interval_ms),
-        offset_metadata_max_bytes: p.offset_metadata_max_bytes,
-    }
-}
-
-fn transaction_config(cluster: &Cluster, p: &BrokerProperties) -> TransactionConfig {
-    TransactionConfig {
-        partitions: p.transaction_state_log_num_partitions,
-        max_timeout_ms: p.transaction_max_timeout_ms,
-        id_expiration_ms: p.transactional_id_expiration_ms,
-        abort_interval: Duration::from_millis(p.transaction_abort_timed_out_interval_ms),
-        remove_interval: Duration::from_millis(p.transaction_remove_expired_interval_ms),
-        retry_backoff: Duration::from_millis(100),
-        // A group's offsets live where the group coordinator puts them: the
-        // existing topic's partition count wins over the property.
-        offsets_partitions: cluster
-            .topic(crate::groups::OFFSETS_TOPIC)
-            .map(|t| t.partition_count())
-            .unwrap_or(p.offsets_topic_num_partitions),
-        // About a hundred fsyncs: a commit's Complete* is written in one.
-        concurrent_wait: Duration::from_millis(1000),
-    }
-}
-
 async fn bind(addr: SocketAddr, what: &str) -> anyhow::Result<TcpListener> {
     TcpListener::bind(addr)
         .await
         .with_context(|| format!("binding the {what} listener on {addr}"))
-}
-
-/// The `sasl.oauthbearer.*` settings; `None` without a JWKS.
-fn jwt_settings(p: &BrokerProperties) -> anyhow::Result<Option<JwtSettings>> {
-    let url = p.value("sasl.oauthbearer.jwks.endpoint.url");
-    if url.is_empty() {
-        return Ok(None);
-    }
-    let jwks = match url.strip_prefix("file://") {
-        Some(path) => JwksSource::File(path.into()),
-        None if url.starts_with("https://") || url.starts_with("http://") => {
-            JwksSource::Url(url.to_string())
-        }
-        None => anyhow::bail!(
-            "sasl.oauthbearer.jwks.endpoint.url must be file://, http:// or https://, not {url:?}"
-        ),
-    };
-    let number = |name: &str| -> anyhow::Result<u64> {
-        p.value(name)
-            .parse()
-            .with_context(|| format!("broker property {name}"))
-    };
-    let issuer = p.value("sasl.oauthbearer.expected.issuer");
-    Ok(Some(JwtSettings {
-        jwks,
-        expected_issuer: (!issuer.is_empty()).then(|| issuer.to_string()),
-        expected_audience: p
-            .value("sasl.oauthbearer.expected.audience")
-            .split(',')
-            .map(str::trim)
-            .filter(|a| !a.is_empty())
-            .map(String::from)
-            .collect(),
-        principal_claim: p.value("sasl.oauthbearer.sub.claim.name").to_string(),
-        clock_skew: Duration::from_secs(number("sasl.oauthbearer.clock.skew.seconds")?),
-        jwks_refresh: Duration::from_millis(
-            number("sasl.oauthbearer.jwks.endpoint.refresh.ms")?.max(1000),
-        ),
-    }))
-}
-
-/// Fetches the JWKS again every `sasl.oauthbearer.jwks.endpoint.refresh.ms`;
-/// a failed fetch keeps the keys in use.
-async fn refresh_jwks(jwt: Arc<JwtValidator>, mut stopped: watch::Receiver<bool>) {
-    let every = jwt.settings().jwks_refresh;
-    loop {
-        tokio::select! {
-            _ = tokio::time::sleep(every) => {}
-            _ = stopped.wait_for(|s| *s) => return,
-        }
-        if let Err(e) = jwt.refresh().await {
-            tracing::warn!(error = %e, "refreshing the JWKS failed; keeping the keys in use");
-        }
-    }
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .expect("installing the SIGTERM handler");
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
-}
-
-/// Compacts the logs of compacted topics every `log.cleaner.backoff.ms`, one
-/// log at a time on a blocking thread (a cleaning pass rewrites segments and
-/// must not hold up the async workers).
-async fn compact_logs(broker: Arc<Broker>, mut stopped: watch::Receiver<bool>) {
-    let every = Duration::from_millis(broker.cluster.properties.log_cleaner_backoff_ms.max(1));
-    loop {
-        tokio::select! {
-            _ = tokio::time::sleep(every) => {}
-            _ = stopped.wait_for(|s| *s) => return,
-        }
-        for topic in broker.cluster.topics() {
-            if !topic.effective_config().log.compact {
-                continue;
-            }
-            for log in topic.logs() {
-                let now = clock::now_ms();
-                match tokio::task::spawn_blocking(move || log.compact(now)).await {
-                    Ok(Ok(outcome)) if outcome.cleaned_segments > 0 => {
-                        tracing::info!(topic = %topic.name, ?outcome, "compacted");
-                    }
-                    Ok(Ok(_)) => {}
-                    Ok(Err(e)) => {
-                        tracing::warn!(topic = %topic.name, error = %e, "compaction failed")
-                    }
-                    Err(e) => tracing::error!(error = %e, "compaction task panicked"),
-                }
-            }
-        }
-    }
-}
-
-/// Forgets idle idempotent producers (`producer.id.expiration.ms`) every
-/// `producer.id.expiration.check.interval.ms`, as Kafka's
-/// `PRODUCER_EXPIRE_CHECK_INTERVAL` task does.
-async fn expire_producers(broker: Arc<Broker>, mut stopped: watch::Receiver<bool>) {
-    let properties = &broker.cluster.properties;
-    let every = Duration::from_millis(properties.producer_id_expiration_check_interval_ms.max(1));
-    let expiration = properties.producer_id_expiration_ms;
-    loop {
-        tokio::select! {
-            _ = tokio::time::sleep(every) => {}
-            _ = stopped.wait_for(|s| *s) => return,
-        }
-        let cutoff = clock::now_ms().saturating_sub(expiration);
-        let logs = broker.cluster.all_logs();
-        let expired: usize = logs.iter().map(|log| log.expire_producers(cutoff)).sum();
-        if expired > 0 {
-            tracing::debug!(expired, "idle producers forgotten");
-        }
-    }
-}
-
-/// Applies retention and time-based rolling every `log.retention.check.interval.ms`.
-async fn enforce_retention(broker: Arc<Broker>, mut stopped: watch::Receiver<bool>) {
-    let every = Duration::from_millis(
-        broker
-            .cluster
-            .properties
-            .log_retention_check_interval_ms
-            .max(1),
-    );
-    loop {
-        tokio::select! {
-            _ = tokio::time::sleep(every) => {}
-            _ = stopped.wait_for(|s| *s) => return,
-        }
-        let logs = broker.cluster.all_logs();
-        let now = clock::now_ms();
-        let outcome = tokio::task::spawn_blocking(move || {
-            for log in logs {
-                if let Err(e) = log.enforce_retention(now) {
-                    tracing::warn!(error = %e, "retention pass failed");
-                }
-            }
-        })
-        .await;
-        if let Err(e) = outcome {
-            tracing::error!(error = %e, "retention task panicked");
-        }
-    }
-}
-
-/// `consumer.instance.timeout.ms` (a REST Proxy setting, taken as a broker
-/// property since the proxy runs in the broker).
-/// The REST Proxy's `rate.limit.*` settings; `None` unless `rate.limit.enable`.
-fn rest_rate_limit(
-    props: &BrokerProperties,
-) -> anyhow::Result<Option<strata_rest_proxy::RateLimitConfig>> {
-    fn number<T: std::str::FromStr>(props: &BrokerProperties, name: &str) -> anyhow::Result<T> {
-        let value = props.value(name).trim();
-        value
-            .parse()
-            .map_err(|_| anyhow::anyhow!("{name}={value:?} is not a whole number >= 0"))
-    }
-    let enable = props.value("rate.limit.enable").trim();
-    let enabled: bool = enable
-        .parse()
-        .map_err(|_| anyhow::anyhow!("rate.limit.enable={enable:?} must be true or false"))?;
-    if !enabled {
-        return Ok(None);
-    }
-    let permits_per_sec: u32 = number(props, "rate.limit.permits.per.sec")?;
-    anyhow::ensure!(
-        permits_per_sec > 0,
-        "rate.limit.permits.per.sec must be > 0"
-    );
-    Ok(Some(strata_rest_proxy::RateLimitConfig {
-        permits_per_sec,
-        default_cost: number(props, "rate.limit.default.cost")?,
-        timeout: std::time::Duration::from_millis(number(props, "rate.limit.timeout.ms")?),
-    }))
-}
-
-fn consumer_instance_timeout(props: &BrokerProperties) -> anyhow::Result<std::time::Duration> {
-    let ms = match props.explicit().get("consumer.instance.timeout.ms") {
-        Some(v) => v.trim().parse::<u64>().map_err(|e| {
-            anyhow::anyhow!("broker property consumer.instance.timeout.ms={v:?}: {e}")
-        })?,
-        None => 300_000,
-    };
-    Ok(std::time::Duration::from_millis(ms))
 }

@@ -182,7 +182,11 @@ impl Log {
             }
             let active = st.active();
             let full = active.size > 0
-                && (active.size + total > max || !active.offset_fits(st.log_end + record_count));
+                && (active.size + total > max
+                    || !active.offset_fits(st.log_end + record_count)
+                    || st
+                        .config
+                        .index_full(active.index.offsets.len(), active.index.times.len()));
             let mut st = if full {
                 drop(st);
                 self.roll_locked()?;
@@ -191,10 +195,14 @@ impl Log {
                 st
             };
             let interval = st.config.index_interval_bytes;
+            let preallocate_whole = st.config.preallocate;
             let (log_end, active) = (st.log_end, st.active_mut());
             let position = active.size;
-            let reservation =
-                preallocate::next_reservation(position + total, active.reserved_to, max);
+            let reservation = if preallocate_whole {
+                preallocate::whole_segment(position + total, active.reserved_to, max)
+            } else {
+                preallocate::next_reservation(position + total, active.reserved_to, max)
+            };
             if let Some((from, len)) = reservation {
                 active.reserved_to = from + len;
             }

@@ -50,6 +50,7 @@
 #[cfg(test)]
 mod marker_tests;
 mod markers;
+mod max_lag;
 mod swap;
 #[cfg(test)]
 mod tests;
@@ -336,7 +337,14 @@ impl Log {
             .map(|v| v.limit)
             .sum();
         let dirty_segments = cleanable.iter().any(|v| v.next_offset > first_dirty);
-        if !dirty_segments || (dirty as f64) < config.min_cleanable_dirty_ratio * total as f64 {
+        let overdue = max_lag::overdue(
+            st.segments.values().take(cleanable.len()),
+            first_dirty,
+            config.max_compaction_lag_ms,
+            now_ms,
+        );
+        let below_ratio = (dirty as f64) < config.min_cleanable_dirty_ratio * total as f64;
+        if !dirty_segments || (below_ratio && !overdue) {
             return Ok(None);
         }
         let dirty_and_later = st

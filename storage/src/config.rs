@@ -66,10 +66,34 @@ pub struct LogConfig {
     /// once fsynced; what lies further back is dropped from the cache
     /// (`page_cache.rs`). `None` leaves the cache to the kernel, as Kafka does.
     pub page_cache_window: Option<u64>,
+    /// `segment.jitter.ms`: a segment rolls by time up to this much before
+    /// `segment_ms`, by a per-segment amount (`jitter.rs`), so partitions
+    /// created together do not all roll, and their retention does not all
+    /// run, in the same moment.
+    pub segment_jitter_ms: u64,
+    /// `segment.index.bytes`: the active segment rolls when its offset index
+    /// (8 bytes an entry) or time index (12 bytes an entry) would outgrow
+    /// this, as Kafka's fixed-size index files make it roll.
+    pub segment_index_bytes: u64,
+    /// `preallocate`: reserve the whole `segment_bytes` of disk blocks when a
+    /// segment takes its first write, instead of a window ahead of appends
+    /// (`preallocate.rs`).
+    pub preallocate: bool,
+    /// `max.compaction.lag.ms`: with `compact`, a log whose oldest uncleaned
+    /// record is older than this is cleaned whatever its dirty ratio, and its
+    /// active segment rolls by this age too; `None` is Kafka's Long.MAX_VALUE.
+    pub max_compaction_lag_ms: Option<u64>,
+    /// `file.delete.delay.ms`: segments retired by retention are renamed to
+    /// `*.deleted` and unlinked this much later (`retired.rs`); 0 unlinks
+    /// at once.
+    pub file_delete_delay_ms: u64,
 }
 
 /// The default of `LogConfig::page_cache_window`: 32 MiB per partition.
 pub const DEFAULT_PAGE_CACHE_WINDOW: u64 = 32 * 1024 * 1024;
+
+/// Kafka's `log.index.size.max.bytes` default: 10 MiB.
+pub const DEFAULT_SEGMENT_INDEX_BYTES: u64 = 10 * 1024 * 1024;
 
 /// Segment file positions are stored as u32 in the index files, as in Kafka.
 pub(crate) const MAX_SEGMENT_BYTES: u64 = u32::MAX as u64;
@@ -92,6 +116,11 @@ impl Default for LogConfig {
             total_retention_ms: None,
             total_retention_bytes: None,
             page_cache_window: Some(DEFAULT_PAGE_CACHE_WINDOW),
+            segment_jitter_ms: 0,
+            segment_index_bytes: DEFAULT_SEGMENT_INDEX_BYTES,
+            preallocate: false,
+            max_compaction_lag_ms: None,
+            file_delete_delay_ms: 0,
         }
     }
 }
@@ -100,5 +129,24 @@ impl LogConfig {
     /// The segment size actually enforced: positions must fit the index's u32.
     pub(crate) fn effective_segment_bytes(&self) -> u64 {
         self.segment_bytes.clamp(1, MAX_SEGMENT_BYTES)
+    }
+
+    /// The age at which the active segment rolls: `segment_ms`, or for a
+    /// compacted log `max_compaction_lag_ms` when that is sooner (Kafka's
+    /// `LogConfig.maxSegmentMs`), so no record waits in the active segment,
+    /// which is never cleaned, past its lag.
+    pub(crate) fn max_segment_ms(&self) -> Option<u64> {
+        let lag = self.max_compaction_lag_ms.filter(|_| self.compact);
+        match (self.segment_ms, lag) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Whether an index of `offset_entries` and `time_entries` is full
+    /// under `segment_index_bytes`.
+    pub(crate) fn index_full(&self, offset_entries: usize, time_entries: usize) -> bool {
+        let max = self.segment_index_bytes.max(4);
+        (offset_entries as u64 + 1) * 8 > max || (time_entries as u64 + 1) * 12 > max
     }
 }

@@ -22,6 +22,7 @@ mod config;
 mod durability;
 mod error;
 mod index;
+mod jitter;
 mod log;
 pub mod metrics;
 mod page_cache;
@@ -31,16 +32,19 @@ mod producer_state;
 mod read;
 mod recovery;
 mod retention;
+mod retired;
 mod scan;
 mod segment;
 #[cfg(test)]
 mod testutil;
 mod tiered;
+#[cfg(test)]
+mod topic_config_tests;
 mod transactions;
 pub mod txn_index;
 
 pub use compaction::CompactionOutcome;
-pub use config::{FlushPolicy, LogConfig, DEFAULT_PAGE_CACHE_WINDOW};
+pub use config::{FlushPolicy, LogConfig, DEFAULT_PAGE_CACHE_WINDOW, DEFAULT_SEGMENT_INDEX_BYTES};
 pub use error::StorageError;
 pub use log::{AppendInfo, Log, LogStats, RetentionOutcome, SegmentInfo, TieredRange};
 pub use producer_snapshot::snapshot_path as producer_snapshot_path;

@@ -136,6 +136,8 @@ pub(crate) struct State {
     pub(crate) closed: bool,
     /// Idempotent and transactional producers (see `producer_state.rs`).
     pub(crate) producers: ProducerStates,
+    /// Segment files retention renamed, waiting for `file_delete_delay_ms`.
+    pub(crate) retired: Vec<crate::retired::Retired>,
 }
 
 /// A sealed segment waiting for its fsync and index files.

@@ -40,6 +40,22 @@ pub(crate) fn next_reservation(end: u64, reserved_to: u64, max: u64) -> Option<(
     Some((from, to - from))
 }
 
+/// With `preallocate`, the range to reserve so the whole segment (`max`
+/// bytes, or `end` if an append goes past it) is reserved at its first write.
+pub(crate) fn whole_segment(end: u64, reserved_to: u64, max: u64) -> Option<(u64, u64)> {
+    let to = max.max(end);
+    if reserved_to >= to || UNSUPPORTED.load(Ordering::Relaxed) {
+        return None;
+    }
+    Some((reserved_to, to - reserved_to))
+}
+
+/// Whether the filesystem has refused a reservation (tests skip then).
+#[cfg(test)]
+pub(crate) fn unsupported() -> bool {
+    UNSUPPORTED.load(Ordering::Relaxed)
+}
+
 /// Reserves `len` bytes from `offset` without changing the file's size.
 /// Returns whether the filesystem did.
 pub(crate) fn reserve(file: &File, offset: u64, len: u64) -> bool {

@@ -136,7 +136,7 @@ fn list_segments(dir: &Path) -> Result<Vec<i64>, StorageError> {
                 || name.ends_with(".timeindex")
                 || name.ends_with(".txnindex");
             let orphan_index = is_index && !entry.path().with_extension("log").exists();
-            if name.ends_with(".tmp") || orphan_index {
+            if name.ends_with(".tmp") || orphan_index || crate::retired::is_retired_file(name) {
                 orphans.push(entry.path());
             }
         }
@@ -276,6 +276,7 @@ impl Log {
             },
             closed: false,
             producers,
+            retired: Vec::new(),
         };
         tracing::debug!(dir = %dir.display(), log_start, log_end, "opened log");
         Ok(Log::from_state(dir, state))

@@ -11,8 +11,9 @@ use std::path::Path;
 
 use crate::error::StorageError;
 use crate::index::{read_offset_file, write_offset_file};
+use crate::jitter;
 use crate::log::{Log, RetentionOutcome};
-use crate::segment::remove_segment_files;
+use crate::retired;
 
 const LOG_START_FILE: &str = "log-start-offset";
 
@@ -64,13 +65,19 @@ impl Log {
     pub fn enforce_retention(&self, now_ms: i64) -> Result<RetentionOutcome, StorageError> {
         self.maybe_interval_flush(true)?;
         let _writer = self.inner.writer.lock();
+        {
+            let mut st = self.inner.state.lock();
+            retired::unlink_due(&mut st.retired, retired::wall_ms())?;
+        }
         let (roll, retention_ms, retention_bytes) = {
             let st = self.inner.state.lock();
             st.check_usable()?;
             let active = st.active();
-            let roll = match (st.config.segment_ms, active.first_append_ms) {
+            let roll = match (st.config.max_segment_ms(), active.first_append_ms) {
                 (Some(ms), Some(first)) => {
-                    active.size > 0 && now_ms.saturating_sub(first) >= ms as i64
+                    let jitter =
+                        jitter::segment_jitter_ms(&active.path, st.config.segment_jitter_ms, ms);
+                    active.size > 0 && jitter::roll_due(now_ms, first, ms, jitter)
                 }
                 _ => false,
             };
@@ -146,7 +153,7 @@ impl Log {
         &self,
         mut delete: impl FnMut(i64, u64) -> bool,
     ) -> Result<(usize, u64), StorageError> {
-        let removed = {
+        let (removed, delay_ms) = {
             let mut st = self.inner.state.lock();
             let mut doomed = Vec::new();
             let active_base = st.active().base_offset;
@@ -173,12 +180,14 @@ impl Log {
                 st.recompute_log_start();
                 st.sync.dir_dirty = true;
             }
-            removed
+            (removed, st.config.file_delete_delay_ms)
         };
         let mut bytes = 0;
         for (path, size) in &removed {
-            tracing::info!(segment = %path.display(), "deleting segment");
-            remove_segment_files(path)?;
+            tracing::info!(segment = %path.display(), delay_ms, "deleting segment");
+            if let Some(retired) = retired::retire(path, delay_ms)? {
+                self.inner.state.lock().retired.push(retired);
+            }
             bytes += size;
         }
         Ok((removed.len(), bytes))

@@ -15,7 +15,9 @@ use strata_governance::{Operation, Resource};
 use super::{text, RequestContext};
 use crate::cluster::Topic;
 use crate::properties::{BrokerProperties, BROKER_ONLY};
-use crate::topic_config::{effective_value, ConfigSource, ConfigType, TOPIC_CONFIGS};
+use crate::topic_config::{
+    effective_value, ConfigSource, ConfigType, NO_BROKER_SYNONYM, TOPIC_CONFIGS,
+};
 
 pub(crate) const RESOURCE_TOPIC: i8 = 2;
 pub(crate) const RESOURCE_BROKER: i8 = 4;
@@ -121,14 +123,18 @@ pub(crate) fn describe_topic(
             if let Some(v) = overrides.get(def.name) {
                 synonyms.push((def.name, v.clone(), ConfigSource::DynamicTopic));
             }
-            if let Some(v) = broker.explicit().get(def.broker_name) {
-                synonyms.push((def.broker_name, v.clone(), ConfigSource::StaticBroker));
+            // Configs without a broker synonym (throttled replicas, the
+            // remote.log.* switches) have only their topic value, as in Kafka.
+            if def.broker_name != NO_BROKER_SYNONYM {
+                if let Some(v) = broker.explicit().get(def.broker_name) {
+                    synonyms.push((def.broker_name, v.clone(), ConfigSource::StaticBroker));
+                }
+                synonyms.push((
+                    def.broker_name,
+                    def.default.to_string(),
+                    ConfigSource::Default,
+                ));
             }
-            synonyms.push((
-                def.broker_name,
-                def.default.to_string(),
-                ConfigSource::Default,
-            ));
             Described {
                 name: def.name,
                 value,
@@ -146,6 +152,7 @@ pub(crate) fn describe_topic(
 pub(crate) fn describe_broker(broker: &BrokerProperties) -> Vec<Described> {
     let mut out: Vec<Described> = TOPIC_CONFIGS
         .iter()
+        .filter(|def| def.broker_name != NO_BROKER_SYNONYM)
         .map(|def| (def.broker_name, def.default, def.kind, def.doc))
         .chain(
             BROKER_ONLY
@@ -179,7 +186,9 @@ pub(crate) fn describe_broker(broker: &BrokerProperties) -> Vec<Described> {
 fn broker_only_type(name: &str) -> ConfigType {
     match name {
         "auto.create.topics.enable" => ConfigType::Boolean,
-        "default.replication.factor" => ConfigType::Short,
+        "default.replication.factor"
+        | "offsets.topic.replication.factor"
+        | "transaction.state.log.replication.factor" => ConfigType::Short,
         "log.cleaner.backoff.ms"
         | "log.retention.check.interval.ms"
         | "offsets.retention.check.interval.ms"

@@ -25,7 +25,8 @@ use kafka_protocol::messages::fetch_response::{
 use kafka_protocol::messages::{FetchRequest, FetchResponse, ProducerId};
 use strata_storage::{AbortedTxn, Log, StorageError};
 use strata_tier::RemoteReadError;
-use strata_wire::batch::Batches;
+use strata_wire::batch::{Batches, Compression};
+use strata_wire::recompress::TopicCompression;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
@@ -36,6 +37,9 @@ use crate::cluster::{Cluster, Topic};
 
 /// Fetch v13 names topics by id instead of by name.
 const TOPIC_IDS_FROM_VERSION: i16 = 13;
+
+/// Fetch v10 is the first a zstd batch may be returned to (KIP-110).
+const ZSTD_FROM_VERSION: i16 = 10;
 
 /// `isolation_level` of read_committed consumers.
 const READ_COMMITTED: i8 = 1;
@@ -116,7 +120,8 @@ pub(super) async fn handle(ctx: &RequestContext, request: FetchRequest) -> Fetch
         for w in &mut watchers {
             w.borrow_and_update();
         }
-        let (partitions, total, any_error) = read_all(cluster, &slots, max_bytes, committed).await;
+        let (partitions, total, any_error) =
+            read_all(cluster, &slots, max_bytes, committed, ctx.version).await;
         if total >= min_bytes || any_error || watchers.is_empty() || Instant::now() >= deadline {
             ctx.broker.metrics.fetched_bytes.inc_by(total as u64);
             count_out(&topic_refs, &partitions);
@@ -125,7 +130,8 @@ pub(super) async fn handle(ctx: &RequestContext, request: FetchRequest) -> Fetch
         let changed = select_all(watchers.iter_mut().map(|w| Box::pin(w.changed())));
         if tokio::time::timeout_at(deadline, changed).await.is_err() {
             // Deadline: answer with whatever is there now.
-            let (partitions, total, _) = read_all(cluster, &slots, max_bytes, committed).await;
+            let (partitions, total, _) =
+                read_all(cluster, &slots, max_bytes, committed, ctx.version).await;
             ctx.broker.metrics.fetched_bytes.inc_by(total as u64);
             count_out(&topic_refs, &partitions);
             return respond(topics, partitions);
@@ -159,6 +165,7 @@ async fn read_all(
     slots: &[Slot],
     max_bytes: usize,
     committed: bool,
+    version: i16,
 ) -> (Vec<(usize, PartitionData)>, usize, bool) {
     let mut total = 0usize;
     let mut any_error = false;
@@ -214,6 +221,7 @@ async fn read_all(
                 other => storage_error_code(&other),
             }),
         };
+        let read = read.and_then(|records| zstd_for_old_fetcher(version, slot, records));
         // read_committed: cut at the LSO and list the aborted transactions.
         let read = match read {
             Ok(records) if committed => {
@@ -258,6 +266,24 @@ async fn read_all(
         }
     }
     (out, total, any_error)
+}
+
+/// KIP-110: Kafka answers UNSUPPORTED_COMPRESSION_TYPE to a fetch below v10
+/// from a topic whose `compression.type` is zstd
+/// (`KafkaApis.maybeConvertFetchedData`). Zstd batches of a `producer` topic
+/// are returned as they are, as Kafka 4 returns them.
+fn zstd_for_old_fetcher(version: i16, slot: &Slot, records: Bytes) -> Result<Bytes, ResponseError> {
+    let topic_zstd = slot.topic_ref.as_ref().is_some_and(|t| {
+        matches!(
+            t.effective_config().compression,
+            TopicCompression::Codec(Compression::Zstd, _)
+        )
+    });
+    if version < ZSTD_FROM_VERSION && topic_zstd {
+        Err(ResponseError::UnsupportedCompressionType)
+    } else {
+        Ok(records)
+    }
 }
 
 /// The whole batches of `records` that start below `end`, and the last

@@ -658,3 +658,31 @@ fn open_transactions_bound_the_cleanable_range() {
         vec![Some("v1".to_owned())]
     );
 }
+
+#[test]
+fn max_compaction_lag_forces_a_clean_below_the_ratio() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = LogConfig {
+        min_cleanable_dirty_ratio: 0.99,
+        ..config()
+    };
+    let log = open(dir.path(), config.clone());
+    for i in 0..30 {
+        put(&log, &format!("k{}", i % 10), Some("v"), 100);
+    }
+    sealed_end(&log);
+    log.compact(1_000).unwrap();
+    for i in 0..6 {
+        put(&log, &format!("k{}", i % 3), Some("w"), 100);
+    }
+    sealed_end(&log);
+    // Under the ratio, and the dirty records (timestamp 100) are younger
+    // than the lag at 1,000: nothing is done.
+    log.set_config(LogConfig {
+        max_compaction_lag_ms: Some(5_000),
+        ..config.clone()
+    });
+    assert_eq!(log.compact(1_000).unwrap(), Default::default());
+    // Once they are older than the lag, the log is cleaned all the same.
+    assert!(log.compact(5_101).unwrap().records_removed > 0);
+}
