@@ -117,10 +117,15 @@ impl Binding {
             pattern_type: code(
                 PATTERN_TYPES,
                 "pattern type",
-                spec.pattern_type.as_deref().unwrap_or(defaults.pattern_type),
+                spec.pattern_type
+                    .as_deref()
+                    .unwrap_or(defaults.pattern_type),
             )?,
             principal: spec.principal.clone(),
-            host: spec.host.clone().or(defaults.host.map(String::from)),
+            host: spec
+                .host
+                .clone()
+                .or_else(|| defaults.host.map(String::from)),
             operation: code(OPERATIONS, "operation", operation)?,
             permission: code(
                 PERMISSIONS,

@@ -8,8 +8,8 @@ use kafka_protocol::messages::offset_commit_request::{
     OffsetCommitRequestPartition, OffsetCommitRequestTopic,
 };
 use kafka_protocol::messages::{
-    DeleteGroupsRequest, GroupId, ListGroupsRequest, OffsetCommitRequest,
-    OffsetFetchRequest, TopicName,
+    DeleteGroupsRequest, GroupId, ListGroupsRequest, OffsetCommitRequest, OffsetFetchRequest,
+    TopicName,
 };
 use kafka_protocol::protocol::StrBytes;
 use serde_json::{json, Value};
@@ -159,11 +159,8 @@ async fn describe(client: &mut Client, group: &str) -> Result<Report> {
             let m = owner.get(&(topic.clone(), p)).copied();
             let dash = |v: Option<i64>| v.map_or("-".to_string(), |v| v.to_string());
             let text = |f: fn(&Member) -> &String| m.map(f).filter(|s| !s.is_empty());
-            let (member, host, client_id) = (
-                text(|m| &m.id),
-                text(|m| &m.host),
-                text(|m| &m.client_id),
-            );
+            let (member, host, client_id) =
+                (text(|m| &m.id), text(|m| &m.host), text(|m| &m.client_id));
             let or_dash = |s: Option<&String>| s.map_or("-".to_string(), String::clone);
             let mut row = vec![
                 topic.clone(),
@@ -190,8 +187,11 @@ async fn describe(client: &mut Client, group: &str) -> Result<Report> {
             rows.push(json_row);
         }
     }
-    let pairs =
-        |tps: &[(String, i32)]| -> Vec<Value> { tps.iter().map(|(t, p)| json!({"topic": t, "partition": p})).collect() };
+    let pairs = |tps: &[(String, i32)]| -> Vec<Value> {
+        tps.iter()
+            .map(|(t, p)| json!({"topic": t, "partition": p}))
+            .collect()
+    };
     let members: Vec<Value> = described
         .members
         .iter()

@@ -77,7 +77,11 @@ async fn group_type(client: &mut Client, group: &str) -> Result<Option<String>> 
 fn partitions(a: &Assignment) -> Vec<(String, i32)> {
     a.topic_partitions
         .iter()
-        .flat_map(|t| t.partitions.iter().map(|&p| (t.topic_name.0.to_string(), p)))
+        .flat_map(|t| {
+            t.partitions
+                .iter()
+                .map(|&p| (t.topic_name.0.to_string(), p))
+        })
         .collect()
 }
 

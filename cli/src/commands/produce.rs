@@ -79,7 +79,9 @@ impl LineReader<'_> {
                 record.value = field("value")
                     .map(|v| self.values.encode(&text(v)))
                     .transpose()?;
-                let header = |k: &str, v: &Value| (k.to_string(), (!v.is_null()).then(|| Bytes::from(text(v))));
+                let header = |k: &str, v: &Value| {
+                    (k.to_string(), (!v.is_null()).then(|| Bytes::from(text(v))))
+                };
                 match field("headers") {
                     None => {}
                     Some(Value::Object(headers)) => {
