@@ -105,6 +105,8 @@ mod tests {
             assert_eq!((info[0].record_count, info[0].base_sequence), (2, -1));
             let mut two = BytesMut::from(&batch[..]);
             two.extend_from_slice(&batch);
+            // The second batch follows the first (base offset 2; not under the CRC).
+            two[batch.len()..batch.len() + 8].copy_from_slice(&2i64.to_be_bytes());
             let cut = two.len() - 5;
             let fetched = decode_fetched(two.freeze().slice(..cut)).unwrap();
             assert_eq!(fetched.next_offset, Some(2));

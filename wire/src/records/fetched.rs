@@ -56,7 +56,12 @@ pub fn decode_fetched_batches(batches: &Bytes) -> Result<Vec<FetchedBatch>, Reco
     let mut out = Vec::new();
     let mut at = 0;
     for item in Batches::new(batches) {
-        let header = item?;
+        let header = match item {
+            Ok(header) => header,
+            // A batch cut off at the end (the fetch size limit fell inside it).
+            Err(_) if is_cut(&batches[at..]) => break,
+            Err(e) => return Err(e.into()),
+        };
         let len = header.total_len();
         let start = at;
         at += len;
@@ -94,6 +99,18 @@ pub fn decode_fetched_batches(batches: &Bytes) -> Result<Vec<FetchedBatch>, Reco
         out.push(batch);
     }
     Ok(out)
+}
+
+/// Whether `rest` is the start of a batch whose declared length runs past
+/// the end of the bytes.
+fn is_cut(rest: &[u8]) -> bool {
+    match rest.get(8..12) {
+        None => true,
+        Some(len) => {
+            let len = i32::from_be_bytes([len[0], len[1], len[2], len[3]]);
+            usize::try_from(len).is_ok_and(|n| n + 12 > rest.len())
+        }
+    }
 }
 
 /// `count, (key, value)*` at the start of `bytes`, which sits at `base` in
