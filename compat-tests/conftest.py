@@ -2,6 +2,7 @@
 
 broker          session-scoped, shared by most tests (default configuration)
 fresh_broker    function-scoped, for restart / kill -9 tests
+moto            function-scoped moto_server with bucket `strata` (moto.py), for tiering tests
 broker_factory  function-scoped, starts brokers with --override settings
 topic           a unique topic name per test (not created)
 
@@ -91,6 +92,19 @@ def broker_factory(request, tmp_path):
 @pytest.fixture
 def fresh_broker(broker_factory):
     return broker_factory()
+
+
+@pytest.fixture
+def moto(tmp_path):
+    """A moto_server with bucket `strata`, stopped at the end (resumed first if paused)."""
+    from moto import MotoServer  # boto3 is imported only by the tests that use the store
+
+    m = MotoServer(workdir=tmp_path / "moto")
+    try:
+        m.start()
+        yield m
+    finally:
+        m.cleanup()
 
 
 @pytest.fixture

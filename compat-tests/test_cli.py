@@ -133,7 +133,7 @@ def test_cli_produce_then_confluent_consume_keys_and_headers(broker):
     ok("produce", topic, "-b", b, "--format", "json", "--partition", "1", stdin=jl)
     last = consume_lines(b, topic, "-p", "1", "--from-time", str(int(time.time() * 1000) - 60_000))
     assert [r["value"] for r in last[-2:]] == ["va", "vb"]
-    assert last[-2]["headers"] == {"h": "1"} and last[-2]["key"] == "a"
+    assert last[-2]["headers"] == [["h", "1"]] and last[-2]["key"] == "a"
 
 
 def test_confluent_produce_then_cli_consume(broker):
@@ -145,7 +145,7 @@ def test_confluent_produce_then_cli_consume(broker):
 
     out = consume_lines(b, topic)
     assert [(r["offset"], r["key"], r["value"], r["headers"]) for r in out] == \
-        [(i, "key-%d" % i, "val-%d" % i, {"trace": "t%d" % i}) for i in range(10)]
+        [(i, "key-%d" % i, "val-%d" % i, [["trace", "t%d" % i]]) for i in range(10)]
     assert all(r["topic"] == topic and r["partition"] == 0 and r["timestamp"] >= before - 1000 for r in out)
 
     assert [r["offset"] for r in consume_lines(b, topic, "-p", "0", "--offset", "6")] == [6, 7, 8, 9]
@@ -154,6 +154,25 @@ def test_confluent_produce_then_cli_consume(broker):
     assert consume_lines(b, topic, "--from-time", str(int(time.time() * 1000) + 60_000)) == []
     text = ok("consume", topic, "-b", b, "-K", "=", "--count", "2")
     assert text.splitlines() == ["key-0=val-0", "key-1=val-1"]
+
+
+def test_a_repeated_header_name_comes_back_twice(broker):
+    """Kafka keeps a record's headers as a list: `consume --format json` prints every one, in order,
+    as [name, value] pairs (a map would fold the repeated name), and `produce --format json` takes
+    that form back."""
+    b, topic = broker.bootstrap, unique("cli-headers")
+    create_topic(b, topic)
+    headers = [("h", b"1"), ("h", b"2"), ("x", b"y"), ("h", None)]
+    produce_ok(producer(b), topic, [{"value": b"v", "headers": headers}])
+    [line] = consume_lines(b, topic)
+    assert line["headers"] == [["h", "1"], ["h", "2"], ["x", "y"], ["h", None]]
+
+    ok("produce", topic, "-b", b, "--format", "json", stdin=b'{"value":"w","headers":[["a","1"],["b",null]]}\n')
+    got = consume_range(b, topic, 0, 1, 1)[0]
+    assert (got.value(), got.headers()) == (b"w", [("a", b"1"), ("b", None)])
+    # produce writes one value per name: a repeated one is refused, not folded
+    folded = run_cli("produce", topic, "-b", b, "--format", "json", stdin=b'{"value":"z","headers":[["a","1"],["a","2"]]}\n')
+    assert folded.returncode == 2 and b"repeats" in folded.stderr
 
 
 def test_follow_sees_records_produced_later(broker):
@@ -192,7 +211,7 @@ def test_group_lag_reset_and_delete(broker):
     _commit(b, group, topic, 4)
 
     described = ok_json("group", "describe", group, "-b", b)
-    assert described["state"] == "Empty"
+    assert (described["state"], described["type"]) == ("Empty", "classic")
     assert described["lag"] == 6
     [row] = described["partitions"]
     assert (row["topic"], row["partition"], row["current_offset"], row["log_end_offset"], row["lag"]) == \
@@ -230,6 +249,44 @@ def test_group_lag_reset_and_delete(broker):
     assert group not in {g["group"] for g in ok_json("group", "list", "-b", b)}
     missing = run_cli("group", "delete", group, "-b", b)
     assert missing.returncode == 1 and b"GROUP_ID_NOT_FOUND" in missing.stderr
+
+
+def test_group_describe_of_a_kip848_consumer_group(broker):
+    """A `group.protocol=consumer` group (ListGroups v5 names its type) is described through
+    ConsumerGroupDescribe: members, assignments, the group's and each member's epoch, and lag."""
+    b, topic, group = broker.bootstrap, unique("cli-848"), unique("cli-g848")
+    create_topic(b, topic, partitions=2)
+    produce_ok(producer(b), topic, [{"value": b"r%d" % i, "partition": 0} for i in range(10)]
+               + [{"value": b"s%d" % i, "partition": 1} for i in range(4)])
+    c = Consumer({"bootstrap.servers": b, "group.id": group, "group.protocol": "consumer",
+                  "enable.auto.commit": False, "auto.offset.reset": "earliest", "client.id": "cli-848-member"})
+    try:
+        c.subscribe([topic])
+        deadline = time.monotonic() + 30
+        while len(c.assignment()) < 2:
+            assert time.monotonic() < deadline, f"no assignment within 30 s: {c.assignment()}"
+            c.poll(0.2)
+        c.commit(offsets=[TopicPartition(topic, 0, 3), TopicPartition(topic, 1, 1)], asynchronous=False)
+
+        assert {"group": group, "state": "Stable", "type": "consumer", "protocol_type": "consumer"}.items() <= \
+            {g["group"]: g for g in ok_json("group", "list", "-b", b)}[group].items()
+        d = ok_json("group", "describe", group, "-b", b)
+        assert (d["type"], d["state"], d["lag"]) == ("consumer", "Stable", 10), d
+        assert d["group_epoch"] >= 1 and d["assignment_epoch"] == d["group_epoch"] and d["assignor"], d
+        [m] = d["members"]
+        both = [{"topic": topic, "partition": 0}, {"topic": topic, "partition": 1}]
+        assert m["client_id"] == "cli-848-member" and m["member_epoch"] == d["group_epoch"], m
+        assert sorted(m["assignment"], key=lambda x: x["partition"]) == both
+        assert sorted(m["target_assignment"], key=lambda x: x["partition"]) == both
+        rows = {r["partition"]: r for r in d["partitions"]}
+        assert [(rows[p]["current_offset"], rows[p]["log_end_offset"], rows[p]["lag"]) for p in (0, 1)] == \
+            [(3, 10, 7), (1, 4, 3)]
+        assert all(rows[p]["consumer_id"] == m["member_id"] and rows[p]["member_epoch"] == m["member_epoch"]
+                   for p in (0, 1))
+        table = ok("group", "describe", group, "-b", b)
+        assert "consumer protocol, group epoch" in table and "MEMBER-EPOCH" in table and "total lag 10" in table
+    finally:
+        c.close()
 
 
 # ---------------------------------------------------------------------------------------------

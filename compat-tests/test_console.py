@@ -21,7 +21,8 @@ import requests
 from confluent_kafka import Consumer, TopicPartition
 
 from kafkautil import admin, create_topic, unique
-from secutil import ADMIN_PASSWORD, ADMIN_USER, Login, SecureBroker, acl, ck_conf, create_acls, upsert_scram_users
+from secutil import (ADMIN_PASSWORD, ADMIN_USER, Jwks, Login, SecureBroker, acl, ck_conf, create_acls,
+                     upsert_scram_users)
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -313,6 +314,46 @@ def test_the_console_asks_for_a_login_and_shows_only_what_the_user_may_describe(
     # and carol can log in to the console with that password
     r = requests.get(f"{secure.admin_url}/console/api/whoami", auth=("carol", "carol-secret"), timeout=10)
     assert r.status_code == 200 and r.json()["principal"] == "User:carol"
+
+
+def test_a_bearer_token_logs_in_to_the_console(tmp_path, browser):
+    """An OAUTHBEARER cluster's user has no password: the token pasted into the login form is sent as
+    `Authorization: Bearer` on every call, and the page shows what that principal may describe."""
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    jwks = Jwks(tmp_path / "jwks")
+    b = SecureBroker({"SASL_PLAINTEXT": "SASL_PLAINTEXT"}, workdir=tmp_path / "broker", name="strata-console-jwt",
+                     overrides={"authorizer.class.name": AUTHORIZER,
+                                "strata.http.authentication.methods": "BASIC,BEARER", **jwks.overrides()})
+    try:
+        b.start()
+        kafka = AdminClient(ck_conf(b, "SASL_PLAINTEXT", Login("SCRAM-SHA-256", ADMIN_USER, ADMIN_PASSWORD)))
+        visible, hidden = unique("jwt-visible"), unique("jwt-hidden")
+        for f in kafka.create_topics([NewTopic(visible, 1), NewTopic(hidden, 1)]).values():
+            f.result(timeout=15)
+        create_acls(kafka, [acl("TOPIC", visible, "User:bob", "DESCRIBE")])
+
+        go(browser, b.admin_url + "/console/#/topics")
+        until(browser, lambda d: css(d, "#login") and css(d, "#login")[0].is_displayed(), "the login form")
+        # a token the JWKS cannot verify is refused on the form
+        css(browser, "#login-token")[0].send_keys(jwks.token("bob", wrong_key=True)[0])
+        css(browser, "#login-submit")[0].click()
+        until(browser, lambda d: css(d, "#login-error")[0].is_displayed(), "the login error")
+        assert not css(browser, "#topics-table")
+
+        token, _ = jwks.token("bob")
+        css(browser, "#login-token")[0].clear()
+        css(browser, "#login-token")[0].send_keys(token)
+        shot(browser, "bearer-login")
+        css(browser, "#login-submit")[0].click()
+        until(browser, lambda d: css(d, f'#topics-table tr[data-topic="{visible}"]'), "bob's topic")
+        names = [row.get_attribute("data-topic") for row in css(browser, "#topics-table tr[data-topic]")]
+        assert visible in names and hidden not in names
+        assert "User:bob" in css(browser, "#whoami")[0].text
+        assert browser.execute_script("return sessionStorage.getItem('strata.auth')") == "Bearer " + token
+        shot(browser, "bearer-topics")
+    finally:
+        b.cleanup()
 
 
 def test_configs_messages_tail_produce_and_delete_in_the_browser(broker, browser):

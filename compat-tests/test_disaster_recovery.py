@@ -28,15 +28,15 @@ import random
 import re
 import threading
 import time
-import uuid
 from typing import Dict, List, Tuple
 
 import pytest
 import requests
-from confluent_kafka import ConsumerGroupTopicPartitions, TopicCollection, TopicPartition
+from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
 
 from kafkautil import admin, consumer, create_topic, forget, producer
 from moto import MotoServer
+from tierutil import metric, start_tiered, topic_ids
 from strata_harness import BrokerStartError
 
 PREFIX = "dr"
@@ -57,41 +57,14 @@ AVRO = '{"type":"record","name":"R%d","fields":[{"name":"f%d","type":"long"}]}'
 SR_HEADERS = {"Content-Type": "application/vnd.schemaregistry.v1+json"}
 
 
-@pytest.fixture
-def moto(tmp_path):
-    m = MotoServer(workdir=tmp_path / "moto")
-    try:
-        m.start()
-        yield m
-    finally:
-        m.cleanup()
-
-
 def start(broker_factory, moto: MotoServer, prefix: str = PREFIX, overrides=None):
     o = dict(OVERRIDES)
     o.update(overrides or {})
-    return broker_factory(o, extra_args=["--tier-url", moto.tier_url(prefix)], env=moto.env())
+    return start_tiered(broker_factory, moto, prefix, o)
 
 
 def cluster_id(bootstrap: str) -> str:
     return admin(bootstrap).describe_cluster(request_timeout=10).result(timeout=15).cluster_id
-
-
-def topic_ids(bootstrap: str, names: List[str]) -> Dict[str, str]:
-    futures = admin(bootstrap).describe_topics(TopicCollection(names), request_timeout=10)
-    out = {}
-    for n, f in futures.items():
-        tid = f.result(timeout=15).topic_id
-        mask = (1 << 64) - 1
-        value = ((tid.get_most_significant_bits() & mask) << 64) | (tid.get_least_significant_bits() & mask)
-        out[n] = str(uuid.UUID(int=value))
-    return out
-
-
-def metric(text: str, name: str) -> float:
-    m = re.search(rf"^{name} (\S+)$", text, re.M)
-    assert m, f"{name} not in /metrics"
-    return float(m.group(1))
 
 
 class Load:

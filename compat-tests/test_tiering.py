@@ -24,7 +24,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import pytest
 import requests
-from confluent_kafka import ConsumerGroupTopicPartitions, TopicCollection, TopicPartition
+from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
 from confluent_kafka.admin import OffsetSpec
 
 import kafka_wire as kw
@@ -42,7 +42,9 @@ from kafkautil import (
     unique,
     watermarks,
 )
+import tierutil
 from moto import MotoServer
+from tierutil import topic_ids
 from strata_harness import BrokerStartError, strata_bin
 
 PREFIX = "cluster"
@@ -88,23 +90,11 @@ LATEST_TIERED = -5
 
 
 # -- fixtures and start-up ----------------------------------------------------------
-@pytest.fixture
-def moto(tmp_path):
-    """A moto_server with bucket `strata`, stopped at the end (resumed first if paused)."""
-    m = MotoServer(workdir=tmp_path / "moto")
-    try:
-        m.start()
-        yield m
-    finally:
-        m.cleanup()
-
-
 def start_tiered(broker_factory, moto: MotoServer, overrides: Optional[dict] = None,
                  extra_args: Sequence[str] = (), **kwargs):
     o = dict(TIER_OVERRIDES)
     o.update(overrides or {})
-    return broker_factory(o, extra_args=["--tier-url", moto.tier_url(PREFIX), *extra_args], env=moto.env(),
-                          **kwargs)
+    return tierutil.start_tiered(broker_factory, moto, PREFIX, o, extra_args, **kwargs)
 
 
 # -- records ------------------------------------------------------------------------
@@ -372,11 +362,6 @@ def test_segments_upload_and_read_back_byte_for_byte(moto, broker_factory, topic
 # -- 2. restore from the bucket into an empty data directory -----------------------------
 AVRO = json.dumps({"type": "record", "name": "Tiered", "namespace": "compat",
                    "fields": [{"name": "a", "type": "string"}]})
-
-
-def topic_ids(bootstrap: str, topics: list) -> Dict[str, str]:
-    fs = admin(bootstrap).describe_topics(TopicCollection(topics), request_timeout=REQUEST_TIMEOUT)
-    return {t: str(result(f).topic_id) for t, f in fs.items()}
 
 
 def configs(bootstrap: str, topic: str) -> Dict[str, tuple]:

@@ -1,10 +1,13 @@
-//! Record batches: built for Produce with `kafka-protocol`'s
-//! `RecordBatchEncoder` (magic 2), read back from Fetch answers with its
-//! decoder, one whole batch at a time.
+//! Record batches: built for Produce by the REST Proxy's encoder (magic 2),
+//! read back from Fetch answers by `strata_wire`'s decoder, as the REST
+//! Proxy reads them, which keeps every header of a record in order (a
+//! name may repeat; kafka-protocol's decoder keeps headers in a map and
+//! would fold repeated names into one).
 
-use bytes::{Buf, Bytes};
-use kafka_protocol::records::{Compression, Record, RecordBatchDecoder};
+use bytes::Bytes;
+use kafka_protocol::records::Compression;
 use strata_rest_proxy::records::{encode_compressed, OutRecord};
+use strata_wire::records::{decode_fetched_batches, FetchedBatch};
 
 use crate::error::{CliError, Result};
 
@@ -53,39 +56,29 @@ pub(crate) fn encode_batch(records: &[NewRecord], compression: Compression) -> R
 /// What one Fetch answer's `records` held.
 #[derive(Debug, Default)]
 pub(crate) struct Fetched {
-    /// Every record of the whole batches, control records included.
-    pub(crate) records: Vec<Record>,
+    /// The whole batches, control batches included (without records).
+    pub(crate) batches: Vec<FetchedBatch>,
     /// The offset after the last whole batch (`None`: no whole batch).
     pub(crate) next_offset: Option<i64>,
 }
 
-/// The records of the whole batches in a Fetch answer's `records`; a batch
-/// cut off at the end (a broker may send one when the size limit falls
-/// inside it) is left for the next fetch.
-pub(crate) fn decode_fetched(mut data: Bytes) -> Result<Fetched> {
-    let mut out = Fetched::default();
-    while data.len() >= 27 {
-        let base_offset = (&data[0..8]).get_i64();
-        let batch_len = (&data[8..12]).get_i32();
-        let last_offset_delta = (&data[23..27]).get_i32();
-        let Some(total) = usize::try_from(batch_len).ok().map(|n| n + 12) else {
-            return Err(CliError::protocol(format!("a batch of length {batch_len}")));
-        };
-        if data.len() < total {
-            break;
-        }
-        let mut batch = data.split_to(total);
-        let set = RecordBatchDecoder::decode(&mut batch)
-            .map_err(|e| CliError::protocol(format!("cannot decode a record batch: {e:#}")))?;
-        out.records.extend(set.records);
-        out.next_offset = Some(base_offset + i64::from(last_offset_delta) + 1);
-    }
-    Ok(out)
+/// The whole batches of a Fetch answer's `records`; a batch cut off at
+/// the end (a broker may send one when the size limit falls inside it) is
+/// left for the next fetch.
+pub(crate) fn decode_fetched(data: Bytes) -> Result<Fetched> {
+    let batches = decode_fetched_batches(&data)
+        .map_err(|e| CliError::protocol(format!("cannot decode a record batch: {e}")))?;
+    let next_offset = batches.last().map(|b| b.last_offset + 1);
+    Ok(Fetched {
+        batches,
+        next_offset,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use bytes::BytesMut;
+    use kafka_protocol::records::RecordBatchDecoder;
 
     use super::*;
 
@@ -112,20 +105,18 @@ mod tests {
             assert_eq!((info[0].record_count, info[0].base_sequence), (2, -1));
             let mut two = BytesMut::from(&batch[..]);
             two.extend_from_slice(&batch);
+            // The second batch follows the first (base offset 2; not under the CRC).
+            two[batch.len()..batch.len() + 8].copy_from_slice(&2i64.to_be_bytes());
             let cut = two.len() - 5;
             let fetched = decode_fetched(two.freeze().slice(..cut)).unwrap();
             assert_eq!(fetched.next_offset, Some(2));
-            let decoded = fetched.records;
-            assert_eq!(decoded.len(), 2, "the cut second batch waits");
+            assert_eq!(fetched.batches.len(), 1, "the cut second batch waits");
+            let decoded = &fetched.batches[0].records;
+            assert_eq!(decoded.len(), 2);
             assert_eq!(decoded[0].key.as_deref(), Some(&b"k1"[..]));
             assert_eq!(
-                decoded[0]
-                    .headers
-                    .get(&b"h"[..])
-                    .cloned()
-                    .flatten()
-                    .as_deref(),
-                Some(&b"x"[..])
+                decoded[0].headers,
+                vec![("h".to_string(), Some(Bytes::from_static(b"x")))]
             );
             assert_eq!(decoded[1].offset, 1);
             assert_eq!(decoded[1].value.as_deref(), Some(&b"v2"[..]));

@@ -26,7 +26,7 @@ use crate::batch::{BatchError, BatchHeader, Batches, Compression, BATCH_HEADER_L
 
 mod fetched;
 
-pub use fetched::{decode_fetched, FetchedRecord};
+pub use fetched::{decode_fetched, decode_fetched_batches, FetchedBatch, FetchedRecord};
 
 // Header field positions, as documented in `batch.rs`.
 const BATCH_LENGTH: usize = 8;

@@ -78,67 +78,80 @@ struct Binding {
     permission: i8,
 }
 
+/// What a spec may leave out and what it then is: filters match anything
+/// not given; a creation takes kafka-acls.sh's defaults and needs the rest.
+struct Defaults {
+    pattern_type: &'static str,
+    /// `None`: the part must be given.
+    operation: Option<&'static str>,
+    permission: &'static str,
+    host: Option<&'static str>,
+}
+
+const FILTER: Defaults = Defaults {
+    pattern_type: "any",
+    operation: Some("any"),
+    permission: "any",
+    host: None,
+};
+
+const CREATION: Defaults = Defaults {
+    pattern_type: "literal",
+    operation: None,
+    permission: "allow",
+    host: Some("*"),
+};
+
 impl Binding {
-    /// A filter: what is not given matches anything.
-    fn filter(spec: &AclSpec) -> Result<Binding> {
+    /// The one builder of a binding from the command line, with `defaults`
+    /// for what is not given.
+    fn from_spec(spec: &AclSpec, defaults: &Defaults) -> Result<Binding> {
+        let operation = match (&spec.operation, defaults.operation) {
+            (Some(op), _) => op.as_str(),
+            (None, Some(default)) => default,
+            (None, None) => return Err(CliError::usage("acl create needs --operation")),
+        };
         Ok(Binding {
             resource_type: code(RESOURCE_TYPES, "resource type", &spec.resource_type)?,
             resource_name: spec.resource_name.clone(),
             pattern_type: code(
                 PATTERN_TYPES,
                 "pattern type",
-                spec.pattern_type.as_deref().unwrap_or("any"),
+                spec.pattern_type
+                    .as_deref()
+                    .unwrap_or(defaults.pattern_type),
             )?,
             principal: spec.principal.clone(),
-            host: spec.host.clone(),
-            operation: code(
-                OPERATIONS,
-                "operation",
-                spec.operation.as_deref().unwrap_or("any"),
-            )?,
+            host: spec
+                .host
+                .clone()
+                .or_else(|| defaults.host.map(String::from)),
+            operation: code(OPERATIONS, "operation", operation)?,
             permission: code(
                 PERMISSIONS,
                 "permission",
-                spec.permission.as_deref().unwrap_or("any"),
+                spec.permission.as_deref().unwrap_or(defaults.permission),
             )?,
         })
     }
 
+    /// A filter: what is not given matches anything.
+    fn filter(spec: &AclSpec) -> Result<Binding> {
+        Binding::from_spec(spec, &FILTER)
+    }
+
     /// A binding to create: every part given, defaults as kafka-acls.sh.
     fn creation(spec: &AclSpec) -> Result<Binding> {
-        let resource_type = code(RESOURCE_TYPES, "resource type", &spec.resource_type)?;
-        let resource_name = match (resource_type, &spec.resource_name) {
-            (4, None) => "kafka-cluster".to_string(),
-            (_, Some(n)) => n.clone(),
-            (_, None) => return Err(CliError::usage("acl create needs --resource-name")),
-        };
-        let binding = Binding {
-            resource_type,
-            resource_name: Some(resource_name),
-            pattern_type: code(
-                PATTERN_TYPES,
-                "pattern type",
-                spec.pattern_type.as_deref().unwrap_or("literal"),
-            )?,
-            principal: Some(
-                spec.principal
-                    .clone()
-                    .ok_or_else(|| CliError::usage("acl create needs --principal User:<name>"))?,
-            ),
-            host: Some(spec.host.clone().unwrap_or_else(|| "*".into())),
-            operation: code(
-                OPERATIONS,
-                "operation",
-                spec.operation
-                    .as_deref()
-                    .ok_or_else(|| CliError::usage("acl create needs --operation"))?,
-            )?,
-            permission: code(
-                PERMISSIONS,
-                "permission",
-                spec.permission.as_deref().unwrap_or("allow"),
-            )?,
-        };
+        let mut binding = Binding::from_spec(spec, &CREATION)?;
+        if binding.resource_name.is_none() {
+            if binding.resource_type != 4 {
+                return Err(CliError::usage("acl create needs --resource-name"));
+            }
+            binding.resource_name = Some("kafka-cluster".to_string());
+        }
+        if binding.principal.is_none() {
+            return Err(CliError::usage("acl create needs --principal User:<name>"));
+        }
         if binding.resource_type == 1
             || matches!(binding.pattern_type, 1 | 2)
             || binding.operation == 1
@@ -147,6 +160,27 @@ impl Binding {
             return Err(CliError::usage("acl create needs a concrete resource type, pattern type, operation and permission (not any or match)"));
         }
         Ok(binding)
+    }
+
+    /// A binding as a response names it.
+    fn answered(
+        resource_type: i8,
+        resource_name: &StrBytes,
+        pattern_type: i8,
+        principal: &StrBytes,
+        host: &StrBytes,
+        operation: i8,
+        permission: i8,
+    ) -> Binding {
+        Binding {
+            resource_type,
+            resource_name: Some(resource_name.to_string()),
+            pattern_type,
+            principal: Some(principal.to_string()),
+            host: Some(host.to_string()),
+            operation,
+            permission,
+        }
     }
 
     fn json(&self) -> Value {
@@ -179,8 +213,25 @@ fn opt(s: &Option<String>) -> Option<StrBytes> {
     s.clone().map(StrBytes::from_string)
 }
 
-fn table() -> Table {
-    Table::new(vec![
+/// DescribeAcls and a DeleteAcls filter: the same seven fields, built once.
+macro_rules! acl_filter {
+    ($ty:ty, $b:expr) => {{
+        let b: &Binding = $b;
+        <$ty>::default()
+            .with_resource_type_filter(b.resource_type)
+            .with_resource_name_filter(opt(&b.resource_name))
+            .with_pattern_type_filter(b.pattern_type)
+            .with_principal_filter(opt(&b.principal))
+            .with_host_filter(opt(&b.host))
+            .with_operation(b.operation)
+            .with_permission_type(b.permission)
+    }};
+}
+
+/// The bindings as a table (titled when `title` is given) and as JSON
+/// (under `key` when given, else a bare list).
+fn report(bindings: &[Binding], key: Option<&str>, title: Option<String>) -> Report {
+    let mut t = Table::new(vec![
         "RESOURCE-TYPE",
         "NAME",
         "PATTERN",
@@ -188,7 +239,20 @@ fn table() -> Table {
         "HOST",
         "OPERATION",
         "PERMISSION",
-    ])
+    ]);
+    for b in bindings {
+        t.row(b.row());
+    }
+    let list = Value::Array(bindings.iter().map(Binding::json).collect());
+    let json = match key {
+        Some(key) => json!({ key: list }),
+        None => list,
+    };
+    let t = match title {
+        Some(title) => t.titled(title),
+        None => t,
+    };
+    Report::table(json, t)
 }
 
 pub(crate) async fn run(client: &mut Client, action: AclAction) -> Result<Report> {
@@ -197,57 +261,41 @@ pub(crate) async fn run(client: &mut Client, action: AclAction) -> Result<Report
             let f = Binding::filter(&spec)?;
             let response = client
                 .any()
-                .call(|_| {
-                    DescribeAclsRequest::default()
-                        .with_resource_type_filter(f.resource_type)
-                        .with_resource_name_filter(opt(&f.resource_name))
-                        .with_pattern_type_filter(f.pattern_type)
-                        .with_principal_filter(opt(&f.principal))
-                        .with_host_filter(opt(&f.host))
-                        .with_operation(f.operation)
-                        .with_permission_type(f.permission)
-                })
+                .call(|_| acl_filter!(DescribeAclsRequest, &f))
                 .await?;
             CliError::check(
                 response.error_code,
                 response.error_message.as_deref(),
                 || "describe ACLs".into(),
             )?;
-            let mut bindings = Vec::new();
-            for r in &response.resources {
-                for a in &r.acls {
-                    bindings.push(Binding {
-                        resource_type: r.resource_type,
-                        resource_name: Some(r.resource_name.to_string()),
-                        pattern_type: r.pattern_type,
-                        principal: Some(a.principal.to_string()),
-                        host: Some(a.host.to_string()),
-                        operation: a.operation,
-                        permission: a.permission_type,
-                    });
-                }
-            }
-            let mut t = table();
-            for b in &bindings {
-                t.row(b.row());
-            }
-            Ok(Report::table(
-                Value::Array(bindings.iter().map(Binding::json).collect()),
-                t,
-            ))
+            let bindings: Vec<Binding> = response
+                .resources
+                .iter()
+                .flat_map(|r| {
+                    r.acls.iter().map(|a| {
+                        Binding::answered(
+                            r.resource_type,
+                            &r.resource_name,
+                            r.pattern_type,
+                            &a.principal,
+                            &a.host,
+                            a.operation,
+                            a.permission_type,
+                        )
+                    })
+                })
+                .collect();
+            Ok(report(&bindings, None, None))
         }
         AclAction::Create(spec) => {
             let b = Binding::creation(&spec)?;
+            let s = |v: &Option<String>| StrBytes::from_string(v.clone().unwrap_or_default());
             let creation = AclCreation::default()
                 .with_resource_type(b.resource_type)
-                .with_resource_name(StrBytes::from_string(
-                    b.resource_name.clone().unwrap_or_default(),
-                ))
+                .with_resource_name(s(&b.resource_name))
                 .with_resource_pattern_type(b.pattern_type)
-                .with_principal(StrBytes::from_string(
-                    b.principal.clone().unwrap_or_default(),
-                ))
-                .with_host(StrBytes::from_string(b.host.clone().unwrap_or_default()))
+                .with_principal(s(&b.principal))
+                .with_host(s(&b.host))
                 .with_operation(b.operation)
                 .with_permission_type(b.permission);
             let response = client
@@ -259,23 +307,11 @@ pub(crate) async fn run(client: &mut Client, action: AclAction) -> Result<Report
                     "create ACL".into()
                 })?;
             }
-            let mut t = table();
-            t.row(b.row());
-            Ok(Report::table(
-                json!({"created": [b.json()]}),
-                t.titled("Created:"),
-            ))
+            Ok(report(&[b], Some("created"), Some("Created:".into())))
         }
         AclAction::Delete(spec) => {
             let f = Binding::filter(&spec)?;
-            let filter = DeleteAclsFilter::default()
-                .with_resource_type_filter(f.resource_type)
-                .with_resource_name_filter(opt(&f.resource_name))
-                .with_pattern_type_filter(f.pattern_type)
-                .with_principal_filter(opt(&f.principal))
-                .with_host_filter(opt(&f.host))
-                .with_operation(f.operation)
-                .with_permission_type(f.permission);
+            let filter = acl_filter!(DeleteAclsFilter, &f);
             let response = client
                 .any()
                 .call(|_| DeleteAclsRequest::default().with_filters(vec![filter]))
@@ -289,25 +325,19 @@ pub(crate) async fn run(client: &mut Client, action: AclAction) -> Result<Report
                     CliError::check(m.error_code, m.error_message.as_deref(), || {
                         "delete ACL".into()
                     })?;
-                    deleted.push(Binding {
-                        resource_type: m.resource_type,
-                        resource_name: Some(m.resource_name.to_string()),
-                        pattern_type: m.pattern_type,
-                        principal: Some(m.principal.to_string()),
-                        host: Some(m.host.to_string()),
-                        operation: m.operation,
-                        permission: m.permission_type,
-                    });
+                    deleted.push(Binding::answered(
+                        m.resource_type,
+                        &m.resource_name,
+                        m.pattern_type,
+                        &m.principal,
+                        &m.host,
+                        m.operation,
+                        m.permission_type,
+                    ));
                 }
             }
-            let mut t = table();
-            for b in &deleted {
-                t.row(b.row());
-            }
-            Ok(Report::table(
-                json!({"deleted": deleted.iter().map(Binding::json).collect::<Vec<_>>()}),
-                t.titled(format!("Deleted {}:", deleted.len())),
-            ))
+            let title = format!("Deleted {}:", deleted.len());
+            Ok(report(&deleted, Some("deleted"), Some(title)))
         }
     }
 }

@@ -9,8 +9,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::{BrokerId, FetchRequest, TopicName};
 use kafka_protocol::protocol::StrBytes;
-use kafka_protocol::records::Record;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
+use strata_wire::records::{FetchedBatch, FetchedRecord};
 
 use super::offsets::{list_offsets, parse_time, OffsetSpec};
 use crate::args::{ConsumeArgs, LineFormat};
@@ -99,7 +99,7 @@ pub(crate) async fn run(client: &mut Client, args: ConsumeArgs) -> Result<()> {
             let pos = positions
                 .get_mut(&partition)
                 .expect("fetched partitions are active");
-            for record in records.records {
+            for (batch, record) in records.data() {
                 if record.offset < pos.next || printed >= limit {
                     continue;
                 }
@@ -107,16 +107,12 @@ pub(crate) async fn run(client: &mut Client, args: ConsumeArgs) -> Result<()> {
                     break;
                 }
                 pos.next = record.offset + 1;
-                if record.control
-                    || records
-                        .aborted
-                        .contains(&(record.producer_id, record.offset))
-                {
+                if records.aborted.contains(&batch.base_offset) {
                     continue;
                 }
                 let key = keys.decode(record.key.as_deref()).await?;
                 let value = values.decode(record.value.as_deref()).await?;
-                let line = render(&args, partition, &record, key, value);
+                let line = render(&args, partition, record, key, value);
                 writeln!(out, "{line}").map_err(|e| CliError::io("write to stdout", e))?;
                 printed += 1;
             }
@@ -140,10 +136,19 @@ pub(crate) async fn run(client: &mut Client, args: ConsumeArgs) -> Result<()> {
 
 /// The records of one partition from one Fetch.
 struct PartitionRecords {
-    records: Vec<Record>,
+    batches: Vec<FetchedBatch>,
     next_offset: Option<i64>,
-    /// (producer id, offset) of records in aborted transactions.
-    aborted: HashSet<(i64, i64)>,
+    /// Base offsets of the batches of aborted transactions.
+    aborted: HashSet<i64>,
+}
+
+impl PartitionRecords {
+    /// Every data record with its batch, in offset order.
+    fn data(&self) -> impl Iterator<Item = (&FetchedBatch, &FetchedRecord)> {
+        self.batches
+            .iter()
+            .flat_map(|b| b.records.iter().map(move |r| (b, r)))
+    }
 }
 
 /// One Fetch per leader of `active`.
@@ -209,14 +214,14 @@ async fn fetch(
                     Some(data) => decode_fetched(data)?,
                     None => Default::default(),
                 };
-                let aborted = aborted_records(
-                    &fetched.records,
+                let aborted = aborted_batches(
+                    &fetched.batches,
                     p.aborted_transactions.as_deref().unwrap_or(&[]),
                 );
                 out.push((
                     p.partition_index,
                     PartitionRecords {
-                        records: fetched.records,
+                        batches: fetched.batches,
                         next_offset: fetched.next_offset,
                         aborted,
                     },
@@ -227,12 +232,13 @@ async fn fetch(
     Ok(out)
 }
 
-/// Kafka's read_committed filter: a producer's transactional records from
-/// an aborted transaction's first offset up to its abort marker are left out.
-fn aborted_records(
-    records: &[Record],
+/// Kafka's read_committed filter, batch by batch as its consumer does it:
+/// a producer's transactional batches from an aborted transaction's first
+/// offset up to its abort marker are left out.
+fn aborted_batches(
+    batches: &[FetchedBatch],
     aborted: &[kafka_protocol::messages::fetch_response::AbortedTransaction],
-) -> HashSet<(i64, i64)> {
+) -> HashSet<i64> {
     let mut out = HashSet::new();
     if aborted.is_empty() {
         return out;
@@ -244,21 +250,27 @@ fn aborted_records(
     pending.sort_unstable();
     let mut pending = pending.into_iter().peekable();
     let mut open: HashSet<i64> = HashSet::new();
-    for r in records {
-        while let Some((_, producer)) = pending.next_if(|(first, _)| *first <= r.offset) {
+    for b in batches {
+        while let Some((_, producer)) = pending.next_if(|(first, _)| *first <= b.last_offset) {
             open.insert(producer);
         }
-        if r.control {
-            open.remove(&r.producer_id);
-        } else if r.transactional && open.contains(&r.producer_id) {
-            out.insert((r.producer_id, r.offset));
+        if b.control {
+            open.remove(&b.producer_id);
+        } else if b.transactional && open.contains(&b.producer_id) {
+            out.insert(b.base_offset);
         }
     }
     out
 }
 
 /// One record as a line: the value (or key, separator, value), or a JSON object.
-fn render(args: &ConsumeArgs, partition: i32, record: &Record, key: Value, value: Value) -> String {
+fn render(
+    args: &ConsumeArgs,
+    partition: i32,
+    record: &FetchedRecord,
+    key: Value,
+    value: Value,
+) -> String {
     let text = |v: Value| match v {
         Value::Null => String::new(),
         Value::String(s) => s,
@@ -270,10 +282,11 @@ fn render(args: &ConsumeArgs, partition: i32, record: &Record, key: Value, value
             None => text(value),
         },
         LineFormat::Json => {
-            let headers: Map<String, Value> = record
+            // A list of [name, value] pairs: a name may repeat.
+            let headers: Vec<Value> = record
                 .headers
                 .iter()
-                .map(|(k, v)| (k.to_string(), v.as_deref().map_or(Value::Null, plain)))
+                .map(|(k, v)| json!([k, v.as_deref().map_or(Value::Null, plain)]))
                 .collect();
             json!({
                 "topic": args.topic,

@@ -4,18 +4,17 @@
 
 use std::collections::BTreeMap;
 
-use bytes::Buf;
-use kafka_protocol::messages::consumer_protocol_assignment::ConsumerProtocolAssignment;
 use kafka_protocol::messages::offset_commit_request::{
     OffsetCommitRequestPartition, OffsetCommitRequestTopic,
 };
 use kafka_protocol::messages::{
-    DeleteGroupsRequest, DescribeGroupsRequest, GroupId, ListGroupsRequest, OffsetCommitRequest,
-    OffsetFetchRequest, TopicName,
+    DeleteGroupsRequest, GroupId, ListGroupsRequest, OffsetCommitRequest, OffsetFetchRequest,
+    TopicName,
 };
-use kafka_protocol::protocol::{Decodable, StrBytes};
+use kafka_protocol::protocol::StrBytes;
 use serde_json::{json, Value};
 
+use super::group_members::{describe_group, Member};
 use super::offsets::{lag, list_offsets, parse_time, resolve_reset, OffsetSpec, ResetTo};
 use crate::args::{GroupAction, ResetArgs};
 use crate::client::Client;
@@ -72,75 +71,6 @@ async fn list(client: &mut Client) -> Result<Report> {
     Ok(Report::table(Value::Array(json), table))
 }
 
-/// One member of a group and the partitions assigned to it.
-struct Member {
-    id: String,
-    client_id: String,
-    host: String,
-    assigned: Vec<(String, i32)>,
-}
-
-/// A group's state and members.
-struct Described {
-    state: String,
-    members: Vec<Member>,
-}
-
-async fn describe_group(client: &mut Client, group: &str) -> Result<Described> {
-    let response = client
-        .coordinator(group)
-        .await?
-        .call(|_| DescribeGroupsRequest::default().with_groups(vec![group_id(group)]))
-        .await?;
-    let g = response
-        .groups
-        .into_iter()
-        .next()
-        .ok_or_else(|| CliError::protocol("DescribeGroups answered no group"))?;
-    CliError::check(g.error_code, g.error_message.as_deref(), || {
-        format!("describe group {group}")
-    })?;
-    let consumer = g.protocol_type.as_str() == "consumer";
-    let members = g
-        .members
-        .iter()
-        .map(|m| {
-            let assigned = if consumer {
-                decode_assignment(m.member_assignment.clone())
-            } else {
-                Vec::new()
-            };
-            Member {
-                id: m.member_id.to_string(),
-                client_id: m.client_id.to_string(),
-                host: m.client_host.to_string(),
-                assigned,
-            }
-        })
-        .collect();
-    Ok(Described {
-        state: g.group_state.to_string(),
-        members,
-    })
-}
-
-/// The partitions of a consumer's assignment (`ConsumerProtocolAssignment`,
-/// its version first); an undecodable one is shown as none.
-fn decode_assignment(mut bytes: bytes::Bytes) -> Vec<(String, i32)> {
-    if bytes.remaining() < 2 {
-        return Vec::new();
-    }
-    let version = bytes.get_i16().clamp(0, 3);
-    ConsumerProtocolAssignment::decode(&mut bytes, version)
-        .map(|a| {
-            a.assigned_partitions
-                .iter()
-                .flat_map(|t| t.partitions.iter().map(|&p| (t.topic.0.to_string(), p)))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 /// Committed offsets of `group` by topic and partition.
 async fn committed(
     client: &mut Client,
@@ -180,13 +110,10 @@ async fn committed(
 async fn describe(client: &mut Client, group: &str) -> Result<Report> {
     let described = describe_group(client, group).await?;
     let offsets = committed(client, group).await?;
-    let mut owner: BTreeMap<(String, i32), (String, String, String)> = BTreeMap::new();
+    let mut owner: BTreeMap<(String, i32), &Member> = BTreeMap::new();
     for m in &described.members {
         for tp in &m.assigned {
-            owner.insert(
-                tp.clone(),
-                (m.id.clone(), m.client_id.clone(), m.host.clone()),
-            );
+            owner.insert(tp.clone(), m);
         }
     }
     // Every partition with an offset or an owner, with its end offset.
@@ -203,7 +130,7 @@ async fn describe(client: &mut Client, group: &str) -> Result<Report> {
             .entry(*p)
             .or_insert(None);
     }
-    let mut table = Table::new(vec![
+    let mut columns = vec![
         "TOPIC",
         "PARTITION",
         "CURRENT-OFFSET",
@@ -212,7 +139,13 @@ async fn describe(client: &mut Client, group: &str) -> Result<Report> {
         "CONSUMER-ID",
         "HOST",
         "CLIENT-ID",
-    ]);
+    ];
+    // A KIP-848 member's epoch tells whether it has caught up with the group.
+    let with_epochs = described.epochs.is_some();
+    if with_epochs {
+        columns.push("MEMBER-EPOCH");
+    }
+    let mut table = Table::new(columns);
     let mut rows = Vec::new();
     let mut total_lag = 0i64;
     for (topic, parts) in &partitions {
@@ -223,47 +156,81 @@ async fn describe(client: &mut Client, group: &str) -> Result<Report> {
             let end = ends.get(&p).copied().unwrap_or(-1);
             let lag = lag(current, end);
             total_lag += lag.unwrap_or(0);
-            let (member, client_id, host) =
-                owner.get(&(topic.clone(), p)).cloned().unwrap_or_default();
+            let m = owner.get(&(topic.clone(), p)).copied();
             let dash = |v: Option<i64>| v.map_or("-".to_string(), |v| v.to_string());
-            let or_dash = |s: &str| {
-                if s.is_empty() {
-                    "-".to_string()
-                } else {
-                    s.to_string()
-                }
-            };
-            table.row(vec![
+            let text = |f: fn(&Member) -> &String| m.map(f).filter(|s| !s.is_empty());
+            let (member, host, client_id) =
+                (text(|m| &m.id), text(|m| &m.host), text(|m| &m.client_id));
+            let or_dash = |s: Option<&String>| s.map_or("-".to_string(), String::clone);
+            let mut row = vec![
                 topic.clone(),
                 p.to_string(),
                 dash(current),
                 end.to_string(),
                 dash(lag),
-                or_dash(&member),
-                or_dash(&host),
-                or_dash(&client_id),
-            ]);
-            rows.push(json!({
+                or_dash(member),
+                or_dash(host),
+                or_dash(client_id),
+            ];
+            let epoch = m.and_then(|m| m.epoch);
+            if with_epochs {
+                row.push(dash(epoch.map(i64::from)));
+            }
+            table.row(row);
+            let mut json_row = json!({
                 "topic": topic, "partition": p, "current_offset": current, "log_end_offset": end,
-                "lag": lag, "consumer_id": (!member.is_empty()).then_some(&member),
-                "host": (!host.is_empty()).then_some(&host), "client_id": (!client_id.is_empty()).then_some(&client_id),
-            }));
+                "lag": lag, "consumer_id": member, "host": host, "client_id": client_id,
+            });
+            if with_epochs {
+                json_row["member_epoch"] = json!(epoch);
+            }
+            rows.push(json_row);
         }
     }
-    let json = json!({
+    let pairs = |tps: &[(String, i32)]| -> Vec<Value> {
+        tps.iter()
+            .map(|(t, p)| json!({"topic": t, "partition": p}))
+            .collect()
+    };
+    let members: Vec<Value> = described
+        .members
+        .iter()
+        .map(|m| {
+            let mut j = json!({
+                "member_id": m.id,
+                "client_id": m.client_id,
+                "host": m.host,
+                "assignment": pairs(&m.assigned),
+            });
+            if let (Some(epoch), Some(target)) = (m.epoch, &m.target) {
+                j["member_epoch"] = json!(epoch);
+                j["target_assignment"] = json!(pairs(target));
+            }
+            j
+        })
+        .collect();
+    let mut json = json!({
         "group": group,
+        "type": described.kind,
         "state": described.state,
-        "members": described.members.iter().map(|m| json!({
-            "member_id": m.id,
-            "client_id": m.client_id,
-            "host": m.host,
-            "assignment": m.assigned.iter().map(|(t, p)| json!({"topic": t, "partition": p})).collect::<Vec<_>>(),
-        })).collect::<Vec<_>>(),
+        "members": members,
         "lag": total_lag,
         "partitions": rows,
     });
+    let protocol = match &described.epochs {
+        Some(e) => {
+            json["group_epoch"] = json!(e.group);
+            json["assignment_epoch"] = json!(e.assignment);
+            json["assignor"] = json!(e.assignor);
+            format!(
+                "consumer protocol, group epoch {}, assignment epoch {}, assignor {}, ",
+                e.group, e.assignment, e.assignor
+            )
+        }
+        None => String::new(),
+    };
     let title = format!(
-        "Group {group}: {} ({} members, total lag {total_lag})",
+        "Group {group}: {} ({protocol}{} members, total lag {total_lag})",
         described.state,
         described.members.len()
     );
@@ -430,9 +397,6 @@ async fn delete(client: &mut Client, groups: Vec<String>) -> Result<Report> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bytes::BufMut;
-    use kafka_protocol::messages::consumer_protocol_assignment::TopicPartition;
-    use kafka_protocol::protocol::Encodable;
 
     #[test]
     fn topic_specs() {
@@ -442,22 +406,5 @@ mod tests {
             ("t".to_string(), Some(vec![0, 2]))
         );
         assert!(parse_topic_spec("t:x").is_err());
-    }
-
-    #[test]
-    fn assignments_decode() {
-        let assignment = ConsumerProtocolAssignment::default().with_assigned_partitions(vec![
-            TopicPartition::default()
-                .with_topic(TopicName(StrBytes::from_static_str("orders")))
-                .with_partitions(vec![0, 1]),
-        ]);
-        let mut buf = bytes::BytesMut::new();
-        buf.put_i16(1);
-        assignment.encode(&mut buf, 1).unwrap();
-        assert_eq!(
-            decode_assignment(buf.freeze()),
-            vec![("orders".to_string(), 0), ("orders".to_string(), 1)]
-        );
-        assert!(decode_assignment(bytes::Bytes::new()).is_empty());
     }
 }

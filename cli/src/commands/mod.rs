@@ -5,6 +5,7 @@ mod acl;
 mod cluster;
 mod consume;
 mod group;
+mod group_members;
 mod offsets;
 mod produce;
 mod schema;

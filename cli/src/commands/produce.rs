@@ -79,10 +79,40 @@ impl LineReader<'_> {
                 record.value = field("value")
                     .map(|v| self.values.encode(&text(v)))
                     .transpose()?;
-                if let Some(Value::Object(headers)) = field("headers") {
-                    for (k, v) in headers {
-                        let value = (!v.is_null()).then(|| Bytes::from(text(v)));
-                        record.headers.push((k.clone(), value));
+                let header = |k: &str, v: &Value| {
+                    (k.to_string(), (!v.is_null()).then(|| Bytes::from(text(v))))
+                };
+                match field("headers") {
+                    None => {}
+                    Some(Value::Object(headers)) => {
+                        record.headers.extend(headers.iter().map(|(k, v)| header(k, v)));
+                    }
+                    // `[[name, value], ...]`, as `consume --format json` prints them.
+                    Some(Value::Array(pairs)) => {
+                        for pair in pairs {
+                            match pair.as_array().map(Vec::as_slice) {
+                                // The batch encoder (kafka-protocol's) keeps one value per
+                                // name: refuse what it would fold rather than drop a header.
+                                Some([Value::String(k), _])
+                                    if record.headers.iter().any(|(n, _)| n == k) =>
+                                {
+                                    return Err(CliError::usage(format!(
+                                        "line {line:?}: header {k:?} repeats; produce writes one value per name"
+                                    )))
+                                }
+                                Some([Value::String(k), v]) => record.headers.push(header(k, v)),
+                                _ => {
+                                    return Err(CliError::usage(format!(
+                                        "line {line:?}: a header is [name, value], not {pair}"
+                                    )))
+                                }
+                            }
+                        }
+                    }
+                    Some(other) => {
+                        return Err(CliError::usage(format!(
+                            "line {line:?}: headers are an object or a list of [name, value], not {other}"
+                        )))
                     }
                 }
                 if partition.is_none() {

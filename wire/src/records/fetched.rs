@@ -24,19 +24,57 @@ pub struct FetchedRecord {
     pub headers: Vec<(String, Option<Bytes>)>,
 }
 
+/// One whole batch of a Fetch answer: what a consumer needs of its header
+/// to filter aborted transactions (Kafka does it batch by batch) and to
+/// know where the next fetch starts, and its data records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FetchedBatch {
+    pub base_offset: i64,
+    pub last_offset: i64,
+    pub producer_id: i64,
+    pub transactional: bool,
+    /// A control batch (commit or abort marker): no data records.
+    pub control: bool,
+    pub records: Vec<FetchedRecord>,
+}
+
 /// Decodes every data record of `batches` (whole v2 batches, as a Fetch
 /// returns them; control batches are skipped, a partial batch at the end is
 /// ignored as a consumer ignores it), in offset order. Keys, values and
 /// header values are slices of the (decompressed) batch.
 pub fn decode_fetched(batches: &Bytes) -> Result<Vec<FetchedRecord>, RecordsError> {
+    Ok(decode_fetched_batches(batches)?
+        .into_iter()
+        .flat_map(|b| b.records)
+        .collect())
+}
+
+/// Every whole batch of `batches`, control batches included (with no
+/// records), for a consumer that reads `read_committed`; a partial batch at
+/// the end is left out.
+pub fn decode_fetched_batches(batches: &Bytes) -> Result<Vec<FetchedBatch>, RecordsError> {
     let mut out = Vec::new();
     let mut at = 0;
     for item in Batches::new(batches) {
-        let header = item?;
+        let header = match item {
+            Ok(header) => header,
+            // A batch cut off at the end (the fetch size limit fell inside it).
+            Err(_) if is_cut(&batches[at..]) => break,
+            Err(e) => return Err(e.into()),
+        };
         let len = header.total_len();
         let start = at;
         at += len;
-        if header.is_control() {
+        let mut batch = FetchedBatch {
+            base_offset: header.base_offset(),
+            last_offset: header.last_offset(),
+            producer_id: header.producer_id(),
+            transactional: header.is_transactional(),
+            control: header.is_control(),
+            records: Vec::new(),
+        };
+        if batch.control {
+            out.push(batch);
             continue;
         }
         let region = match header.compression() {
@@ -49,7 +87,7 @@ pub fn decode_fetched(batches: &Bytes) -> Result<Vec<FetchedRecord>, RecordsErro
         for r in walk(&header, &region)? {
             let headers = parse_headers(&region[r.headers.clone()], &region, r.headers.start)
                 .ok_or_else(|| decode_error(&header, "malformed record headers"))?;
-            out.push(FetchedRecord {
+            batch.records.push(FetchedRecord {
                 offset: r.offset,
                 timestamp: r.timestamp,
                 log_append_time: header.is_log_append_time(),
@@ -58,8 +96,21 @@ pub fn decode_fetched(batches: &Bytes) -> Result<Vec<FetchedRecord>, RecordsErro
                 headers,
             });
         }
+        out.push(batch);
     }
     Ok(out)
+}
+
+/// Whether `rest` is the start of a batch whose declared length runs past
+/// the end of the bytes.
+fn is_cut(rest: &[u8]) -> bool {
+    match rest.get(8..12) {
+        None => true,
+        Some(len) => {
+            let len = i32::from_be_bytes([len[0], len[1], len[2], len[3]]);
+            usize::try_from(len).is_ok_and(|n| n + 12 > rest.len())
+        }
+    }
 }
 
 /// `count, (key, value)*` at the start of `bytes`, which sits at `base` in
@@ -133,7 +184,12 @@ mod tests {
     #[test]
     fn records_come_back_with_their_headers() {
         for codec in [Codec::None, Codec::Gzip, Codec::Zstd] {
+            let batches = decode_fetched_batches(&batch(codec)).unwrap();
+            assert_eq!(batches.len(), 1);
+            assert_eq!((batches[0].base_offset, batches[0].last_offset), (0, 1));
+            assert_eq!((batches[0].producer_id, batches[0].control), (-1, false));
             let records = decode_fetched(&batch(codec)).unwrap();
+            assert_eq!(records, batches[0].records);
             assert_eq!(records.len(), 2);
             assert_eq!(records[0].offset, 0);
             assert_eq!(records[0].timestamp, 100);

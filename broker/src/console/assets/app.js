@@ -114,6 +114,7 @@ function showLogin(message) {
   $('#whoami').textContent = '';
   $('#logout').hidden = true;
   $('#login-password').value = '';
+  $('#login-token').value = '';
   if (!message) $('#login-user').value = '';
   const err = $('#login-error');
   err.hidden = !(state.auth && message);
@@ -123,11 +124,26 @@ function showLogin(message) {
   sessionStorage.removeItem('strata.auth');
 }
 
-async function login(event) {
-  event.preventDefault();
+// A pasted token is sent as `Authorization: Bearer` (an OAUTHBEARER cluster's
+// users have no password); otherwise the user and password as Basic.
+function credentials() {
+  const token = $('#login-token').value.replace(/\s+/g, '').replace(/^Bearer/i, '');
+  if (token) return 'Bearer ' + token;
   const user = $('#login-user').value;
   const password = $('#login-password').value;
-  state.auth = 'Basic ' + btoa(unescape(encodeURIComponent(user + ':' + password)));
+  if (!user || !password) return null;
+  return 'Basic ' + btoa(unescape(encodeURIComponent(user + ':' + password)));
+}
+
+async function login(event) {
+  event.preventDefault();
+  state.auth = credentials();
+  if (!state.auth) {
+    const err = $('#login-error');
+    err.textContent = 'Give a user and password, or a token.';
+    err.hidden = false;
+    return;
+  }
   try {
     await start();
     sessionStorage.setItem('strata.auth', state.auth);
