@@ -9,6 +9,7 @@
 //! the type to end a producer's transaction.
 
 use crate::batch::{BatchHeader, BATCH_HEADER_LEN, LOG_OVERHEAD};
+use crate::varint::read_varint;
 
 const TRANSACTIONAL_AND_CONTROL: i16 = 0x10 | 0x20;
 
@@ -92,20 +93,6 @@ pub fn control_type(header: &BatchHeader<'_>) -> Option<ControlType> {
         1 => Some(ControlType::Commit),
         _ => None,
     }
-}
-
-/// A zigzag varint as Kafka's records use them, bounds-checked.
-fn read_varint(bytes: &[u8], at: &mut usize) -> Option<i64> {
-    let mut value: u64 = 0;
-    for shift in (0..64).step_by(7) {
-        let byte = *bytes.get(*at)?;
-        *at += 1;
-        value |= u64::from(byte & 0x7f) << shift;
-        if byte & 0x80 == 0 {
-            return Some(((value >> 1) as i64) ^ -((value & 1) as i64));
-        }
-    }
-    None
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@
 //! are what Strata's cleaner marks.
 
 use crate::batch::{BatchHeader, BATCH_HEADER_LEN, LOG_OVERHEAD};
+use crate::varint::{read_varint, write_varint};
 
 /// Attribute bit 6: the base timestamp holds the delete horizon.
 const DELETE_HORIZON_BIT: i16 = 0x40;
@@ -66,29 +67,6 @@ pub fn with_delete_horizon(header: &BatchHeader<'_>, horizon_ms: i64) -> Option<
     let crc = crc32c::crc32c(&out[ATTRIBUTES..]);
     out[CRC..CRC + 4].copy_from_slice(&crc.to_be_bytes());
     Some(out)
-}
-
-/// A zigzag varint as Kafka's records use them, bounds-checked.
-fn read_varint(bytes: &[u8], at: &mut usize) -> Option<i64> {
-    let mut value: u64 = 0;
-    for shift in (0..64).step_by(7) {
-        let byte = *bytes.get(*at)?;
-        *at += 1;
-        value |= u64::from(byte & 0x7f) << shift;
-        if byte & 0x80 == 0 {
-            return Some(((value >> 1) as i64) ^ -((value & 1) as i64));
-        }
-    }
-    None
-}
-
-fn write_varint(out: &mut Vec<u8>, value: i64) {
-    let mut v = ((value << 1) ^ (value >> 63)) as u64;
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
 }
 
 #[cfg(test)]

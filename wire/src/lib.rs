@@ -17,5 +17,6 @@ pub mod request;
 pub mod response;
 #[cfg(any(test, feature = "test-util"))]
 pub mod testing;
+mod varint;
 
 pub use kafka_protocol;

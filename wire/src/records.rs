@@ -23,6 +23,7 @@ use kafka_protocol::compression::{self as codec, Compressor, Decompressor};
 use thiserror::Error;
 
 use crate::batch::{BatchError, BatchHeader, Batches, Compression, BATCH_HEADER_LEN, LOG_OVERHEAD};
+use crate::varint::read_varint;
 
 mod fetched;
 
@@ -332,20 +333,6 @@ pub fn for_each_record(
     Ok(())
 }
 
-/// A zigzag varint (or varlong: up to 10 bytes) at `*at`, moving `*at` past it.
-fn read_varint(bytes: &[u8], at: &mut usize) -> Option<i64> {
-    let mut raw: u64 = 0;
-    for shift in (0..70).step_by(7) {
-        let byte = *bytes.get(*at)?;
-        *at += 1;
-        raw |= u64::from(byte & 0x7f) << shift;
-        if byte & 0x80 == 0 {
-            return Some((raw >> 1) as i64 ^ -((raw & 1) as i64));
-        }
-    }
-    None
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -539,36 +526,5 @@ mod tests {
             let _ = batch_has_null_key(&b);
             let _ = for_each_record(&b, |_, _, _| {});
         }
-    }
-
-    #[test]
-    fn varints() {
-        for v in [
-            0i64,
-            1,
-            -1,
-            63,
-            -64,
-            300,
-            -300,
-            i64::from(i32::MAX),
-            i64::MIN,
-        ] {
-            let zz = ((v << 1) ^ (v >> 63)) as u64;
-            let mut bytes = Vec::new();
-            let mut x = zz;
-            loop {
-                if x < 0x80 {
-                    bytes.push(x as u8);
-                    break;
-                }
-                bytes.push((x as u8 & 0x7f) | 0x80);
-                x >>= 7;
-            }
-            let mut at = 0;
-            assert_eq!(read_varint(&bytes, &mut at), Some(v));
-            assert_eq!(at, bytes.len());
-        }
-        assert_eq!(read_varint(&[0x80], &mut 0), None);
     }
 }

@@ -6,8 +6,9 @@
 
 use bytes::Bytes;
 
-use super::{blob, decode_error, read_varint, records_region, walk, RecordsError};
+use super::{blob, decode_error, records_region, walk, RecordsError};
 use crate::batch::{Batches, Compression, BATCH_HEADER_LEN};
+use crate::varint::read_varint;
 
 /// One data record of a fetched batch.
 #[derive(Debug, Clone, PartialEq, Eq)]
