@@ -48,6 +48,8 @@ mod replies;
 mod store;
 mod subscription;
 mod sync;
+#[cfg(test)]
+mod test_support;
 mod timers;
 mod txn_offsets;
 #[cfg(test)]

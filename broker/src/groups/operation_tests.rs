@@ -12,27 +12,9 @@ use uuid::Uuid;
 
 use super::consumer::ConsumerGroupState;
 use super::*;
-use crate::properties::BrokerProperties;
-
-fn config() -> CoordinatorConfig {
-    CoordinatorConfig {
-        group: GroupSettings {
-            initial_rebalance_delay: Duration::ZERO,
-            min_session_timeout_ms: 6_000,
-            max_session_timeout_ms: 1_800_000,
-        },
-        offsets_partitions: 1,
-        offsets_retention: Duration::from_secs(7 * 24 * 3600),
-        offsets_retention_check: Duration::from_secs(600),
-        offset_metadata_max_bytes: 64,
-    }
-}
 
 async fn open(dir: &Path) -> (Cluster, GroupCoordinator) {
-    let cluster = Cluster::open(dir, BrokerProperties::default()).unwrap();
-    let coordinator = GroupCoordinator::open(&cluster, config()).unwrap();
-    coordinator.ensure_offsets_topic(&cluster).await.unwrap();
-    (cluster, coordinator)
+    super::test_support::open(dir, 64).await
 }
 
 fn failing(c: &GroupCoordinator, fail: bool) {

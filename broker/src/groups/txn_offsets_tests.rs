@@ -2,7 +2,7 @@
 //! committed or dropped, live and on replay.
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use bytes::Bytes;
 use kafka_protocol::records::RecordBatchDecoder;
@@ -10,30 +10,12 @@ use kafka_protocol::records::RecordBatchDecoder;
 use super::classic::{StoredGroup, StoredMember};
 use super::*;
 use crate::internal_log::{encode_marker, TxnMarker};
-use crate::properties::BrokerProperties;
 
 const PID: i64 = 1000;
 const EPOCH: i16 = 2;
 
-fn config() -> CoordinatorConfig {
-    CoordinatorConfig {
-        group: GroupSettings {
-            initial_rebalance_delay: Duration::ZERO,
-            min_session_timeout_ms: 6_000,
-            max_session_timeout_ms: 1_800_000,
-        },
-        offsets_partitions: 1,
-        offsets_retention: Duration::from_secs(7 * 24 * 3600),
-        offsets_retention_check: Duration::from_secs(600),
-        offset_metadata_max_bytes: 16,
-    }
-}
-
 async fn open(dir: &Path) -> (Cluster, GroupCoordinator) {
-    let cluster = Cluster::open(dir, BrokerProperties::default()).unwrap();
-    let coordinator = GroupCoordinator::open(&cluster, config()).unwrap();
-    coordinator.ensure_offsets_topic(&cluster).await.unwrap();
-    (cluster, coordinator)
+    super::test_support::open(dir, 16).await
 }
 
 fn offset(topic: &str, partition: i32, offset: i64) -> OffsetCommit {
@@ -317,7 +299,12 @@ async fn classic_members_are_checked_from_v3() {
         state_timestamp: 0,
         members: vec![stored_member("m1", None), stored_member("m2", Some("i2"))],
     };
-    let classic = ClassicGroup::restore("g", stored, config().group, Instant::now());
+    let classic = ClassicGroup::restore(
+        "g",
+        stored,
+        super::test_support::config(16).group,
+        Instant::now(),
+    );
     c.groups.lock().insert(
         "g".into(),
         Group {
