@@ -24,6 +24,7 @@
 //! `_schemas`-log-backed store can cache parsed schemas by id.
 
 pub mod avro;
+pub mod avro_program;
 pub mod compat;
 mod error;
 pub mod http;

@@ -15,15 +15,12 @@
 //! `jsonschema::Validator`, a Protobuf descriptor pool), so their payloads
 //! go through [`validate_payload`].
 
-use std::collections::HashMap;
-
-use apache_avro::schema::{
-    InnerDecimalSchema, Name, NamespaceRef, RecordSchema, ResolvedSchema, UuidSchema,
-};
+use apache_avro::schema::ResolvedSchema;
 use apache_avro::types::Value;
 use apache_avro::util::DEFAULT_MAX_ALLOCATION_BYTES;
 use apache_avro::Schema;
 
+use crate::avro_program::{AvroNode, AvroProgram};
 use crate::error::{PayloadError, WireError};
 use crate::schema::ParsedSchema;
 use crate::wire::{split_message_indexes, validate_payload};
@@ -54,8 +51,9 @@ impl PayloadValidator {
     pub fn new(schema: ParsedSchema) -> Self {
         let (avro, name) = match &schema {
             ParsedSchema::Avro(s) => {
-                let program = AvroProgram::compile(s.schema(), s.references());
-                (Some(program.0), program.1)
+                let program = AvroProgram::compile(s.schema(), s.references())
+                    .unwrap_or_else(AvroProgram::failing);
+                (Some(program), avro_record_name(s.schema(), s.references()))
             }
             ParsedSchema::Json(s) => (None, json_title(s.value())),
             ParsedSchema::Protobuf(_) => (None, None),
@@ -100,6 +98,27 @@ impl PayloadValidator {
     }
 }
 
+/// Confluent's `AvroSchema.name()` where it is a record: its full name,
+/// through a reference when the schema is only a name.
+fn avro_record_name(schema: &Schema, references: &[Schema]) -> Option<String> {
+    match schema {
+        Schema::Record(r) => Some(r.name.fullname(None)),
+        Schema::Ref { name } => {
+            let mut schemata: Vec<&Schema> = references.iter().collect();
+            schemata.push(schema);
+            match ResolvedSchema::new_with_schemata(schemata)
+                .ok()?
+                .get_names()
+                .get(name)
+            {
+                Some(Schema::Record(r)) => Some(r.name.fullname(None)),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
 /// Confluent's `JsonSchema.name()`: the root's `title`.
 fn json_title(schema: &serde_json::Value) -> Option<String> {
     match schema.get("title")? {
@@ -110,93 +129,8 @@ fn json_title(schema: &serde_json::Value) -> Option<String> {
     }
 }
 
-/// One step of a compiled Avro schema. Child nodes are indexes into
-/// [`AvroProgram::nodes`].
-#[derive(Debug)]
-enum Node {
-    Null,
-    Boolean,
-    /// `int`, `date`, `time-millis`.
-    Int,
-    /// `long` and the other long-based logical types.
-    Long,
-    Float,
-    Double,
-    /// `bytes`, `decimal` on bytes.
-    Bytes,
-    String,
-    /// `fixed`, `decimal` on fixed, `duration`, `uuid` on fixed(16).
-    Fixed(usize),
-    /// The number of symbols.
-    Enum(usize),
-    Array(usize),
-    Map(usize),
-    Union(Box<[usize]>),
-    Record(Box<[usize]>),
-    /// apache-avro's `big-decimal`: bytes holding a length-prefixed
-    /// big-endian integer and a long scale.
-    BigDecimal,
-    /// `uuid` on a string: the string must parse as a UUID.
-    UuidString,
-    /// `uuid` on bytes: exactly 16 bytes.
-    UuidBytes,
-    /// A schema apache-avro can never decode a value of (a `duration` that
-    /// is not fixed(12), a `uuid` fixed of another size, an unknown name):
-    /// every payload is refused, as apache-avro refuses it.
-    Fail(String),
-}
-
-/// An Avro schema compiled for validation.
-#[derive(Debug)]
-struct AvroProgram {
-    nodes: Vec<Node>,
-    root: usize,
-}
-
-struct Compiler<'s> {
-    names: HashMap<Name, &'s Schema>,
-    named: HashMap<Name, usize>,
-    nodes: Vec<Node>,
-}
-
+/// Validation walks the compiled program over the payload's bytes.
 impl AvroProgram {
-    /// Compiles `schema`, resolving named types from `references`. Returns
-    /// the program and the schema's record name (`None` unless it is a
-    /// record).
-    fn compile(schema: &Schema, references: &[Schema]) -> (Self, Option<String>) {
-        let mut schemata: Vec<&Schema> = references.iter().collect();
-        schemata.push(schema);
-        let names = match ResolvedSchema::new_with_schemata(schemata) {
-            Ok(resolved) => resolved.get_names().clone(),
-            Err(e) => {
-                let program = AvroProgram {
-                    nodes: vec![Node::Fail(e.to_string())],
-                    root: 0,
-                };
-                return (program, None);
-            }
-        };
-        let mut compiler = Compiler {
-            names,
-            named: HashMap::new(),
-            nodes: Vec::new(),
-        };
-        let root = compiler.compile(schema, None);
-        let name = match schema {
-            Schema::Record(r) => Some(r.name.fullname(None)),
-            Schema::Ref { name } => match compiler.names.get(name) {
-                Some(Schema::Record(r)) => Some(r.name.fullname(None)),
-                _ => None,
-            },
-            _ => None,
-        };
-        let program = AvroProgram {
-            nodes: compiler.nodes,
-            root,
-        };
-        (program, name)
-    }
-
     fn validate(&self, payload: &[u8]) -> Result<(), PayloadError> {
         let mut reader = Reader {
             bytes: payload,
@@ -217,28 +151,29 @@ impl AvroProgram {
 
     fn walk(&self, node: usize, r: &mut Reader<'_>, depth: usize) -> Result<(), String> {
         match &self.nodes[node] {
-            Node::Null => Ok(()),
-            Node::Boolean => match r.take(1)?[0] {
+            AvroNode::Null => Ok(()),
+            AvroNode::Boolean => match r.take(1)?[0] {
                 0 | 1 => Ok(()),
                 b => Err(format!("invalid boolean byte {b}")),
             },
-            Node::Int => r.int().map(drop),
-            Node::Long => r.long().map(drop),
-            Node::Float => r.take(4).map(drop),
-            Node::Double => r.take(8).map(drop),
-            Node::Bytes => r.bytes().map(drop),
-            Node::String => r.string().map(drop),
-            Node::Fixed(size) => r.take(*size).map(drop),
-            Node::Enum(symbols) => {
+            AvroNode::Int => r.int().map(drop),
+            AvroNode::Long => r.long().map(drop),
+            AvroNode::Float => r.take(4).map(drop),
+            AvroNode::Double => r.take(8).map(drop),
+            AvroNode::Bytes => r.bytes().map(drop),
+            AvroNode::String => r.string().map(drop),
+            AvroNode::Fixed(size) => r.take(*size).map(drop),
+            AvroNode::Enum(symbols) => {
                 let index = r.int()?;
-                if index < 0 || index as usize >= *symbols {
+                if index < 0 || index as usize >= symbols.len() {
                     return Err(format!(
-                        "enum index {index} out of range for {symbols} symbols"
+                        "enum index {index} out of range for {} symbols",
+                        symbols.len()
                     ));
                 }
                 Ok(())
             }
-            Node::Array(items) => {
+            AvroNode::Array(items) => {
                 let depth = deeper(depth)?;
                 let mut total = 0usize;
                 loop {
@@ -252,7 +187,7 @@ impl AvroProgram {
                     }
                 }
             }
-            Node::Map(values) => {
+            AvroNode::Map(values) => {
                 let depth = deeper(depth)?;
                 let mut total = 0usize;
                 loop {
@@ -267,7 +202,7 @@ impl AvroProgram {
                     }
                 }
             }
-            Node::Union(variants) => {
+            AvroNode::Union(variants) => {
                 let depth = deeper(depth)?;
                 let index = r.long()?;
                 let variant = usize::try_from(index)
@@ -279,16 +214,16 @@ impl AvroProgram {
                             variants.len()
                         )
                     })?;
-                self.walk(*variant, r, depth)
+                self.walk(variant.1, r, depth)
             }
-            Node::Record(fields) => {
+            AvroNode::Record(fields) => {
                 let depth = deeper(depth)?;
-                for field in fields.iter() {
+                for (_, field) in fields.iter() {
                     self.walk(*field, r, depth)?;
                 }
                 Ok(())
             }
-            Node::BigDecimal => {
+            AvroNode::BigDecimal => {
                 let mut inner = Reader {
                     bytes: r.bytes()?,
                     at: 0,
@@ -297,7 +232,7 @@ impl AvroProgram {
                 inner.bytes()?;
                 inner.long().map(drop)
             }
-            Node::UuidString => {
+            AvroNode::UuidString => {
                 let s = r.string()?;
                 if is_uuid(s.as_bytes()) {
                     Ok(())
@@ -305,11 +240,11 @@ impl AvroProgram {
                     Err(format!("{s:?} is not a UUID"))
                 }
             }
-            Node::UuidBytes => match r.bytes()?.len() {
+            AvroNode::UuidBytes => match r.bytes()?.len() {
                 16 => Ok(()),
                 n => Err(format!("a uuid needs 16 bytes, got {n}")),
             },
-            Node::Fail(why) => Err(why.clone()),
+            AvroNode::Fail(why) => Err(why.clone()),
         }
     }
 }
@@ -319,102 +254,6 @@ fn deeper(depth: usize) -> Result<usize, String> {
         return Err(format!("datum nested deeper than {MAX_DEPTH} levels"));
     }
     Ok(depth + 1)
-}
-
-impl<'s> Compiler<'s> {
-    fn push(&mut self, node: Node) -> usize {
-        self.nodes.push(node);
-        self.nodes.len() - 1
-    }
-
-    fn compile(&mut self, schema: &'s Schema, namespace: NamespaceRef<'_>) -> usize {
-        let node = match schema {
-            Schema::Null => Node::Null,
-            Schema::Boolean => Node::Boolean,
-            Schema::Int | Schema::Date | Schema::TimeMillis => Node::Int,
-            Schema::Long
-            | Schema::TimeMicros
-            | Schema::TimestampMillis
-            | Schema::TimestampMicros
-            | Schema::TimestampNanos
-            | Schema::LocalTimestampMillis
-            | Schema::LocalTimestampMicros
-            | Schema::LocalTimestampNanos => Node::Long,
-            Schema::Float => Node::Float,
-            Schema::Double => Node::Double,
-            Schema::Bytes => Node::Bytes,
-            Schema::String => Node::String,
-            Schema::Fixed(f) => Node::Fixed(f.size),
-            Schema::Enum(e) => Node::Enum(e.symbols.len()),
-            Schema::Decimal(d) => match &d.inner {
-                InnerDecimalSchema::Fixed(f) => Node::Fixed(f.size),
-                InnerDecimalSchema::Bytes => Node::Bytes,
-            },
-            Schema::BigDecimal => Node::BigDecimal,
-            Schema::Uuid(UuidSchema::String) => Node::UuidString,
-            Schema::Uuid(UuidSchema::Bytes) => Node::UuidBytes,
-            Schema::Uuid(UuidSchema::Fixed(f)) if f.size == 16 => Node::Fixed(16),
-            Schema::Uuid(UuidSchema::Fixed(f)) => {
-                Node::Fail(format!("a uuid fixed must have size 16, not {}", f.size))
-            }
-            Schema::Duration(f) if f.size == 12 => Node::Fixed(12),
-            Schema::Duration(f) => Node::Fail(format!(
-                "a duration fixed must have size 12, not {}",
-                f.size
-            )),
-            Schema::Array(a) => {
-                let at = self.push(Node::Null);
-                let items = self.compile(&a.items, namespace);
-                self.nodes[at] = Node::Array(items);
-                return at;
-            }
-            Schema::Map(m) => {
-                let at = self.push(Node::Null);
-                let values = self.compile(&m.types, namespace);
-                self.nodes[at] = Node::Map(values);
-                return at;
-            }
-            Schema::Union(u) => {
-                let at = self.push(Node::Null);
-                let variants: Vec<usize> = u
-                    .variants()
-                    .iter()
-                    .map(|v| self.compile(v, namespace))
-                    .collect();
-                self.nodes[at] = Node::Union(variants.into());
-                return at;
-            }
-            Schema::Record(r) => return self.record(r, namespace),
-            Schema::Ref { name } => {
-                let full = name.fully_qualified_name(namespace).into_owned();
-                if let Some(&at) = self.named.get(&full) {
-                    return at;
-                }
-                match self.names.get(&full).copied() {
-                    Some(target) => return self.compile(target, full.namespace()),
-                    None => Node::Fail(format!("unknown named type {}", full.fullname(None))),
-                }
-            }
-        };
-        self.push(node)
-    }
-
-    fn record(&mut self, r: &'s RecordSchema, namespace: NamespaceRef<'_>) -> usize {
-        let full = r.name.fully_qualified_name(namespace).into_owned();
-        if let Some(&at) = self.named.get(&full) {
-            return at;
-        }
-        // Registered before its fields, so recursive references find it.
-        let at = self.push(Node::Null);
-        self.named.insert(full.clone(), at);
-        let fields: Vec<usize> = r
-            .fields
-            .iter()
-            .map(|f| self.compile(&f.schema, full.namespace()))
-            .collect();
-        self.nodes[at] = Node::Record(fields.into());
-        at
-    }
 }
 
 /// A cursor over an Avro datum that never reads out of bounds.

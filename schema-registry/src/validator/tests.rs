@@ -29,26 +29,26 @@ fn zigzag(v: i64, out: &mut Vec<u8>) {
 /// bounds recursion (unions then pick their first variant).
 fn generate(p: &AvroProgram, node: usize, rng: &mut Rng, depth: usize, out: &mut Vec<u8>) {
     match &p.nodes[node] {
-        Node::Null | Node::Fail(_) => {}
-        Node::Boolean => out.push(rng.below(2) as u8),
-        Node::Int => zigzag(rng.below(2000) as i64 - 1000, out),
-        Node::Long => zigzag(rng.next() as i64 >> rng.below(64), out),
-        Node::Float => out.extend_from_slice(&rng.next().to_le_bytes()[..4]),
-        Node::Double => out.extend_from_slice(&rng.next().to_le_bytes()),
-        Node::Bytes => {
+        AvroNode::Null | AvroNode::Fail(_) => {}
+        AvroNode::Boolean => out.push(rng.below(2) as u8),
+        AvroNode::Int => zigzag(rng.below(2000) as i64 - 1000, out),
+        AvroNode::Long => zigzag(rng.next() as i64 >> rng.below(64), out),
+        AvroNode::Float => out.extend_from_slice(&rng.next().to_le_bytes()[..4]),
+        AvroNode::Double => out.extend_from_slice(&rng.next().to_le_bytes()),
+        AvroNode::Bytes => {
             let n = rng.below(6);
             zigzag(n as i64, out);
             (0..n).for_each(|_| out.push(rng.next() as u8));
         }
-        Node::String => {
+        AvroNode::String => {
             let s = ["", "a", "héllo", "日本", "xyz"][rng.below(5) as usize];
             zigzag(s.len() as i64, out);
             out.extend_from_slice(s.as_bytes());
         }
-        Node::Fixed(n) => (0..*n).for_each(|_| out.push(rng.next() as u8)),
-        Node::Enum(n) => zigzag(rng.below(*n as u64) as i64, out),
-        Node::Array(items) | Node::Map(items) => {
-            let is_map = matches!(p.nodes[node], Node::Map(_));
+        AvroNode::Fixed(n) => (0..*n).for_each(|_| out.push(rng.next() as u8)),
+        AvroNode::Enum(symbols) => zigzag(rng.below(symbols.len() as u64) as i64, out),
+        AvroNode::Array(items) | AvroNode::Map(items) => {
+            let is_map = matches!(p.nodes[node], AvroNode::Map(_));
             for _ in 0..rng.below(3) {
                 let n = if depth > 4 { 0 } else { rng.below(3) as i64 };
                 if n == 0 {
@@ -80,21 +80,21 @@ fn generate(p: &AvroProgram, node: usize, rng: &mut Rng, depth: usize, out: &mut
             }
             out.push(0);
         }
-        Node::Union(variants) => {
+        AvroNode::Union(variants) => {
             let i = if depth > 4 {
                 0
             } else {
                 rng.below(variants.len() as u64) as usize
             };
             zigzag(i as i64, out);
-            generate(p, variants[i], rng, depth + 1, out);
+            generate(p, variants[i].1, rng, depth + 1, out);
         }
-        Node::Record(fields) => {
-            for f in fields.iter() {
+        AvroNode::Record(fields) => {
+            for (_, f) in fields.iter() {
                 generate(p, *f, rng, depth + 1, out);
             }
         }
-        Node::BigDecimal => {
+        AvroNode::BigDecimal => {
             let mut inner = Vec::new();
             zigzag(2, &mut inner);
             inner.extend_from_slice(&[1, 2]);
@@ -102,12 +102,12 @@ fn generate(p: &AvroProgram, node: usize, rng: &mut Rng, depth: usize, out: &mut
             zigzag(inner.len() as i64, out);
             out.extend_from_slice(&inner);
         }
-        Node::UuidString => {
+        AvroNode::UuidString => {
             let s = "936da01f-9abd-4d9d-80c7-02af85c822a8";
             zigzag(s.len() as i64, out);
             out.extend_from_slice(s.as_bytes());
         }
-        Node::UuidBytes => {
+        AvroNode::UuidBytes => {
             zigzag(16, out);
             (0..16).for_each(|_| out.push(rng.next() as u8));
         }

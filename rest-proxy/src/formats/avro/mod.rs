@@ -18,75 +18,29 @@
 //! - logical types are their underlying types (a `date` is an `int`, a
 //!   `decimal` its two's-complement bytes).
 //!
-//! The schema is compiled once into a flat program ([`Codec`]), as the
-//! Schema Registry's validator does, so encoding walks no names.
+//! The schema is compiled once into a flat program (the Schema Registry's
+//! [`AvroProgram`], which its validator walks too), so encoding walks no names.
 
-use std::collections::HashMap;
-
-use apache_avro::schema::ResolvedSchema;
 use apache_avro::Schema;
 use serde_json::{Map, Number, Value};
-
-mod compile;
-
-use compile::Compiler;
+use strata_schema_registry::avro_program::{AvroNode, AvroProgram};
 
 /// Nesting deeper than this is refused (binary input could otherwise
 /// recurse through a recursive schema until the stack runs out).
 const MAX_DEPTH: usize = 256;
 
-/// One step of a compiled schema; children are indexes into [`Codec::nodes`].
-#[derive(Debug)]
-enum Node {
-    Null,
-    Boolean,
-    /// `int` and the int-based logical types.
-    Int,
-    /// `long` and the long-based logical types.
-    Long,
-    Float,
-    Double,
-    /// `bytes` and the bytes-based logical types.
-    Bytes,
-    /// `string` and `uuid` on a string.
-    String,
-    /// `fixed` and the fixed-based logical types.
-    Fixed(usize),
-    Enum(Vec<String>),
-    Array(usize),
-    Map(usize),
-    Union(Vec<(String, usize)>),
-    Record(Vec<(String, usize)>),
-    /// A schema no value can be written with (an unknown name).
-    Fail(String),
-}
-
 /// A compiled Avro schema.
 #[derive(Debug)]
 pub(crate) struct Codec {
-    nodes: Vec<Node>,
+    nodes: Vec<AvroNode>,
     root: usize,
 }
 
 impl Codec {
     /// Compiles `schema`, whose named types may come from `references`.
     pub(crate) fn compile(schema: &Schema, references: &[Schema]) -> Result<Codec, String> {
-        let mut schemata: Vec<&Schema> = references.iter().collect();
-        schemata.push(schema);
-        let names = ResolvedSchema::new_with_schemata(schemata)
-            .map_err(|e| e.to_string())?
-            .get_names()
-            .clone();
-        let mut compiler = Compiler {
-            names,
-            named: HashMap::new(),
-            nodes: Vec::new(),
-        };
-        let root = compiler.compile(schema, None);
-        Ok(Codec {
-            nodes: compiler.nodes,
-            root,
-        })
+        let AvroProgram { nodes, root } = AvroProgram::compile(schema, references)?;
+        Ok(Codec { nodes, root })
     }
 
     /// Avro binary for `value` given in Avro's JSON encoding; the error is
@@ -102,7 +56,7 @@ impl Codec {
     pub(crate) fn decode(&self, bytes: &[u8]) -> Result<Value, String> {
         let mut reader = Reader { bytes, at: 0 };
         let root = match &self.nodes[self.root] {
-            Node::Union(variants) => {
+            AvroNode::Union(variants) => {
                 let index = reader.long()?;
                 usize::try_from(index)
                     .ok()
@@ -133,38 +87,38 @@ impl Codec {
             return Err(format!("value nested deeper than {MAX_DEPTH} levels"));
         }
         match &self.nodes[node] {
-            Node::Null => match value {
+            AvroNode::Null => match value {
                 Value::Null => Ok(()),
                 other => Err(expected("null", other)),
             },
-            Node::Boolean => match value {
+            AvroNode::Boolean => match value {
                 Value::Bool(b) => {
                     out.push(u8::from(*b));
                     Ok(())
                 }
                 other => Err(expected("boolean", other)),
             },
-            Node::Int => {
+            AvroNode::Int => {
                 let n = integer(value, "int", i64::from(i32::MIN), i64::from(i32::MAX))?;
                 write_long(n, out);
                 Ok(())
             }
-            Node::Long => {
+            AvroNode::Long => {
                 let n = integer(value, "long", i64::MIN, i64::MAX)?;
                 write_long(n, out);
                 Ok(())
             }
-            Node::Float => {
+            AvroNode::Float => {
                 let f = floating(value, "float")? as f32;
                 out.extend_from_slice(&f.to_le_bytes());
                 Ok(())
             }
-            Node::Double => {
+            AvroNode::Double => {
                 let f = floating(value, "double")?;
                 out.extend_from_slice(&f.to_le_bytes());
                 Ok(())
             }
-            Node::Bytes => match value {
+            AvroNode::Bytes | AvroNode::BigDecimal | AvroNode::UuidBytes => match value {
                 Value::String(s) => {
                     let bytes = latin1(s);
                     write_long(bytes.len() as i64, out);
@@ -173,7 +127,7 @@ impl Codec {
                 }
                 other => Err(expected("bytes", other)),
             },
-            Node::String => match value {
+            AvroNode::String | AvroNode::UuidString => match value {
                 Value::String(s) => {
                     write_long(s.len() as i64, out);
                     out.extend_from_slice(s.as_bytes());
@@ -181,7 +135,7 @@ impl Codec {
                 }
                 other => Err(expected("string", other)),
             },
-            Node::Fixed(size) => match value {
+            AvroNode::Fixed(size) => match value {
                 Value::String(s) => {
                     let bytes = latin1(s);
                     if bytes.len() != *size {
@@ -195,7 +149,7 @@ impl Codec {
                 }
                 other => Err(expected("fixed", other)),
             },
-            Node::Enum(symbols) => match value {
+            AvroNode::Enum(symbols) => match value {
                 Value::String(s) => match symbols.iter().position(|x| x == s) {
                     Some(i) => {
                         write_long(i as i64, out);
@@ -205,7 +159,7 @@ impl Codec {
                 },
                 other => Err(expected("enum", other)),
             },
-            Node::Array(items) => match value {
+            AvroNode::Array(items) => match value {
                 Value::Array(values) => {
                     if !values.is_empty() {
                         write_long(values.len() as i64, out);
@@ -218,7 +172,7 @@ impl Codec {
                 }
                 other => Err(expected("array-start", other)),
             },
-            Node::Map(values) => match value {
+            AvroNode::Map(values) => match value {
                 Value::Object(entries) => {
                     if !entries.is_empty() {
                         write_long(entries.len() as i64, out);
@@ -233,7 +187,7 @@ impl Codec {
                 }
                 other => Err(expected("map-start", other)),
             },
-            Node::Union(variants) => {
+            AvroNode::Union(variants) => {
                 let (label, inner) = match value {
                     Value::Null => ("null", &Value::Null),
                     Value::Object(o) if o.len() == 1 => {
@@ -255,7 +209,7 @@ impl Codec {
                 write_long(index as i64, out);
                 self.write(node, inner, out, depth + 1)
             }
-            Node::Record(fields) => match value {
+            AvroNode::Record(fields) => match value {
                 Value::Object(o) => {
                     for (name, node) in fields {
                         let v = o
@@ -267,7 +221,7 @@ impl Codec {
                 }
                 other => Err(expected("record-start", other)),
             },
-            Node::Fail(why) => Err(why.clone()),
+            AvroNode::Fail(why) => Err(why.clone()),
         }
     }
 
@@ -276,32 +230,34 @@ impl Codec {
             return Err(format!("datum nested deeper than {MAX_DEPTH} levels"));
         }
         Ok(match &self.nodes[node] {
-            Node::Null => Value::Null,
-            Node::Boolean => match r.take(1)?[0] {
+            AvroNode::Null => Value::Null,
+            AvroNode::Boolean => match r.take(1)?[0] {
                 0 => Value::Bool(false),
                 1 => Value::Bool(true),
                 b => return Err(format!("invalid boolean byte {b}")),
             },
-            Node::Int => {
+            AvroNode::Int => {
                 let n = r.long()?;
                 i32::try_from(n).map_err(|_| format!("int {n} out of range"))?;
                 Value::from(n)
             }
-            Node::Long => Value::from(r.long()?),
-            Node::Float => {
+            AvroNode::Long => Value::from(r.long()?),
+            AvroNode::Float => {
                 let b = r.take(4)?;
                 let f = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
                 // Shortest text of the float, as Java's Float.toString.
                 float_json(f.to_string().parse::<f64>().unwrap_or(f64::from(f)))
             }
-            Node::Double => {
+            AvroNode::Double => {
                 let b = r.take(8)?;
                 let mut a = [0u8; 8];
                 a.copy_from_slice(b);
                 float_json(f64::from_le_bytes(a))
             }
-            Node::Bytes => Value::String(from_latin1(r.bytes()?)),
-            Node::String => {
+            AvroNode::Bytes | AvroNode::BigDecimal | AvroNode::UuidBytes => {
+                Value::String(from_latin1(r.bytes()?))
+            }
+            AvroNode::String | AvroNode::UuidString => {
                 let b = r.bytes()?;
                 Value::String(
                     std::str::from_utf8(b)
@@ -309,8 +265,8 @@ impl Codec {
                         .to_owned(),
                 )
             }
-            Node::Fixed(size) => Value::String(from_latin1(r.take(*size)?)),
-            Node::Enum(symbols) => {
+            AvroNode::Fixed(size) => Value::String(from_latin1(r.take(*size)?)),
+            AvroNode::Enum(symbols) => {
                 let i = r.long()?;
                 let symbol = usize::try_from(i)
                     .ok()
@@ -318,7 +274,7 @@ impl Codec {
                     .ok_or_else(|| format!("enum index {i} out of range"))?;
                 Value::String(symbol.clone())
             }
-            Node::Array(items) => {
+            AvroNode::Array(items) => {
                 let mut values = Vec::new();
                 loop {
                     let count = r.block_len()?;
@@ -331,7 +287,7 @@ impl Codec {
                 }
                 Value::Array(values)
             }
-            Node::Map(node) => {
+            AvroNode::Map(node) => {
                 let mut entries = Map::new();
                 loop {
                     let count = r.block_len()?;
@@ -348,14 +304,14 @@ impl Codec {
                 }
                 Value::Object(entries)
             }
-            Node::Union(variants) => {
+            AvroNode::Union(variants) => {
                 let index = r.long()?;
                 let (label, node) = usize::try_from(index)
                     .ok()
                     .and_then(|i| variants.get(i))
                     .ok_or_else(|| format!("union index {index} out of range"))?;
                 let value = self.read(*node, r, depth + 1)?;
-                if matches!(self.nodes[*node], Node::Null) {
+                if matches!(self.nodes[*node], AvroNode::Null) {
                     Value::Null
                 } else {
                     let mut wrapped = Map::new();
@@ -363,7 +319,7 @@ impl Codec {
                     Value::Object(wrapped)
                 }
             }
-            Node::Record(fields) => {
+            AvroNode::Record(fields) => {
                 let mut out = Map::new();
                 for (name, node) in fields {
                     let value = self.read(*node, r, depth + 1)?;
@@ -371,7 +327,7 @@ impl Codec {
                 }
                 Value::Object(out)
             }
-            Node::Fail(why) => return Err(why.clone()),
+            AvroNode::Fail(why) => return Err(why.clone()),
         })
     }
 }
