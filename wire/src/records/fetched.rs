@@ -240,4 +240,24 @@ mod tests {
         bytes[17..21].copy_from_slice(&crc.to_be_bytes());
         assert!(decode_fetched(&bytes.freeze()).is_err());
     }
+
+    /// A Fetch answer may end inside a batch (the size limit fell in it):
+    /// the whole batches before it come back, the cut one is left out.
+    #[test]
+    fn a_batch_cut_off_at_the_end_is_left_out() {
+        let whole = batch(Codec::None);
+        let mut two = BytesMut::from(&whole[..]);
+        two.extend_from_slice(&whole);
+        let two = two.freeze();
+        for cut in [whole.len() + 5, whole.len() + 20, two.len() - 1] {
+            let batches = decode_fetched_batches(&two.slice(..cut)).unwrap();
+            assert_eq!(batches.len(), 1, "cut at {cut}");
+            assert_eq!(batches[0].records.len(), 2);
+        }
+        assert_eq!(decode_fetched_batches(&two).unwrap().len(), 2);
+        // A corrupt whole batch is still an error.
+        let mut bad = BytesMut::from(&whole[..]);
+        bad[30] ^= 0xff;
+        assert!(decode_fetched_batches(&bad.freeze()).is_err());
+    }
 }
