@@ -1,5 +1,5 @@
 """The rows of test_acl_matrix.py for the admin APIs (ACLs, configs, partitions, group deletion,
-quotas, SCRAM credentials, cluster, producers, transactions, KIP-848 groups, topic partitions);
+quotas, SCRAM credentials, reassignments, cluster, producers, transactions, KIP-848 groups, topic partitions);
 see acl_matrix_rows.py.
 """
 
@@ -20,7 +20,8 @@ from acl_matrix_rows import acl_creation, acl_filter_for, row, user_of
 from kafka_requests import (CLUSTER_AUTHORIZATION_FAILED as CLUSTER_DENIED, GROUP_AUTHORIZATION_FAILED as GROUP_DENIED,
                             NONE, TOPIC_AUTHORIZATION_FAILED as TOPIC_DENIED,
                             TRANSACTIONAL_ID_AUTHORIZATION_FAILED as TXN_DENIED, op_codes, op_set)
-from kafka_schemas import ConsumerGroupDescribeRequest, ConsumerGroupHeartbeatRequest
+from kafka_schemas import (ConsumerGroupDescribeRequest, ConsumerGroupHeartbeatRequest,
+                           ListPartitionReassignmentsRequest)
 from kafkautil import unique
 from secutil import acl
 
@@ -172,6 +173,21 @@ def _alter_quotas(env, k, p):
     assert alter() == CLUSTER_DENIED
     env.grant(acl("BROKER", "kafka-cluster", p, "ALTER_CONFIGS"))
     assert alter() == NONE
+
+
+@row("ListPartitionReassignments", 46)
+def _list_reassignments(env, k, p):
+    t = env.topic()
+
+    def list_them():
+        return k(ListPartitionReassignmentsRequest, 0, timeout_ms=5000,
+                 topics=[{"name": t, "partition_indexes": [0]}])
+
+    assert list_them().error_code == CLUSTER_DENIED
+    env.grant(acl("BROKER", "kafka-cluster", p, "DESCRIBE"))
+    got = list_them()
+    # one node: nothing is being reassigned
+    assert (got.error_code, got.error_message, got.topics) == (NONE, None, [])
 
 
 @row("DescribeUserScramCredentials", 50)

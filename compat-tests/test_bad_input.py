@@ -44,6 +44,7 @@ REQUIRED_APIS = {
     33: (0, 2),    # AlterConfigs
     37: (0, 3),    # CreatePartitions
     44: (0, 1),    # IncrementalAlterConfigs
+    46: (0, 0),    # ListPartitionReassignments (none under way on one node)
     60: (0, 2),    # DescribeCluster
     75: (0, 0),    # DescribeTopicPartitions
     22: (0, 5),    # InitProducerId

@@ -3,8 +3,10 @@
 Clusters and brokers; topics created over v3 and seen by the AdminClient
 (partitions, configs) and the reverse; topic configs set, reset and altered
 in batch over v3 and read back with `describe_configs`; PATCH of the
-partition count; delete; broker configs (read-only in Strata: a write gets
-the broker's INVALID_REQUEST as 400/40002); consumer groups, their
+partition count; delete; broker configs and the cluster-wide broker
+defaults (`/broker-configs`; read-only in Strata: a write gets the broker's
+INVALID_REQUEST as 400/40002); partition reassignments (none on one node,
+from ListPartitionReassignments, also read with kafka-python); consumer groups, their
 members and assignments, exact lags and lag summary after a known produce;
 ACLs answered as Confluent answers without an authorizer; Confluent's
 error codes for unknown cluster, topic, partition, group, consumer, config
@@ -22,6 +24,8 @@ import requests
 from confluent_kafka import TopicPartition
 from confluent_kafka.admin import ConfigResource, ResourceType
 
+from kafka_requests import NONE, KafkaRequests
+from kafka_schemas import ListPartitionReassignmentsRequest
 from kafkautil import admin, consumer, create_topic, produce_ok, producer, result, unique, wait_for_topic
 
 JSON = {"Content-Type": "application/json"}
@@ -293,6 +297,59 @@ def test_broker_configs(broker):
                {"data": [{"name": "log.retention.ms", "value": "1", "operation": "SET"}]}), 400, 40002)
     error(send(broker, "DELETE", f"/{c}/brokers/{b}/configs/no.such"), 404, 404)
     assert get(broker, f"/{c}/brokers/{b}/configs/log.retention.ms").json()["value"] == one["value"]
+
+
+def test_cluster_wide_broker_configs(broker):
+    """`/broker-configs` are the cluster-wide dynamic defaults (DescribeConfigs of BROKER ""), none
+    on Strata, as the AdminClient sees them; writes get the broker's refusal, as per broker."""
+    c = cluster_id(broker)
+    defaults = ConfigResource(ResourceType.BROKER, "")
+    assert result(admin(broker.bootstrap).describe_configs([defaults])[defaults]) == {}
+    listed = get(broker, f"/{c}/broker-configs")
+    assert listed.status_code == 200, listed.text
+    body = listed.json()
+    assert (body["kind"], body["data"]) == ("KafkaClusterConfigList", [])
+    assert body["metadata"]["self"].endswith(f"/v3/clusters/{c}/broker-configs")
+    error(get(broker, f"/{c}/broker-configs/log.retention.ms"), 404, 404, "HTTP 404 Not Found")
+    # PUT and :alter take any name (kafka-rest checks none): the broker refuses them.
+    body = error(send(broker, "PUT", f"/{c}/broker-configs/log.retention.ms", {"value": "1"}), 400, 40002)
+    assert "dynamic broker configs" in body["message"]
+    error(send(broker, "POST", f"/{c}/broker-configs:alter",
+               {"data": [{"name": "log.retention.ms", "value": "1", "operation": "SET"}]}), 400, 40002)
+    # DELETE needs the name to be set: kafka-rest's message, with the empty resource name.
+    error(send(broker, "DELETE", f"/{c}/broker-configs/log.retention.ms"), 404, 404,
+          f"Config log.retention.ms cannot be found for BROKER  in cluster {c}.")
+    error(get(broker, "/nope/broker-configs"), 404, 404, "Cluster nope cannot be found.")
+    assert get(broker, f"/{c}/broker-configs").json()["data"] == []
+
+
+def test_partition_reassignments(broker):
+    """Reassignments are read with ListPartitionReassignments; on one node none is ever under
+    way, so the lists are empty and a partition's is 404, as kafka-rest answers them. The broker's
+    own answer is read with kafka-python: nothing listed, asked for all or by name (an unknown
+    topic or partition is left out)."""
+    c = cluster_id(broker)
+    t = unique("v3-reassign")
+    create_topic(broker.bootstrap, t, partitions=2)
+    every = get(broker, f"/{c}/topics/-/partitions/-/reassignment")
+    assert every.status_code == 200, every.text
+    assert (every.json()["kind"], every.json()["data"]) == ("KafkaReassignmentList", [])
+    assert every.json()["metadata"]["self"].endswith(f"/v3/clusters/{c}/topics/-/partitions/-/reassignments")
+    for topic in (t, unique("v3-missing")):
+        r = get(broker, f"/{c}/topics/{topic}/partitions/-/reassignment")
+        assert (r.status_code, r.json()["data"]) == (200, []), r.text
+    for path in (f"{t}/partitions/0", f"{t}/partitions/7", f"{unique('v3-missing')}/partitions/0"):
+        error(get(broker, f"/{c}/topics/{path}/reassignment"), 404, 404, "HTTP 404 Not Found")
+    error(get(broker, "/nope/topics/-/partitions/-/reassignment"), 404, 404, "Cluster nope cannot be found.")
+
+    k = KafkaRequests({"bootstrap_servers": broker.bootstrap})
+    try:
+        for topics in (None, [{"name": t, "partition_indexes": [0, 1, 9]},
+                              {"name": unique("v3-missing"), "partition_indexes": [0]}]):
+            got = k(ListPartitionReassignmentsRequest, 0, timeout_ms=5000, topics=topics)
+            assert (got.error_code, got.error_message, got.topics) == (NONE, None, [])
+    finally:
+        k.close()
 
 
 def test_acls_without_authorizer(broker):

@@ -197,6 +197,23 @@ def test_records_without_separators_and_many_in_one_stream(broker, topic):
         last[p] = o
 
 
+def test_a_repeated_header_name_is_kept_in_order(broker, topic):
+    """Kafka keeps a record's headers as a list: two headers of one name, produced over v3 (one
+    request streamed, one in records:batch), come back to confluent_kafka both, in order."""
+    create_topic(broker.bootstrap, topic, partitions=1)
+    headers = [{"name": "trace", "value": b64(b"first")}, {"name": "other", "value": b64(b"x")},
+               {"name": "trace", "value": b64(b"second")}, {"name": "trace", "value": None}]
+    record = {"partition_id": 0, "value": {"type": "STRING", "data": "v"}, "headers": headers}
+    r = stream_produce(broker, topic, [record])
+    assert r.status_code == 200 and parse_stream(r.text)[0]["error_code"] == 200, r.text
+    batch = requests.post(records_url(broker, topic) + ":batch", headers=JSON, timeout=30,
+                          json={"entries": [dict(record, id="1")]})
+    assert batch.status_code == 207 and batch.json()["successes"], batch.text
+    expected = [("trace", b"first"), ("other", b"x"), ("trace", b"second"), ("trace", None)]
+    got = consume_range(broker.bootstrap, topic, 0, 0, 2)
+    assert [(m.value(), m.headers()) for m in got] == [(b"v", expected)] * 2
+
+
 def test_unknown_cluster_topic_empty_body_and_media_type(broker, topic):
     create_topic(broker.bootstrap, topic, partitions=1)
     r = requests.post(records_url(broker, "no-such-topic-v3r"), data=b'{"value":{"type":"JSON","data":1}}',

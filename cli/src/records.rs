@@ -1,8 +1,8 @@
-//! Record batches: built for Produce by the REST Proxy's encoder (magic 2),
-//! read back from Fetch answers by `strata_wire`'s decoder, as the REST
-//! Proxy reads them, which keeps every header of a record in order (a
-//! name may repeat; kafka-protocol's decoder keeps headers in a map and
-//! would fold repeated names into one).
+//! Record batches: built for Produce by the REST Proxy's encoder (magic 2)
+//! and read back from Fetch answers by `strata_wire`'s decoder, as the REST
+//! Proxy reads them. Both keep every header of a record in order (a name
+//! may repeat; kafka-protocol's `Record` keeps headers in a map and would
+//! fold repeated names into one).
 
 use bytes::Bytes;
 use kafka_protocol::records::Compression;

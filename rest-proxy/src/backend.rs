@@ -108,6 +108,7 @@ kafka_requests! {
     CreatePartitions: CreatePartitionsRequest => CreatePartitionsResponse, version 3;
     DescribeConfigs: DescribeConfigsRequest => DescribeConfigsResponse, version 4;
     IncrementalAlterConfigs: IncrementalAlterConfigsRequest => IncrementalAlterConfigsResponse, version 1;
+    ListPartitionReassignments: ListPartitionReassignmentsRequest => ListPartitionReassignmentsResponse, version 0;
     DescribeCluster: DescribeClusterRequest => DescribeClusterResponse, version 1;
     ConsumerGroupDescribe: ConsumerGroupDescribeRequest => ConsumerGroupDescribeResponse, version 1;
     DescribeAcls: DescribeAclsRequest => DescribeAclsResponse, version 3;

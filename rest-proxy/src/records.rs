@@ -1,12 +1,11 @@
 //! Record batches the proxy builds (produce) and reads (consume), through
-//! `kafka-protocol`'s RecordBatch v2 codec.
+//! `strata_wire::records`, which keeps every header of a record in order (a
+//! name may repeat, as Kafka allows).
 
-use bytes::{Bytes, BytesMut};
-use kafka_protocol::indexmap::IndexMap;
-use kafka_protocol::protocol::StrBytes;
-use kafka_protocol::records::{
-    Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
-};
+use bytes::Bytes;
+use kafka_protocol::records::{Compression, TimestampType};
+use strata_wire::batch::Compression as WireCompression;
+use strata_wire::records::{encode_batch as encode_records, RecordToWrite};
 
 use crate::error::RestError;
 
@@ -15,6 +14,7 @@ use crate::error::RestError;
 pub struct OutRecord {
     pub key: Option<Bytes>,
     pub value: Option<Bytes>,
+    /// Every header in order; a name may repeat.
     pub headers: Vec<(String, Option<Bytes>)>,
     /// Milliseconds since the epoch; the batch's time when `None`.
     pub timestamp: Option<i64>,
@@ -45,44 +45,35 @@ pub fn encode_compressed(
     now_ms: i64,
     compression: Compression,
 ) -> Result<Bytes, String> {
-    let records: Vec<Record> = records
+    let records: Vec<RecordToWrite<'_>> = records
         .iter()
-        .enumerate()
-        .map(|(i, r)| Record {
-            transactional: false,
-            control: false,
-            delete_horizon: false,
-            partition_leader_epoch: -1,
-            producer_id: -1,
-            producer_epoch: -1,
-            timestamp_type: TimestampType::Creation,
-            offset: i as i64,
-            // kafka-protocol starts a new batch wherever `offset - sequence`
-            // changes, and takes the base sequence from the first record:
-            // sequences that follow the offsets from -1 keep every record in
-            // one batch whose base sequence is -1 (no idempotence).
-            sequence: (i as i32).wrapping_sub(1),
+        .map(|r| RecordToWrite {
+            key: r.key.as_deref(),
+            value: r.value.as_deref(),
+            headers: &r.headers,
             timestamp: r.timestamp.unwrap_or(now_ms),
-            key: r.key.clone(),
-            value: r.value.clone(),
-            headers: r
-                .headers
-                .iter()
-                .map(|(k, v)| (StrBytes::from_string(k.clone()), v.clone()))
-                .collect::<IndexMap<_, _>>(),
         })
         .collect();
-    let mut buf = BytesMut::new();
-    RecordBatchEncoder::encode(
-        &mut buf,
-        records.iter(),
-        &RecordEncodeOptions {
-            version: 2,
-            compression,
-        },
-    )
-    .map_err(|e| e.to_string())?;
-    Ok(buf.freeze())
+    let codec = match compression {
+        Compression::None => WireCompression::None,
+        Compression::Gzip => WireCompression::Gzip,
+        Compression::Snappy => WireCompression::Snappy,
+        Compression::Lz4 => WireCompression::Lz4,
+        Compression::Zstd => WireCompression::Zstd,
+    };
+    encode_records(&records, codec).map_err(|e| error_chain(&e))
+}
+
+/// An error and its causes, `: `-joined.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 /// Decodes every data record of fetched `batches` (control records are
@@ -119,7 +110,10 @@ mod tests {
             OutRecord {
                 key: Some(Bytes::from_static(b"k")),
                 value: Some(Bytes::from_static(b"v")),
-                headers: vec![("h".into(), Some(Bytes::from_static(b"1")))],
+                headers: vec![
+                    ("h".into(), Some(Bytes::from_static(b"1"))),
+                    ("h".into(), Some(Bytes::from_static(b"2"))),
+                ],
                 timestamp: Some(42),
             },
             OutRecord::default(),
@@ -133,7 +127,14 @@ mod tests {
         assert_eq!(back.len(), 2);
         assert_eq!(back[0].key.as_deref(), Some(&b"k"[..]));
         assert_eq!(back[0].timestamp, 42);
-        assert_eq!(back[0].headers[0].0, "h");
+        // A repeated header name is kept, in order.
+        assert_eq!(
+            back[0].headers,
+            vec![
+                ("h".to_string(), Some(Bytes::from_static(b"1"))),
+                ("h".to_string(), Some(Bytes::from_static(b"2"))),
+            ]
+        );
         assert_eq!(back[1].offset, 1);
         assert_eq!(back[1].timestamp, 7);
         assert!(back[1].value.is_none());

@@ -123,7 +123,8 @@ pub fn recompress(batch: &[u8], topic: TopicCompression) -> Result<Option<Bytes>
     Ok(Some(out.freeze()))
 }
 
-fn codec_id(c: Compression) -> i16 {
+/// The attributes' codec bits for `c`.
+pub(crate) fn codec_id(c: Compression) -> i16 {
     match c {
         Compression::None => 0,
         Compression::Gzip => 1,
@@ -136,7 +137,8 @@ fn codec_id(c: Compression) -> i16 {
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-fn compress(target: Compression, level: Level, plain: &[u8]) -> Result<Bytes, BoxError> {
+/// `plain` in `target` at `level` (Kafka's framing for each codec).
+pub(crate) fn compress(target: Compression, level: Level, plain: &[u8]) -> Result<Bytes, BoxError> {
     match target {
         Compression::None => Ok(Bytes::copy_from_slice(plain)),
         Compression::Gzip => {

@@ -2,7 +2,10 @@
 //! log compaction (which keys and offsets a batch holds, and rewriting a
 //! batch with some records dropped) and the produce path of compacted
 //! topics (refusing records without a key) and of topics with schema
-//! validation (each record's key and value, [`for_each_record`]).
+//! validation (each record's key and value, [`for_each_record`]); and, for
+//! Strata's own clients (the REST Proxy, `strata produce`/`consume`), the
+//! batches they produce ([`encode_batch`]) and fetch ([`decode_fetched`]),
+//! every header kept in order.
 //!
 //! Everything else in Strata moves batches as opaque bytes (see [`batch`]).
 //! The compression codecs (gzip, snappy, lz4, zstd) are `kafka-protocol`'s.
@@ -25,8 +28,10 @@ use thiserror::Error;
 use crate::batch::{BatchError, BatchHeader, Batches, Compression, BATCH_HEADER_LEN, LOG_OVERHEAD};
 use crate::varint::read_varint;
 
+mod encode;
 mod fetched;
 
+pub use encode::{encode_batch, RecordToWrite};
 pub use fetched::{decode_fetched, decode_fetched_batches, FetchedBatch, FetchedRecord};
 
 // Header field positions, as documented in `batch.rs`.

@@ -40,6 +40,7 @@ mod join_group;
 mod leave_group;
 mod list_groups;
 mod list_offsets;
+mod list_partition_reassignments;
 mod list_transactions;
 mod metadata;
 mod offset_commit;
@@ -279,6 +280,7 @@ routes! {
     AlterConfigs => alter_configs, 0..=2;
     CreatePartitions => create_partitions, 0..=3;
     IncrementalAlterConfigs => incremental_alter_configs, 0..=1;
+    ListPartitionReassignments => list_partition_reassignments, 0..=0;
     OffsetDelete => offset_delete, 0..=0;
     DeleteGroups => delete_groups, 0..=2;
     DescribeCluster => describe_cluster, 0..=2;

@@ -226,6 +226,7 @@ fn error_codes(response: &ResponseKind, f: &mut impl FnMut(i16)) {
                 .flat_map(|t| &t.partitions)
                 .for_each(|p| f(p.error_code));
         }
+        ResponseKind::ListPartitionReassignments(r) => f(r.error_code),
         ResponseKind::DeleteGroups(r) => r.results.iter().for_each(|g| f(g.error_code)),
         ResponseKind::DescribeCluster(r) => f(r.error_code),
         ResponseKind::DescribeTopicPartitions(r) => r.topics.iter().for_each(|t| {

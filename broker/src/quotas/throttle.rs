@@ -186,6 +186,7 @@ throttled_responses!(
     CreatePartitions,
     DeleteGroups,
     IncrementalAlterConfigs,
+    ListPartitionReassignments,
     OffsetDelete,
     DescribeClientQuotas,
     AlterClientQuotas,

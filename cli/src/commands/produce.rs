@@ -91,15 +91,7 @@ impl LineReader<'_> {
                     Some(Value::Array(pairs)) => {
                         for pair in pairs {
                             match pair.as_array().map(Vec::as_slice) {
-                                // The batch encoder (kafka-protocol's) keeps one value per
-                                // name: refuse what it would fold rather than drop a header.
-                                Some([Value::String(k), _])
-                                    if record.headers.iter().any(|(n, _)| n == k) =>
-                                {
-                                    return Err(CliError::usage(format!(
-                                        "line {line:?}: header {k:?} repeats; produce writes one value per name"
-                                    )))
-                                }
+                                // A name may repeat: every pair is written, in order.
                                 Some([Value::String(k), v]) => record.headers.push(header(k, v)),
                                 _ => {
                                     return Err(CliError::usage(format!(

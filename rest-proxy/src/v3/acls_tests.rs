@@ -4,8 +4,7 @@
 
 use std::sync::Arc;
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::StatusCode;
 use kafka_protocol::messages::create_acls_response::AclCreationResult;
 use kafka_protocol::messages::delete_acls_response::{
     DeleteAclsFilterResult, DeleteAclsMatchingAcl,
@@ -16,17 +15,10 @@ use kafka_protocol::messages::{
 };
 use parking_lot::Mutex;
 use serde_json::{json, Value};
-use strata_governance::{Identity, Principal};
-use strata_schema_registry::http::{
-    BoxFuture as SrFuture, SchemaLog, SchemaLogError, SchemaRegistry,
-};
-use strata_schema_registry::records::LogRecord;
-use strata_schema_registry::registry::Registry;
-use tower::ServiceExt;
 
 use super::*;
 use crate::backend::{BackendError, BoxFuture, KafkaBackend};
-use crate::{router, RestProxy, RestProxyConfig};
+use crate::v3::test_support::{call, proxy};
 
 /// (resource_type, name, pattern, principal, host, op, permission) as wire codes.
 type AclRow = (i8, String, i8, String, String, i8, i8);
@@ -131,56 +123,6 @@ impl KafkaBackend for Fake {
             })
         })
     }
-}
-
-struct MemoryLog;
-
-impl SchemaLog for MemoryLog {
-    fn append(&self, _records: Vec<LogRecord>) -> SrFuture<'_, Result<(), SchemaLogError>> {
-        Box::pin(async { Ok(()) })
-    }
-}
-
-fn proxy(fake: Arc<Fake>) -> axum::Router {
-    let registry = SchemaRegistry::new(Registry::new(), Arc::new(MemoryLog), "c");
-    router(RestProxy::new(
-        fake,
-        registry,
-        "c",
-        RestProxyConfig::default(),
-    ))
-}
-
-async fn call(
-    app: &axum::Router,
-    method: &str,
-    uri: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value, Option<String>) {
-    let mut request = Request::builder()
-        .method(method)
-        .uri(uri)
-        .header("host", "proxy:8082");
-    if body.is_some() {
-        request = request.header("content-type", "application/json");
-    }
-    let mut request = request
-        .body(body.map_or(Body::empty(), |b| Body::from(b.to_string())))
-        .unwrap();
-    request
-        .extensions_mut()
-        .insert(Identity::new(Principal::user("admin"), "10.1.2.3"));
-    let response = app.clone().oneshot(request).await.unwrap();
-    let status = response.status();
-    let location = response
-        .headers()
-        .get("location")
-        .map(|l| l.to_str().unwrap().to_owned());
-    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
-        .await
-        .unwrap();
-    let value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    (status, value, location)
 }
 
 fn acl(resource_type: &str, name: &str) -> Value {

@@ -14,10 +14,14 @@ mod kafka;
 mod lags;
 mod links;
 mod partitions;
+mod reassignments;
 mod topics;
 
 mod read;
 mod records;
+
+#[cfg(test)]
+mod test_support;
 
 use axum::Router;
 
@@ -31,6 +35,7 @@ pub(crate) fn routes() -> Router<Shared> {
         .merge(brokers::routes())
         .merge(topics::routes())
         .merge(partitions::routes())
+        .merge(reassignments::routes())
         .merge(configs::routes())
         .merge(consumer_groups::routes())
         .merge(lags::routes())

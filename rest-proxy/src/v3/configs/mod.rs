@@ -1,16 +1,23 @@
-//! v3 topic and broker configs: list, get, `PUT` (set), `DELETE` (back to
-//! the default) and `configs:alter` (several SET/DELETE at once,
-//! `validate_only`), plus `topics/-/configs` and `brokers/-/configs` across
-//! every topic or broker. Reads are DescribeConfigs with synonyms; writes
-//! are IncrementalAlterConfigs after checking, as kafka-rest's
-//! `safeUpdateConfig` does, that each name exists (404 otherwise). The
-//! broker takes no dynamic broker configs, so a broker config write gets
-//! its INVALID_REQUEST answer (400/40002 with the broker's message).
+//! v3 configs of three scopes: a topic's, a broker's, and the cluster-wide
+//! broker defaults (`/broker-configs`, KIP-226's dynamic defaults: resource
+//! BROKER with the empty name, as kafka-rest's `ClusterConfigManagerImpl`
+//! reads and writes them). Each serves list, get, `PUT` (set), `DELETE`
+//! (back to the default) and `configs:alter` (several SET/DELETE at once,
+//! `validate_only`); topics and brokers also `-/configs` across every topic
+//! or broker. Reads are DescribeConfigs with synonyms; writes are
+//! IncrementalAlterConfigs. Before a write kafka-rest checks that each name
+//! exists (404 otherwise), except for the cluster-wide `PUT` and
+//! `configs:alter`: those defaults list only what is set, so any name may be
+//! new. The broker takes no dynamic broker configs, so a broker or
+//! cluster-wide write gets its INVALID_REQUEST answer (400/40002 with the
+//! broker's message).
 
-use axum::extract::{Path, State};
+mod broker;
+mod cluster;
+mod topic;
+
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use axum::Router;
 use kafka_protocol::messages::describe_configs_response::DescribeConfigsResourceResult;
 use kafka_protocol::messages::incremental_alter_configs_request::{
@@ -20,8 +27,6 @@ use kafka_protocol::messages::IncrementalAlterConfigsRequest;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::body::Body;
-use super::brokers::parse_id;
 use super::clusters;
 use super::errors::{self, invalid_payload};
 use super::kafka::{self, str_bytes, RESOURCE_BROKER, RESOURCE_TOPIC};
@@ -35,49 +40,33 @@ const OP_DELETE: i8 = 1;
 const NULL_PAYLOAD: &str = "Null input provided. Data is required.";
 
 pub(crate) fn routes() -> Router<Shared> {
-    let topic = "/v3/clusters/{cluster_id}/topics/{topic_name}";
-    let broker = "/v3/clusters/{cluster_id}/brokers/{broker_id}";
     Router::new()
-        .route(
-            "/v3/clusters/{cluster_id}/topics/-/configs",
-            get(all_topic_configs),
-        )
-        .route(
-            "/v3/clusters/{cluster_id}/brokers/-/configs",
-            get(all_broker_configs),
-        )
-        .route(&format!("{topic}/configs"), get(list_topic))
-        .route(
-            &format!("{topic}/configs/{{name}}"),
-            get(get_topic).put(put_topic).delete(delete_topic),
-        )
-        .route(&format!("{topic}/configs:alter"), post(alter_topic))
-        .route(&format!("{broker}/configs"), get(list_broker))
-        .route(
-            &format!("{broker}/configs/{{name}}"),
-            get(get_broker).put(put_broker).delete(delete_broker),
-        )
-        .route(&format!("{broker}/configs:alter"), post(alter_broker))
+        .merge(topic::routes())
+        .merge(broker::routes())
+        .merge(cluster::routes())
 }
 
-/// Whose configs: a topic or a broker.
+/// Whose configs: a topic, a broker, or the cluster-wide broker defaults.
 #[derive(Clone)]
 enum Scope {
     Topic(String),
     Broker(i32),
+    Cluster,
 }
 
 impl Scope {
     fn resource_type(&self) -> i8 {
         match self {
             Scope::Topic(_) => RESOURCE_TOPIC,
-            Scope::Broker(_) => RESOURCE_BROKER,
+            Scope::Broker(_) | Scope::Cluster => RESOURCE_BROKER,
         }
     }
+    /// The topic, the broker id, or `""` (Kafka's name for the defaults).
     fn resource_name(&self) -> String {
         match self {
             Scope::Topic(t) => t.clone(),
             Scope::Broker(b) => b.to_string(),
+            Scope::Cluster => String::new(),
         }
     }
     /// `TOPIC`/`BROKER`, as Kafka's `ConfigResource.Type` prints in
@@ -85,26 +74,38 @@ impl Scope {
     fn type_name(&self) -> &'static str {
         match self {
             Scope::Topic(_) => "TOPIC",
-            Scope::Broker(_) => "BROKER",
+            Scope::Broker(_) | Scope::Cluster => "BROKER",
         }
     }
     fn kind(&self) -> &'static str {
         match self {
             Scope::Topic(_) => "KafkaTopicConfig",
             Scope::Broker(_) => "KafkaBrokerConfig",
+            Scope::Cluster => "KafkaClusterConfig",
         }
     }
     fn list_kind(&self) -> &'static str {
         match self {
             Scope::Topic(_) => "KafkaTopicConfigList",
             Scope::Broker(_) => "KafkaBrokerConfigList",
+            Scope::Cluster => "KafkaClusterConfigList",
         }
     }
-    /// `topics/{t}` or `brokers/{b}` under the cluster.
-    fn segments(&self) -> [String; 2] {
+    /// The path of the scope's config list under `/v3/clusters`.
+    fn collection(&self, c: &str) -> Vec<String> {
         match self {
-            Scope::Topic(t) => ["topics".into(), t.clone()],
-            Scope::Broker(b) => ["brokers".into(), b.to_string()],
+            Scope::Topic(t) => vec![c.into(), "topics".into(), t.clone(), "configs".into()],
+            Scope::Broker(b) => vec![c.into(), "brokers".into(), b.to_string(), "configs".into()],
+            Scope::Cluster => vec![c.into(), "broker-configs".into()],
+        }
+    }
+    /// The CRN of config `name`: `kafka=c/topic=t/config=name`,
+    /// `kafka=c/broker=b/config=name` or `kafka=c/broker-config=name`.
+    fn crn_parts<'a>(&'a self, c: &'a str, id: &'a str, name: &'a str) -> Vec<(&'a str, &'a str)> {
+        match self {
+            Scope::Topic(_) => vec![("kafka", c), ("topic", id), ("config", name)],
+            Scope::Broker(_) => vec![("kafka", c), ("broker", id), ("config", name)],
+            Scope::Cluster => vec![("kafka", c), ("broker-config", name)],
         }
     }
 }
@@ -130,7 +131,6 @@ fn config_data(
     scope: &Scope,
     entry: &DescribeConfigsResourceResult,
 ) -> Value {
-    let [kind, id] = scope.segments();
     let name = entry.name.as_str();
     let synonyms: Vec<Value> = entry
         .synonyms
@@ -143,10 +143,6 @@ fn config_data(
             })
         })
         .collect();
-    let crn_kind = match scope {
-        Scope::Topic(_) => "topic",
-        Scope::Broker(_) => "broker",
-    };
     let mut fields = json!({
         "cluster_id": c,
         "name": name,
@@ -160,13 +156,13 @@ fn config_data(
     match scope {
         Scope::Topic(t) => fields["topic_name"] = json!(t),
         Scope::Broker(b) => fields["broker_id"] = json!(b),
+        Scope::Cluster => fields["config_type"] = json!("BROKER"),
     }
-    links.resource(
-        scope.kind(),
-        &[c, &kind, &id, "configs", name],
-        &[("kafka", c), (crn_kind, &id), ("config", name)],
-        fields,
-    )
+    let id = scope.resource_name();
+    let mut path = scope.collection(c);
+    path.push(name.to_owned());
+    let path: Vec<&str> = path.iter().map(String::as_str).collect();
+    links.resource(scope.kind(), &path, &scope.crn_parts(c, &id, name), fields)
 }
 
 /// Every config of `scope`, sorted by name.
@@ -203,16 +199,13 @@ async fn list(
 ) -> Result<Response, RestError> {
     clusters::check(&proxy, &c)?;
     let configs = describe(&proxy, &caller, &scope).await?;
-    let [kind, id] = scope.segments();
     let data = configs
         .iter()
         .map(|e| config_data(&links, &c, &scope, e))
         .collect();
-    Ok(ok(links.collection(
-        scope.list_kind(),
-        &[&c, &kind, &id, "configs"],
-        data,
-    )))
+    let path = scope.collection(&c);
+    let path: Vec<&str> = path.iter().map(String::as_str).collect();
+    Ok(ok(links.collection(scope.list_kind(), &path, data)))
 }
 
 async fn get_one(
@@ -257,6 +250,18 @@ async fn alter(
     {
         return Err(missing(c, scope, &unknown.name));
     }
+    apply(proxy, caller, scope, &commands, validate_only).await
+}
+
+/// Applies the commands in one IncrementalAlterConfigs, without checking
+/// the names first (the caller has checked the cluster id); 204 on success.
+async fn apply(
+    proxy: &Shared,
+    caller: &Caller,
+    scope: &Scope,
+    commands: &[Command],
+    validate_only: bool,
+) -> Result<Response, RestError> {
     let resource = AlterConfigsResource::default()
         .with_resource_type(scope.resource_type())
         .with_resource_name(str_bytes(&scope.resource_name()))
@@ -288,7 +293,8 @@ async fn alter(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// kafka-rest's `UpdateTopicConfigRequest`/`UpdateBrokerConfigRequest`.
+/// kafka-rest's `UpdateTopicConfigRequest`/`UpdateBrokerConfigRequest`/
+/// `UpdateClusterConfigRequest`.
 #[derive(Deserialize)]
 struct Update {
     value: Option<String>,
@@ -351,192 +357,4 @@ fn delete_command(name: String) -> Vec<Command> {
         op: OP_DELETE,
         value: None,
     }]
-}
-
-// Topic routes.
-
-async fn list_topic(
-    State(proxy): State<Shared>,
-    caller: Caller,
-    links: Links,
-    Path((c, t)): Path<(String, String)>,
-) -> Result<Response, RestError> {
-    list(proxy, caller, links, c, Scope::Topic(t)).await
-}
-
-async fn get_topic(
-    State(proxy): State<Shared>,
-    caller: Caller,
-    links: Links,
-    Path((c, t, name)): Path<(String, String, String)>,
-) -> Result<Response, RestError> {
-    get_one(proxy, caller, links, c, Scope::Topic(t), name).await
-}
-
-async fn put_topic(
-    State(proxy): State<Shared>,
-    caller: Caller,
-    Path((c, t, name)): Path<(String, String, String)>,
-    Body(body): Body<Update>,
-) -> Result<Response, RestError> {
-    let commands = set_command(name, body)?;
-    alter(&proxy, &caller, &c, &Scope::Topic(t), commands, false).await
-}
-
-async fn delete_topic(
-    State(proxy): State<Shared>,
-    caller: Caller,
-    Path((c, t, name)): Path<(String, String, String)>,
-) -> Result<Response, RestError> {
-    alter(
-        &proxy,
-        &caller,
-        &c,
-        &Scope::Topic(t),
-        delete_command(name),
-        false,
-    )
-    .await
-}
-
-async fn alter_topic(
-    State(proxy): State<Shared>,
-    caller: Caller,
-    Path((c, t)): Path<(String, String)>,
-    Body(body): Body<AlterBatch>,
-) -> Result<Response, RestError> {
-    let (commands, validate_only) = batch_commands(body)?;
-    alter(
-        &proxy,
-        &caller,
-        &c,
-        &Scope::Topic(t),
-        commands,
-        validate_only,
-    )
-    .await
-}
-
-async fn all_topic_configs(
-    State(proxy): State<Shared>,
-    caller: Caller,
-    links: Links,
-    Path(c): Path<String>,
-) -> Result<Response, RestError> {
-    clusters::check(&proxy, &c)?;
-    let metadata = kafka::metadata(&proxy, &caller, None).await?;
-    let names = kafka::topic_names(&metadata, false);
-    let resources: Vec<(i8, &str)> = names.iter().map(|n| (RESOURCE_TOPIC, n.as_str())).collect();
-    let results = kafka::describe_configs(&proxy, &caller, &resources).await?;
-    let mut data = Vec::new();
-    for (name, result) in names.iter().zip(results) {
-        let mut configs = result?.configs;
-        configs.sort_by(|a, b| a.name.cmp(&b.name));
-        let scope = Scope::Topic(name.clone());
-        data.extend(configs.iter().map(|e| config_data(&links, &c, &scope, e)));
-    }
-    Ok(ok(links.collection(
-        "KafkaTopicConfigList",
-        &[&c, "topics", "-", "configs"],
-        data,
-    )))
-}
-
-// Broker routes.
-
-async fn list_broker(
-    State(proxy): State<Shared>,
-    caller: Caller,
-    links: Links,
-    Path((c, b)): Path<(String, String)>,
-) -> Result<Response, RestError> {
-    let b = parse_id(&b)?;
-    list(proxy, caller, links, c, Scope::Broker(b)).await
-}
-
-async fn get_broker(
-    State(proxy): State<Shared>,
-    caller: Caller,
-    links: Links,
-    Path((c, b, name)): Path<(String, String, String)>,
-) -> Result<Response, RestError> {
-    let b = parse_id(&b)?;
-    get_one(proxy, caller, links, c, Scope::Broker(b), name).await
-}
-
-async fn put_broker(
-    State(proxy): State<Shared>,
-    caller: Caller,
-    Path((c, b, name)): Path<(String, String, String)>,
-    Body(body): Body<Update>,
-) -> Result<Response, RestError> {
-    let b = parse_id(&b)?;
-    let commands = set_command(name, body)?;
-    alter(&proxy, &caller, &c, &Scope::Broker(b), commands, false).await
-}
-
-async fn delete_broker(
-    State(proxy): State<Shared>,
-    caller: Caller,
-    Path((c, b, name)): Path<(String, String, String)>,
-) -> Result<Response, RestError> {
-    let b = parse_id(&b)?;
-    alter(
-        &proxy,
-        &caller,
-        &c,
-        &Scope::Broker(b),
-        delete_command(name),
-        false,
-    )
-    .await
-}
-
-async fn alter_broker(
-    State(proxy): State<Shared>,
-    caller: Caller,
-    Path((c, b)): Path<(String, String)>,
-    Body(body): Body<AlterBatch>,
-) -> Result<Response, RestError> {
-    let b = parse_id(&b)?;
-    let (commands, validate_only) = batch_commands(body)?;
-    alter(
-        &proxy,
-        &caller,
-        &c,
-        &Scope::Broker(b),
-        commands,
-        validate_only,
-    )
-    .await
-}
-
-async fn all_broker_configs(
-    State(proxy): State<Shared>,
-    caller: Caller,
-    links: Links,
-    Path(c): Path<String>,
-) -> Result<Response, RestError> {
-    clusters::check(&proxy, &c)?;
-    let cluster = clusters::describe(&proxy, &caller).await?;
-    let mut ids: Vec<String> = cluster
-        .brokers
-        .iter()
-        .map(|b| b.broker_id.0.to_string())
-        .collect();
-    ids.sort();
-    let resources: Vec<(i8, &str)> = ids.iter().map(|n| (RESOURCE_BROKER, n.as_str())).collect();
-    let results = kafka::describe_configs(&proxy, &caller, &resources).await?;
-    let mut data = Vec::new();
-    for (id, result) in ids.iter().zip(results) {
-        let mut configs = result?.configs;
-        configs.sort_by(|a, b| a.name.cmp(&b.name));
-        let scope = Scope::Broker(id.parse().unwrap_or_default());
-        data.extend(configs.iter().map(|e| config_data(&links, &c, &scope, e)));
-    }
-    Ok(ok(links.collection(
-        "KafkaBrokerConfigList",
-        &[&c, "brokers", "-", "configs"],
-        data,
-    )))
 }
