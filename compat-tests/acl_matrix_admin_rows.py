@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 
 from kafka.protocol.admin import (AlterClientQuotasRequest, AlterConfigsRequest, AlterUserScramCredentialsRequest,
                                   CreateAclsRequest, CreatePartitionsRequest, DeleteAclsRequest, DeleteGroupsRequest,
@@ -14,6 +15,7 @@ from kafka.protocol.admin import (AlterClientQuotasRequest, AlterConfigsRequest,
                                   DescribeConfigsRequest, DescribeProducersRequest, DescribeTopicPartitionsRequest,
                                   DescribeTransactionsRequest, DescribeUserScramCredentialsRequest,
                                   IncrementalAlterConfigsRequest, ListTransactionsRequest)
+from confluent_kafka import Consumer
 from kafka.protocol.consumer import OffsetDeleteRequest
 
 from acl_matrix_rows import acl_creation, acl_filter_for, row, user_of
@@ -23,7 +25,11 @@ from kafka_requests import (CLUSTER_AUTHORIZATION_FAILED as CLUSTER_DENIED, GROU
 from kafka_schemas import (ConsumerGroupDescribeRequest, ConsumerGroupHeartbeatRequest,
                            ListPartitionReassignmentsRequest)
 from kafkautil import unique
-from secutil import acl
+from secutil import ADMIN_PASSWORD, ADMIN_USER, acl
+
+INVALID_REQUEST = 42
+# ConfigResource.Type
+TOPIC, BROKER, BROKER_LOGGER = 2, 4, 8
 
 
 @row("DescribeAcls", 29)
@@ -69,15 +75,21 @@ def _describe_configs(env, k, p):
 
     def describe():
         r = k(DescribeConfigsRequest, 4, include_synonyms=False, include_documentation=False,
-              resources=[{"resource_type": 2, "resource_name": t, "configuration_keys": None},
-                         {"resource_type": 4, "resource_name": "1", "configuration_keys": None}])
-        return [x.error_code for x in r.results]
+              resources=[{"resource_type": TOPIC, "resource_name": t, "configuration_keys": None},
+                         {"resource_type": BROKER, "resource_name": "1", "configuration_keys": None},
+                         {"resource_type": BROKER_LOGGER, "resource_name": "1", "configuration_keys": None}])
+        return [(x.error_code, x.error_message) for x in r.results]
 
-    assert describe() == [TOPIC_DENIED, CLUSTER_DENIED]
+    topic_denied, cluster_denied = (TOPIC_DENIED, "Topic authorization failed."), \
+        (CLUSTER_DENIED, "Cluster authorization failed.")
+    assert describe() == [topic_denied, cluster_denied, cluster_denied]
     env.grant(acl("TOPIC", t, p, "DESCRIBE_CONFIGS"))
-    assert describe() == [NONE, CLUSTER_DENIED]
+    topic, broker, loggers = describe()
+    assert (topic[0], broker, loggers) == (NONE, cluster_denied, cluster_denied)
     env.grant(acl("BROKER", "kafka-cluster", p, "DESCRIBE_CONFIGS"))
-    assert describe() == [NONE, NONE]
+    # the broker's loggers: authorized, but Strata has no runtime loggers to describe
+    topic, broker, loggers = describe()
+    assert (topic[0], broker[0], loggers[0]) == (NONE, NONE, INVALID_REQUEST), loggers
 
 
 @row("AlterConfigs", 33)
@@ -108,6 +120,42 @@ def _incremental_alter_configs(env, k, p):
     assert alter() == TOPIC_DENIED
     env.grant(acl("TOPIC", t, p, "ALTER_CONFIGS"))
     assert alter() == NONE
+
+
+@row("AlterConfigs-broker", 33)
+def _alter_configs_broker(env, k, p):
+    def alter():
+        r = k(AlterConfigsRequest, 2, validate_only=True,
+              resources=[{"resource_type": BROKER, "resource_name": "1",
+                          "configs": [{"name": "log.cleaner.threads", "value": "2"}]},
+                         {"resource_type": BROKER, "resource_name": "", "configs": []}])
+        return [(x.error_code, x.error_message) for x in r.responses]
+
+    denied = (CLUSTER_DENIED, "Cluster authorization failed.")
+    assert alter() == [denied, denied]
+    env.grant(acl("BROKER", "kafka-cluster", p, "ALTER_CONFIGS"))
+    # authorized, then refused for what it is: Strata takes no dynamic broker configs
+    got = alter()
+    assert [code for code, _ in got] == [INVALID_REQUEST, INVALID_REQUEST], got
+    assert all("no dynamic broker configs" in message for _, message in got), got
+
+
+@row("IncrementalAlterConfigs-broker", 44)
+def _incremental_alter_configs_broker(env, k, p):
+    def alter():
+        r = k(IncrementalAlterConfigsRequest, 1, validate_only=True,
+              resources=[{"resource_type": BROKER, "resource_name": "1",
+                          "configs": [{"name": "log.cleaner.threads", "config_operation": 0, "value": "2"}]},
+                         {"resource_type": BROKER_LOGGER, "resource_name": "1",
+                          "configs": [{"name": "kafka.server", "config_operation": 0, "value": "DEBUG"}]}])
+        return [(x.error_code, x.error_message) for x in r.responses]
+
+    denied = (CLUSTER_DENIED, "Cluster authorization failed.")
+    assert alter() == [denied, denied]
+    env.grant(acl("BROKER", "kafka-cluster", p, "ALTER_CONFIGS"))
+    [broker, loggers] = alter()
+    assert broker[0] == INVALID_REQUEST and "no dynamic broker configs" in broker[1], broker
+    assert loggers[0] == INVALID_REQUEST and "no runtime loggers" in loggers[1], loggers
 
 
 @row("CreatePartitions", 37)
@@ -287,11 +335,25 @@ def _consumer_group_heartbeat(env, k, p):
     assert _consumer_heartbeat(k, g, t, got.member_id, -1).error_code == NONE  # leave
 
 
+TOPIC_DENIED_MESSAGE = "The group has described topic(s) that the client is not authorized to describe."
+
+
+def _kip848_member(env, g, t) -> Consumer:
+    """A librdkafka `group.protocol=consumer` member of `g` (the super user), once `t`-0 is assigned."""
+    c = Consumer(dict(env.conf(ADMIN_USER, ADMIN_PASSWORD), **{
+        "group.id": g, "group.protocol": "consumer", "enable.auto.commit": False}))
+    c.subscribe([t])
+    deadline = time.monotonic() + 20
+    while not c.assignment():
+        assert time.monotonic() < deadline, "the KIP-848 member got no assignment within 20 s"
+        c.poll(0.2)
+    return c
+
+
 @row("ConsumerGroupDescribe", 69)
 def _consumer_group_describe(env, k, p):
     t, g = env.topic(), unique("g")
-    member = _consumer_heartbeat(env.su, g, t)
-    assert member.error_code == NONE
+    c = _kip848_member(env, g, t)
 
     def describe():
         return k(ConsumerGroupDescribeRequest, 0, group_ids=[g], include_authorized_operations=True).groups[0]
@@ -299,11 +361,18 @@ def _consumer_group_describe(env, k, p):
     try:
         assert describe().error_code == GROUP_DENIED
         env.grant(acl("GROUP", g, p, "DESCRIBE"))
+        # Kafka 4.1 (KAFKA-18813): a group assigned a topic the caller may not describe is
+        # refused whole, members and all, so the topic's name does not leak
+        got = describe()
+        assert (got.error_code, got.error_message, got.members) == (TOPIC_DENIED, TOPIC_DENIED_MESSAGE, []), got
+        assert op_set(got.authorized_operations) is None and got.assignor_name == ""
+        env.grant(acl("TOPIC", t, p, "DESCRIBE"))
         got = describe()
         assert (got.error_code, op_set(got.authorized_operations)) == (NONE, op_codes("DESCRIBE"))
-        assert [m.member_id for m in got.members] == [member.member_id]
+        [member] = got.members
+        assert [x.topic_name for x in member.assignment.topic_partitions] == [t]
     finally:
-        _consumer_heartbeat(env.su, g, t, member.member_id, -1)
+        c.close()
 
 
 @row("DescribeTopicPartitions", 75)

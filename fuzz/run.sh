@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Fuzzes strata-wire's decoders and strata-governance's SASL exchanges for a
-# bounded time; exits non-zero on a crash.
+# Fuzzes strata-wire's decoders and strata-governance's SASL exchanges and
+# client-certificate principals (tls_principal) for a bounded time; exits
+# non-zero on a crash.
 #
 #   fuzz/run.sh                      # every target, 30 s each
 #   FUZZ_SECONDS=300 fuzz/run.sh     # longer
@@ -25,7 +26,7 @@ SANITIZER="${FUZZ_SANITIZER:-address}"
 BUILD_TIMEOUT="${FUZZ_BUILD_TIMEOUT:-1200}"
 # Extra libFuzzer flags, split on spaces.
 read -r -a EXTRA_ARGS <<<"${FUZZ_ARGS:-}"
-ALL_TARGETS=(frame_and_request record_batches records sasl)
+ALL_TARGETS=(frame_and_request record_batches records sasl tls_principal)
 if [ "$#" -gt 0 ]; then
     TARGETS=("$@")
 else

@@ -19,7 +19,7 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::WebPkiClientVerifier;
 use rustls::{RootCertStore, ServerConfig};
-use strata_governance::principal_mapping::{certificate_subject, SslPrincipalMapper};
+use strata_governance::principal_mapping::{certificate_principal, SslPrincipalMapper};
 use strata_governance::Principal;
 use tokio_rustls::TlsAcceptor;
 
@@ -191,16 +191,16 @@ impl ReloadingTlsAcceptor {
     }
 }
 
-/// The principal a client certificate proves: the first peer certificate's
-/// subject DN through `ssl.principal.mapping.rules`. `None` without a
-/// certificate, or when no rule matches the DN.
+/// The principal a client certificate proves: the first peer certificate
+/// through [`certificate_principal`] (its subject DN mapped by
+/// `ssl.principal.mapping.rules`). `None` without a certificate, or when no
+/// rule matches the DN.
 pub(crate) fn peer_principal(
     conn: &rustls::ServerConnection,
     mapper: &SslPrincipalMapper,
 ) -> Option<Principal> {
     let leaf = conn.peer_certificates()?.first()?;
-    let dn = certificate_subject(leaf.as_ref())?;
-    mapper.map(&dn).map(Principal::user)
+    certificate_principal(leaf.as_ref(), mapper)
 }
 
 #[cfg(test)]

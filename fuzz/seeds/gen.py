@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Writes the fuzz seed corpus: a few valid Kafka request frames and record batches.
+"""Writes the fuzz seed corpus: a few valid Kafka request frames and record batches, and
+principal-mapping rules, distinguished names and client certificates for tls_principal.
 
 The files are checked in beside this script; rerun it only to change them
 (`python3 fuzz/seeds/gen.py`). wire/tests/decode_never_panics.rs checks that
@@ -7,6 +8,7 @@ every frame seed still decodes, so a seed that drifts from the protocol fails
 a test instead of silently fuzzing nothing.
 """
 
+import base64
 import os
 import struct
 
@@ -120,6 +122,56 @@ def produce_v9(records: bytes) -> bytes:
     return frame(header_v2(0, 9, 3, b"fuzz") + body)
 
 
+# `openssl req -x509 -subj "/C=US/O=Acme, Inc./OU=eng+OU=ops/CN=alice =x#/emailAddress=a@b.c"`
+# (governance's principal_mapping_tests.rs): escapes, a multi-valued RDN, an OID printed as hex.
+CERT_ESCAPES = (
+    "MIICJDCCAcmgAwIBAgIUE6MHgtz6sotM8qikPdsB+Cu14QIwCgYIKoZIzj0EAwIwZjELMAkGA1UEBhMCVVMxEzAR"
+    "BgNVBAoMCkFjbWUsIEluYy4xGDAKBgNVBAsMA2VuZzAKBgNVBAsMA29wczESMBAGA1UEAwwJYWxpY2UgPXgjMRQw"
+    "EgYJKoZIhvcNAQkBFgVhQGIuYzAgFw0yNjEyMDcwMDUxNDBaGA8yMTI2MTExMzAwNTE0MFowZjELMAkGA1UEBhMC"
+    "VVMxEzARBgNVBAoMCkFjbWUsIEluYy4xGDAKBgNVBAsMA2VuZzAKBgNVBAsMA29wczESMBAGA1UEAwwJYWxpY2Ug"
+    "PXgjMRQwEgYJKoZIhvcNAQkBFgVhQGIuYzBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABA4VEVb0+R4ZXI8+T35r"
+    "LdtjABRLvC0BK/7ohBweo9lBlFNGqCOhiNN6bBvCOvytMkQCIZVX48j4pGCmCBI90WWjUzBRMB0GA1UdDgQWBBSX"
+    "h51jOMExs+HIxRdhplUkmpb3+DAfBgNVHSMEGDAWgBSXh51jOMExs+HIxRdhplUkmpb3+DAPBgNVHRMBAf8EBTAD"
+    "AQH/MAoGCCqGSM49BAMCA0kAMEYCIQCnsdllUrqZvdIXuh2tKDQ1bvTr6J3yWgpIUnkIqgLxZwIhAPqTMH7j1R37"
+    "w9ddngPmZEYsnTOy29JtO5JJ+UZZ3FoZ"
+)
+# `openssl req -x509 -multivalue-rdn -subj "/C=US/ST=CA/L=Santa Clara/O=Org/OU=ServiceUsers/
+# CN=kafka client+UID=svc/DC=example/DC=com/serialNumber=42"`: every keyword Java names.
+CERT_SERVICE_USER = (
+    "MIICzjCCAnOgAwIBAgIUIpxSkdJPEECwPKX6RknWbmkElHIwCgYIKoZIzj0EAwIwgboxCzAJBgNVBAYTAlVTMQsw"
+    "CQYDVQQIDAJDQTEUMBIGA1UEBwwLU2FudGEgQ2xhcmExDDAKBgNVBAoMA09yZzEVMBMGA1UECwwMU2VydmljZVVz"
+    "ZXJzMSgwEQYKCZImiZPyLGQBAQwDc3ZjMBMGA1UEAwwMa2Fma2EgY2xpZW50MRcwFQYKCZImiZPyLGQBGRYHZXhh"
+    "bXBsZTETMBEGCgmSJomT8ixkARkWA2NvbTELMAkGA1UEBRMCNDIwIBcNMjYxMjA3MTMxNDEzWhgPMjEyNjExMTMx"
+    "MzE0MTNaMIG6MQswCQYDVQQGEwJVUzELMAkGA1UECAwCQ0ExFDASBgNVBAcMC1NhbnRhIENsYXJhMQwwCgYDVQQK"
+    "DANPcmcxFTATBgNVBAsMDFNlcnZpY2VVc2VyczEoMBEGCgmSJomT8ixkAQEMA3N2YzATBgNVBAMMDGthZmthIGNs"
+    "aWVudDEXMBUGCgmSJomT8ixkARkWB2V4YW1wbGUxEzARBgoJkiaJk/IsZAEZFgNjb20xCzAJBgNVBAUTAjQyMFkw"
+    "EwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEVwZzu/lyww17shrvgeZV3/ln7BJ4Oabci/VUxtHOnWlHtFPmXVwkvGk0"
+    "kqhOgP5937P3iBagohGwVqr3xUBahaNTMFEwHQYDVR0OBBYEFHEsTr3Y5iX11HnKn4voP3Ss7wsQMB8GA1UdIwQY"
+    "MBaAFHEsTr3Y5iX11HnKn4voP3Ss7wsQMA8GA1UdEwEB/wQFMAMBAf8wCgYIKoZIzj0EAwIDSQAwRgIhAPHvSf0O"
+    "0Wjbh7LEZkP5lH8dQC6Aa/I7+fnOx4S2LaPIAiEA6+oq/se3XMEjU52DvzpTCSJipRrVPU6JqHuCila4Tys="
+)
+# Kafka's documented rule shapes: groups, L/U, an escaped slash, `$n` past the last group.
+KAFKA_RULES = (
+    b"RULE:^CN=(.*?),OU=ServiceUsers.*$/$1/,"
+    b"RULE:^CN=(.*?),OU=(.*?),O=(.*?),L=(.*?),ST=(.*?),C=(.*?)$/$1@$2/L,"
+    b"RULE:^cn=(.*?),ou=(.*?),dc=(.*?),dc=(.*?)$/$1@$2/U,\n  "
+    b"RULE:^CN=([^,]*)\\/x,(.*)$/$1\\/$2$3/,"
+    b"DEFAULT"
+)
+
+
+def tls_principal_seeds() -> dict:
+    """First byte even: rules, 0xFF, a DN. Odd: a DER certificate."""
+    return {
+        "rules_default.bin": b"\x00DEFAULT\xffCN=alice,OU=eng,O=Example",
+        "rules_kafka.bin": b"\x00" + KAFKA_RULES
+        + b"\xffCN=Duke,OU=JavaSoft,O=Sun Microsystems,L=Santa Clara,ST=CA,C=US",
+        "rules_escaped_slash.bin": b"\x00" + KAFKA_RULES + b"\xffCN=a/x,O=b",
+        "cert_escapes.bin": b"\x01" + base64.b64decode("".join(CERT_ESCAPES)),
+        "cert_service_user.bin": b"\x01" + base64.b64decode("".join(CERT_SERVICE_USER)),
+    }
+
+
 def write(target: str, name: str, data: bytes) -> None:
     os.makedirs(os.path.join(HERE, target), exist_ok=True)
     with open(os.path.join(HERE, target, name), "wb") as f:
@@ -137,6 +189,8 @@ def main() -> None:
     write("record_batches", "one_batch.bin", one)
     write("record_batches", "two_batches.bin", two)
     write("record_batches", "torn_tail.bin", two + one[:30])
+    for name, data in tls_principal_seeds().items():
+        write("tls_principal", name, data)
 
 
 if __name__ == "__main__":

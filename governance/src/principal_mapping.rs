@@ -13,10 +13,16 @@
 //! else after a rule is an error. Empty entries are ignored. A pattern must
 //! match the whole DN; the replacement's `$n` are its groups (a `$n` past the
 //! last group is literal, as Kafka escapes it).
+//!
+//! [`certificate_principal`] puts the two together: it is what every TLS
+//! listener (Kafka and HTTP) calls with the client's certificate, and what
+//! the `tls_principal` fuzz target feeds arbitrary DER.
 
 use regex::Regex;
 use x509_parser::der_parser::asn1_rs::{Any, Tag};
 use x509_parser::prelude::{FromDer, X509Certificate};
+
+use crate::Principal;
 
 /// Parsed mapping rules.
 #[derive(Debug, Clone)]
@@ -201,6 +207,15 @@ fn rust_replacement(java: &str, groups: usize) -> String {
         }
     }
     out
+}
+
+/// The principal a client certificate proves: its subject DN through the
+/// mapping rules, as Kafka's `SslPrincipalMapper` names the principal
+/// (`User:<name>`). `None` when the DER is not a certificate or no rule
+/// matches the DN; the listener then refuses the client, as Kafka does.
+pub fn certificate_principal(der: &[u8], mapper: &SslPrincipalMapper) -> Option<Principal> {
+    let distinguished_name = certificate_subject(der)?;
+    mapper.map(&distinguished_name).map(Principal::user)
 }
 
 /// The subject DN of a DER certificate, RFC 2253 as Java prints it

@@ -103,3 +103,46 @@ fn escaping_spaces_and_specials() {
         "a\\,b\\+c\\\"d\\\\e\\<f\\>g\\;h"
     );
 }
+
+#[test]
+fn a_certificate_maps_to_a_user_principal() {
+    let der = STANDARD.decode(CERT).unwrap();
+    assert_eq!(
+        certificate_principal(&der, &mapper("RULE:^.*,CN=(.*?) .*,O=Acme.*$/$1/U")),
+        Some(Principal::user("ALICE"))
+    );
+    // DEFAULT keeps the DN; no matching rule, or no certificate, is no principal.
+    assert_eq!(
+        certificate_principal(&der, &mapper("DEFAULT")).map(|p| p.to_string()),
+        Some("User:1.2.840.113549.1.9.1=#16056140622e63,CN=alice \\=x\\#,OU=eng+OU=ops,O=Acme\\, Inc.,C=US".to_string())
+    );
+    assert_eq!(
+        certificate_principal(&der, &mapper("RULE:^CN=bob$/bob/")),
+        None
+    );
+    assert_eq!(
+        certificate_principal(b"\x30\x03\x02\x01", &mapper("DEFAULT")),
+        None
+    );
+}
+
+/// The tls_principal fuzz seeds (fuzz/seeds/gen.py) still hold certificates
+/// with a subject, so the fuzzer starts from inputs that reach the mapping.
+#[test]
+fn the_fuzz_seed_certificates_have_subjects() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/seeds/tls_principal");
+    let mut certificates = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let seed = std::fs::read(&path).unwrap();
+        if seed.first().is_some_and(|b| b % 2 == 1) {
+            assert!(
+                certificate_subject(&seed[1..]).is_some(),
+                "{}",
+                path.display()
+            );
+            certificates += 1;
+        }
+    }
+    assert_eq!(certificates, 2);
+}

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use kafka_protocol::messages::alter_configs_response::AlterConfigsResourceResponse;
 use kafka_protocol::messages::{AlterConfigsRequest, AlterConfigsResponse};
 
-use super::configs::{audit_topic_configs, topic_to_alter};
+use super::configs::{audit_topic_configs, topic_to_alter, AlterApi};
 use super::{text, RequestContext};
 
 pub(super) async fn handle(
@@ -19,7 +19,8 @@ pub(super) async fn handle(
             .with_resource_type(resource.resource_type)
             .with_resource_name(resource.resource_name.clone());
         let name = resource.resource_name.as_str();
-        let outcome = match topic_to_alter(ctx, resource.resource_type, name) {
+        let topic = topic_to_alter(ctx, AlterApi::AlterConfigs, resource.resource_type, name);
+        let outcome = match topic {
             Ok(topic) => {
                 // A null value removes the override, as an absent one does.
                 let overrides: BTreeMap<String, String> = resource

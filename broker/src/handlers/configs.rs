@@ -19,37 +19,111 @@ use crate::topic_config::{
     effective_value, ConfigSource, ConfigType, NO_BROKER_SYNONYM, TOPIC_CONFIGS,
 };
 
+/// `ConfigResource.Type` codes Strata serves: topics, the broker, and (to
+/// authorize and refuse) the broker's loggers.
 pub(crate) const RESOURCE_TOPIC: i8 = 2;
 pub(crate) const RESOURCE_BROKER: i8 = 4;
+pub(crate) const RESOURCE_BROKER_LOGGER: i8 = 8;
 
 /// A refused config change: Kafka error code and message.
 pub(crate) type ConfigError = (ResponseError, String);
 
+/// Which API alters configs: only IncrementalAlterConfigs takes
+/// BROKER_LOGGER resources (KIP-412); AlterConfigs refuses them as an
+/// unsupported type before any authorization, as Kafka's
+/// `ConfigAdminManager.preprocess` does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AlterApi {
+    AlterConfigs,
+    IncrementalAlterConfigs,
+}
+
+/// An authorization refusal with Kafka's message for its code
+/// (`Errors.message()`: "Cluster authorization failed.").
+pub(crate) fn denied(code: ResponseError) -> ConfigError {
+    (code, code.to_string())
+}
+
+/// BROKER and BROKER_LOGGER resources belong to the cluster: Kafka asks
+/// `operation` on the Cluster resource (`authorizeAlterResource`,
+/// `ConfigHelper`) and answers CLUSTER_AUTHORIZATION_FAILED for that resource.
+pub(crate) fn may_cluster(ctx: &RequestContext, operation: Operation) -> Result<(), ConfigError> {
+    if ctx.may(operation, Resource::Cluster) {
+        Ok(())
+    } else {
+        Err(denied(ResponseError::ClusterAuthorizationFailed))
+    }
+}
+
+/// What an authorized BROKER_LOGGER resource gets: Strata's log filter is
+/// the `--log` setting, read once at start, so there are no runtime loggers
+/// to describe or change.
+pub(crate) fn no_runtime_loggers() -> ConfigError {
+    (
+        ResponseError::InvalidRequest,
+        "Strata has no runtime loggers: its log filter is --log (STRATA_LOG), set at start"
+            .to_string(),
+    )
+}
+
 /// The topic an AlterConfigs or IncrementalAlterConfigs resource names, after
 /// the checks both share: authorization, resource type, existence. Broker
-/// resources are refused: Strata takes no dynamic broker configs.
+/// resources are refused after their authorization: Strata takes no dynamic
+/// broker configs.
 pub(crate) fn topic_to_alter(
     ctx: &RequestContext,
+    api: AlterApi,
     resource_type: i8,
     name: &str,
 ) -> Result<Arc<Topic>, ConfigError> {
-    let denied = || "Authorization failed.".to_string();
     match resource_type {
-        RESOURCE_TOPIC if !ctx.may_topic(Operation::AlterConfigs, name) => {
-            Err((ResponseError::TopicAuthorizationFailed, denied()))
+        RESOURCE_TOPIC => {
+            if !ctx.may_topic(Operation::AlterConfigs, name) {
+                return Err(denied(ResponseError::TopicAuthorizationFailed));
+            }
+            ctx.broker.cluster.topic(name).ok_or_else(|| {
+                (
+                    ResponseError::UnknownTopicOrPartition,
+                    format!("Topic '{name}' does not exist."),
+                )
+            })
         }
-        RESOURCE_BROKER if !ctx.may(Operation::AlterConfigs, Resource::Cluster) => {
-            Err((ResponseError::ClusterAuthorizationFailed, denied()))
+        RESOURCE_BROKER => {
+            may_cluster(ctx, Operation::AlterConfigs)?;
+            this_broker(ctx, name)?;
+            Err((
+                ResponseError::InvalidRequest,
+                "Strata takes no dynamic broker configs: set broker properties in the config file or with --override"
+                    .into(),
+            ))
         }
-        RESOURCE_TOPIC => ctx.broker.cluster.topic(name).ok_or_else(|| {
-            (ResponseError::UnknownTopicOrPartition, format!("Topic '{name}' does not exist."))
-        }),
-        RESOURCE_BROKER => Err((
+        RESOURCE_BROKER_LOGGER if api == AlterApi::IncrementalAlterConfigs => {
+            may_cluster(ctx, Operation::AlterConfigs)?;
+            Err(no_runtime_loggers())
+        }
+        other => Err((
             ResponseError::InvalidRequest,
-            "Strata takes no dynamic broker configs: set broker properties in the config file or with --override"
-                .into(),
+            format!("Unsupported resource type {other}"),
         )),
-        other => Err((ResponseError::InvalidRequest, format!("Unsupported resource type {other}"))),
+    }
+}
+
+/// A BROKER resource to alter names the cluster-wide defaults ("") or this
+/// broker; another id is Kafka's INVALID_REQUEST
+/// (`validateResourceNameIsCurrentNodeId`).
+fn this_broker(ctx: &RequestContext, name: &str) -> Result<(), ConfigError> {
+    let node_id = ctx.broker.cluster.node_id;
+    match name.parse::<i32>() {
+        _ if name.is_empty() => Ok(()),
+        Ok(id) if id == node_id => Ok(()),
+        Ok(_) => Err((
+            ResponseError::InvalidRequest,
+            format!("Unexpected broker id, expected {node_id}, but received {name}"),
+        )),
+        Err(_) => Err((
+            ResponseError::InvalidRequest,
+            format!("Node id must be an integer, but it is: {name}"),
+        )),
     }
 }
 

@@ -1,5 +1,14 @@
 //! ConsumerGroupDescribe (key 69): KIP-848 groups with their epochs,
 //! assignor, members, and each member's current and target assignment.
+//!
+//! Authorization is Kafka 4.1's (`KafkaApis.handleConsumerGroupDescribe`,
+//! KAFKA-18813): Describe on the group, then Describe on every topic in a
+//! member's current or target assignment (not the subscribed names or
+//! regex, which Kafka does not check here either). A group with an assigned
+//! topic the caller may not describe comes back as TOPIC_AUTHORIZATION_FAILED
+//! with Kafka's message and nothing else: no members, so no topic names.
+
+use std::collections::HashMap;
 
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::consumer_group_describe_response::{
@@ -14,10 +23,15 @@ use crate::groups::{Assignment, ConsumerGroupDescription};
 /// Member type (v1): 1 for a member speaking the consumer protocol.
 const CONSUMER_MEMBER_TYPE: i8 = 1;
 
+/// Kafka's message for a group assigned a topic the caller may not describe.
+const TOPIC_DENIED_MESSAGE: &str =
+    "The group has described topic(s) that the client is not authorized to describe.";
+
 pub(super) async fn handle(
     ctx: &RequestContext,
     request: ConsumerGroupDescribeRequest,
 ) -> ConsumerGroupDescribeResponse {
+    let mut topics = TopicAccess::default();
     let groups = request
         .group_ids
         .iter()
@@ -37,6 +51,11 @@ pub(super) async fn handle(
                 Some(Err(())) => not_found(format!("Group {group_id} is not a consumer group.")),
                 Some(Ok(group)) => {
                     let described = describe(ctx, base.clone(), group);
+                    if !topics.may_describe_all(ctx, &described) {
+                        return base
+                            .with_error_code(ResponseError::TopicAuthorizationFailed.code())
+                            .with_error_message(Some(text(TOPIC_DENIED_MESSAGE)));
+                    }
                     if request.include_authorized_operations {
                         described.with_authorized_operations(
                             ctx.authorized_operations(Resource::Group(group_id)),
@@ -51,27 +70,61 @@ pub(super) async fn handle(
     ConsumerGroupDescribeResponse::default().with_groups(groups)
 }
 
+/// Topic: Describe decisions for one request, asked once per topic name
+/// however many groups and members name it (Kafka's `filterByAuthorized`
+/// over the whole response: one check, and one audit record, per topic).
+#[derive(Default)]
+struct TopicAccess {
+    decided: HashMap<String, bool>,
+}
+
+impl TopicAccess {
+    /// Whether the caller may describe every topic in the members' current
+    /// and target assignments.
+    fn may_describe_all(&mut self, ctx: &RequestContext, group: &DescribedGroup) -> bool {
+        group
+            .members
+            .iter()
+            .flat_map(|m| [&m.assignment, &m.target_assignment])
+            .flat_map(|a| &a.topic_partitions)
+            .all(|t| {
+                let name = t.topic_name.0.as_str();
+                if let Some(&allowed) = self.decided.get(name) {
+                    return allowed;
+                }
+                let allowed = ctx.may_topic(Operation::Describe, name);
+                self.decided.insert(name.to_string(), allowed);
+                allowed
+            })
+    }
+}
+
 fn describe(
     ctx: &RequestContext,
     base: DescribedGroup,
     group: ConsumerGroupDescription,
 ) -> DescribedGroup {
-    let name_of = |id: &uuid::Uuid| -> String {
+    let name_of = |id: &uuid::Uuid| -> Option<String> {
         group
             .topic_names
             .get(id)
             .cloned()
             .or_else(|| ctx.broker.cluster.topic_by_id(*id).map(|t| t.name.clone()))
-            .unwrap_or_default()
     };
+    // A topic id that names no topic (deleted since it was assigned) is left
+    // out, as Kafka's `topicPartitionsFromMap` leaves it out: an empty name
+    // would also be checked, and refused, as a topic called "".
     let assignment = |a: &Assignment| {
         DescribedAssignment::default().with_topic_partitions(
             a.iter()
-                .map(|(id, partitions)| {
-                    TopicPartitions::default()
-                        .with_topic_id(*id)
-                        .with_topic_name(topic_name(&name_of(id)))
-                        .with_partitions(partitions.iter().copied().collect())
+                .filter_map(|(id, partitions)| {
+                    let name = name_of(id)?;
+                    Some(
+                        TopicPartitions::default()
+                            .with_topic_id(*id)
+                            .with_topic_name(topic_name(&name))
+                            .with_partitions(partitions.iter().copied().collect()),
+                    )
                 })
                 .collect(),
         )

@@ -1,11 +1,16 @@
 //! DescribeConfigs (key 32): topic and broker configs with sources and synonyms.
+//! A BROKER or BROKER_LOGGER resource needs DescribeConfigs on the Cluster,
+//! a topic DescribeConfigs on the topic (Kafka's `ConfigHelper`).
 
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::describe_configs_response::DescribeConfigsResult;
 use kafka_protocol::messages::{DescribeConfigsRequest, DescribeConfigsResponse};
-use strata_governance::{Operation, Resource};
+use strata_governance::Operation;
 
-use super::configs::{describe_broker, describe_topic, Described, RESOURCE_BROKER, RESOURCE_TOPIC};
+use super::configs::{
+    denied, describe_broker, describe_topic, may_cluster, no_runtime_loggers, ConfigError,
+    Described, RESOURCE_BROKER, RESOURCE_BROKER_LOGGER, RESOURCE_TOPIC,
+};
 use super::{text, RequestContext};
 
 pub(super) async fn handle(
@@ -21,42 +26,43 @@ pub(super) async fn handle(
                 .with_resource_type(resource.resource_type)
                 .with_resource_name(resource.resource_name.clone());
             let name = resource.resource_name.as_str();
-            let described: Result<Vec<Described>, (ResponseError, String)> =
-                match resource.resource_type {
-                    RESOURCE_TOPIC if !ctx.may_topic(Operation::DescribeConfigs, name) => Err((
-                        ResponseError::TopicAuthorizationFailed,
-                        "Authorization failed.".to_string(),
+            let described: Result<Vec<Described>, ConfigError> = match resource.resource_type {
+                RESOURCE_TOPIC if !ctx.may_topic(Operation::DescribeConfigs, name) => {
+                    Err(denied(ResponseError::TopicAuthorizationFailed))
+                }
+                RESOURCE_TOPIC => match cluster.topic(name) {
+                    Some(topic) => Ok(describe_topic(
+                        &topic.config().overrides,
+                        &cluster.properties,
                     )),
-                    RESOURCE_BROKER if !ctx.may(Operation::DescribeConfigs, Resource::Cluster) => {
+                    None => Err((
+                        ResponseError::UnknownTopicOrPartition,
+                        format!("Topic '{name}' does not exist."),
+                    )),
+                },
+                RESOURCE_BROKER => may_cluster(ctx, Operation::DescribeConfigs).and_then(|()| {
+                    if name.is_empty() {
+                        // "" names the cluster-wide dynamic defaults, of which Strata has none.
+                        Ok(Vec::new())
+                    } else if name == cluster.node_id.to_string() {
+                        Ok(describe_broker(&cluster.properties))
+                    } else {
                         Err((
-                            ResponseError::ClusterAuthorizationFailed,
-                            "Authorization failed.".to_string(),
+                            ResponseError::InvalidRequest,
+                            format!(
+                                "Unexpected broker id, expected {} or empty string, but received {name}",
+                                cluster.node_id
+                            ),
                         ))
                     }
-                    RESOURCE_TOPIC => match cluster.topic(name) {
-                        Some(topic) => Ok(describe_topic(
-                            &topic.config().overrides,
-                            &cluster.properties,
-                        )),
-                        None => Err((
-                            ResponseError::UnknownTopicOrPartition,
-                            format!("Topic '{name}' does not exist."),
-                        )),
-                    },
-                    // "" names the cluster-wide dynamic defaults, of which Strata has none.
-                    RESOURCE_BROKER if name.is_empty() => Ok(Vec::new()),
-                    RESOURCE_BROKER if name == cluster.node_id.to_string() => {
-                        Ok(describe_broker(&cluster.properties))
-                    }
-                    RESOURCE_BROKER => Err((
-                        ResponseError::InvalidRequest,
-                        format!("Unexpected broker id, expected {}", cluster.node_id),
-                    )),
-                    other => Err((
-                        ResponseError::InvalidRequest,
-                        format!("Unsupported resource type {other}"),
-                    )),
-                };
+                }),
+                RESOURCE_BROKER_LOGGER => may_cluster(ctx, Operation::DescribeConfigs)
+                    .and_then(|()| Err(no_runtime_loggers())),
+                other => Err((
+                    ResponseError::InvalidRequest,
+                    format!("Unsupported resource type {other}"),
+                )),
+            };
             match described {
                 Ok(configs) => {
                     let wanted = resource.configuration_keys.as_ref();

@@ -8,7 +8,7 @@ use kafka_protocol::messages::incremental_alter_configs_request::AlterableConfig
 use kafka_protocol::messages::incremental_alter_configs_response::AlterConfigsResourceResponse;
 use kafka_protocol::messages::{IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse};
 
-use super::configs::{audit_topic_configs, topic_to_alter};
+use super::configs::{audit_topic_configs, topic_to_alter, AlterApi};
 use super::{text, RequestContext};
 use crate::properties::BrokerProperties;
 use crate::topic_config::{self, ConfigType};
@@ -29,7 +29,13 @@ pub(super) async fn handle(
             .with_resource_type(resource.resource_type)
             .with_resource_name(resource.resource_name.clone());
         let name = resource.resource_name.as_str();
-        let outcome = match topic_to_alter(ctx, resource.resource_type, name) {
+        let topic = topic_to_alter(
+            ctx,
+            AlterApi::IncrementalAlterConfigs,
+            resource.resource_type,
+            name,
+        );
+        let outcome = match topic {
             Ok(topic) => {
                 match apply_ops(
                     &topic.config().overrides,
