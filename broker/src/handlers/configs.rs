@@ -38,10 +38,17 @@ pub(crate) enum AlterApi {
     IncrementalAlterConfigs,
 }
 
-/// An authorization refusal with Kafka's message for its code
-/// (`Errors.message()`: "Cluster authorization failed.").
+/// An authorization refusal with Kafka's message for its code: Kafka
+/// answers these with a null `ApiError` message, which the response fills
+/// with `Errors.message()` ("Cluster authorization failed."). kafka-protocol's
+/// `Display` prints the variant's name instead, so the two texts are here.
 pub(crate) fn denied(code: ResponseError) -> ConfigError {
-    (code, code.to_string())
+    let message = match code {
+        ResponseError::ClusterAuthorizationFailed => "Cluster authorization failed.",
+        ResponseError::TopicAuthorizationFailed => "Topic authorization failed.",
+        _ => "Authorization failed.",
+    };
+    (code, message.to_string())
 }
 
 /// BROKER and BROKER_LOGGER resources belong to the cluster: Kafka asks
