@@ -18,7 +18,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from common import Result, cpu_of, mb, parser, report, produce_bulk, unique_topic
+from common import Result, cpu_of, mb, overrides_of, parser, report, produce_bulk, unique_topic
 from profiling import start_sampling, stop_sampling
 
 from secutil import (ADMIN_PASSWORD, ADMIN_USER, Login, SecureBroker, acl, ck_conf, create_acls,
@@ -47,7 +47,7 @@ def run_one(with_acls: bool, args, work: Path, round_no: int, count: int) -> Res
     overrides = {"authorizer.class.name": AUTHORIZER} if with_acls else {}
     name = f"acl-{'on' if with_acls else 'off'}-{round_no}"
     b = SecureBroker({"SASL_PLAINTEXT": "SASL_PLAINTEXT"}, workdir=work / name, name=f"strata-perf-{name}",
-                     overrides=overrides)
+                     overrides={**overrides, **overrides_of(args)})
     try:
         b.start()
         admin_conf = ck_conf(b, "SASL_PLAINTEXT", Login("SCRAM-SHA-256", ADMIN_USER, ADMIN_PASSWORD))

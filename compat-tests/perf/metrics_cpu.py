@@ -17,7 +17,7 @@ from pathlib import Path
 
 import requests
 
-from common import Result, cpu_of, create_topic, mb, parser, produce_bulk, report, unique_topic
+from common import Result, cpu_of, create_topic, mb, overrides_of, parser, produce_bulk, report, unique_topic
 from profiling import start_sampling, stop_sampling
 from strata_harness import Broker
 
@@ -32,7 +32,7 @@ def scrape_until(stop: threading.Event, url: str, interval: float, counts: list)
 
 
 def run_once(args, work: Path, round_no: int, count: int) -> Result:
-    b = Broker(name=f"strata-perf-metrics-{round_no}")
+    b = Broker(name=f"strata-perf-metrics-{round_no}", overrides=overrides_of(args))
     try:
         b.start()
         topic = unique_topic("metrics-cpu")

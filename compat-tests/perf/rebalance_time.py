@@ -25,7 +25,7 @@ from typing import List, Optional
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from common import Result, Target, create_topic, external_broker, parser, report, strata_target  # noqa: E402
+from common import Result, Target, create_topic, external_broker, overrides_of, parser, report, strata_target  # noqa: E402
 
 MEMBERS = 10
 
@@ -151,7 +151,7 @@ def main() -> None:
     else:
         label = args.label or "strata"
         for d in args.delays:
-            attempt(label, strata_target(label, {"group.initial.rebalance.delay.ms": d}), str(d), d)
+            attempt(label, strata_target(label, {**overrides_of(args), "group.initial.rebalance.delay.ms": d}), str(d), d)
     if args.compare_cmd:
         attempt(args.compare_label, external_broker(args.compare_cmd, args.compare_bootstrap, args.compare_label),
                 "broker's", None)

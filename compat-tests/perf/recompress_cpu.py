@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 
-from common import Result, cpu_of, create_topic, mb, parser, report, produce_bulk, unique_topic
+from common import Result, cpu_of, create_topic, mb, overrides_of, parser, report, produce_bulk, unique_topic
 from strata_harness import Broker
 
 TOPIC_CODECS = ["producer", "lz4", "uncompressed", "snappy", "gzip", "zstd"]
@@ -27,7 +27,7 @@ def main() -> None:
     size = 1024
     payload = os.urandom(size // 2) + (b"strata-recompress-" * 64)[: size - size // 2]
     count = int(args.megabytes * 1_000_000 // size)
-    b = Broker(name="strata-perf-recompress")
+    b = Broker(name="strata-perf-recompress", overrides=overrides_of(args))
     results = []
     try:
         b.start()

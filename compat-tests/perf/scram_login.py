@@ -12,7 +12,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import Result, parser, percentile, print_table
+from common import Result, overrides_of, parser, percentile, print_table
 
 from secutil import ADMIN_PASSWORD, ADMIN_USER, RawSasl, SecureBroker, scram_login
 
@@ -25,7 +25,7 @@ def main() -> None:
     args = p.parse_args()
     work = Path(tempfile.mkdtemp(prefix="perf-scram-"))
     b = SecureBroker({"SASL_PLAINTEXT": "SASL_PLAINTEXT"}, workdir=work / "broker", name="strata-perf-scram",
-                     overrides={"connection.failed.authentication.delay.ms": 0})
+                     overrides={"connection.failed.authentication.delay.ms": 0, **overrides_of(args)})
     results = []
     try:
         b.start()

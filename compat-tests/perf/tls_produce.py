@@ -13,7 +13,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from common import Result, cpu_of, create_topic, mb, parser, report, produce_bulk, unique_topic
+from common import Result, cpu_of, create_topic, mb, overrides_of, parser, report, produce_bulk, unique_topic
 
 from secutil import ADMIN_PASSWORD, ADMIN_USER, Login, Pki, SecureBroker, ck_conf
 
@@ -32,7 +32,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="perf-tls-"))
     pki = Pki(work / "pki")
     b = SecureBroker({"SSL": "SSL", "SASL_SSL": "SASL_SSL"}, pki=pki, workdir=work / "broker",
-                     name="strata-perf-tls")
+                     name="strata-perf-tls", overrides=overrides_of(args))
     results = []
     try:
         b.start()

@@ -20,7 +20,7 @@ from __future__ import annotations
 import random
 import time
 
-from common import Result, cpu_of, create_topic, mb, parser, run, unique_topic
+from common import Result, cpu_of, create_topic, mb, overrides_of, parser, run, unique_topic
 from strata_harness import Broker
 
 SCHEMA = """
@@ -170,7 +170,7 @@ if __name__ == "__main__":
         run(args, bench)
     else:
         # A fresh Strata, whose Schema Registry port the harness knows.
-        broker = Broker(name="strata-perf")
+        broker = Broker(name="strata-perf", overrides=overrides_of(args))
         try:
             broker.start()
             args.bootstrap, args.pid = broker.bootstrap, broker.pid
