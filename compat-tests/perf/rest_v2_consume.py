@@ -10,6 +10,12 @@ out, so the last, partial answer would wait out the timeout). MB/s counts record
 parsing the JSON answers is reported apart (`client_parse_s`), so a slow Python side
 is not mistaken for a slow server.
 
+A second consumer instance (its own group) then reads the same records with curl, one
+`curl` process per GET writing the answer to a file, so the figure is what the proxy
+serves to a client that keeps up (on this 2-core machine, `requests` reading a 45 MB
+answer and `json.loads` parsing it take longer than the proxy takes to write it). The
+curl answers are parsed after the clock stops and checked: every record once, in order.
+
 Starts its own Strata (release binary, STRATA_BIN) unless --rest-url and --bootstrap
 name a running one.
 """
@@ -18,7 +24,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import shutil
+import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -33,8 +43,8 @@ from common import create_topic, produce_bulk  # noqa: E402
 from strata_harness import Broker  # noqa: E402
 
 
-def consume_rest(rest_url, topic, expected, max_bytes, max_seconds):
-    s = requests.Session()
+def subscribe(s, rest_url, topic):
+    """A new consumer instance in a group of its own, subscribed and assigned: its base URL."""
     group = f"perf-rest-{uuid.uuid4().hex[:8]}"
     r = s.post(f"{rest_url}/consumers/{group}",
                json={"name": "perf", "format": "binary", "auto.offset.reset": "earliest",
@@ -51,6 +61,12 @@ def consume_rest(rest_url, topic, expected, max_bytes, max_seconds):
         if parts:
             break
         time.sleep(0.1)
+    return base
+
+
+def consume_rest(rest_url, topic, expected, max_bytes, max_seconds):
+    s = requests.Session()
+    base = subscribe(s, rest_url, topic)
     got = 0
     payload = 0
     wire = 0
@@ -74,6 +90,38 @@ def consume_rest(rest_url, topic, expected, max_bytes, max_seconds):
     secs = time.perf_counter() - start
     s.delete(base, timeout=30)
     return got, payload, wire, secs, parse, requests_made
+
+
+def consume_curl(rest_url, topic, expected, max_bytes, max_seconds):
+    """Reads `expected` records with one curl per GET; returns records, payload, wire, seconds, requests."""
+    s = requests.Session()
+    base = subscribe(s, rest_url, topic)
+    work = Path(tempfile.mkdtemp(prefix="perf-v2c-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None))
+    files = []
+    got = 0
+    try:
+        start = time.perf_counter()
+        end = start + max_seconds
+        while got < expected and time.perf_counter() < end:
+            out = work / f"answer-{len(files)}.json"
+            subprocess.run(["curl", "-sSf", "-H", "Accept: application/vnd.kafka.binary.v2+json", "-o", str(out),
+                            f"{base}/records?max_bytes={max_bytes}"], check=True, timeout=120)
+            files.append(out)
+            got += out.read_bytes().count(b'"offset":')
+        secs = time.perf_counter() - start
+        wire = sum(f.stat().st_size for f in files)
+        # Checked after the clock: every offset once and in order, values of the produced size.
+        offsets, payload = [], 0
+        for f in files:
+            for rec in json.loads(f.read_bytes()):
+                offsets.append(rec["offset"])
+                payload += len(rec["value"]) * 3 // 4
+        if offsets != sorted(set(offsets)) or len(offsets) != got:
+            raise SystemExit(f"curl read {len(offsets)} records, not each once in order")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+        s.delete(base, timeout=30)
+    return got, payload, wire, secs, len(files)
 
 
 def main():
@@ -108,6 +156,15 @@ def main():
               f"| {wire / 1e6 / secs:.1f} | {calls} | {parse:.2f} | {payload / 1e6 / server:.1f} |")
         if got < n:
             print(f"# time bound hit: read {got} of {n}", file=sys.stderr)
+        if shutil.which("curl"):
+            got, payload, wire, secs, calls = consume_curl(rest_url, topic, n, args.max_bytes, args.seconds)
+            print()
+            print("| client | records | of | payload MB | wire MB | seconds | MB/s (payload) | MB/s (wire) | requests |")
+            print("|---|---|---|---|---|---|---|---|---|")
+            print(f"| curl | {got} | {n} | {payload / 1e6:.1f} | {wire / 1e6:.1f} | {secs:.2f} "
+                  f"| {payload / 1e6 / secs:.1f} | {wire / 1e6 / secs:.1f} | {calls} |")
+        else:
+            print("# curl not found: its run is skipped", file=sys.stderr)
     finally:
         if broker is not None:
             broker.cleanup()

@@ -510,7 +510,11 @@ async fn records(
     };
     let text = read::read_records(&proxy, &instance, limits).await;
     instance.touch();
-    Ok(([(header::CONTENT_TYPE, format.v2_media_type())], text?).into_response())
+    Ok((
+        [(header::CONTENT_TYPE, format.v2_media_type())],
+        axum::body::Body::new(text?),
+    )
+        .into_response())
 }
 
 // ---------------------------------------------------------------------------

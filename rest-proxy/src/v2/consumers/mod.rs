@@ -9,6 +9,7 @@
 //! format), [`read`] (positions and records), [`kafka`] (offset requests),
 //! [`http`] (routes and shapes), [`time`] (seek timestamps).
 
+mod answer;
 mod assignors;
 mod config;
 mod http;

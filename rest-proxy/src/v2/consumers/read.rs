@@ -4,25 +4,23 @@
 //! request's time is up, as Confluent's read task does.
 //!
 //! The answer is written straight into JSON text (no per-record JSON tree),
-//! which is where the time goes for large binary reads.
+//! which is where the time goes for large binary reads (`answer.rs`).
 
-use std::collections::{BTreeSet, HashMap};
-use std::io::Write;
+use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use base64::Engine;
 use bytes::{Buf, Bytes};
 use kafka_protocol::error::{ParseResponseErrorCode, ResponseError};
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::{BrokerId, FetchRequest, TopicName};
 use kafka_protocol::protocol::StrBytes;
 
+use super::answer::{ChunkedText, JsonRecords};
 use super::config::OffsetReset;
 use super::instance::{Instance, State};
 use super::kafka::{self, Tp, EARLIEST, LATEST};
 use crate::error::RestError;
-use crate::media::EmbeddedFormat;
-use crate::records::{decode_batches, InRecord};
+use crate::records::decode_batches;
 use crate::RestProxy;
 
 /// The most one Fetch asks for (the Kafka consumer's `fetch.max.bytes`).
@@ -130,7 +128,7 @@ pub(crate) async fn read_records(
     proxy: &RestProxy,
     instance: &Instance,
     limits: ReadLimits,
-) -> Result<Vec<u8>, RestError> {
+) -> Result<ChunkedText, RestError> {
     let deadline = Instant::now() + limits.timeout;
     let mut out = JsonRecords::new(instance.config.format, limits.max_bytes);
     let mut full = false;
@@ -287,11 +285,7 @@ async fn take_partition(
         return Ok(false);
     };
     let end = batches_end(&batches);
-    // Room for this fetch's answer at once (base64 is 4/3 of the bytes,
-    // plus field names), instead of growing by doublings and copies.
-    let fetched = batches.len();
     let records = decode_batches(batches)?;
-    out.text.reserve(fetched / 3 * 4 + records.len() * 128);
     let mut next = position;
     for record in records.iter().filter(|r| r.offset >= position) {
         let size = record.key.as_ref().map_or(0, |k| k.len()) as u64
@@ -327,130 +321,6 @@ fn batches_end(batches: &Bytes) -> Option<i64> {
         buf.advance(12 + length as usize);
     }
     end
-}
-
-/// The JSON array of an answer, built as text.
-struct JsonRecords {
-    format: EmbeddedFormat,
-    text: Vec<u8>,
-    count: usize,
-    /// Confluent's rough size: key and value bytes.
-    bytes: u64,
-    topics: HashMap<String, String>,
-}
-
-impl JsonRecords {
-    fn new(format: EmbeddedFormat, max_bytes: u64) -> Self {
-        // Binary text is about 4/3 of the bytes read, plus field names; a
-        // modest start (growth doubles) keeps small answers small.
-        let mut text = Vec::with_capacity(((max_bytes / 3) * 4).min(4 << 20) as usize + 64);
-        text.push(b'[');
-        JsonRecords {
-            format,
-            text,
-            count: 0,
-            bytes: 0,
-            topics: HashMap::new(),
-        }
-    }
-
-    fn push(
-        &mut self,
-        proxy: &RestProxy,
-        tp: &Tp,
-        record: &InRecord,
-        size: u64,
-    ) -> Result<(), RestError> {
-        // Schema formats decode first, so a failure leaves no half record.
-        let (key, value) = match self.format {
-            EmbeddedFormat::Binary => (None, None),
-            format => (
-                Some(crate::formats::decode(
-                    &proxy.registry,
-                    format,
-                    record.key.as_deref(),
-                )?),
-                Some(crate::formats::decode(
-                    &proxy.registry,
-                    format,
-                    record.value.as_deref(),
-                )?),
-            ),
-        };
-        if self.count > 0 {
-            self.text.push(b',');
-        }
-        let topic = self
-            .topics
-            .entry(tp.0.clone())
-            .or_insert_with(|| serde_json::to_string(&tp.0).unwrap_or_else(|_| "\"\"".into()));
-        self.text.extend_from_slice(b"{\"topic\":");
-        self.text.extend_from_slice(topic.as_bytes());
-        self.text.extend_from_slice(b",\"key\":");
-        write_field(&mut self.text, key, record.key.as_deref())?;
-        self.text.extend_from_slice(b",\"value\":");
-        write_field(&mut self.text, value, record.value.as_deref())?;
-        write!(
-            self.text,
-            ",\"partition\":{},\"offset\":{},\"timestamp\":{},\"headers\":[",
-            tp.1, record.offset, record.timestamp
-        )
-        .map_err(|e| RestError::internal(e.to_string()))?;
-        for (i, (name, value)) in record.headers.iter().enumerate() {
-            if i > 0 {
-                self.text.push(b',');
-            }
-            self.text.extend_from_slice(b"{\"name\":");
-            serde_json::to_writer(&mut self.text, name)
-                .map_err(|e| RestError::internal(e.to_string()))?;
-            self.text.extend_from_slice(b",\"value\":");
-            write_base64(&mut self.text, value.as_deref());
-            self.text.push(b'}');
-        }
-        self.text.extend_from_slice(b"]}");
-        self.count += 1;
-        self.bytes += size;
-        Ok(())
-    }
-
-    fn finish(mut self) -> Vec<u8> {
-        self.text.push(b']');
-        self.text
-    }
-}
-
-/// Writes a key or value: its decoded JSON for schema formats, else (binary)
-/// a base64 string of `raw` encoded in place.
-fn write_field(
-    text: &mut Vec<u8>,
-    decoded: Option<serde_json::Value>,
-    raw: Option<&[u8]>,
-) -> Result<(), RestError> {
-    match decoded {
-        Some(value) => serde_json::to_writer(&mut *text, &value)
-            .map_err(|e| RestError::internal(e.to_string())),
-        None => {
-            write_base64(text, raw);
-            Ok(())
-        }
-    }
-}
-
-/// `"base64"` (or `null`) appended without an intermediate string.
-fn write_base64(text: &mut Vec<u8>, raw: Option<&[u8]>) {
-    let Some(raw) = raw else {
-        text.extend_from_slice(b"null");
-        return;
-    };
-    text.push(b'"');
-    let at = text.len();
-    let len = base64::encoded_len(raw.len(), true).unwrap_or(0);
-    text.resize(at + len, 0);
-    let written = base64::engine::general_purpose::STANDARD
-        .encode_slice(raw, &mut text[at..])
-        .unwrap_or(0);
-    text.truncate(at + written);
-    text.push(b'"');
 }
 
 #[cfg(test)]
