@@ -132,6 +132,13 @@ fn now_ms() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
+/// Whether an append under `FlushPolicy::Always` starts its fsync.
+#[derive(Clone, Copy)]
+enum SyncStart {
+    Now,
+    Later,
+}
+
 impl Log {
     /// Appends one or more whole v2 batches exactly as a producer sent them.
     ///
@@ -146,6 +153,32 @@ impl Log {
         records: Bytes,
         leader_epoch: i32,
         log_append_time: Option<i64>,
+    ) -> Result<AppendInfo, StorageError> {
+        self.append_then(records, leader_epoch, log_append_time, SyncStart::Now)
+    }
+
+    /// [`Log::append`] without starting an fsync under
+    /// `FlushPolicy::Always`: the records become durable (and readable below
+    /// the high watermark) with the next append's fsync, or when someone
+    /// calls [`Log::wait_durable`] for them. For a record nobody waits for
+    /// that a later record of the same log always follows (the transaction
+    /// coordinator's Complete*): an fsync of its own would run while the
+    /// next record waits to be synced, one fsync more on that one's path.
+    pub fn append_unsynced(
+        &self,
+        records: Bytes,
+        leader_epoch: i32,
+        log_append_time: Option<i64>,
+    ) -> Result<AppendInfo, StorageError> {
+        self.append_then(records, leader_epoch, log_append_time, SyncStart::Later)
+    }
+
+    fn append_then(
+        &self,
+        records: Bytes,
+        leader_epoch: i32,
+        log_append_time: Option<i64>,
+        sync: SyncStart,
     ) -> Result<AppendInfo, StorageError> {
         let incoming = validate(&records)?;
         let total = records.len() as u64;
@@ -288,11 +321,12 @@ impl Log {
         if hw_moved {
             self.notify_hw();
         }
-        match policy {
-            FlushPolicy::Always => {
+        match (policy, sync) {
+            (FlushPolicy::Always, SyncStart::Now) => {
                 start_background_sync(&self.inner);
             }
-            FlushPolicy::Interval(_) => self.maybe_interval_flush(false)?,
+            (FlushPolicy::Always, SyncStart::Later) => {}
+            (FlushPolicy::Interval(_), _) => self.maybe_interval_flush(false)?,
         }
         Ok(info)
     }

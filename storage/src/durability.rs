@@ -393,6 +393,28 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_unsynced_append_waits_for_the_next_appends_fsync() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = open(dir.path(), always());
+        log.append_unsynced(bytes(batch(2, 1, 10)), 0, None)
+            .unwrap();
+        // Inside a runtime, an append would have started its fsync by now.
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert_eq!(log.sync_rounds(), 0, "no fsync of its own");
+        assert_eq!(log.high_watermark(), 0);
+        let next = log.append(bytes(batch(1, 2, 10)), 0, None).unwrap();
+        log.wait_durable(next.last_offset + 1).await.unwrap();
+        assert_eq!(log.high_watermark(), 3);
+        assert_eq!(log.sync_rounds(), 1, "one fsync covered both appends");
+        // Alone, it is made durable by whoever waits for it.
+        let alone = log
+            .append_unsynced(bytes(batch(1, 3, 10)), 0, None)
+            .unwrap();
+        log.wait_durable(alone.last_offset + 1).await.unwrap();
+        assert_eq!(log.high_watermark(), 4);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_waiters_share_fsyncs() {
         let dir = tempfile::tempdir().unwrap();
         let log = open(dir.path(), always());

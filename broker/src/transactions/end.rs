@@ -6,10 +6,15 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use kafka_protocol::error::ResponseError;
+use strata_storage::Log;
 use tokio::sync::oneshot;
 
 use super::metadata::{TxnMetadata, TxnState, NO_PRODUCER_ID, TV_2};
 use super::{illegal, Durable, Entry, TransactionCoordinator, COORDINATOR_EPOCH};
+
+/// How long a Complete* waits for a later record's fsync to cover it
+/// before it is synced on its own (`record_completion`).
+const COMPLETION_SYNC_DELAY: Duration = Duration::from_millis(50);
 
 enum EndStep {
     /// Nothing to write: a retry of an end that already completed.
@@ -237,8 +242,14 @@ impl TransactionCoordinator {
     /// in the same partition after it, so the fsync that any of those waits
     /// for covers it: no change made durable can rest on a lost Complete*.
     /// This spares every transaction one fsync on its critical path (the
-    /// producer's next transaction would wait for it). `InvalidTxnState`
-    /// when something else changed the id meanwhile.
+    /// producer's next transaction would wait for it).
+    ///
+    /// Nor does the append start an fsync of its own: under load the next
+    /// transaction's first record follows at once, and its fsync would
+    /// otherwise queue behind this one's (two fsyncs where one covers both).
+    /// When nothing follows within [`COMPLETION_SYNC_DELAY`], a task syncs
+    /// it, so `__transaction_state`'s readers see it soon after.
+    /// `InvalidTxnState` when something else changed the id meanwhile.
     fn record_completion(&self, id: &str, prepared: &TxnMetadata) -> Result<(), ResponseError> {
         let now = self.now();
         let _wake = super::WakeOnDrop(&self.inner.changed);
@@ -253,10 +264,16 @@ impl TransactionCoordinator {
             _ => return Err(ResponseError::InvalidTxnState),
         }
         let next = prepared.complete(now).map_err(|e| illegal(id, e))?;
-        self.append(id, Some(&next))?;
+        let Durable { log, end } = self.append_then(id, Some(&next), Log::append_unsynced)?;
         if let Some(entry) = entries.get_mut(id) {
             entry.meta = next;
         }
+        tokio::spawn(async move {
+            tokio::time::sleep(COMPLETION_SYNC_DELAY).await;
+            if let Err(e) = log.wait_durable(end).await {
+                tracing::warn!(error = %e, "syncing a transaction's completion failed");
+            }
+        });
         Ok(())
     }
 }

@@ -40,7 +40,7 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 use kafka_protocol::error::ResponseError;
 use parking_lot::Mutex;
-use strata_storage::Log;
+use strata_storage::{AppendInfo, Log, StorageError};
 
 pub(crate) use metadata::{TxnMetadata, TxnState};
 pub(crate) use partitions::for_produce;
@@ -199,6 +199,18 @@ impl TransactionCoordinator {
     /// Appends `value` (None: a tombstone) for `id`. Call with the entries
     /// lock held, so log order is state order.
     fn append(&self, id: &str, value: Option<&TxnMetadata>) -> Result<Durable, ResponseError> {
+        self.append_then(id, value, Log::append)
+    }
+
+    /// Appends `id`'s record with `append`: [`Log::append`], or
+    /// [`Log::append_unsynced`] for a record that may wait for the next
+    /// record's fsync.
+    fn append_then(
+        &self,
+        id: &str,
+        value: Option<&TxnMetadata>,
+        append: fn(&Log, bytes::Bytes, i32, Option<i64>) -> Result<AppendInfo, StorageError>,
+    ) -> Result<Durable, ResponseError> {
         let (_, log) = self
             .inner
             .state_topic
@@ -207,7 +219,7 @@ impl TransactionCoordinator {
         let key = log_records::encode_key(id);
         let value = value.map(|m| log_records::encode_value(m, log_records::VALUE_VERSION));
         let batch = internal_log::encode_batch(&[(key, value)], self.now());
-        match log.append(batch, 0, None) {
+        match append(&log, batch, 0, None) {
             Ok(info) => Ok(Durable {
                 log,
                 end: info.last_offset + 1,

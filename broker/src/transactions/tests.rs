@@ -558,3 +558,56 @@ async fn a_request_during_a_commit_waits_for_it_instead_of_bouncing() {
         vec![tp("b", 0)]
     );
 }
+
+#[tokio::test]
+async fn a_lost_complete_is_redone_from_its_prepare() {
+    let f = Fixture::new().await;
+    f.txn
+        .init_producer_id("tx", TIMEOUT, -1, -1, false)
+        .await
+        .unwrap();
+    f.txn
+        .add_partitions("tx", 1000, 0, &[tp("a", 0)], false)
+        .await
+        .unwrap();
+    assert_eq!(f.txn.end_txn("tx", 1000, 0, true, 0).await, Ok((1000, 0)));
+    let done = f.settle("tx", TxnState::CompleteCommit).await;
+    // A machine crash before any fsync covered the Complete* (it starts
+    // none of its own): the log ends at the PrepareCommit.
+    let topic = f.cluster.topic(TRANSACTION_STATE_TOPIC).unwrap();
+    let log = topic.logs()[internal_log::partition_for("tx", 3) as usize].clone();
+    let complete = internal_log::encode_batch(
+        &[(
+            log_records::encode_key("tx"),
+            Some(log_records::encode_value(&done, log_records::VALUE_VERSION)),
+        )],
+        T0,
+    );
+    f.cluster.close();
+    let segment = std::fs::read_dir(log.dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "log"))
+        .unwrap();
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&segment)
+        .unwrap();
+    let size = file.metadata().unwrap().len();
+    file.set_len(size - complete.len() as u64).unwrap();
+    drop(file);
+
+    let f = Fixture::open(f.dir, T0).await;
+    assert_eq!(f.txn.metadata("tx").unwrap().state, TxnState::PrepareCommit);
+    let waiters = f.txn.resume_pending();
+    assert_eq!(waiters.len(), 1);
+    for waiter in waiters {
+        assert_eq!(waiter.await.unwrap(), (1000, 0));
+    }
+    // The markers go out again (at least once), then the Complete*.
+    assert_eq!(f.written(), vec![(1000, 0, true, vec![tp("a", 0)])]);
+    assert_eq!(
+        f.settle("tx", TxnState::CompleteCommit).await.producer_id,
+        1000
+    );
+}
