@@ -28,8 +28,9 @@ from kafkautil import unique
 from secutil import ADMIN_PASSWORD, ADMIN_USER, acl
 
 INVALID_REQUEST = 42
+INVALID_CONFIG = 40
 # ConfigResource.Type
-TOPIC, BROKER, BROKER_LOGGER = 2, 4, 8
+TOPIC, BROKER, BROKER_LOGGER, CLIENT_METRICS, GROUP = 2, 4, 8, 16, 32
 
 
 @row("DescribeAcls", 29)
@@ -156,6 +157,76 @@ def _incremental_alter_configs_broker(env, k, p):
     [broker, loggers] = alter()
     assert broker[0] == INVALID_REQUEST and "no dynamic broker configs" in broker[1], broker
     assert loggers[0] == INVALID_REQUEST and "no runtime loggers" in loggers[1], loggers
+
+
+@row("DescribeConfigs-group", 32)
+def _describe_configs_group(env, k, p):
+    """A GROUP resource needs DESCRIBE_CONFIGS on the group (Kafka's ConfigHelper), a
+    CLIENT_METRICS one DESCRIBE_CONFIGS on the cluster, after which Strata says it has none."""
+    g = unique("g")
+
+    def describe():
+        r = k(DescribeConfigsRequest, 4, include_synonyms=False, include_documentation=False,
+              resources=[{"resource_type": GROUP, "resource_name": g, "configuration_keys": None},
+                         {"resource_type": CLIENT_METRICS, "resource_name": "sub", "configuration_keys": None}])
+        return [(x.error_code, x.error_message, {c.name: c.value for c in x.configs}) for x in r.results]
+
+    assert describe() == [(GROUP_DENIED, "Group authorization failed.", {}),
+                          (CLUSTER_DENIED, "Cluster authorization failed.", {})]
+    env.grant(acl("GROUP", g, p, "DESCRIBE_CONFIGS"))
+    group, metrics = describe()
+    # a group that does not exist yet is described with the broker defaults, as Kafka does
+    assert group == (NONE, None, {"consumer.session.timeout.ms": "45000",
+                                  "consumer.heartbeat.interval.ms": "5000"}), group
+    assert metrics[0] == CLUSTER_DENIED
+    env.grant(acl("BROKER", "kafka-cluster", p, "DESCRIBE_CONFIGS"))
+    metrics = describe()[1]
+    assert metrics[0] == INVALID_REQUEST and "no client metrics subscriptions" in metrics[1], metrics
+
+
+@row("IncrementalAlterConfigs-group", 44)
+def _incremental_alter_configs_group(env, k, p):
+    g = unique("g")
+
+    def alter():
+        r = k(IncrementalAlterConfigsRequest, 1, validate_only=True,
+              resources=[{"resource_type": GROUP, "resource_name": g,
+                          "configs": [{"name": "consumer.session.timeout.ms", "config_operation": 0,
+                                       "value": "50000"}]},
+                         {"resource_type": CLIENT_METRICS, "resource_name": "sub",
+                          "configs": [{"name": "interval.ms", "config_operation": 0, "value": "1000"}]}])
+        return [(x.error_code, x.error_message) for x in r.responses]
+
+    group, metrics = alter()
+    assert (group[0], metrics[0]) == (GROUP_DENIED, CLUSTER_DENIED), (group, metrics)
+    # DESCRIBE_CONFIGS does not imply ALTER_CONFIGS
+    env.grant(acl("GROUP", g, p, "DESCRIBE_CONFIGS"))
+    assert alter()[0][0] == GROUP_DENIED
+    env.grant(acl("GROUP", g, p, "ALTER_CONFIGS"), acl("BROKER", "kafka-cluster", p, "ALTER_CONFIGS"))
+    group, metrics = alter()
+    assert group[0] == NONE, group
+    assert metrics[0] == INVALID_REQUEST and "no client metrics subscriptions" in metrics[1], metrics
+
+
+@row("AlterConfigs-group", 33)
+def _alter_configs_group(env, k, p):
+    """Legacy AlterConfigs takes GROUP and CLIENT_METRICS too (Kafka's ControllerApis)."""
+    g = unique("g")
+
+    def alter():
+        r = k(AlterConfigsRequest, 2, validate_only=True,
+              resources=[{"resource_type": GROUP, "resource_name": g,
+                          "configs": [{"name": "share.session.timeout.ms", "value": "45000"}]},
+                         {"resource_type": CLIENT_METRICS, "resource_name": "sub", "configs": []}])
+        return [(x.error_code, x.error_message) for x in r.responses]
+
+    group, metrics = alter()
+    assert (group[0], metrics[0]) == (GROUP_DENIED, CLUSTER_DENIED), (group, metrics)
+    env.grant(acl("GROUP", g, p, "ALTER_CONFIGS"), acl("BROKER", "kafka-cluster", p, "ALTER_CONFIGS"))
+    # authorized: share.* configures share groups, which Strata does not serve
+    group, metrics = alter()
+    assert group[0] == INVALID_CONFIG and "share groups" in group[1], group
+    assert metrics[0] == INVALID_REQUEST, metrics
 
 
 @row("CreatePartitions", 37)

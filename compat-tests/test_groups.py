@@ -574,7 +574,9 @@ def test_kip848_consumer_protocol_split_and_reassign(broker_factory, topic):
     """group.protocol=consumer (ConsumerGroupHeartbeat): the broker assigns; two librdkafka
     members split 4 partitions, consume everything; when one leaves the other gets all."""
     hb_ms = 1000
-    b = broker_factory(dict(FAST_GROUPS, **{"group.consumer.heartbeat.interval.ms": hb_ms}))
+    # Kafka's floor for the heartbeat interval is group.consumer.min.heartbeat.interval.ms (5 s).
+    b = broker_factory(dict(FAST_GROUPS, **{"group.consumer.heartbeat.interval.ms": hb_ms,
+                                            "group.consumer.min.heartbeat.interval.ms": hb_ms}))
     P = 4
     create_topic(b.bootstrap, topic, P)
     group = unique("g-848")

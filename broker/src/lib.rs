@@ -7,6 +7,7 @@ mod clock;
 mod cluster;
 pub mod config;
 mod console;
+mod group_config;
 mod groups;
 mod handlers;
 mod http;

@@ -42,6 +42,12 @@ pub struct BrokerProperties {
     pub group_max_session_timeout_ms: i32,
     pub group_consumer_session_timeout_ms: i32,
     pub group_consumer_heartbeat_interval_ms: i32,
+    /// Bounds of a group's `consumer.session.timeout.ms` (and of the broker default).
+    pub group_consumer_min_session_timeout_ms: i32,
+    pub group_consumer_max_session_timeout_ms: i32,
+    /// Bounds of a group's `consumer.heartbeat.interval.ms` (and of the broker default).
+    pub group_consumer_min_heartbeat_interval_ms: i32,
+    pub group_consumer_max_heartbeat_interval_ms: i32,
     pub offsets_topic_num_partitions: i32,
     pub offsets_retention_minutes: u64,
     pub offsets_retention_check_interval_ms: u64,
@@ -172,6 +178,26 @@ impl BrokerProperties {
                 "group.consumer.heartbeat.interval.ms",
                 default("group.consumer.heartbeat.interval.ms"),
             )?,
+            group_consumer_min_session_timeout_ms: parse(
+                &map,
+                "group.consumer.min.session.timeout.ms",
+                default("group.consumer.min.session.timeout.ms"),
+            )?,
+            group_consumer_max_session_timeout_ms: parse(
+                &map,
+                "group.consumer.max.session.timeout.ms",
+                default("group.consumer.max.session.timeout.ms"),
+            )?,
+            group_consumer_min_heartbeat_interval_ms: parse(
+                &map,
+                "group.consumer.min.heartbeat.interval.ms",
+                default("group.consumer.min.heartbeat.interval.ms"),
+            )?,
+            group_consumer_max_heartbeat_interval_ms: parse(
+                &map,
+                "group.consumer.max.heartbeat.interval.ms",
+                default("group.consumer.max.heartbeat.interval.ms"),
+            )?,
             offsets_topic_num_partitions: parse(
                 &map,
                 "offsets.topic.num.partitions",
@@ -282,11 +308,7 @@ impl BrokerProperties {
         if props.offsets_topic_num_partitions < 1 {
             bail!("offsets.topic.num.partitions must be at least 1");
         }
-        if props.group_consumer_heartbeat_interval_ms < 1
-            || props.group_consumer_heartbeat_interval_ms >= props.group_consumer_session_timeout_ms
-        {
-            bail!("group.consumer.heartbeat.interval.ms must be positive and below group.consumer.session.timeout.ms");
-        }
+        check_consumer_group_bounds(&props)?;
         if props.num_partitions < 1 {
             bail!("num.partitions must be at least 1");
         }
@@ -313,6 +335,27 @@ impl BrokerProperties {
     /// The properties the operator set explicitly.
     pub fn explicit(&self) -> &BTreeMap<String, String> {
         &self.explicit
+    }
+}
+
+/// Kafka's start-up checks of the `group.consumer.*` timeouts
+/// (`GroupCoordinatorConfig`): the defaults within their bounds, the
+/// heartbeat below the session timeout.
+fn check_consumer_group_bounds(p: &BrokerProperties) -> anyhow::Result<()> {
+    let checks = [
+        (p.group_consumer_min_heartbeat_interval_ms >= 1, "group.consumer.min.heartbeat.interval.ms must be at least 1"),
+        (p.group_consumer_min_session_timeout_ms >= 1, "group.consumer.min.session.timeout.ms must be at least 1"),
+        (p.group_consumer_max_heartbeat_interval_ms >= p.group_consumer_min_heartbeat_interval_ms, "group.consumer.max.heartbeat.interval.ms must be greater than or equal to group.consumer.min.heartbeat.interval.ms"),
+        (p.group_consumer_heartbeat_interval_ms >= p.group_consumer_min_heartbeat_interval_ms, "group.consumer.heartbeat.interval.ms must be greater than or equal to group.consumer.min.heartbeat.interval.ms"),
+        (p.group_consumer_heartbeat_interval_ms <= p.group_consumer_max_heartbeat_interval_ms, "group.consumer.heartbeat.interval.ms must be less than or equal to group.consumer.max.heartbeat.interval.ms"),
+        (p.group_consumer_max_session_timeout_ms >= p.group_consumer_min_session_timeout_ms, "group.consumer.max.session.timeout.ms must be greater than or equal to group.consumer.min.session.timeout.ms"),
+        (p.group_consumer_session_timeout_ms >= p.group_consumer_min_session_timeout_ms, "group.consumer.session.timeout.ms must be greater than or equal to group.consumer.min.session.timeout.ms"),
+        (p.group_consumer_session_timeout_ms <= p.group_consumer_max_session_timeout_ms, "group.consumer.session.timeout.ms must be less than or equal to group.consumer.max.session.timeout.ms"),
+        (p.group_consumer_heartbeat_interval_ms < p.group_consumer_session_timeout_ms, "group.consumer.heartbeat.interval.ms must be less than group.consumer.session.timeout.ms"),
+    ];
+    match checks.iter().find(|(ok, _)| !ok) {
+        Some((_, why)) => bail!("{why}"),
+        None => Ok(()),
     }
 }
 

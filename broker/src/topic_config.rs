@@ -38,6 +38,8 @@ pub(crate) enum ConfigSource {
     DynamicTopic = 1,
     StaticBroker = 4,
     Default = 5,
+    /// A group's own value (Kafka's `GROUP_CONFIG`, `DYNAMIC_GROUP_CONFIG` in the admin client).
+    DynamicGroup = 8,
 }
 
 /// One topic config and its broker-level default.

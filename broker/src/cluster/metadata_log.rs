@@ -87,6 +87,18 @@ pub(crate) enum MetadataEvent {
         key: String,
         value: Option<f64>,
     },
+    /// A group's whole set of dynamic configs (KIP-848), as Kafka's
+    /// `ConfigRecord`s of a GROUP resource; empty removes them all.
+    GroupConfigsReplaced {
+        group: String,
+        configs: BTreeMap<String, String>,
+    },
+}
+
+/// The record key of a group's configs: `group:` cannot start a topic
+/// name (`:` is not a topic name character), an ACL's or a quota's key.
+fn group_config_record_key(group: &str) -> String {
+    format!("group:{group}")
 }
 
 /// The record key of producer id blocks (topics use their names).
@@ -131,6 +143,7 @@ impl MetadataEvent {
                 scram_record_key(user, mechanism.name())
             }
             MetadataEvent::ClientQuotaChanged { entity, key, .. } => entity.record_key(key),
+            MetadataEvent::GroupConfigsReplaced { group, .. } => group_config_record_key(group),
         };
         vec![(key, self.clone())]
     }
@@ -162,6 +175,8 @@ pub(crate) struct MetadataImage {
     /// The first producer id never handed out.
     pub(crate) next_producer_id: i64,
     pub(crate) security: SecurityImage,
+    /// Each group's dynamic configs (groups without any are absent).
+    pub(crate) group_configs: HashMap<String, BTreeMap<String, String>>,
 }
 
 impl MetadataImage {
@@ -241,6 +256,13 @@ impl MetadataImage {
                         value: *value,
                     },
                 );
+            }
+            MetadataEvent::GroupConfigsReplaced { group, configs } => {
+                if configs.is_empty() {
+                    self.group_configs.remove(group);
+                } else {
+                    self.group_configs.insert(group.clone(), configs.clone());
+                }
             }
         }
     }
@@ -371,6 +393,35 @@ mod tests {
         assert_eq!((a.id, a.partitions), (id, 3));
         assert_eq!(a.configs.get("retention.ms").unwrap(), "5");
         assert!(image.topics.contains_key("b"));
+    }
+
+    #[tokio::test]
+    async fn group_configs_survive_reopen_and_an_empty_set_removes_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let set = |group: &str, pairs: &[(&str, &str)]| MetadataEvent::GroupConfigsReplaced {
+            group: group.into(),
+            configs: pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        };
+        {
+            let (log, _) = MetadataLog::open(dir.path()).unwrap();
+            log.append(&set("g1", &[("consumer.session.timeout.ms", "50000")]))
+                .await
+                .unwrap();
+            log.append(&set("g2", &[("consumer.heartbeat.interval.ms", "6000")]))
+                .await
+                .unwrap();
+            log.append(&set("g2", &[])).await.unwrap();
+            log.close();
+        }
+        let (_log, image) = MetadataLog::open(dir.path()).unwrap();
+        assert_eq!(
+            image.group_configs.get("g1").unwrap()["consumer.session.timeout.ms"],
+            "50000"
+        );
+        assert!(!image.group_configs.contains_key("g2"));
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! log order is the order they took effect in. Reads take a short
 //! `parking_lot` lock and clone `Arc`s out.
 
+mod group_configs;
 mod metadata_log;
 mod tiering;
 mod topic;
@@ -28,6 +29,7 @@ pub(crate) use topic::{
     TRANSACTION_STATE_TOPIC,
 };
 
+use crate::group_config::GroupConfigs;
 use crate::properties::BrokerProperties;
 use crate::topic_config::{self, EffectiveTopicConfig};
 
@@ -67,6 +69,8 @@ pub(crate) struct Cluster {
     next_producer_id: parking_lot::Mutex<i64>,
     /// ACLs and credentials replayed at start, until the security module takes them.
     replayed_security: parking_lot::Mutex<Option<SecurityImage>>,
+    /// Each group's dynamic configs (`group_configs.rs`).
+    group_configs: Arc<GroupConfigs>,
 }
 
 impl Cluster {
@@ -136,6 +140,7 @@ impl Cluster {
             topics.by_name.insert(name.clone(), topic);
         }
         tracing::info!(topics = topics.by_name.len(), %cluster_id, "cluster metadata loaded");
+        let group_configs = Arc::new(GroupConfigs::new(&properties, image.group_configs));
         Ok(Cluster {
             cluster_id,
             node_id: properties.node_id,
@@ -144,6 +149,7 @@ impl Cluster {
             topics: RwLock::new(topics),
             next_producer_id: parking_lot::Mutex::new(image.next_producer_id),
             replayed_security: parking_lot::Mutex::new(Some(image.security)),
+            group_configs,
             metadata,
             changes: tokio::sync::Mutex::new(()),
             tier,

@@ -44,8 +44,9 @@ mod reconcile;
 use super::consumer_records::{self as rec, ConsumerKey, CurrentAssignment, MemberMetadata};
 use super::consumer_replay::StoredConsumerGroup;
 
-/// `group.consumer.*` broker properties.
-#[derive(Debug, Clone, Copy)]
+/// The group's timeouts: its dynamic group configs over the
+/// `group.consumer.*` broker properties (`crate::group_config`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct ConsumerSettings {
     pub(crate) session_timeout_ms: i32,
     pub(crate) heartbeat_interval_ms: i32,
@@ -208,6 +209,13 @@ impl ConsumerGroup {
             records: Vec::new(),
             settings,
         }
+    }
+
+    /// Takes the group's current settings: Kafka looks a group's session
+    /// timeout and heartbeat interval up at every heartbeat, so a changed
+    /// group config reaches each member at its next one.
+    pub(crate) fn set_settings(&mut self, settings: ConsumerSettings) {
+        self.settings = settings;
     }
 
     pub(crate) fn state(&self) -> ConsumerGroupState {

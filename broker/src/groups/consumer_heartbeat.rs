@@ -43,7 +43,7 @@ impl GroupCoordinator {
                 ));
             }
         }
-        let settings = self.consumer_settings;
+        let settings = self.group_configs.consumer_settings(group_id);
         let result = self.transact(group, |next| {
             if let GroupKind::Classic(classic) = &next.kind {
                 if classic.generation_id > 0 {
@@ -56,7 +56,10 @@ impl GroupCoordinator {
                 next.kind = GroupKind::Consumer(ConsumerGroup::new(group_id, settings));
             }
             match &mut next.kind {
-                GroupKind::Consumer(consumer) => consumer.heartbeat(request, topics, now),
+                GroupKind::Consumer(consumer) => {
+                    consumer.set_settings(settings);
+                    consumer.heartbeat(request, topics, now)
+                }
                 GroupKind::Classic(_) => Err(not_found()),
             }
         });

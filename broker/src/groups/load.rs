@@ -23,10 +23,7 @@ impl GroupCoordinator {
             config,
             groups: Mutex::new(HashMap::new()),
             offsets_topic: InternalTopic::new(OFFSETS_TOPIC, config.offsets_partitions, Vec::new()),
-            consumer_settings: ConsumerSettings {
-                session_timeout_ms: cluster.properties.group_consumer_session_timeout_ms,
-                heartbeat_interval_ms: cluster.properties.group_consumer_heartbeat_interval_ms,
-            },
+            group_configs: cluster.group_configs(),
             txn: Mutex::new(txn_offsets::TxnOffsets::default()),
             #[cfg(test)]
             fail_appends: Default::default(),
@@ -65,7 +62,8 @@ impl GroupCoordinator {
             );
         }
         for (id, stored) in replay.consumer.groups {
-            let consumer = ConsumerGroup::restore(&id, stored, self.consumer_settings, now);
+            let consumer =
+                ConsumerGroup::restore(&id, stored, self.group_configs.consumer_settings(&id), now);
             let kind = GroupKind::Consumer(consumer);
             groups.insert(
                 id,

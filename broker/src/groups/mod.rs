@@ -56,6 +56,7 @@ mod txn_offsets;
 mod txn_offsets_tests;
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -79,6 +80,7 @@ pub(crate) use store::OFFSETS_TOPIC;
 
 use crate::clock::now_ms;
 use crate::cluster::{AdminError, Cluster};
+use crate::group_config::GroupConfigs;
 use crate::internal_log::ReplayedRecord;
 use crate::internal_topic::InternalTopic;
 
@@ -180,7 +182,8 @@ pub(crate) struct GroupCoordinator {
     config: CoordinatorConfig,
     groups: Mutex<HashMap<String, Group>>,
     offsets_topic: InternalTopic,
-    consumer_settings: ConsumerSettings,
+    /// Each group's dynamic configs, shared with the cluster that changes them.
+    group_configs: Arc<GroupConfigs>,
     /// Pending transactional offsets; locked only while holding `groups`.
     txn: Mutex<txn_offsets::TxnOffsets>,
     /// Makes every append fail, as a storage error would (tests of the

@@ -12,26 +12,30 @@ use std::sync::Arc;
 use kafka_protocol::error::ResponseError;
 use strata_governance::{Operation, Resource};
 
-use super::{text, RequestContext};
+use super::{group_configs, text, RequestContext};
 use crate::cluster::Topic;
 use crate::properties::{BrokerProperties, BROKER_ONLY};
 use crate::topic_config::{
     effective_value, ConfigSource, ConfigType, NO_BROKER_SYNONYM, TOPIC_CONFIGS,
 };
 
-/// `ConfigResource.Type` codes Strata serves: topics, the broker, and (to
-/// authorize and refuse) the broker's loggers.
+/// `ConfigResource.Type` codes Strata serves: topics, the broker, groups
+/// (`group_configs.rs`), and (to authorize and refuse) the broker's loggers
+/// and client metrics subscriptions.
 pub(crate) const RESOURCE_TOPIC: i8 = 2;
 pub(crate) const RESOURCE_BROKER: i8 = 4;
 pub(crate) const RESOURCE_BROKER_LOGGER: i8 = 8;
+pub(crate) const RESOURCE_CLIENT_METRICS: i8 = 16;
+pub(crate) const RESOURCE_GROUP: i8 = 32;
 
 /// A refused config change: Kafka error code and message.
 pub(crate) type ConfigError = (ResponseError, String);
 
 /// Which API alters configs: only IncrementalAlterConfigs takes
 /// BROKER_LOGGER resources (KIP-412); AlterConfigs refuses them as an
-/// unsupported type before any authorization, as Kafka's
-/// `ConfigAdminManager.preprocess` does.
+/// unknown type before any authorization, as Kafka's
+/// `ConfigAdminManager.preprocess` does. Both take TOPIC, BROKER, GROUP and
+/// CLIENT_METRICS (Kafka's `ControllerApis.authorizeAlterResource`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum AlterApi {
     AlterConfigs,
@@ -46,6 +50,7 @@ pub(crate) fn denied(code: ResponseError) -> ConfigError {
     let message = match code {
         ResponseError::ClusterAuthorizationFailed => "Cluster authorization failed.",
         ResponseError::TopicAuthorizationFailed => "Topic authorization failed.",
+        ResponseError::GroupAuthorizationFailed => "Group authorization failed.",
         _ => "Authorization failed.",
     };
     (code, message.to_string())
@@ -73,27 +78,61 @@ pub(crate) fn no_runtime_loggers() -> ConfigError {
     )
 }
 
-/// The topic an AlterConfigs or IncrementalAlterConfigs resource names, after
+/// What an authorized CLIENT_METRICS resource gets (KIP-714). Kafka keeps
+/// these as client metrics subscriptions that GetTelemetrySubscriptions
+/// hands to clients and PushTelemetry feeds; Strata serves neither API, so
+/// a subscription would be stored and never used, and describing one would
+/// suggest it exists. INVALID_REQUEST, not UNSUPPORTED_VERSION: the request
+/// is understood at every version, and what cannot be served is this kind
+/// of resource; it is also what Kafka's broker answers for a resource type
+/// it does not handle (`ConfigAdminManager.preprocess`) and what Strata
+/// answers for BROKER_LOGGER.
+pub(crate) fn no_client_metrics() -> ConfigError {
+    (
+        ResponseError::InvalidRequest,
+        "Strata has no client metrics subscriptions: it does not serve GetTelemetrySubscriptions or PushTelemetry (KIP-714)"
+            .to_string(),
+    )
+}
+
+/// What an AlterConfigs or IncrementalAlterConfigs resource changes.
+pub(crate) enum AlterTarget {
+    Topic(Arc<Topic>),
+    /// A group, by name (it need not exist).
+    Group(String),
+}
+
+/// What an AlterConfigs or IncrementalAlterConfigs resource names, after
 /// the checks both share: authorization, resource type, existence. Broker
 /// resources are refused after their authorization: Strata takes no dynamic
-/// broker configs.
-pub(crate) fn topic_to_alter(
+/// broker configs; CLIENT_METRICS likewise (see [`no_client_metrics`]).
+pub(crate) fn alter_target(
     ctx: &RequestContext,
     api: AlterApi,
     resource_type: i8,
     name: &str,
-) -> Result<Arc<Topic>, ConfigError> {
+) -> Result<AlterTarget, ConfigError> {
     match resource_type {
         RESOURCE_TOPIC => {
             if !ctx.may_topic(Operation::AlterConfigs, name) {
                 return Err(denied(ResponseError::TopicAuthorizationFailed));
             }
-            ctx.broker.cluster.topic(name).ok_or_else(|| {
+            let topic = ctx.broker.cluster.topic(name).ok_or_else(|| {
                 (
                     ResponseError::UnknownTopicOrPartition,
                     format!("Topic '{name}' does not exist."),
                 )
-            })
+            })?;
+            Ok(AlterTarget::Topic(topic))
+        }
+        RESOURCE_GROUP => {
+            group_configs::may_group(ctx, Operation::AlterConfigs, name)?;
+            group_configs::check_name_to_alter(name)?;
+            Ok(AlterTarget::Group(name.to_string()))
+        }
+        RESOURCE_CLIENT_METRICS => {
+            may_cluster(ctx, Operation::AlterConfigs)?;
+            Err(no_client_metrics())
         }
         RESOURCE_BROKER => {
             may_cluster(ctx, Operation::AlterConfigs)?;
@@ -108,9 +147,10 @@ pub(crate) fn topic_to_alter(
             may_cluster(ctx, Operation::AlterConfigs)?;
             Err(no_runtime_loggers())
         }
+        // Kafka's `ConfigAdminManager.preprocess`, before any authorization.
         other => Err((
             ResponseError::InvalidRequest,
-            format!("Unsupported resource type {other}"),
+            format!("Unknown resource type {other}"),
         )),
     }
 }

@@ -1,6 +1,7 @@
-//! DescribeConfigs (key 32): topic and broker configs with sources and synonyms.
-//! A BROKER or BROKER_LOGGER resource needs DescribeConfigs on the Cluster,
-//! a topic DescribeConfigs on the topic (Kafka's `ConfigHelper`).
+//! DescribeConfigs (key 32): topic, broker and group configs with sources
+//! and synonyms. A BROKER, BROKER_LOGGER or CLIENT_METRICS resource needs
+//! DescribeConfigs on the Cluster, a topic DescribeConfigs on the topic, a
+//! group DescribeConfigs on the group (Kafka's `ConfigHelper`).
 
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::describe_configs_response::DescribeConfigsResult;
@@ -8,10 +9,11 @@ use kafka_protocol::messages::{DescribeConfigsRequest, DescribeConfigsResponse};
 use strata_governance::Operation;
 
 use super::configs::{
-    denied, describe_broker, describe_topic, may_cluster, no_runtime_loggers, ConfigError,
-    Described, RESOURCE_BROKER, RESOURCE_BROKER_LOGGER, RESOURCE_TOPIC,
+    denied, describe_broker, describe_topic, may_cluster, no_client_metrics, no_runtime_loggers,
+    ConfigError, Described, RESOURCE_BROKER, RESOURCE_BROKER_LOGGER, RESOURCE_CLIENT_METRICS,
+    RESOURCE_GROUP, RESOURCE_TOPIC,
 };
-use super::{text, RequestContext};
+use super::{group_configs, text, RequestContext};
 
 pub(super) async fn handle(
     ctx: &RequestContext,
@@ -22,7 +24,9 @@ pub(super) async fn handle(
         .resources
         .into_iter()
         .map(|resource| {
+            // Kafka's success carries a null message (kafka-protocol's default is "").
             let result = DescribeConfigsResult::default()
+                .with_error_message(None)
                 .with_resource_type(resource.resource_type)
                 .with_resource_name(resource.resource_name.clone());
             let name = resource.resource_name.as_str();
@@ -58,6 +62,12 @@ pub(super) async fn handle(
                 }),
                 RESOURCE_BROKER_LOGGER => may_cluster(ctx, Operation::DescribeConfigs)
                     .and_then(|()| Err(no_runtime_loggers())),
+                RESOURCE_GROUP => {
+                    group_configs::may_group(ctx, Operation::DescribeConfigs, name)
+                        .and_then(|()| group_configs::describe(ctx, name))
+                }
+                RESOURCE_CLIENT_METRICS => may_cluster(ctx, Operation::DescribeConfigs)
+                    .and_then(|()| Err(no_client_metrics())),
                 other => Err((
                     ResponseError::InvalidRequest,
                     format!("Unsupported resource type {other}"),
@@ -65,7 +75,11 @@ pub(super) async fn handle(
             };
             match described {
                 Ok(configs) => {
-                    let wanted = resource.configuration_keys.as_ref();
+                    // Null or empty asks for every config (Kafka's `createResponseConfig`).
+                    let wanted = resource
+                        .configuration_keys
+                        .as_ref()
+                        .filter(|keys| !keys.is_empty());
                     let configs = configs
                         .into_iter()
                         .filter(|d| {

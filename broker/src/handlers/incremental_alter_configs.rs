@@ -1,5 +1,5 @@
 //! IncrementalAlterConfigs (key 44): SET, DELETE, APPEND and SUBTRACT on
-//! individual topic configs.
+//! individual topic or group configs.
 
 use std::collections::BTreeMap;
 
@@ -8,8 +8,8 @@ use kafka_protocol::messages::incremental_alter_configs_request::AlterableConfig
 use kafka_protocol::messages::incremental_alter_configs_response::AlterConfigsResourceResponse;
 use kafka_protocol::messages::{IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse};
 
-use super::configs::{audit_topic_configs, topic_to_alter, AlterApi};
-use super::{text, RequestContext};
+use super::configs::{alter_target, audit_topic_configs, AlterApi, AlterTarget};
+use super::{group_configs, text, RequestContext};
 use crate::properties::BrokerProperties;
 use crate::topic_config::{self, ConfigType};
 
@@ -29,33 +29,54 @@ pub(super) async fn handle(
             .with_resource_type(resource.resource_type)
             .with_resource_name(resource.resource_name.clone());
         let name = resource.resource_name.as_str();
-        let topic = topic_to_alter(
+        let names = || resource.configs.iter().map(|c| c.name.as_str());
+        let target = alter_target(
             ctx,
             AlterApi::IncrementalAlterConfigs,
             resource.resource_type,
             name,
         );
-        let outcome = match topic {
-            Ok(topic) => {
+        let outcome = match target {
+            Ok(AlterTarget::Topic(topic)) => {
                 match apply_ops(
                     &topic.config().overrides,
                     &resource.configs,
                     &cluster.properties,
                 ) {
-                    Ok(overrides) => cluster
-                        .replace_topic_configs(&topic, overrides, request.validate_only)
-                        .await
-                        .map_err(|e| (e.code, e.message)),
+                    Ok(overrides) => {
+                        let done = cluster
+                            .replace_topic_configs(&topic, overrides, request.validate_only)
+                            .await
+                            .map_err(|e| (e.code, e.message));
+                        if done.is_ok() && !request.validate_only {
+                            audit_topic_configs(ctx, name, names());
+                        }
+                        done
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+            Ok(AlterTarget::Group(group)) => {
+                let current = cluster.group_configs().overrides(&group);
+                match group_configs::apply_ops(&current, &resource.configs) {
+                    Ok(overrides) => {
+                        let done = cluster
+                            .replace_group_configs(&group, overrides, request.validate_only)
+                            .await
+                            .map_err(|e| (e.code, e.message));
+                        if done.is_ok() && !request.validate_only {
+                            group_configs::audit(ctx, &group, names());
+                        }
+                        done
+                    }
                     Err(e) => Err(e),
                 }
             }
             Err(e) => Err(e),
         };
-        if outcome.is_ok() && !request.validate_only {
-            audit_topic_configs(ctx, name, resource.configs.iter().map(|c| c.name.as_str()));
-        }
         responses.push(match outcome {
-            Ok(()) => response,
+            // Kafka's success carries a null message (kafka-protocol's default is "").
+            Ok(()) => response.with_error_message(None),
             Err((code, message)) => response
                 .with_error_code(code.code())
                 .with_error_message(Some(text(message))),

@@ -129,6 +129,26 @@ pub(crate) const BROKER_ONLY: &[(&str, &str, &str)] = &[
         "Heartbeat interval given to consumer-protocol (KIP-848) group members.",
     ),
     (
+        "group.consumer.max.heartbeat.interval.ms",
+        "15000",
+        "Largest consumer.heartbeat.interval.ms a consumer-protocol group may be given.",
+    ),
+    (
+        "group.consumer.max.session.timeout.ms",
+        "60000",
+        "Largest consumer.session.timeout.ms a consumer-protocol group may be given.",
+    ),
+    (
+        "group.consumer.min.heartbeat.interval.ms",
+        "5000",
+        "Smallest consumer.heartbeat.interval.ms a consumer-protocol group may be given.",
+    ),
+    (
+        "group.consumer.min.session.timeout.ms",
+        "45000",
+        "Smallest consumer.session.timeout.ms a consumer-protocol group may be given.",
+    ),
+    (
         "group.consumer.session.timeout.ms",
         "45000",
         "Consumer-protocol (KIP-848) members not heard from for this long leave their group.",

@@ -229,7 +229,8 @@ pub fn supported_operations(resource_type: ResourceType) -> &'static [Operation]
             DescribeConfigs,
             AlterConfigs,
         ],
-        ResourceType::Group => &[Read, Describe, Delete],
+        // DESCRIBE_CONFIGS and ALTER_CONFIGS: KIP-848's dynamic group configs.
+        ResourceType::Group => &[Read, Describe, Delete, DescribeConfigs, AlterConfigs],
         ResourceType::Cluster => &[
             Create,
             ClusterAction,
