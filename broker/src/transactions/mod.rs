@@ -31,6 +31,8 @@ mod replay;
 mod timer;
 
 #[cfg(test)]
+mod recovery_tests;
+#[cfg(test)]
 mod tests;
 
 use std::collections::HashMap;

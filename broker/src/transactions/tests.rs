@@ -26,9 +26,9 @@ impl ProducerIdSource for Ids {
 type Written = (i64, i16, bool, Vec<(String, i32)>);
 
 #[derive(Default)]
-struct Markers {
-    written: Mutex<Vec<Written>>,
-    failures_left: AtomicUsize,
+pub(super) struct Markers {
+    pub(super) written: Mutex<Vec<Written>>,
+    pub(super) failures_left: AtomicUsize,
     /// Held for writing by a test that wants marker writes to wait.
     gate: tokio::sync::RwLock<()>,
 }
@@ -60,16 +60,16 @@ impl MarkerWriter for Markers {
     }
 }
 
-struct Fixture {
-    dir: tempfile::TempDir,
-    cluster: Cluster,
-    txn: TransactionCoordinator,
-    markers: Arc<Markers>,
-    time: Arc<AtomicI64>,
+pub(super) struct Fixture {
+    pub(super) dir: tempfile::TempDir,
+    pub(super) cluster: Cluster,
+    pub(super) txn: TransactionCoordinator,
+    pub(super) markers: Arc<Markers>,
+    pub(super) time: Arc<AtomicI64>,
 }
 
-const T0: i64 = 1_700_000_000_000;
-const TIMEOUT: i32 = 60_000;
+pub(super) const T0: i64 = 1_700_000_000_000;
+pub(super) const TIMEOUT: i32 = 60_000;
 
 fn config() -> TransactionConfig {
     TransactionConfig {
@@ -86,11 +86,11 @@ fn config() -> TransactionConfig {
 }
 
 impl Fixture {
-    async fn new() -> Self {
+    pub(super) async fn new() -> Self {
         Self::open(tempfile::tempdir().unwrap(), T0).await
     }
 
-    async fn open(dir: tempfile::TempDir, now: i64) -> Self {
+    pub(super) async fn open(dir: tempfile::TempDir, now: i64) -> Self {
         Self::open_with(dir, now, config()).await
     }
 
@@ -118,7 +118,7 @@ impl Fixture {
     }
 
     /// Closes the logs and opens everything again from the same directory.
-    async fn restart(self) -> Self {
+    pub(super) async fn restart(self) -> Self {
         let now = self.time.load(Ordering::SeqCst);
         self.cluster.close();
         Self::open(self.dir, now).await
@@ -128,12 +128,12 @@ impl Fixture {
         self.time.fetch_add(ms, Ordering::SeqCst);
     }
 
-    fn written(&self) -> Vec<Written> {
+    pub(super) fn written(&self) -> Vec<Written> {
         self.markers.written.lock().clone()
     }
 
     /// Waits (bounded) for a background completion to reach `state`.
-    async fn settle(&self, id: &str, state: TxnState) -> TxnMetadata {
+    pub(super) async fn settle(&self, id: &str, state: TxnState) -> TxnMetadata {
         for _ in 0..2000 {
             if let Some(meta) = self.txn.metadata(id) {
                 if meta.state == state && self.txn.inner.entries.lock()[id].pending.is_none() {
@@ -146,7 +146,7 @@ impl Fixture {
     }
 
     /// Appends a state record directly, as a broker that crashed after it would have.
-    fn write_record(&self, id: &str, meta: &TxnMetadata) {
+    pub(super) fn write_record(&self, id: &str, meta: &TxnMetadata) {
         let topic = self.cluster.topic(TRANSACTION_STATE_TOPIC).unwrap();
         let log = &topic.logs()[internal_log::partition_for(id, 3) as usize];
         let batch = internal_log::encode_batch(
@@ -161,7 +161,7 @@ impl Fixture {
     }
 }
 
-fn tp(topic: &str, partition: i32) -> (String, i32) {
+pub(super) fn tp(topic: &str, partition: i32) -> (String, i32) {
     (topic.to_string(), partition)
 }
 
@@ -407,42 +407,6 @@ async fn exhausted_epochs_move_to_a_new_producer_id() {
 }
 
 #[tokio::test]
-async fn a_restart_completes_prepared_transactions_and_nothing_else() {
-    let f = Fixture::new().await;
-    let mut prepared = TxnMetadata::new(42, TIMEOUT, T0);
-    prepared.producer_epoch = 3;
-    prepared.state = TxnState::PrepareCommit;
-    prepared.start_ms = T0;
-    prepared.partitions.insert(tp("a", 0));
-    f.write_record("prepared", &prepared);
-    let mut committed = prepared.clone();
-    committed.producer_id = 43;
-    committed.state = TxnState::CompleteCommit;
-    committed.partitions.clear();
-    f.write_record("committed", &committed);
-    let mut ongoing = prepared.clone();
-    ongoing.producer_id = 44;
-    ongoing.state = TxnState::Ongoing;
-    f.write_record("ongoing", &ongoing);
-    let f = f.restart().await;
-    f.markers.failures_left.store(2, Ordering::SeqCst);
-    let waiters = f.txn.resume_pending();
-    assert_eq!(waiters.len(), 1);
-    for waiter in waiters {
-        assert_eq!(waiter.await.unwrap(), (42, 3));
-    }
-    assert_eq!(f.written(), vec![(42, 3, true, vec![tp("a", 0)])]);
-    f.settle("prepared", TxnState::CompleteCommit).await;
-    assert_eq!(f.txn.metadata("committed").unwrap(), committed);
-    assert_eq!(f.txn.metadata("ongoing").unwrap().state, TxnState::Ongoing);
-    let f = f.restart().await;
-    assert_eq!(
-        f.txn.metadata("prepared").unwrap().state,
-        TxnState::CompleteCommit
-    );
-}
-
-#[tokio::test]
 async fn idle_ids_expire_with_a_tombstone() {
     let f = Fixture::new().await;
     f.txn
@@ -556,58 +520,5 @@ async fn a_request_during_a_commit_waits_for_it_instead_of_bouncing() {
     assert_eq!(
         meta.partitions.iter().cloned().collect::<Vec<_>>(),
         vec![tp("b", 0)]
-    );
-}
-
-#[tokio::test]
-async fn a_lost_complete_is_redone_from_its_prepare() {
-    let f = Fixture::new().await;
-    f.txn
-        .init_producer_id("tx", TIMEOUT, -1, -1, false)
-        .await
-        .unwrap();
-    f.txn
-        .add_partitions("tx", 1000, 0, &[tp("a", 0)], false)
-        .await
-        .unwrap();
-    assert_eq!(f.txn.end_txn("tx", 1000, 0, true, 0).await, Ok((1000, 0)));
-    let done = f.settle("tx", TxnState::CompleteCommit).await;
-    // A machine crash before any fsync covered the Complete* (it starts
-    // none of its own): the log ends at the PrepareCommit.
-    let topic = f.cluster.topic(TRANSACTION_STATE_TOPIC).unwrap();
-    let log = topic.logs()[internal_log::partition_for("tx", 3) as usize].clone();
-    let complete = internal_log::encode_batch(
-        &[(
-            log_records::encode_key("tx"),
-            Some(log_records::encode_value(&done, log_records::VALUE_VERSION)),
-        )],
-        T0,
-    );
-    f.cluster.close();
-    let segment = std::fs::read_dir(log.dir())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.extension().is_some_and(|x| x == "log"))
-        .unwrap();
-    let file = std::fs::OpenOptions::new()
-        .write(true)
-        .open(&segment)
-        .unwrap();
-    let size = file.metadata().unwrap().len();
-    file.set_len(size - complete.len() as u64).unwrap();
-    drop(file);
-
-    let f = Fixture::open(f.dir, T0).await;
-    assert_eq!(f.txn.metadata("tx").unwrap().state, TxnState::PrepareCommit);
-    let waiters = f.txn.resume_pending();
-    assert_eq!(waiters.len(), 1);
-    for waiter in waiters {
-        assert_eq!(waiter.await.unwrap(), (1000, 0));
-    }
-    // The markers go out again (at least once), then the Complete*.
-    assert_eq!(f.written(), vec![(1000, 0, true, vec![tp("a", 0)])]);
-    assert_eq!(
-        f.settle("tx", TxnState::CompleteCommit).await.producer_id,
-        1000
     );
 }
