@@ -20,6 +20,28 @@ use crate::partition::{self, RemotePartition};
 /// Segments larger than this are uploaded in parts of this size.
 const PART_BYTES: u64 = 16 << 20;
 
+/// Bytes waiting for upload in every partition that uploads.
+fn waiting_in(partitions: &[Arc<RemotePartition>]) -> u64 {
+    partitions
+        .iter()
+        .filter(|p| p.uploads() && !p.is_removed())
+        .map(|p| waiting_bytes(p))
+        .sum::<u64>()
+}
+
+/// Bytes of `partition`'s sealed segments its manifest does not hold yet
+/// (all of them before its manifest is loaded).
+fn waiting_bytes(partition: &RemotePartition) -> u64 {
+    let manifest = partition
+        .manifest()
+        .map(|m| (*m).clone())
+        .unwrap_or_else(|| Manifest::new(&partition.spec.topic, None, partition.spec.partition));
+    partition::pending_uploads(&manifest, partition.log.sealed_segments())
+        .iter()
+        .map(|s| s.size_bytes)
+        .sum()
+}
+
 impl Tier {
     /// Runs passes until `stopped` turns true.
     pub async fn run(self: Arc<Self>, mut stopped: watch::Receiver<bool>) {
@@ -55,6 +77,12 @@ impl Tier {
             if let Err(e) = self.sync_tail(metadata).await {
                 self.metrics.upload_errors.inc();
                 self.metrics.store_reachable.set(0);
+                // Nothing is uploaded in this pass, so everything waiting
+                // counts: a lag left from an earlier pass would hide the
+                // segments sealed since (the store may be down for long).
+                self.metrics
+                    .upload_lag_bytes
+                    .set(waiting_in(&partitions) as i64);
                 tracing::warn!(
                     error = format!("{e:#}"),
                     "uploading the metadata log's recovery point failed; no segment is uploaded before it"
@@ -62,6 +90,7 @@ impl Tier {
                 return false;
             }
         }
+        let tracked = partitions.clone();
         let results: Vec<(Arc<RemotePartition>, anyhow::Result<u64>)> =
             futures::stream::iter(partitions)
                 .map(|p| async move {
@@ -72,41 +101,30 @@ impl Tier {
                 .collect()
                 .await;
         let mut ok = true;
-        let mut lag = 0;
         for (partition, result) in results {
-            match result {
-                Ok(pending) => lag += pending,
-                Err(e) => {
-                    ok = false;
-                    partition.orphans_unchecked.store(true, Ordering::Relaxed);
-                    self.metrics.upload_errors.inc();
-                    tracing::warn!(
-                        partition = partition.spec.path.as_str(),
-                        error = format!("{e:#}"),
-                        "tier pass failed; retrying with backoff"
-                    );
-                    lag += partition::pending_uploads(
-                        &partition
-                            .manifest()
-                            .map(|m| (*m).clone())
-                            .unwrap_or_else(|| {
-                                Manifest::new(&partition.spec.topic, None, partition.spec.partition)
-                            }),
-                        partition.log.sealed_segments(),
-                    )
-                    .iter()
-                    .map(|s| s.size_bytes)
-                    .sum::<u64>();
-                }
+            if let Err(e) = result {
+                ok = false;
+                partition.orphans_unchecked.store(true, Ordering::Relaxed);
+                self.metrics.upload_errors.inc();
+                tracing::warn!(
+                    partition = partition.spec.path.as_str(),
+                    error = format!("{e:#}"),
+                    "tier pass failed; retrying with backoff"
+                );
             }
         }
+        // What waits now, counted at the end of the pass: a partition synced
+        // early in a pass that then hung on another (a store that stopped
+        // answering) has sealed segments since, and they wait too.
+        let lag = waiting_in(&tracked);
         self.metrics.upload_lag_bytes.set(lag as i64);
         self.metrics.store_reachable.set(i64::from(ok));
         ok
     }
 
     /// Brings one partition's remote side up to date; returns the bytes
-    /// still waiting for upload (0 unless interrupted).
+    /// still waiting for upload (0 unless interrupted; the pass counts its
+    /// lag afresh at its end).
     pub(super) async fn sync_partition(
         &self,
         p: &RemotePartition,
