@@ -270,8 +270,10 @@ impl TransactionCoordinator {
         }
         tokio::spawn(async move {
             tokio::time::sleep(COMPLETION_SYNC_DELAY).await;
-            if let Err(e) = log.wait_durable(end).await {
-                tracing::warn!(error = %e, "syncing a transaction's completion failed");
+            match log.wait_durable(end).await {
+                // Closed at shutdown: closing synced it.
+                Ok(()) | Err(strata_storage::StorageError::Closed) => {}
+                Err(e) => tracing::warn!(error = %e, "syncing a transaction's completion failed"),
             }
         });
         Ok(())
