@@ -42,6 +42,21 @@ pub(crate) enum AlterApi {
     IncrementalAlterConfigs,
 }
 
+/// IncrementalAlterConfigs names each config once per resource: Kafka's
+/// INVALID_REQUEST for a repeated key, for topics and groups alike.
+pub(crate) fn refuse_duplicate_keys(
+    ops: &[kafka_protocol::messages::incremental_alter_configs_request::AlterableConfig],
+) -> Result<(), ConfigError> {
+    let mut seen = std::collections::HashSet::new();
+    match ops.iter().find(|op| !seen.insert(op.name.as_str())) {
+        Some(dup) => Err((
+            ResponseError::InvalidRequest,
+            format!("Error due to duplicate config keys: {}", dup.name.as_str()),
+        )),
+        None => Ok(()),
+    }
+}
+
 /// An authorization refusal with Kafka's message for its code: Kafka
 /// answers these with a null `ApiError` message, which the response fills
 /// with `Errors.message()` ("Cluster authorization failed."). kafka-protocol's

@@ -108,13 +108,7 @@ pub(crate) fn apply_ops(
     current: &BTreeMap<String, String>,
     ops: &[AlterableConfig],
 ) -> Result<BTreeMap<String, String>, ConfigError> {
-    let mut seen = std::collections::HashSet::new();
-    if let Some(dup) = ops.iter().find(|op| !seen.insert(op.name.as_str())) {
-        return Err((
-            ResponseError::InvalidRequest,
-            format!("Error due to duplicate config keys: {}", dup.name.as_str()),
-        ));
-    }
+    super::configs::refuse_duplicate_keys(ops)?;
     let mut overrides = current.clone();
     for op in ops {
         let name = op.name.as_str();
