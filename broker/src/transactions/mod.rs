@@ -9,7 +9,8 @@
 //!   while the record is fsynced. Only then is the in-memory state replaced
 //!   and the client answered. While a change is pending every other call on
 //!   that id answers CONCURRENT_TRANSACTIONS, as Kafka's `pendingState`.
-//! * Ending a transaction persists PrepareCommit/PrepareAbort first, then
+//! * Ending a transaction persists PrepareCommit/PrepareAbort first and
+//!   answers EndTxn (as Kafka does), then
 //!   writes the COMMIT/ABORT markers into every data partition (retried until
 //!   they are durable: a Prepare* can never be taken back), then appends
 //!   CompleteCommit/CompleteAbort and applies it without waiting for its
