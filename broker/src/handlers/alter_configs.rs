@@ -6,14 +6,13 @@ use std::collections::BTreeMap;
 use kafka_protocol::messages::alter_configs_response::AlterConfigsResourceResponse;
 use kafka_protocol::messages::{AlterConfigsRequest, AlterConfigsResponse};
 
-use super::configs::{alter_target, audit_topic_configs, AlterApi, AlterTarget};
-use super::{group_configs, text, RequestContext};
+use super::configs::{alter_target, store, AlterApi};
+use super::{text, RequestContext};
 
 pub(super) async fn handle(
     ctx: &RequestContext,
     request: AlterConfigsRequest,
 ) -> AlterConfigsResponse {
-    let cluster = &ctx.broker.cluster;
     let mut responses = Vec::with_capacity(request.resources.len());
     for resource in request.resources {
         let response = AlterConfigsResourceResponse::default()
@@ -30,29 +29,10 @@ pub(super) async fn handle(
                     .map(|v| (c.name.to_string(), v.to_string()))
             })
             .collect();
-        let names = || resource.configs.iter().map(|c| c.name.as_str());
-        let target = alter_target(ctx, AlterApi::AlterConfigs, resource.resource_type, name);
-        let outcome = match target {
-            Ok(AlterTarget::Topic(topic)) => {
-                let done = cluster
-                    .replace_topic_configs(&topic, overrides, request.validate_only)
-                    .await
-                    .map_err(|e| (e.code, e.message));
-                if done.is_ok() && !request.validate_only {
-                    audit_topic_configs(ctx, name, names());
-                }
-                done
-            }
-            Ok(AlterTarget::Group(group)) => {
-                let done = cluster
-                    .replace_group_configs(&group, overrides, request.validate_only)
-                    .await
-                    .map_err(|e| (e.code, e.message));
-                if done.is_ok() && !request.validate_only {
-                    group_configs::audit(ctx, &group, names());
-                }
-                done
-            }
+        let names = resource.configs.iter().map(|c| c.name.as_str());
+        let outcome = match alter_target(ctx, AlterApi::AlterConfigs, resource.resource_type, name)
+        {
+            Ok(target) => store(ctx, &target, overrides, request.validate_only, names).await,
             Err(e) => Err(e),
         };
         responses.push(match outcome {

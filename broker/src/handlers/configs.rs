@@ -189,6 +189,42 @@ fn this_broker(ctx: &RequestContext, name: &str) -> Result<(), ConfigError> {
     }
 }
 
+/// Replaces `target`'s whole set of overrides with `overrides` (or only
+/// checks them, with `validate_only`) and records a change in the audit
+/// log by the names of the configs the request touched: the one store step
+/// of AlterConfigs and IncrementalAlterConfigs, which differ only in how
+/// they compute `overrides`.
+pub(crate) async fn store<'a>(
+    ctx: &RequestContext,
+    target: &AlterTarget,
+    overrides: BTreeMap<String, String>,
+    validate_only: bool,
+    names: impl Iterator<Item = &'a str>,
+) -> Result<(), ConfigError> {
+    let cluster = &ctx.broker.cluster;
+    match target {
+        AlterTarget::Topic(topic) => {
+            cluster
+                .replace_topic_configs(topic, overrides, validate_only)
+                .await
+                .map_err(|e| (e.code, e.message))?;
+            if !validate_only {
+                audit_topic_configs(ctx, &topic.name, names);
+            }
+        }
+        AlterTarget::Group(group) => {
+            cluster
+                .replace_group_configs(group, overrides, validate_only)
+                .await
+                .map_err(|e| (e.code, e.message))?;
+            if !validate_only {
+                group_configs::audit(ctx, group, names);
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Records a topic's changed configs (their names: values stay out of the
 /// audit log) in the audit log.
 pub(crate) fn audit_topic_configs<'a>(

@@ -8,7 +8,7 @@ use kafka_protocol::messages::incremental_alter_configs_request::AlterableConfig
 use kafka_protocol::messages::incremental_alter_configs_response::AlterConfigsResourceResponse;
 use kafka_protocol::messages::{IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse};
 
-use super::configs::{alter_target, audit_topic_configs, AlterApi, AlterTarget};
+use super::configs::{alter_target, store, AlterApi, AlterTarget};
 use super::{group_configs, text, RequestContext};
 use crate::properties::BrokerProperties;
 use crate::topic_config::{self, ConfigType};
@@ -29,48 +29,30 @@ pub(super) async fn handle(
             .with_resource_type(resource.resource_type)
             .with_resource_name(resource.resource_name.clone());
         let name = resource.resource_name.as_str();
-        let names = || resource.configs.iter().map(|c| c.name.as_str());
+        let names = resource.configs.iter().map(|c| c.name.as_str());
         let target = alter_target(
             ctx,
             AlterApi::IncrementalAlterConfigs,
             resource.resource_type,
             name,
         );
-        let outcome = match target {
-            Ok(AlterTarget::Topic(topic)) => {
-                match apply_ops(
+        let overrides = target.and_then(|target| {
+            let overrides = match &target {
+                AlterTarget::Topic(topic) => apply_ops(
                     &topic.config().overrides,
                     &resource.configs,
                     &cluster.properties,
-                ) {
-                    Ok(overrides) => {
-                        let done = cluster
-                            .replace_topic_configs(&topic, overrides, request.validate_only)
-                            .await
-                            .map_err(|e| (e.code, e.message));
-                        if done.is_ok() && !request.validate_only {
-                            audit_topic_configs(ctx, name, names());
-                        }
-                        done
-                    }
-                    Err(e) => Err(e),
-                }
-            }
-            Ok(AlterTarget::Group(group)) => {
-                let current = cluster.group_configs().overrides(&group);
-                match group_configs::apply_ops(&current, &resource.configs) {
-                    Ok(overrides) => {
-                        let done = cluster
-                            .replace_group_configs(&group, overrides, request.validate_only)
-                            .await
-                            .map_err(|e| (e.code, e.message));
-                        if done.is_ok() && !request.validate_only {
-                            group_configs::audit(ctx, &group, names());
-                        }
-                        done
-                    }
-                    Err(e) => Err(e),
-                }
+                ),
+                AlterTarget::Group(group) => group_configs::apply_ops(
+                    &cluster.group_configs().overrides(group),
+                    &resource.configs,
+                ),
+            }?;
+            Ok((target, overrides))
+        });
+        let outcome = match overrides {
+            Ok((target, overrides)) => {
+                store(ctx, &target, overrides, request.validate_only, names).await
             }
             Err(e) => Err(e),
         };
