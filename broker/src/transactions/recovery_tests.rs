@@ -47,14 +47,7 @@ async fn a_restart_completes_prepared_transactions_and_nothing_else() {
 #[tokio::test]
 async fn a_lost_complete_is_redone_from_its_prepare() {
     let f = Fixture::new().await;
-    f.txn
-        .init_producer_id("tx", TIMEOUT, -1, -1, false)
-        .await
-        .unwrap();
-    f.txn
-        .add_partitions("tx", 1000, 0, &[tp("a", 0)], false)
-        .await
-        .unwrap();
+    f.ongoing("tx", &[tp("a", 0)]).await;
     assert_eq!(f.txn.end_txn("tx", 1000, 0, true, 0).await, Ok((1000, 0)));
     let done = f.settle("tx", TxnState::CompleteCommit).await;
     // A machine crash before any fsync covered the Complete* (it starts

@@ -128,6 +128,19 @@ impl Fixture {
         self.time.fetch_add(ms, Ordering::SeqCst);
     }
 
+    /// Starts `id` (the first producer id, 1000, epoch 0) and opens a
+    /// transaction over `partitions`: where most tests begin.
+    pub(super) async fn ongoing(&self, id: &str, partitions: &[(String, i32)]) {
+        assert_eq!(
+            self.txn.init_producer_id(id, TIMEOUT, -1, -1, false).await,
+            Ok((1000, 0))
+        );
+        self.txn
+            .add_partitions(id, 1000, 0, partitions, false)
+            .await
+            .unwrap();
+    }
+
     pub(super) fn written(&self) -> Vec<Written> {
         self.markers.written.lock().clone()
     }
@@ -273,14 +286,7 @@ async fn refusals_match_kafka() {
 #[tokio::test]
 async fn a_new_instance_fences_the_old_one_and_aborts_its_transaction() {
     let f = Fixture::new().await;
-    f.txn
-        .init_producer_id("tx", TIMEOUT, -1, -1, false)
-        .await
-        .unwrap();
-    f.txn
-        .add_partitions("tx", 1000, 0, &[tp("a", 0)], false)
-        .await
-        .unwrap();
+    f.ongoing("tx", &[tp("a", 0)]).await;
     assert_eq!(
         f.txn.init_producer_id("tx", TIMEOUT, -1, -1, false).await,
         Err(ResponseError::ConcurrentTransactions)
@@ -324,14 +330,7 @@ async fn a_new_instance_fences_the_old_one_and_aborts_its_transaction() {
 #[tokio::test]
 async fn the_timer_aborts_transactions_past_their_timeout() {
     let f = Fixture::new().await;
-    f.txn
-        .init_producer_id("tx", TIMEOUT, -1, -1, false)
-        .await
-        .unwrap();
-    f.txn
-        .add_partitions("tx", 1000, 0, &[tp("a", 0)], false)
-        .await
-        .unwrap();
+    f.ongoing("tx", &[tp("a", 0)]).await;
     f.advance(i64::from(TIMEOUT));
     f.txn.abort_timed_out().await;
     assert_eq!(f.txn.metadata("tx").unwrap().state, TxnState::Ongoing);
@@ -431,14 +430,7 @@ async fn idle_ids_expire_with_a_tombstone() {
 #[tokio::test]
 async fn nothing_moves_while_markers_are_being_written() {
     let f = Fixture::new().await;
-    f.txn
-        .init_producer_id("tx", TIMEOUT, -1, -1, false)
-        .await
-        .unwrap();
-    f.txn
-        .add_partitions("tx", 1000, 0, &[tp("a", 0)], false)
-        .await
-        .unwrap();
+    f.ongoing("tx", &[tp("a", 0)]).await;
     let closed = f.markers.gate.write().await;
     assert_eq!(f.txn.end_txn("tx", 1000, 0, true, 0).await, Ok((1000, 0)));
     assert_eq!(f.txn.metadata("tx").unwrap().state, TxnState::PrepareCommit);
@@ -474,14 +466,7 @@ async fn a_request_during_a_commit_waits_for_it_instead_of_bouncing() {
         ..config()
     };
     let f = Fixture::open_with(tempfile::tempdir().unwrap(), T0, config).await;
-    f.txn
-        .init_producer_id("tx", TIMEOUT, -1, -1, false)
-        .await
-        .unwrap();
-    f.txn
-        .add_partitions("tx", 1000, 0, &[tp("a", 0)], false)
-        .await
-        .unwrap();
+    f.ongoing("tx", &[tp("a", 0)]).await;
     let closed = f.markers.gate.write().await;
     let ending = tokio::spawn({
         let txn = f.txn.clone();
