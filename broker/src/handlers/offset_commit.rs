@@ -33,6 +33,81 @@ pub(super) fn partition_precheck(
     })
 }
 
+/// One requested partition, as OffsetCommit and TxnOffsetCommit both carry it.
+pub(super) struct Requested<'a> {
+    pub(super) partition: i32,
+    pub(super) offset: i64,
+    pub(super) leader_epoch: i32,
+    pub(super) metadata: Option<&'a str>,
+}
+
+/// The answer of the coordinator for the partitions it was given: one
+/// result each, in order, or one error for them all.
+pub(super) type Outcome = Result<Vec<Result<(), ResponseError>>, ResponseError>;
+
+/// A commit request's partitions sorted out before the coordinator is
+/// asked: the ones with an answer of their own ([`partition_precheck`]),
+/// and the commits of the others, in request order. OffsetCommit and
+/// TxnOffsetCommit share it.
+pub(super) struct CommitPlan {
+    /// Topic index, partition index, and the partition's own answer.
+    slots: Vec<(usize, usize, Option<ResponseError>)>,
+    pub(super) commits: Vec<OffsetCommit>,
+}
+
+impl CommitPlan {
+    pub(super) fn new<'a, P>(
+        ctx: &RequestContext,
+        request_error: Option<ResponseError>,
+        topics: impl Iterator<Item = (&'a str, P)>,
+    ) -> Self
+    where
+        P: Iterator<Item = Requested<'a>>,
+    {
+        let mut plan = CommitPlan {
+            slots: Vec::new(),
+            commits: Vec::new(),
+        };
+        for (ti, (name, partitions)) in topics.enumerate() {
+            let topic = ctx.broker.cluster.topic(name);
+            let readable = ctx.may_topic(Operation::Read, name);
+            for (pi, p) in partitions.enumerate() {
+                let precheck =
+                    partition_precheck(request_error, readable, topic.as_deref(), p.partition);
+                if precheck.is_none() {
+                    plan.commits.push(OffsetCommit {
+                        topic: name.to_string(),
+                        partition: p.partition,
+                        offset: p.offset,
+                        leader_epoch: p.leader_epoch,
+                        metadata: p.metadata.map(str::to_string),
+                    });
+                }
+                plan.slots.push((ti, pi, precheck));
+            }
+        }
+        plan
+    }
+
+    /// Every partition's error code (0 for none) by topic and partition
+    /// index: its own answer, else the coordinator's.
+    pub(super) fn codes(self, outcome: &Outcome) -> impl Iterator<Item = (usize, usize, i16)> + '_ {
+        let mut committed = match outcome {
+            Ok(results) => results.iter().map(|r| r.err()).collect::<Vec<_>>(),
+            Err(_) => Vec::new(),
+        }
+        .into_iter();
+        self.slots.into_iter().map(move |(ti, pi, precheck)| {
+            let code = match (precheck, outcome) {
+                (Some(e), _) => Some(e),
+                (None, Err(e)) => Some(*e),
+                (None, Ok(_)) => committed.next().flatten(),
+            };
+            (ti, pi, code.map_or(0, |e| e.code()))
+        })
+    }
+}
+
 pub(super) async fn handle(
     ctx: &RequestContext,
     request: OffsetCommitRequest,
@@ -58,41 +133,42 @@ pub(super) async fn handle(
     } else {
         None
     };
-    let mut slots: Vec<(usize, usize, Option<ResponseError>)> = Vec::new();
-    let mut commits = Vec::new();
-    let mut topics: Vec<OffsetCommitResponseTopic> = Vec::with_capacity(request.topics.len());
-    for (ti, t) in request.topics.iter().enumerate() {
-        let topic = cluster.topic(&t.name);
-        let readable = ctx.may_topic(Operation::Read, &t.name);
-        let mut partitions = Vec::with_capacity(t.partitions.len());
-        for (pi, p) in t.partitions.iter().enumerate() {
-            let precheck =
-                partition_precheck(group_error, readable, topic.as_deref(), p.partition_index);
-            if precheck.is_none() {
-                commits.push(OffsetCommit {
-                    topic: t.name.to_string(),
-                    partition: p.partition_index,
-                    offset: p.committed_offset,
-                    leader_epoch: p.committed_leader_epoch,
-                    metadata: p.committed_metadata.as_ref().map(|m| m.to_string()),
-                });
-            }
-            slots.push((ti, pi, precheck));
-            partitions.push(
-                OffsetCommitResponsePartition::default().with_partition_index(p.partition_index),
-            );
-        }
-        topics.push(
+    let mut plan = CommitPlan::new(
+        ctx,
+        group_error,
+        request.topics.iter().map(|t| {
+            let partitions = t.partitions.iter().map(|p| Requested {
+                partition: p.partition_index,
+                offset: p.committed_offset,
+                leader_epoch: p.committed_leader_epoch,
+                metadata: p.committed_metadata.as_deref(),
+            });
+            (t.name.as_str(), partitions)
+        }),
+    );
+    let mut topics: Vec<OffsetCommitResponseTopic> = request
+        .topics
+        .iter()
+        .map(|t| {
             OffsetCommitResponseTopic::default()
                 .with_name(t.name.clone())
-                .with_partitions(partitions),
-        );
-    }
+                .with_partitions(
+                    t.partitions
+                        .iter()
+                        .map(|p| {
+                            OffsetCommitResponsePartition::default()
+                                .with_partition_index(p.partition_index)
+                        })
+                        .collect(),
+                )
+        })
+        .collect();
     let committer = Committer {
         generation_id: request.generation_id_or_member_epoch,
         member_id: request.member_id.to_string(),
         group_instance_id: request.group_instance_id.as_ref().map(|s| s.to_string()),
     };
+    let commits = std::mem::take(&mut plan.commits);
     let outcome = if commits.is_empty() {
         Ok(Vec::new())
     } else {
@@ -101,21 +177,8 @@ pub(super) async fn handle(
             .commit(&group_id, &committer, commits)
             .await
     };
-    let mut committed = match &outcome {
-        Ok(results) => results
-            .iter()
-            .map(|r| r.err())
-            .collect::<Vec<_>>()
-            .into_iter(),
-        Err(_) => Vec::new().into_iter(),
-    };
-    for (ti, pi, precheck) in slots {
-        let code = match (precheck, &outcome) {
-            (Some(e), _) => Some(e),
-            (None, Err(e)) => Some(*e),
-            (None, Ok(_)) => committed.next().flatten(),
-        };
-        topics[ti].partitions[pi].error_code = code.map_or(0, |e| e.code());
+    for (ti, pi, code) in plan.codes(&outcome) {
+        topics[ti].partitions[pi].error_code = code;
     }
     OffsetCommitResponse::default().with_topics(topics)
 }

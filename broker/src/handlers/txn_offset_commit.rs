@@ -15,7 +15,7 @@ use kafka_protocol::messages::txn_offset_commit_response::{
 use kafka_protocol::messages::{TxnOffsetCommitRequest, TxnOffsetCommitResponse};
 use strata_governance::{Operation, Resource};
 
-use super::offset_commit::partition_precheck;
+use super::offset_commit::{CommitPlan, Requested};
 use super::RequestContext;
 use crate::groups::{Committer, OffsetCommit};
 
@@ -29,7 +29,6 @@ pub(super) async fn handle(
     // In the connection's order: see AppendTurn.
     let _turn = ctx.append_turn().await;
     let group_id = request.group_id.0.to_string();
-    let cluster = &ctx.broker.cluster;
     let request_error = if !ctx.may(
         Operation::Write,
         Resource::TransactionalId(request.transactional_id.0.as_str()),
@@ -40,57 +39,44 @@ pub(super) async fn handle(
     } else {
         None
     };
-    // Each partition's own answer, or None to ask the coordinator.
-    let mut slots: Vec<(usize, usize, Option<ResponseError>)> = Vec::new();
-    let mut commits = Vec::new();
-    let mut topics = Vec::with_capacity(request.topics.len());
-    for (ti, t) in request.topics.iter().enumerate() {
-        let topic = cluster.topic(&t.name);
-        let readable = ctx.may_topic(Operation::Read, &t.name);
-        let mut partitions = Vec::with_capacity(t.partitions.len());
-        for (pi, p) in t.partitions.iter().enumerate() {
-            let precheck =
-                partition_precheck(request_error, readable, topic.as_deref(), p.partition_index);
-            if precheck.is_none() {
-                commits.push(OffsetCommit {
-                    topic: t.name.to_string(),
-                    partition: p.partition_index,
-                    offset: p.committed_offset,
-                    leader_epoch: p.committed_leader_epoch,
-                    metadata: p.committed_metadata.as_ref().map(|m| m.to_string()),
-                });
-            }
-            slots.push((ti, pi, precheck));
-            partitions.push(
-                TxnOffsetCommitResponsePartition::default().with_partition_index(p.partition_index),
-            );
-        }
-        topics.push(
+    let mut plan = CommitPlan::new(
+        ctx,
+        request_error,
+        request.topics.iter().map(|t| {
+            let partitions = t.partitions.iter().map(|p| Requested {
+                partition: p.partition_index,
+                offset: p.committed_offset,
+                leader_epoch: p.committed_leader_epoch,
+                metadata: p.committed_metadata.as_deref(),
+            });
+            (t.name.as_str(), partitions)
+        }),
+    );
+    let mut topics: Vec<TxnOffsetCommitResponseTopic> = request
+        .topics
+        .iter()
+        .map(|t| {
             TxnOffsetCommitResponseTopic::default()
                 .with_name(t.name.clone())
-                .with_partitions(partitions),
-        );
-    }
+                .with_partitions(
+                    t.partitions
+                        .iter()
+                        .map(|p| {
+                            TxnOffsetCommitResponsePartition::default()
+                                .with_partition_index(p.partition_index)
+                        })
+                        .collect(),
+                )
+        })
+        .collect();
+    let commits = std::mem::take(&mut plan.commits);
     let outcome = if commits.is_empty() {
         Ok(Vec::new())
     } else {
         commit(ctx, &request, &group_id, commits).await
     };
-    let mut committed = match &outcome {
-        Ok(results) => results
-            .iter()
-            .map(|r| r.err())
-            .collect::<Vec<_>>()
-            .into_iter(),
-        Err(_) => Vec::new().into_iter(),
-    };
-    for (ti, pi, precheck) in slots {
-        let code = match (precheck, &outcome) {
-            (Some(e), _) => Some(e),
-            (None, Err(e)) => Some(*e),
-            (None, Ok(_)) => committed.next().flatten(),
-        };
-        topics[ti].partitions[pi].error_code = code.map_or(0, |e| e.code());
+    for (ti, pi, code) in plan.codes(&outcome) {
+        topics[ti].partitions[pi].error_code = code;
     }
     TxnOffsetCommitResponse::default().with_topics(topics)
 }
