@@ -73,12 +73,13 @@ impl TransactionCoordinator {
             }
         };
         self.finish(transactional_id, next.clone(), durable).await?;
-        let answer = next
-            .complete(self.now())
-            .map(|c| (c.producer_id, c.producer_epoch))
-            .map_err(|e| illegal(transactional_id, e))?;
+        // The completion starts whatever the answer: a durable Prepare*
+        // must always get its markers.
+        let completed = next.complete(self.now());
         drop(self.spawn_completion(transactional_id.to_string(), next));
-        Ok(answer)
+        completed
+            .map(|c| (c.producer_id, c.producer_epoch))
+            .map_err(|e| illegal(transactional_id, e))
     }
 
     /// Kafka's `endTransaction` checks for a request from the client.
@@ -187,7 +188,7 @@ impl TransactionCoordinator {
     /// Writes the markers of a persisted Prepare* and then its Complete*, in
     /// a task of its own so a client that goes away cannot stop it. The
     /// receiver gets the completed producer id and epoch once the markers
-    /// are durable (tests and start-up wait on it): the outcome is then
+    /// are durable (tests wait on it): the outcome is then
     /// visible to read_committed consumers, and Complete* only records it
     /// (a restart before it is durable writes the markers again). Requests
     /// arriving while it is written wait for it (`concurrent.rs`).
