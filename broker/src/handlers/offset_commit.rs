@@ -33,13 +33,37 @@ pub(super) fn partition_precheck(
     })
 }
 
-/// One requested partition, as OffsetCommit and TxnOffsetCommit both carry it.
-pub(super) struct Requested<'a> {
-    pub(super) partition: i32,
-    pub(super) offset: i64,
-    pub(super) leader_epoch: i32,
-    pub(super) metadata: Option<&'a str>,
+/// A requested partition's fields, which OffsetCommit and TxnOffsetCommit
+/// name alike in types of their own.
+pub(super) trait RequestedPartition {
+    fn partition(&self) -> i32;
+    fn commit(&self, topic: &str) -> OffsetCommit;
 }
+
+macro_rules! requested_partition {
+    ($type:ty) => {
+        impl RequestedPartition for $type {
+            fn partition(&self) -> i32 {
+                self.partition_index
+            }
+
+            fn commit(&self, topic: &str) -> OffsetCommit {
+                OffsetCommit {
+                    topic: topic.to_string(),
+                    partition: self.partition_index,
+                    offset: self.committed_offset,
+                    leader_epoch: self.committed_leader_epoch,
+                    metadata: self.committed_metadata.as_ref().map(|m| m.to_string()),
+                }
+            }
+        }
+    };
+}
+
+requested_partition!(kafka_protocol::messages::offset_commit_request::OffsetCommitRequestPartition);
+requested_partition!(
+    kafka_protocol::messages::txn_offset_commit_request::TxnOffsetCommitRequestPartition
+);
 
 /// The answer of the coordinator for the partitions it was given: one
 /// result each, in order, or one error for them all.
@@ -56,14 +80,11 @@ pub(super) struct CommitPlan {
 }
 
 impl CommitPlan {
-    pub(super) fn new<'a, P>(
+    pub(super) fn new<'a, P: RequestedPartition + 'a>(
         ctx: &RequestContext,
         request_error: Option<ResponseError>,
-        topics: impl Iterator<Item = (&'a str, P)>,
-    ) -> Self
-    where
-        P: Iterator<Item = Requested<'a>>,
-    {
+        topics: impl Iterator<Item = (&'a str, &'a [P])>,
+    ) -> Self {
         let mut plan = CommitPlan {
             slots: Vec::new(),
             commits: Vec::new(),
@@ -71,17 +92,11 @@ impl CommitPlan {
         for (ti, (name, partitions)) in topics.enumerate() {
             let topic = ctx.broker.cluster.topic(name);
             let readable = ctx.may_topic(Operation::Read, name);
-            for (pi, p) in partitions.enumerate() {
+            for (pi, p) in partitions.iter().enumerate() {
                 let precheck =
-                    partition_precheck(request_error, readable, topic.as_deref(), p.partition);
+                    partition_precheck(request_error, readable, topic.as_deref(), p.partition());
                 if precheck.is_none() {
-                    plan.commits.push(OffsetCommit {
-                        topic: name.to_string(),
-                        partition: p.partition,
-                        offset: p.offset,
-                        leader_epoch: p.leader_epoch,
-                        metadata: p.metadata.map(str::to_string),
-                    });
+                    plan.commits.push(p.commit(name));
                 }
                 plan.slots.push((ti, pi, precheck));
             }
@@ -136,15 +151,10 @@ pub(super) async fn handle(
     let mut plan = CommitPlan::new(
         ctx,
         group_error,
-        request.topics.iter().map(|t| {
-            let partitions = t.partitions.iter().map(|p| Requested {
-                partition: p.partition_index,
-                offset: p.committed_offset,
-                leader_epoch: p.committed_leader_epoch,
-                metadata: p.committed_metadata.as_deref(),
-            });
-            (t.name.as_str(), partitions)
-        }),
+        request
+            .topics
+            .iter()
+            .map(|t| (t.name.as_str(), t.partitions.as_slice())),
     );
     let mut topics: Vec<OffsetCommitResponseTopic> = request
         .topics

@@ -15,7 +15,7 @@ use kafka_protocol::messages::txn_offset_commit_response::{
 use kafka_protocol::messages::{TxnOffsetCommitRequest, TxnOffsetCommitResponse};
 use strata_governance::{Operation, Resource};
 
-use super::offset_commit::{CommitPlan, Requested};
+use super::offset_commit::CommitPlan;
 use super::RequestContext;
 use crate::groups::{Committer, OffsetCommit};
 
@@ -42,15 +42,10 @@ pub(super) async fn handle(
     let mut plan = CommitPlan::new(
         ctx,
         request_error,
-        request.topics.iter().map(|t| {
-            let partitions = t.partitions.iter().map(|p| Requested {
-                partition: p.partition_index,
-                offset: p.committed_offset,
-                leader_epoch: p.committed_leader_epoch,
-                metadata: p.committed_metadata.as_deref(),
-            });
-            (t.name.as_str(), partitions)
-        }),
+        request
+            .topics
+            .iter()
+            .map(|t| (t.name.as_str(), t.partitions.as_slice())),
     );
     let mut topics: Vec<TxnOffsetCommitResponseTopic> = request
         .topics
