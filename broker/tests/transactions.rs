@@ -137,16 +137,16 @@ async fn txn_offset_commit_is_visible_only_once_its_transaction_commits() {
     // EndTxn answers once the commit is decided (as Kafka's does); the
     // offsets apply with the markers just after, and a stable read says
     // UNSTABLE_OFFSET_COMMIT (88) until then, as Kafka's does.
-    let mut stable = (-1, 88);
-    for _ in 0..500 {
-        let response: OffsetFetchResponse = client.call(ApiKey::OffsetFetch, 8, &fetch(true)).await;
-        let p = &response.groups[0].topics[0].partitions[0];
-        stable = (p.committed_offset, p.error_code);
-        if stable != (-1, 88) {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
+    let stable = settled(
+        async || {
+            let response: OffsetFetchResponse =
+                client.call(ApiKey::OffsetFetch, 8, &fetch(true)).await;
+            let p = &response.groups[0].topics[0].partitions[0];
+            (p.committed_offset, p.error_code)
+        },
+        |stable| *stable != (-1, 88),
+    )
+    .await;
     assert_eq!(stable, (42, 0));
     server.shutdown().await;
 }
@@ -222,18 +222,19 @@ async fn latest(client: &mut Client, isolation_level: i8) -> i64 {
     response.topics[0].partitions[0].offset
 }
 
-/// The read_committed end of `out`-0 once it reaches `want` (bounded: the
-/// markers follow EndTxn's answer by a few milliseconds).
-async fn stable_end(client: &mut Client, want: i64) -> i64 {
-    let mut end = latest(client, 1).await;
+/// The last of `read`'s answers, read again every 10 ms until `done` holds
+/// of one or 5 s pass: EndTxn answers once the outcome is decided, and its
+/// markers (which make it visible) follow within milliseconds.
+async fn settled<T>(mut read: impl AsyncFnMut() -> T, done: impl Fn(&T) -> bool) -> T {
+    let mut answer = read().await;
     for _ in 0..500 {
-        if end >= want {
+        if done(&answer) {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        end = latest(client, 1).await;
+        answer = read().await;
     }
-    end
+    answer
 }
 
 /// Transaction version 2 (KIP-890), as Kafka 4.1 finalizes it: ApiVersions
@@ -311,7 +312,10 @@ async fn transaction_version_2_adds_partitions_implicitly_and_bumps_the_epoch_at
     );
     // Two records and the COMMIT marker, all stable once the marker is
     // durable (EndTxn answers before it, as Kafka's does).
-    assert_eq!(stable_end(&mut client, 3).await, 3);
+    assert_eq!(
+        settled(async || latest(&mut client, 1).await, |end| *end >= 3).await,
+        3
+    );
     // The records, then the marker (a control record consumers skip).
     let values: Vec<String> = fetch_values(&mut client, "out", 0)
         .await

@@ -21,9 +21,8 @@ use crate::partition::{self, RemotePartition};
 const PART_BYTES: u64 = 16 << 20;
 
 /// Bytes waiting for upload in every partition that uploads.
-fn waiting_in(partitions: &[Arc<RemotePartition>]) -> u64 {
+fn waiting_in<'a>(partitions: impl Iterator<Item = &'a Arc<RemotePartition>>) -> u64 {
     partitions
-        .iter()
         .filter(|p| p.uploads() && !p.is_removed())
         .map(|p| waiting_bytes(p))
         .sum::<u64>()
@@ -82,7 +81,7 @@ impl Tier {
                 // segments sealed since (the store may be down for long).
                 self.metrics
                     .upload_lag_bytes
-                    .set(waiting_in(&partitions) as i64);
+                    .set(waiting_in(partitions.iter()) as i64);
                 tracing::warn!(
                     error = format!("{e:#}"),
                     "uploading the metadata log's recovery point failed; no segment is uploaded before it"
@@ -90,8 +89,7 @@ impl Tier {
                 return false;
             }
         }
-        let tracked = partitions.clone();
-        let results: Vec<(Arc<RemotePartition>, anyhow::Result<u64>)> =
+        let results: Vec<(Arc<RemotePartition>, anyhow::Result<()>)> =
             futures::stream::iter(partitions)
                 .map(|p| async move {
                     let result = self.sync_partition(&p, now_ms).await;
@@ -101,7 +99,7 @@ impl Tier {
                 .collect()
                 .await;
         let mut ok = true;
-        for (partition, result) in results {
+        for (partition, result) in &results {
             if let Err(e) = result {
                 ok = false;
                 partition.orphans_unchecked.store(true, Ordering::Relaxed);
@@ -116,23 +114,22 @@ impl Tier {
         // What waits now, counted at the end of the pass: a partition synced
         // early in a pass that then hung on another (a store that stopped
         // answering) has sealed segments since, and they wait too.
-        let lag = waiting_in(&tracked);
+        let lag = waiting_in(results.iter().map(|(p, _)| p));
         self.metrics.upload_lag_bytes.set(lag as i64);
         self.metrics.store_reachable.set(i64::from(ok));
         ok
     }
 
-    /// Brings one partition's remote side up to date; returns the bytes
-    /// still waiting for upload (0 unless interrupted; the pass counts its
-    /// lag afresh at its end).
+    /// Brings one partition's remote side up to date (the pass counts what
+    /// still waits at its end, `waiting_in`).
     pub(super) async fn sync_partition(
         &self,
         p: &RemotePartition,
         now_ms: i64,
-    ) -> anyhow::Result<u64> {
+    ) -> anyhow::Result<()> {
         let _pass = p.pass.lock().await;
         if p.is_removed() {
-            return Ok(0);
+            return Ok(());
         }
         let mut manifest = match p.manifest() {
             Some(m) => (*m).clone(),
@@ -143,7 +140,7 @@ impl Tier {
             }
         };
         if !p.uploads() {
-            return Ok(0);
+            return Ok(());
         }
         if p.spec.internal {
             p.log.roll_if_older(now_ms, self.config.internal_roll_ms)?;
@@ -161,16 +158,13 @@ impl Tier {
             self.delete_segments(&p.spec.path, std::mem::take(&mut doomed))
                 .await?;
         }
-        let pending = partition::pending_uploads(&manifest, p.log.sealed_segments());
-        let mut lag: u64 = pending.iter().map(|s| s.size_bytes).sum();
-        for info in pending {
+        for info in partition::pending_uploads(&manifest, p.log.sealed_segments()) {
             if p.is_removed() {
-                return Ok(0);
+                return Ok(());
             }
             let Some(segment) = self.upload_segment(&p.spec.path, &info, now_ms).await? else {
                 continue; // changed under us (compaction or retention): next pass
             };
-            lag = lag.saturating_sub(info.size_bytes);
             if let Some(replaced) = manifest.put_segment(segment) {
                 doomed.push(replaced);
             }
@@ -197,7 +191,7 @@ impl Tier {
                 self.delete_segments(&p.spec.path, doomed).await?;
             }
         }
-        Ok(lag)
+        Ok(())
     }
 
     pub(super) async fn write_manifest(
