@@ -13,7 +13,13 @@
    transactional producer, against the same records produced plain (flush every
    --txn-records, the same synchronisation without a transaction): MB/s, records/s, and
    the commit_transaction() latency p50/p99.
-3. read_committed against read_uncommitted consume throughput over the same transactional
+3. the same transactions from --txn-producers producers at once (separate processes, each
+   with its own transactional.id, as a Kafka Streams application runs one per stream
+   thread): their MB/s together, over the wall time from the first begin to the last commit.
+   One transactional producer spends most of each cycle in its own sequential steps (partition
+   registration, produce, flush, EndTxn, each answered before the next is sent), so it
+   measures the client; several show what the broker sustains.
+4. read_committed against read_uncommitted consume throughput over the same transactional
    data (the topic of step 2, every partition from offset 0 to its end).
 
 Timings only: nothing here passes or fails.
@@ -21,7 +27,9 @@ Timings only: nothing here passes or fails.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+import resource
 import statistics
 import time
 import uuid
@@ -52,7 +60,8 @@ def produce_round(target, idempotent: bool, megabytes: float, seconds: float):
 def txn_produce(bootstrap: str, topic: str, count: int, per_txn: int, transactional: bool):
     """count records of SIZE over PARTITIONS, per_txn at a time: commit each group as a
     transaction, or (plain) flush each group. Returns (records, seconds, latencies of the
-    commit or flush in ms, errors)."""
+    commit or flush in ms, errors, CPU seconds this process spent meanwhile: librdkafka's
+    threads and Python's)."""
     errors = [0]
 
     def on_delivery(err, msg):
@@ -68,6 +77,7 @@ def txn_produce(bootstrap: str, topic: str, count: int, per_txn: int, transactio
     payload = os.urandom(SIZE)
     lat = []
     sent = 0
+    cpu_before = own_cpu()
     start = time.perf_counter()
     while sent < count:
         if transactional:
@@ -87,7 +97,47 @@ def txn_produce(bootstrap: str, topic: str, count: int, per_txn: int, transactio
             p.flush(30)
         lat.append((time.perf_counter() - t0) * 1000)
     p.flush(30)
-    return sent, time.perf_counter() - start, sorted(lat), errors[0]
+    return sent, time.perf_counter() - start, sorted(lat), errors[0], own_cpu() - cpu_before
+
+
+def own_cpu() -> float:
+    """User and system CPU seconds of this process, all its threads."""
+    u = resource.getrusage(resource.RUSAGE_SELF)
+    return u.ru_utime + u.ru_stime
+
+
+def txn_worker(bootstrap: str, topic: str, count: int, per_txn: int, ready, go):
+    """One of several transactional producers: waits for the others, then commits count
+    records per_txn at a time. Returns what txn_produce returns, with the wall-clock start
+    (after init_transactions) and end instead of the duration, so the caller can take the
+    span of all."""
+    ready.release()
+    go.wait()
+    sent, secs, lat, errors, cpu = txn_produce(bootstrap, topic, count, per_txn, True)
+    end = time.time()
+    return sent, end - secs, end, lat, errors, cpu
+
+
+def parallel_txn_produce(bootstrap: str, topic: str, count: int, per_txn: int, producers: int):
+    """count records in transactions of per_txn from `producers` processes at once. Returns
+    (records, seconds from the first start to the last end, sorted commit latencies, errors,
+    CPU seconds of the producer processes together)."""
+    ctx = multiprocessing.get_context("spawn")
+    manager = ctx.Manager()
+    ready, go = manager.Semaphore(0), manager.Event()
+    share = (count // producers // per_txn) * per_txn
+    with ctx.Pool(producers) as pool:
+        jobs = [pool.apply_async(txn_worker, (bootstrap, topic, share, per_txn, ready, go))
+                for _ in range(producers)]
+        for _ in range(producers):
+            ready.acquire()
+        go.set()
+        results = [j.get(timeout=300) for j in jobs]
+    manager.shutdown()
+    sent = sum(r[0] for r in results)
+    span = max(r[2] for r in results) - min(r[1] for r in results)
+    lat = sorted(x for r in results for x in r[3])
+    return sent, span, lat, sum(r[4] for r in results), sum(r[5] for r in results)
 
 
 def consume_to_end(bootstrap: str, topic: str, isolation: str, max_seconds: float):
@@ -116,6 +166,20 @@ def consume_to_end(bootstrap: str, topic: str, isolation: str, max_seconds: floa
         return got, nbytes, time.perf_counter() - start, len(eof) == PARTITIONS
     finally:
         c.close()
+
+
+def txn_metrics(n, secs, lat, errors, client_cpu, broker_before, broker_after):
+    """The columns of a transactional (or flush-per-group) produce: throughput, commit latency,
+    and the CPU per GB of the broker and of the producing processes. The client's share shows
+    where a run on one shared machine is bound."""
+    gb = n * SIZE / 1e9
+    metrics = {"MB/s": mb(n * SIZE) / secs, "records/s": n / secs,
+               "p50_ms": percentile(lat, 0.50), "p99_ms": percentile(lat, 0.99), "errors": float(errors)}
+    if gb:
+        if broker_before is not None and broker_after is not None:
+            metrics["cpu_s_per_GB"] = (broker_after - broker_before) / gb
+        metrics["client_cpu_s_per_GB"] = client_cpu / gb
+    return metrics
 
 
 def bench(target, args):
@@ -151,13 +215,9 @@ def bench(target, args):
             topic = unique_topic("txn" if transactional else "flush")
             create_topic(target.bootstrap, topic, PARTITIONS)
             before = cpu_of(target.pid)
-            n, secs, lat, errors = txn_produce(target.bootstrap, topic, count, per_txn, transactional)
+            n, secs, lat, errors, client_cpu = txn_produce(target.bootstrap, topic, count, per_txn, transactional)
             after = cpu_of(target.pid)
-            gb = n * SIZE / 1e9
-            metrics = {"MB/s": mb(n * SIZE) / secs, "records/s": n / secs,
-                       "p50_ms": percentile(lat, 0.50), "p99_ms": percentile(lat, 0.99), "errors": float(errors)}
-            if before is not None and after is not None and gb:
-                metrics["cpu_s_per_GB"] = (after - before) / gb
+            metrics = txn_metrics(n, secs, lat, errors, client_cpu, before, after)
             out.append(Result("txn produce", target.label, {"mode": mode, "size_B": SIZE, "partitions": PARTITIONS},
                               metrics, notes="latency of commit_transaction()" if transactional
                               else "latency of flush()"))
@@ -167,7 +227,24 @@ def bench(target, args):
             out.append(Result("txn produce", target.label, {"mode": mode}, {},
                               notes=f"failed: {type(e).__name__}: {e}"[:200]))
 
-    # 3. read_committed against read_uncommitted over the transactional topic
+    # 3. the same transactions from several producers at once
+    if args.txn_producers > 1:
+        mode = f"txn/{per_txn} x{args.txn_producers} producers"
+        try:
+            topic = unique_topic("ptxn")
+            create_topic(target.bootstrap, topic, PARTITIONS)
+            before = cpu_of(target.pid)
+            n, secs, lat, errors, client_cpu = parallel_txn_produce(target.bootstrap, topic, count, per_txn,
+                                                                    args.txn_producers)
+            after = cpu_of(target.pid)
+            metrics = txn_metrics(n, secs, lat, errors, client_cpu, before, after)
+            out.append(Result("txn produce", target.label, {"mode": mode, "size_B": SIZE, "partitions": PARTITIONS},
+                              metrics, notes="together; latency of commit_transaction()"))
+        except Exception as e:
+            out.append(Result("txn produce", target.label, {"mode": mode}, {},
+                              notes=f"failed: {type(e).__name__}: {e}"[:200]))
+
+    # 4. read_committed against read_uncommitted over the transactional topic
     if txn_topic is not None:
         topic, n = txn_topic
         for isolation in ("read_uncommitted", "read_committed", "read_uncommitted", "read_committed"):
@@ -191,6 +268,8 @@ if __name__ == "__main__":
     p.add_argument("--rounds", type=int, default=3, help="alternating plain/idempotent rounds")
     p.add_argument("--txn-records", type=int, default=100, help="records per transaction")
     p.add_argument("--txn-megabytes", type=float, default=50.0, help="volume produced in transactions")
+    p.add_argument("--txn-producers", type=int, default=4,
+                   help="transactional producers at once in step 3 (1 skips it)")
     args = p.parse_args()
     if args.quick:
         args.megabytes = min(args.megabytes, 50.0)
