@@ -12,18 +12,18 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, MethodRouter};
 use axum::Router;
-use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::json;
 
 use super::config::InstanceConfig;
+use super::extract::{answer, negotiate, parse_body, InstanceCall, V2Body};
 use super::instance::{Instance, Mode};
 use super::kafka::{self, Tp, EARLIEST, LATEST};
 use super::read::{self, ReadLimits};
 use super::{membership, time};
 use crate::backend::Caller;
 use crate::error::RestError;
-use crate::media::{accepted, content_type, EmbeddedFormat, MediaType, V2_JSON};
+use crate::media::{accepted, EmbeddedFormat, MediaType};
 use crate::Shared;
 
 pub(crate) fn routes() -> Router<Shared> {
@@ -54,80 +54,6 @@ pub(crate) fn routes() -> Router<Shared> {
 
 fn with_405(router: MethodRouter<Shared>) -> MethodRouter<Shared> {
     router.fallback(|| async { RestError::method_not_allowed() })
-}
-
-// ---------------------------------------------------------------------------
-// Negotiation and bodies
-
-/// The answer's media type for endpoints answering plain v2 JSON: any v2
-/// media type (embedded or not), `application/json` or a wildcard; 406
-/// otherwise.
-fn negotiate(headers: &HeaderMap) -> Result<&'static str, RestError> {
-    for range in accepted(headers) {
-        match range {
-            MediaType::Kafka { version, .. } if version == "v2" => return Ok(V2_JSON),
-            MediaType::KafkaAnyVersion | MediaType::Any => return Ok(V2_JSON),
-            MediaType::Json => return Ok("application/json"),
-            _ => {}
-        }
-    }
-    Err(RestError::not_acceptable())
-}
-
-/// Checks the `Content-Type` of a body (v2 media types or JSON; none is
-/// fine only for an empty body) and parses it; `None` for an empty body.
-fn parse_body<T: DeserializeOwned>(
-    headers: &HeaderMap,
-    body: &Bytes,
-) -> Result<Option<T>, RestError> {
-    let empty = body.iter().all(u8::is_ascii_whitespace);
-    match content_type(headers) {
-        None if empty => return Ok(None),
-        Some(MediaType::Kafka { version, .. }) if version == "v2" => {}
-        Some(MediaType::KafkaAnyVersion | MediaType::Json) => {}
-        _ => return Err(RestError::unsupported_media_type()),
-    }
-    if empty {
-        return Ok(None);
-    }
-    serde_json::from_slice(body).map(Some).map_err(|e| {
-        if e.is_data() {
-            RestError::unprocessable(e.to_string())
-        } else {
-            RestError::bad_request(e.to_string())
-        }
-    })
-}
-
-fn require<T>(body: Option<T>) -> Result<T, RestError> {
-    body.ok_or_else(|| RestError::unprocessable("request body is required"))
-}
-
-fn answer(media: &'static str, value: serde_json::Value) -> Response {
-    ([(header::CONTENT_TYPE, media)], axum::Json(value)).into_response()
-}
-
-/// The instance `caller` created. Its Kafka requests carry its creator's
-/// principal, so another caller using it would read and commit with the
-/// creator's rights: that is refused with 40301 (kafka-rest, which has no
-/// per-caller principal, does not check).
-fn lookup(
-    proxy: &Shared,
-    caller: &Caller,
-    group: &str,
-    name: &str,
-) -> Result<Arc<Instance>, RestError> {
-    let instance = proxy
-        .consumers
-        .get(group, name)
-        .ok_or_else(RestError::consumer_instance_not_found)?;
-    if instance.caller.principal != caller.principal {
-        return Err(RestError::authorization(format!(
-            "Consumer instance {name} of group {group} belongs to another principal"
-        )));
-    }
-    instance.touch();
-    Ok(instance)
 }
 
 #[derive(Deserialize)]
@@ -195,19 +121,14 @@ async fn create(
 
 /// `DELETE .../instances/{instance}`: commits (auto-commit), leaves the
 /// group and forgets the instance.
-async fn remove(
-    State(proxy): State<Shared>,
-    caller: Caller,
-    Path((group, name)): Path<(String, String)>,
-    headers: HeaderMap,
-) -> Result<Response, RestError> {
-    negotiate(&headers)?;
-    lookup(&proxy, &caller, &group, &name)?;
-    let instance = proxy
+async fn remove(call: InstanceCall) -> Result<Response, RestError> {
+    call.instance()?;
+    let instance = call
+        .proxy
         .consumers
-        .remove(&group, &name)
+        .remove(&call.group, &call.name)
         .ok_or_else(RestError::consumer_instance_not_found)?;
-    instance.close(&proxy).await;
+    instance.close(&call.proxy).await;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -220,16 +141,9 @@ struct SubscribeBody {
     topic_pattern: Option<String>,
 }
 
-async fn subscribe(
-    State(proxy): State<Shared>,
-    caller: Caller,
-    Path((group, name)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, RestError> {
-    negotiate(&headers)?;
-    let body: SubscribeBody = require(parse_body(&headers, &body)?)?;
-    let instance = lookup(&proxy, &caller, &group, &name)?;
+async fn subscribe(call: InstanceCall, body: V2Body<SubscribeBody>) -> Result<Response, RestError> {
+    let body = body.required()?;
+    let instance = call.instance()?;
     let mode = match (body.topics, body.topic_pattern) {
         (Some(topics), _) if topics.is_empty() => Mode::Idle,
         (Some(topics), _) => {
@@ -267,33 +181,21 @@ async fn subscribe(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-async fn subscription(
-    State(proxy): State<Shared>,
-    caller: Caller,
-    Path((group, name)): Path<(String, String)>,
-    headers: HeaderMap,
-) -> Result<Response, RestError> {
-    let media = negotiate(&headers)?;
-    let instance = lookup(&proxy, &caller, &group, &name)?;
+async fn subscription(call: InstanceCall) -> Result<Response, RestError> {
+    let instance = call.instance()?;
     let state = instance.state.lock().await;
     let topics: Vec<String> = match &state.mode {
         Mode::Topics(topics) => topics.iter().cloned().collect(),
         Mode::Pattern(_) => state.member.joined_topics.iter().cloned().collect(),
         Mode::Idle | Mode::Assigned(_) => Vec::new(),
     };
-    Ok(answer(media, json!({"topics": topics})))
+    Ok(call.answer(json!({"topics": topics})))
 }
 
 /// `DELETE .../subscription`: leaves the group (and drops a manual
 /// assignment), as the Kafka consumer's `unsubscribe` does.
-async fn unsubscribe(
-    State(proxy): State<Shared>,
-    caller: Caller,
-    Path((group, name)): Path<(String, String)>,
-    headers: HeaderMap,
-) -> Result<Response, RestError> {
-    negotiate(&headers)?;
-    let instance = lookup(&proxy, &caller, &group, &name)?;
+async fn unsubscribe(call: InstanceCall) -> Result<Response, RestError> {
+    let instance = call.instance()?;
     let mut state = instance.state.lock().await;
     if let Mode::Assigned(_) = state.mode {
         state.positions.clear();
@@ -307,16 +209,9 @@ async fn unsubscribe(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-async fn assign(
-    State(proxy): State<Shared>,
-    caller: Caller,
-    Path((group, name)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, RestError> {
-    negotiate(&headers)?;
-    let partitions = require(parse_body::<Partitions>(&headers, &body)?)?.list();
-    let instance = lookup(&proxy, &caller, &group, &name)?;
+async fn assign(call: InstanceCall, body: V2Body<Partitions>) -> Result<Response, RestError> {
+    let partitions = body.required()?.list();
+    let instance = call.instance()?;
     let mut state = instance.state.lock().await;
     if matches!(state.mode, Mode::Topics(_) | Mode::Pattern(_)) {
         return Err(RestError::subscriptions_mutually_exclusive());
@@ -333,19 +228,10 @@ async fn assign(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-async fn assignments(
-    State(proxy): State<Shared>,
-    caller: Caller,
-    Path((group, name)): Path<(String, String)>,
-    headers: HeaderMap,
-) -> Result<Response, RestError> {
-    let media = negotiate(&headers)?;
-    let instance = lookup(&proxy, &caller, &group, &name)?;
+async fn assignments(call: InstanceCall) -> Result<Response, RestError> {
+    let instance = call.instance()?;
     let assigned = instance.state.lock().await.assigned();
-    Ok(answer(
-        media,
-        json!({"partitions": partitions_json(assigned)}),
-    ))
+    Ok(call.answer(json!({"partitions": partitions_json(assigned)})))
 }
 
 // ---------------------------------------------------------------------------
@@ -375,15 +261,8 @@ struct SeekBody {
 
 /// `POST .../positions`: the next offsets to read, given as offsets or as
 /// times (ISO 8601 as Confluent takes them, or epoch milliseconds).
-async fn seek(
-    State(proxy): State<Shared>,
-    caller: Caller,
-    Path((group, name)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, RestError> {
-    negotiate(&headers)?;
-    let body: SeekBody = require(parse_body(&headers, &body)?)?;
+async fn seek(call: InstanceCall, body: V2Body<SeekBody>) -> Result<Response, RestError> {
+    let body = body.required()?;
     let mut times = Vec::new();
     for t in &body.timestamps {
         times.push((
@@ -397,7 +276,7 @@ async fn seek(
             bad.offset
         )));
     }
-    let instance = lookup(&proxy, &caller, &group, &name)?;
+    let instance = call.instance()?;
     let mut state = instance.state.lock().await;
     let offsets: Vec<Tp> = body
         .offsets
@@ -409,45 +288,32 @@ async fn seek(
         state.positions.insert((o.topic, o.partition), o.offset);
     }
     for (tp, ms) in times {
-        read::seek_to(&proxy, &instance, &mut state, &[tp], ms).await?;
+        read::seek_to(&call.proxy, &instance, &mut state, &[tp], ms).await?;
     }
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 async fn seek_beginning(
-    state: State<Shared>,
-    caller: Caller,
-    path: Path<(String, String)>,
-    headers: HeaderMap,
-    body: Bytes,
+    call: InstanceCall,
+    body: V2Body<Partitions>,
 ) -> Result<Response, RestError> {
-    seek_edge(state, caller, path, headers, body, EARLIEST).await
+    seek_edge(call, body, EARLIEST).await
 }
 
-async fn seek_end(
-    state: State<Shared>,
-    caller: Caller,
-    path: Path<(String, String)>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, RestError> {
-    seek_edge(state, caller, path, headers, body, LATEST).await
+async fn seek_end(call: InstanceCall, body: V2Body<Partitions>) -> Result<Response, RestError> {
+    seek_edge(call, body, LATEST).await
 }
 
 async fn seek_edge(
-    State(proxy): State<Shared>,
-    caller: Caller,
-    Path((group, name)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: Bytes,
+    call: InstanceCall,
+    body: V2Body<Partitions>,
     timestamp: i64,
 ) -> Result<Response, RestError> {
-    negotiate(&headers)?;
-    let partitions = require(parse_body::<Partitions>(&headers, &body)?)?.list();
-    let instance = lookup(&proxy, &caller, &group, &name)?;
+    let partitions = body.required()?.list();
+    let instance = call.instance()?;
     let mut state = instance.state.lock().await;
     state.check_assigned(&partitions)?;
-    read::seek_to(&proxy, &instance, &mut state, &partitions, timestamp).await?;
+    read::seek_to(&call.proxy, &instance, &mut state, &partitions, timestamp).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -479,14 +345,13 @@ fn requested_format(headers: &HeaderMap) -> Result<EmbeddedFormat, RestError> {
 /// `GET .../records`; the answer's shape (with Strata's `headers` and
 /// `timestamp` extensions) is documented on [`read::read_records`].
 async fn records(
-    State(proxy): State<Shared>,
-    caller: Caller,
-    Path((group, name)): Path<(String, String)>,
     Query(query): Query<RecordsQuery>,
+    call: InstanceCall,
     headers: HeaderMap,
 ) -> Result<Response, RestError> {
     let format = requested_format(&headers)?;
-    let instance = lookup(&proxy, &caller, &group, &name)?;
+    let instance = call.instance()?;
+    let proxy = &call.proxy;
     if format != instance.config.format {
         return Err(RestError::consumer_format_mismatch());
     }
@@ -508,7 +373,7 @@ async fn records(
         max_bytes,
         min_bytes: instance.config.fetch_min_bytes,
     };
-    let text = read::read_records(&proxy, &instance, limits).await;
+    let text = read::read_records(proxy, &instance, limits).await;
     instance.touch();
     Ok((
         [(header::CONTENT_TYPE, format.v2_media_type())],
@@ -537,19 +402,16 @@ struct CommitBody {
 /// read, so offset + 1 is stored, as Confluent does) or, without a body,
 /// everything read so far. Answers `[]`, as Confluent does.
 async fn commit(
-    State(proxy): State<Shared>,
-    caller: Caller,
-    Path((group, name)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: Bytes,
+    call: InstanceCall,
+    V2Body(body): V2Body<CommitBody>,
 ) -> Result<Response, RestError> {
-    let media = negotiate(&headers)?;
-    let body: Option<CommitBody> = parse_body(&headers, &body)?;
-    let instance = lookup(&proxy, &caller, &group, &name)?;
+    let instance = call.instance()?;
     let mut state = instance.state.lock().await;
     match body {
         None => {
-            instance.commit_consumed(&proxy, &mut state, false).await?;
+            instance
+                .commit_consumed(&call.proxy, &mut state, false)
+                .await?;
         }
         Some(body) => {
             let offsets: Vec<(Tp, i64, Option<String>)> = body
@@ -558,33 +420,27 @@ async fn commit(
                 .map(|o| ((o.topic, o.partition), o.offset + 1, o.metadata))
                 .collect();
             kafka::commit(
-                &proxy,
+                &call.proxy,
                 &instance.caller,
-                &group,
+                &call.group,
                 &state.committer(),
                 &offsets,
             )
             .await?;
         }
     }
-    Ok(answer(media, json!([])))
+    Ok(call.answer(json!([])))
 }
 
 /// `GET .../offsets` (with a body naming the partitions): the group's
 /// committed offsets, for partitions that have one.
 async fn committed(
-    State(proxy): State<Shared>,
-    caller: Caller,
-    Path((group, name)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: Bytes,
+    call: InstanceCall,
+    V2Body(body): V2Body<Partitions>,
 ) -> Result<Response, RestError> {
-    let media = negotiate(&headers)?;
-    let partitions = parse_body::<Partitions>(&headers, &body)?
-        .ok_or_else(RestError::partition_not_found)?
-        .list();
-    let instance = lookup(&proxy, &caller, &group, &name)?;
-    let found = kafka::committed(&proxy, &instance.caller, &group, &partitions).await?;
+    let partitions = body.ok_or_else(RestError::partition_not_found)?.list();
+    let instance = call.instance()?;
+    let found = kafka::committed(&call.proxy, &instance.caller, &call.group, &partitions).await?;
     let offsets: Vec<serde_json::Value> = partitions
         .iter()
         .filter_map(|tp| {
@@ -593,5 +449,5 @@ async fn committed(
             })
         })
         .collect();
-    Ok(answer(media, json!({"offsets": offsets})))
+    Ok(call.answer(json!({"offsets": offsets})))
 }

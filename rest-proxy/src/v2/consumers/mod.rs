@@ -12,6 +12,7 @@
 mod answer;
 mod assignors;
 mod config;
+mod extract;
 mod http;
 mod instance;
 mod kafka;
