@@ -14,6 +14,7 @@
 
 mod broker;
 mod cluster;
+mod named;
 mod topic;
 
 use axum::http::StatusCode;

@@ -3,96 +3,36 @@
 
 use axum::extract::{Path, State};
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::Router;
 
-use super::{
-    alter, batch_commands, config_data, delete_command, get_one, list, set_command, AlterBatch,
-    Scope, Update,
-};
+use super::named::{self, NamedScope};
+use super::{config_data, Scope};
 use crate::backend::Caller;
 use crate::error::RestError;
-use crate::v3::body::Body;
 use crate::v3::clusters;
 use crate::v3::kafka::{self, RESOURCE_TOPIC};
 use crate::v3::links::{ok, Links};
 use crate::Shared;
 
 pub(super) fn routes() -> Router<Shared> {
-    let topic = "/v3/clusters/{cluster_id}/topics/{topic_name}";
     Router::new()
         .route(
             "/v3/clusters/{cluster_id}/topics/-/configs",
             get(all_topic_configs),
         )
-        .route(&format!("{topic}/configs"), get(list_topic))
-        .route(
-            &format!("{topic}/configs/{{name}}"),
-            get(get_topic).put(put_topic).delete(delete_topic),
-        )
-        .route(&format!("{topic}/configs:alter"), post(alter_topic))
+        .merge(named::routes::<TopicScope>(
+            "/v3/clusters/{cluster_id}/topics/{topic_name}",
+        ))
 }
 
-async fn list_topic(
-    State(proxy): State<Shared>,
-    caller: Caller,
-    links: Links,
-    Path((c, t)): Path<(String, String)>,
-) -> Result<Response, RestError> {
-    list(proxy, caller, links, c, Scope::Topic(t)).await
-}
+/// A topic's configs: any name (an unknown topic is the broker's answer).
+struct TopicScope;
 
-async fn get_topic(
-    State(proxy): State<Shared>,
-    caller: Caller,
-    links: Links,
-    Path((c, t, name)): Path<(String, String, String)>,
-) -> Result<Response, RestError> {
-    get_one(proxy, caller, links, c, Scope::Topic(t), name).await
-}
-
-async fn put_topic(
-    State(proxy): State<Shared>,
-    caller: Caller,
-    Path((c, t, name)): Path<(String, String, String)>,
-    Body(body): Body<Update>,
-) -> Result<Response, RestError> {
-    let commands = set_command(name, body)?;
-    alter(&proxy, &caller, &c, &Scope::Topic(t), commands, false).await
-}
-
-async fn delete_topic(
-    State(proxy): State<Shared>,
-    caller: Caller,
-    Path((c, t, name)): Path<(String, String, String)>,
-) -> Result<Response, RestError> {
-    alter(
-        &proxy,
-        &caller,
-        &c,
-        &Scope::Topic(t),
-        delete_command(name),
-        false,
-    )
-    .await
-}
-
-async fn alter_topic(
-    State(proxy): State<Shared>,
-    caller: Caller,
-    Path((c, t)): Path<(String, String)>,
-    Body(body): Body<AlterBatch>,
-) -> Result<Response, RestError> {
-    let (commands, validate_only) = batch_commands(body)?;
-    alter(
-        &proxy,
-        &caller,
-        &c,
-        &Scope::Topic(t),
-        commands,
-        validate_only,
-    )
-    .await
+impl NamedScope for TopicScope {
+    fn scope(id: String) -> Result<Scope, RestError> {
+        Ok(Scope::Topic(id))
+    }
 }
 
 async fn all_topic_configs(
