@@ -18,6 +18,13 @@ async fn open(dir: &Path) -> (Cluster, GroupCoordinator) {
     super::test_support::open(dir, 16).await
 }
 
+/// A coordinator on its own temporary directory, which the caller keeps alive.
+async fn fresh() -> (tempfile::TempDir, Cluster, GroupCoordinator) {
+    let dir = tempfile::tempdir().unwrap();
+    let (cluster, c) = open(dir.path()).await;
+    (dir, cluster, c)
+}
+
 fn offset(topic: &str, partition: i32, offset: i64) -> OffsetCommit {
     OffsetCommit {
         topic: topic.into(),
@@ -59,6 +66,11 @@ fn fetched(
     unstable.map(|_| plain)
 }
 
+/// A non-transactional commit to g, as a simple consumer makes it.
+async fn plain_commit(c: &GroupCoordinator, offsets: Vec<OffsetCommit>) {
+    c.commit("g", &simple(), offsets).await.unwrap();
+}
+
 async fn txn_commit(c: &GroupCoordinator, pid: i64, offsets: Vec<OffsetCommit>) {
     let results = c
         .txn_offset_commit("g", pid, EPOCH, None, offsets)
@@ -78,11 +90,8 @@ async fn append_marker(c: &GroupCoordinator, pid: i64, marker: TxnMarker) {
 
 #[tokio::test]
 async fn pending_offsets_are_invisible_until_the_transaction_commits() {
-    let dir = tempfile::tempdir().unwrap();
-    let (cluster, c) = open(dir.path()).await;
-    c.commit("g", &simple(), vec![offset("t", 0, 3)])
-        .await
-        .unwrap();
+    let (_dir, cluster, c) = fresh().await;
+    plain_commit(&c, vec![offset("t", 0, 3)]).await;
     txn_commit(&c, PID, vec![offset("t", 0, 10), offset("t", 1, 11)]).await;
     assert_eq!(
         fetched(&c, "t", 0),
@@ -116,11 +125,8 @@ async fn pending_offsets_are_invisible_until_the_transaction_commits() {
 
 #[tokio::test]
 async fn an_abort_drops_pending_offsets() {
-    let dir = tempfile::tempdir().unwrap();
-    let (cluster, c) = open(dir.path()).await;
-    c.commit("g", &simple(), vec![offset("t", 0, 3)])
-        .await
-        .unwrap();
+    let (_dir, cluster, c) = fresh().await;
+    plain_commit(&c, vec![offset("t", 0, 3)]).await;
     txn_commit(&c, PID, vec![offset("t", 0, 10), offset("t", 1, 11)]).await;
     c.complete_transaction(0, PID, false);
     assert_eq!(fetched(&c, "t", 0), Ok(Some(3)));
@@ -130,13 +136,10 @@ async fn an_abort_drops_pending_offsets() {
 
 #[tokio::test]
 async fn a_plain_commit_made_while_pending_wins_over_the_transaction() {
-    let dir = tempfile::tempdir().unwrap();
-    let (cluster, c) = open(dir.path()).await;
+    let (_dir, cluster, c) = fresh().await;
     txn_commit(&c, PID, vec![offset("t", 0, 10), offset("t", 1, 11)]).await;
     // Allowed while pending, and later in the log than the transactional record.
-    c.commit("g", &simple(), vec![offset("t", 0, 7)])
-        .await
-        .unwrap();
+    plain_commit(&c, vec![offset("t", 0, 7)]).await;
     c.complete_transaction(0, PID, true);
     assert_eq!(fetched(&c, "t", 0), Ok(Some(7)));
     assert_eq!(fetched(&c, "t", 1), Ok(Some(11)));
@@ -145,8 +148,7 @@ async fn a_plain_commit_made_while_pending_wins_over_the_transaction() {
 
 #[tokio::test]
 async fn the_batch_is_transactional_with_the_producer_and_no_sequence() {
-    let dir = tempfile::tempdir().unwrap();
-    let (cluster, c) = open(dir.path()).await;
+    let (_dir, cluster, c) = fresh().await;
     txn_commit(&c, PID, vec![offset("t", 0, 10), offset("t", 1, 11)]).await;
     let log = c.offsets_topic.logs()[0].clone();
     let mut bytes = log.read(0, 1 << 20, true).unwrap();
@@ -167,19 +169,14 @@ async fn the_batch_is_transactional_with_the_producer_and_no_sequence() {
 
 #[tokio::test]
 async fn replay_rebuilds_exactly_the_committed_transactions() {
-    let dir = tempfile::tempdir().unwrap();
-    let (cluster, c) = open(dir.path()).await;
-    c.commit("g", &simple(), vec![offset("t", 0, 1), offset("t", 1, 1)])
-        .await
-        .unwrap();
+    let (dir, cluster, c) = fresh().await;
+    plain_commit(&c, vec![offset("t", 0, 1), offset("t", 1, 1)]).await;
     txn_commit(&c, PID, vec![offset("t", 0, 10)]).await; // committed below
     txn_commit(&c, PID + 1, vec![offset("t", 1, 20)]).await; // aborted below
     txn_commit(&c, PID + 2, vec![offset("t", 2, 30)]).await; // superseded below
     txn_commit(&c, PID + 3, vec![offset("t", 3, 40)]).await; // never ends
     txn_commit(&c, PID + 4, vec![offset("t", 4, 50)]).await; // its partition deleted
-    c.commit("g", &simple(), vec![offset("t", 2, 9)])
-        .await
-        .unwrap();
+    plain_commit(&c, vec![offset("t", 2, 9)]).await;
     c.delete_offsets("g", &[("t".into(), 4)]).unwrap();
     for (pid, marker) in [
         (PID, TxnMarker::Commit),
@@ -224,11 +221,8 @@ async fn replay_rebuilds_exactly_the_committed_transactions() {
 
 #[tokio::test]
 async fn other_internal_logs_skip_control_batches() {
-    let dir = tempfile::tempdir().unwrap();
-    let (cluster, c) = open(dir.path()).await;
-    c.commit("g", &simple(), vec![offset("t", 0, 1)])
-        .await
-        .unwrap();
+    let (_dir, cluster, c) = fresh().await;
+    plain_commit(&c, vec![offset("t", 0, 1)]).await;
     append_marker(&c, PID, TxnMarker::Commit).await;
     let log = c.offsets_topic.logs()[0].clone();
     let records = crate::internal_log::replay(&log).unwrap();
@@ -240,8 +234,7 @@ async fn other_internal_logs_skip_control_batches() {
 
 #[tokio::test]
 async fn refusals_are_per_partition_or_for_the_request() {
-    let dir = tempfile::tempdir().unwrap();
-    let (cluster, c) = open(dir.path()).await;
+    let (_dir, cluster, c) = fresh().await;
     let mut long = offset("t", 1, 5);
     long.metadata = Some("x".repeat(17));
     let results = c
@@ -287,10 +280,28 @@ fn stored_member(id: &str, instance: Option<&str>) -> StoredMember {
     }
 }
 
+/// Puts `kind` in place as group g, whose members the commits below check.
+fn install(c: &GroupCoordinator, kind: GroupKind) {
+    let group = Group {
+        kind,
+        offsets: BTreeMap::new(),
+    };
+    c.groups.lock().insert("g".into(), group);
+}
+
+/// A transactional commit of t-0 to g by `committer` (`None` as v0-2 send it).
+async fn commit_as(
+    c: &GroupCoordinator,
+    committer: Option<Committer>,
+) -> Result<(), ResponseError> {
+    c.txn_offset_commit("g", PID, EPOCH, committer, vec![offset("t", 0, 5)])
+        .await
+        .map(|_| ())
+}
+
 #[tokio::test]
 async fn classic_members_are_checked_from_v3() {
-    let dir = tempfile::tempdir().unwrap();
-    let (cluster, c) = open(dir.path()).await;
+    let (_dir, cluster, c) = fresh().await;
     let stored = StoredGroup {
         protocol_type: "consumer".into(),
         generation_id: 3,
@@ -305,21 +316,8 @@ async fn classic_members_are_checked_from_v3() {
         super::test_support::config(16).group,
         Instant::now(),
     );
-    c.groups.lock().insert(
-        "g".into(),
-        Group {
-            kind: GroupKind::Classic(classic),
-            offsets: BTreeMap::new(),
-        },
-    );
-    let commit = |committer: Option<Committer>| {
-        let c = &c;
-        async move {
-            c.txn_offset_commit("g", PID, EPOCH, committer, vec![offset("t", 0, 5)])
-                .await
-                .map(|_| ())
-        }
-    };
+    install(&c, GroupKind::Classic(classic));
+    let commit = |committer| commit_as(&c, committer);
     assert_eq!(commit(Some(member(3, "m1", None))).await, Ok(()));
     assert_eq!(commit(Some(member(3, "m2", Some("i2")))).await, Ok(()));
     assert_eq!(
@@ -351,8 +349,7 @@ async fn classic_members_are_checked_from_v3() {
 
 #[tokio::test]
 async fn consumer_group_members_are_checked_by_epoch() {
-    let dir = tempfile::tempdir().unwrap();
-    let (cluster, c) = open(dir.path()).await;
+    let (_dir, cluster, c) = fresh().await;
     let mut consumer = ConsumerGroup::new("g", ConsumerSettings::default());
     let view = TopicsView::new([("t".to_string(), uuid::Uuid::from_u128(1), 1, false)]);
     let joined = consumer
@@ -369,21 +366,8 @@ async fn consumer_group_members_are_checked_by_epoch() {
             Instant::now(),
         )
         .unwrap();
-    c.groups.lock().insert(
-        "g".into(),
-        Group {
-            kind: GroupKind::Consumer(consumer),
-            offsets: BTreeMap::new(),
-        },
-    );
-    let commit = |committer: Option<Committer>| {
-        let c = &c;
-        async move {
-            c.txn_offset_commit("g", PID, EPOCH, committer, vec![offset("t", 0, 5)])
-                .await
-                .map(|_| ())
-        }
-    };
+    install(&c, GroupKind::Consumer(consumer));
+    let commit = |committer| commit_as(&c, committer);
     let epoch = joined.member_epoch;
     assert_eq!(commit(Some(member(epoch, "m1", None))).await, Ok(()));
     assert_eq!(

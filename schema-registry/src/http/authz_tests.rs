@@ -91,188 +91,142 @@ fn app_audited(audit: std::sync::Arc<dyn AuditSink>) -> axum::Router {
     )
 }
 
-async fn call(
-    app: &axum::Router,
-    who: &str,
-    method: Method,
-    uri: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut request = Request::builder().method(method).uri(uri);
-    if body.is_some() {
-        request = request.header("content-type", "application/json");
+/// The routes under test, so each test says who asks for what rather than
+/// how a request is built.
+struct Api(axum::Router);
+
+impl Api {
+    async fn get(&self, who: &str, uri: &str) -> (u16, Value) {
+        self.call(who, Method::GET, uri, None).await
     }
-    let mut request = request
-        .body(body.map_or(Body::empty(), |b| Body::from(b.to_string())))
-        .unwrap();
-    request
-        .extensions_mut()
-        .insert(Identity::new(Principal::user(who), "10.0.0.1"));
-    let response = app.clone().oneshot(request).await.unwrap();
-    let status = response.status().as_u16();
-    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
-        .await
-        .unwrap();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
+
+    async fn post(&self, who: &str, uri: &str, body: Value) -> (u16, Value) {
+        self.call(who, Method::POST, uri, Some(body)).await
+    }
+
+    async fn put(&self, who: &str, uri: &str, body: Value) -> (u16, Value) {
+        self.call(who, Method::PUT, uri, Some(body)).await
+    }
+
+    async fn delete(&self, who: &str, uri: &str) -> (u16, Value) {
+        self.call(who, Method::DELETE, uri, None).await
+    }
+
+    /// Registers an empty record schema called `name` under `subject`.
+    async fn register(&self, who: &str, subject: &str, name: &str) -> (u16, Value) {
+        let uri = format!("/subjects/{subject}/versions");
+        self.post(who, &uri, schema(name)).await
+    }
+
+    async fn call(
+        &self,
+        who: &str,
+        method: Method,
+        uri: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut request = Request::builder().method(method).uri(uri);
+        if body.is_some() {
+            request = request.header("content-type", "application/json");
+        }
+        let mut request = request
+            .body(body.map_or(Body::empty(), |b| Body::from(b.to_string())))
+            .unwrap();
+        request
+            .extensions_mut()
+            .insert(Identity::new(Principal::user(who), "10.0.0.1"));
+        let response = self.0.clone().oneshot(request).await.unwrap();
+        let status = response.status().as_u16();
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
+    }
 }
 
-fn schema(name: &str) -> Option<Value> {
-    Some(json!({"schema": format!(r#"{{"type":"record","name":"{name}","fields":[]}}"#)}))
+fn schema(name: &str) -> Value {
+    json!({"schema": format!(r#"{{"type":"record","name":"{name}","fields":[]}}"#)})
 }
 
 #[tokio::test]
 async fn subjects_follow_their_acls() {
-    let app = app();
-    let (status, _) = call(
-        &app,
-        "alice",
-        Method::POST,
-        "/subjects/a-value/versions",
-        schema("A"),
-    )
-    .await;
+    let api = Api(app());
+    let (status, _) = api.register("alice", "a-value", "A").await;
     assert_eq!(status, 200);
-    let (status, body) = call(
-        &app,
-        "alice",
-        Method::POST,
-        "/subjects/b-value/versions",
-        schema("B"),
-    )
-    .await;
+    let (status, body) = api.register("alice", "b-value", "B").await;
     assert_eq!(status, 403);
     assert_eq!(
         body,
         json!({"error_code": 40301, "message": "User is denied operation Write on Subject: b-value"})
     );
-    let (status, _) = call(
-        &app,
-        "admin",
-        Method::POST,
-        "/subjects/b-value/versions",
-        schema("B"),
-    )
-    .await;
+    let (status, _) = api.register("admin", "b-value", "B").await;
     assert_eq!(status, 200, "super users may do anything");
-    let (status, _) = call(
-        &app,
-        "admin",
-        Method::POST,
-        "/subjects/shared/versions",
-        schema("S"),
-    )
-    .await;
+    let (status, _) = api.register("admin", "shared", "S").await;
     assert_eq!(status, 200);
 
-    let (status, _) = call(
-        &app,
-        "alice",
-        Method::GET,
-        "/subjects/a-value/versions/latest",
-        None,
-    )
-    .await;
+    let (status, _) = api.get("alice", "/subjects/a-value/versions/latest").await;
     assert_eq!(status, 200);
-    let (status, _) = call(
-        &app,
-        "alice",
-        Method::GET,
-        "/subjects/b-value/versions/latest",
-        None,
-    )
-    .await;
+    let (status, _) = api.get("alice", "/subjects/b-value/versions/latest").await;
     assert_eq!(status, 403);
-    let (status, _) = call(&app, "alice", Method::POST, "/subjects/shared", schema("S")).await;
+    let (status, _) = api.post("alice", "/subjects/shared", schema("S")).await;
     assert_eq!(status, 200, "lookup is a read");
-    let (status, _) = call(&app, "alice", Method::DELETE, "/subjects/a-value", None).await;
+    let (status, _) = api.delete("alice", "/subjects/a-value").await;
     assert_eq!(status, 403, "delete needs Delete");
 
-    let (_, subjects) = call(&app, "alice", Method::GET, "/subjects", None).await;
+    let (_, subjects) = api.get("alice", "/subjects").await;
     assert_eq!(
         subjects,
         json!(["a-value", "shared"]),
         "only readable subjects are listed"
     );
-    let (_, subjects) = call(&app, "admin", Method::GET, "/subjects", None).await;
+    let (_, subjects) = api.get("admin", "/subjects").await;
     assert_eq!(subjects, json!(["a-value", "b-value", "shared"]));
-    let (_, schemas) = call(&app, "alice", Method::GET, "/schemas", None).await;
+    let (_, schemas) = api.get("alice", "/schemas").await;
     assert_eq!(schemas.as_array().unwrap().len(), 2);
 }
 
 #[tokio::test]
 async fn schema_ids_need_a_readable_subject() {
-    let app = app();
-    call(
-        &app,
-        "admin",
-        Method::POST,
-        "/subjects/a-value/versions",
-        schema("A"),
-    )
-    .await;
-    call(
-        &app,
-        "admin",
-        Method::POST,
-        "/subjects/b-value/versions",
-        schema("B"),
-    )
-    .await;
-    let (status, _) = call(&app, "alice", Method::GET, "/schemas/ids/1", None).await;
+    let api = Api(app());
+    api.register("admin", "a-value", "A").await;
+    api.register("admin", "b-value", "B").await;
+    let (status, _) = api.get("alice", "/schemas/ids/1").await;
     assert_eq!(status, 200);
-    let (status, body) = call(&app, "alice", Method::GET, "/schemas/ids/2", None).await;
+    let (status, body) = api.get("alice", "/schemas/ids/2").await;
     assert_eq!((status, body["error_code"].clone()), (403, json!(40301)));
-    let (status, _) = call(&app, "alice", Method::GET, "/schemas/ids/99", None).await;
+    let (status, _) = api.get("alice", "/schemas/ids/99").await;
     assert_eq!(status, 404, "an unknown id is still 404");
-    let (_, subjects) = call(&app, "alice", Method::GET, "/schemas/ids/1/subjects", None).await;
+    let (_, subjects) = api.get("alice", "/schemas/ids/1/subjects").await;
     assert_eq!(subjects, json!(["a-value"]));
 }
 
 #[tokio::test]
 async fn config_and_mode_need_configs_operations() {
-    let app = app();
-    let (status, _) = call(&app, "alice", Method::GET, "/config", None).await;
+    let api = Api(app());
+    let compat = json!({"compatibility": "NONE"});
+    let (status, _) = api.get("alice", "/config").await;
     assert_eq!(status, 200);
-    let (status, body) = call(
-        &app,
-        "alice",
-        Method::PUT,
-        "/config",
-        Some(json!({"compatibility": "NONE"})),
-    )
-    .await;
+    let (status, body) = api.put("alice", "/config", compat.clone()).await;
     assert_eq!(status, 403);
     assert_eq!(
         body["message"],
         "User is denied operation AlterConfigs on Cluster: kafka-cluster"
     );
-    let (status, _) = call(
-        &app,
-        "alice",
-        Method::PUT,
-        "/mode/a-value",
-        Some(json!({"mode": "READONLY"})),
-    )
-    .await;
+    let (status, _) = api
+        .put("alice", "/mode/a-value", json!({"mode": "READONLY"}))
+        .await;
     assert_eq!(status, 403);
-    let (status, _) = call(&app, "alice", Method::GET, "/config/a-value", None).await;
+    let (status, _) = api.get("alice", "/config/a-value").await;
     assert_eq!(
         status, 403,
         "Read on a subject does not imply DescribeConfigs"
     );
-    let (status, _) = call(
-        &app,
-        "admin",
-        Method::PUT,
-        "/config/a-value",
-        Some(json!({"compatibility": "NONE"})),
-    )
-    .await;
+    let (status, _) = api.put("admin", "/config/a-value", compat).await;
     assert_eq!(status, 200);
-    let (status, _) = call(&app, "nobody", Method::GET, "/schemas/types", None).await;
+    let (status, _) = api.get("nobody", "/schemas/types").await;
     assert_eq!(status, 200, "routes without a resource are open");
 }
 
@@ -288,37 +242,16 @@ impl AuditSink for Collect {
 #[tokio::test]
 async fn changes_and_refusals_are_audited_and_listings_are_not() {
     let audit = std::sync::Arc::new(Collect::default());
-    let app = app_audited(audit.clone());
-    let post = |subject: &str| format!("/subjects/{subject}/versions");
-    assert_eq!(
-        call(&app, "alice", Method::POST, &post("a-value"), schema("A"))
-            .await
-            .0,
-        200
-    );
-    assert_eq!(
-        call(&app, "alice", Method::POST, &post("b-value"), schema("B"))
-            .await
-            .0,
-        403
-    );
-    let compat = Some(json!({"compatibility": "NONE"}));
-    assert_eq!(
-        call(&app, "admin", Method::PUT, "/config/a-value", compat)
-            .await
-            .0,
-        200
-    );
+    let api = Api(app_audited(audit.clone()));
+    assert_eq!(api.register("alice", "a-value", "A").await.0, 200);
+    assert_eq!(api.register("alice", "b-value", "B").await.0, 403);
+    let compat = json!({"compatibility": "NONE"});
+    assert_eq!(api.put("admin", "/config/a-value", compat).await.0, 200);
     // a listing filters silently; a failed change is not a change
+    assert_eq!(api.get("alice", "/subjects").await.0, 200);
+    let bad = json!({"schema": "not a schema"});
     assert_eq!(
-        call(&app, "alice", Method::GET, "/subjects", None).await.0,
-        200
-    );
-    let bad = Some(json!({"schema": "not a schema"}));
-    assert_eq!(
-        call(&app, "alice", Method::POST, &post("a-bad"), bad)
-            .await
-            .0,
+        api.post("alice", "/subjects/a-bad/versions", bad).await.0,
         422
     );
     let events = audit.0.lock().unwrap();

@@ -74,33 +74,65 @@ async fn bounded<F: Future>(f: F) -> F::Output {
         .expect("test timed out")
 }
 
+/// A cache in a temporary directory and the count of fetches its misses
+/// made: the set-up every cache test starts from.
+struct Fixture {
+    config: CacheConfig,
+    cache: ChunkCache,
+    calls: Arc<AtomicUsize>,
+    _dir: tempfile::TempDir,
+}
+
+impl Fixture {
+    async fn open(memory_bytes: usize) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let config = config(dir.path(), memory_bytes);
+        let cache = ChunkCache::open(&config).await.unwrap();
+        let calls = Arc::new(AtomicUsize::new(0));
+        Self {
+            config,
+            cache,
+            calls,
+            _dir: dir,
+        }
+    }
+
+    /// Drops the cache and opens a new one on the same directory.
+    async fn reopen(self) -> Self {
+        drop(self.cache);
+        let cache = ChunkCache::open(&self.config).await.unwrap();
+        Self { cache, ..self }
+    }
+
+    /// Reads `k` through the cache; a miss fetches `on_miss`, counted.
+    async fn read(&self, k: ChunkKey, on_miss: Bytes) -> Bytes {
+        let fetch = counted(&self.calls, on_miss, Duration::ZERO);
+        self.cache.get_or_fetch(k, fetch).await.unwrap()
+    }
+
+    fn calls(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn miss_then_hit() {
     bounded(async {
-        let dir = tempfile::tempdir().unwrap();
-        let cache = ChunkCache::open(&config(dir.path(), 4 * MIB))
-            .await
-            .unwrap();
-        let calls = Arc::new(AtomicUsize::new(0));
+        let fx = Fixture::open(4 * MIB).await;
+        let cache = &fx.cache;
         let k = key("p/t-1/0/00000000000000000000-1048576.log", 3);
         let want = bytes_of(3, 100 * KIB);
         assert!(!cache.contains(&k));
 
-        let got = cache
-            .get_or_fetch(k.clone(), counted(&calls, want.clone(), Duration::ZERO))
-            .await
-            .unwrap();
+        let got = fx.read(k.clone(), want.clone()).await;
         assert_eq!(got, want);
         assert_eq!((cache.hits(), cache.misses()), (0, 1));
         assert!(cache.contains(&k));
         assert!(!cache.contains(&key(&k.object, 4)));
 
-        let again = cache
-            .get_or_fetch(k, counted(&calls, Bytes::new(), Duration::ZERO))
-            .await
-            .unwrap();
+        let again = fx.read(k, Bytes::new()).await;
         assert_eq!(again, want);
-        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        assert_eq!(fx.calls(), 1);
         assert_eq!((cache.hits(), cache.misses()), (1, 1));
         cache.close().await.unwrap();
     })
@@ -110,21 +142,18 @@ async fn miss_then_hit() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_misses_fetch_once() {
     bounded(async {
-        let dir = tempfile::tempdir().unwrap();
-        let cache = ChunkCache::open(&config(dir.path(), 4 * MIB))
-            .await
-            .unwrap();
-        let calls = Arc::new(AtomicUsize::new(0));
+        let fx = Fixture::open(4 * MIB).await;
+        let cache = &fx.cache;
         let want = bytes_of(0, 64 * KIB);
         let readers = (0..16).map(|_| {
-            let fetch = counted(&calls, want.clone(), Duration::from_millis(100));
+            let fetch = counted(&fx.calls, want.clone(), Duration::from_millis(100));
             let cache = cache.clone();
             tokio::spawn(async move { cache.get_or_fetch(key("o", 0), fetch).await })
         });
         for reader in futures::future::join_all(readers).await {
             assert_eq!(reader.unwrap().unwrap(), want);
         }
-        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        assert_eq!(fx.calls(), 1);
         assert_eq!(cache.hits() + cache.misses(), 16);
         cache.close().await.unwrap();
     })
@@ -134,10 +163,8 @@ async fn concurrent_misses_fetch_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn errors_are_returned_and_not_cached() {
     bounded(async {
-        let dir = tempfile::tempdir().unwrap();
-        let cache = ChunkCache::open(&config(dir.path(), 4 * MIB))
-            .await
-            .unwrap();
+        let fx = Fixture::open(4 * MIB).await;
+        let cache = &fx.cache;
         let failing = || {
             Box::pin(async {
                 tokio::time::sleep(Duration::from_millis(100)).await;
@@ -162,14 +189,10 @@ async fn errors_are_returned_and_not_cached() {
         assert!(!cache.contains(&key("o", 0)));
         assert_eq!(cache.misses(), 2);
 
-        let calls = Arc::new(AtomicUsize::new(0));
         let want = bytes_of(0, 10 * KIB);
-        let got = cache
-            .get_or_fetch(key("o", 0), counted(&calls, want.clone(), Duration::ZERO))
-            .await
-            .unwrap();
+        let got = fx.read(key("o", 0), want.clone()).await;
         assert_eq!(got, want);
-        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        assert_eq!(fx.calls(), 1);
         cache.close().await.unwrap();
     })
     .await;
@@ -178,29 +201,22 @@ async fn errors_are_returned_and_not_cached() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chunk_bigger_than_memory_is_served_from_disk() {
     bounded(async {
-        let dir = tempfile::tempdir().unwrap();
         let memory = 64 * KIB;
-        let cache = ChunkCache::open(&config(dir.path(), memory)).await.unwrap();
-        let calls = Arc::new(AtomicUsize::new(0));
+        let fx = Fixture::open(memory).await;
+        let cache = &fx.cache;
         for chunk in 0..4 {
             let want = bytes_of(chunk, 256 * KIB);
-            let fetch = counted(&calls, want.clone(), Duration::ZERO);
-            let got = cache.get_or_fetch(key("big", chunk), fetch).await.unwrap();
+            let got = fx.read(key("big", chunk), want.clone()).await;
             assert_eq!(got, want);
             assert!(cache.cache.memory().usage() <= memory);
         }
-        written(&cache, (0..4).map(|chunk| key("big", chunk))).await;
+        written(cache, (0..4).map(|chunk| key("big", chunk))).await;
 
         for chunk in 0..4 {
-            let fetch = counted(&calls, Bytes::new(), Duration::ZERO);
-            let got = cache.get_or_fetch(key("big", chunk), fetch).await.unwrap();
+            let got = fx.read(key("big", chunk), Bytes::new()).await;
             assert_eq!(got, bytes_of(chunk, 256 * KIB));
         }
-        assert_eq!(
-            calls.load(Ordering::SeqCst),
-            4,
-            "re-fetched instead of disk"
-        );
+        assert_eq!(fx.calls(), 4, "re-fetched instead of disk");
         assert_eq!(cache.hits(), 4);
         cache.close().await.unwrap();
     })
@@ -210,14 +226,12 @@ async fn chunk_bigger_than_memory_is_served_from_disk() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn evicted_chunks_come_back_from_disk_intact() {
     bounded(async {
-        let dir = tempfile::tempdir().unwrap();
         let memory = 256 * KIB;
-        let cache = ChunkCache::open(&config(dir.path(), memory)).await.unwrap();
-        let calls = Arc::new(AtomicUsize::new(0));
+        let fx = Fixture::open(memory).await;
+        let cache = &fx.cache;
         let chunks = 32;
         for chunk in 0..chunks {
-            let fetch = counted(&calls, bytes_of(chunk, 64 * KIB), Duration::ZERO);
-            cache.get_or_fetch(key("seg", chunk), fetch).await.unwrap();
+            fx.read(key("seg", chunk), bytes_of(chunk, 64 * KIB)).await;
             assert!(cache.cache.memory().usage() <= memory);
         }
         cache.cache.storage().wait().await;
@@ -225,18 +239,17 @@ async fn evicted_chunks_come_back_from_disk_intact() {
         for chunk in 0..chunks {
             // Promoting the disk hits below evicts the chunks memory held,
             // which then queue for the disk writer: let it finish first.
-            written(&cache, std::iter::once(key("seg", chunk))).await;
+            written(cache, std::iter::once(key("seg", chunk))).await;
             assert!(cache.contains(&key("seg", chunk)));
-            let fetch = counted(&calls, Bytes::new(), Duration::ZERO);
-            let got = cache.get_or_fetch(key("seg", chunk), fetch).await.unwrap();
+            let got = fx.read(key("seg", chunk), Bytes::new()).await;
             assert_eq!(got, bytes_of(chunk, 64 * KIB), "chunk {chunk}");
         }
-        assert_eq!(calls.load(Ordering::SeqCst), chunks as usize);
+        assert_eq!(fx.calls(), chunks as usize);
         assert_eq!((cache.hits(), cache.misses()), (chunks, chunks));
 
         // A chunk still on its way to disk may survive a removal (see
         // `remove_object`): let the writes the promotions caused land.
-        written(&cache, (0..chunks).map(|chunk| key("seg", chunk))).await;
+        written(cache, (0..chunks).map(|chunk| key("seg", chunk))).await;
         cache.cache.storage().wait().await;
         cache.remove_object("seg", chunks);
         for chunk in 0..chunks {
@@ -250,30 +263,25 @@ async fn evicted_chunks_come_back_from_disk_intact() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reopen_keeps_memory_and_disk() {
     bounded(async {
-        let dir = tempfile::tempdir().unwrap();
         // 20 MiB in memory at close: more than foyer's write buffer, so
         // `close` must move it in rounds for all of it to survive.
         let memory = 24 * MIB;
         let chunks = 20;
-        let calls = Arc::new(AtomicUsize::new(0));
-        let cache = ChunkCache::open(&config(dir.path(), memory)).await.unwrap();
+        let fx = Fixture::open(memory).await;
         for chunk in 0..chunks {
-            let fetch = counted(&calls, bytes_of(chunk, MIB), Duration::ZERO);
-            cache.get_or_fetch(key("r", chunk), fetch).await.unwrap();
+            fx.read(key("r", chunk), bytes_of(chunk, MIB)).await;
         }
-        cache.close().await.unwrap();
-        cache.close().await.unwrap();
-        drop(cache);
+        fx.cache.close().await.unwrap();
+        fx.cache.close().await.unwrap();
 
-        let cache = ChunkCache::open(&config(dir.path(), memory)).await.unwrap();
+        let fx = fx.reopen().await;
         for chunk in 0..chunks {
-            let fetch = counted(&calls, Bytes::new(), Duration::ZERO);
-            let got = cache.get_or_fetch(key("r", chunk), fetch).await.unwrap();
+            let got = fx.read(key("r", chunk), Bytes::new()).await;
             assert_eq!(got, bytes_of(chunk, MIB), "chunk {chunk}");
         }
-        assert_eq!(calls.load(Ordering::SeqCst), chunks as usize);
-        assert_eq!(cache.hits(), chunks);
-        cache.close().await.unwrap();
+        assert_eq!(fx.calls(), chunks as usize);
+        assert_eq!(fx.cache.hits(), chunks);
+        fx.cache.close().await.unwrap();
     })
     .await;
 }
