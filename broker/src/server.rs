@@ -195,8 +195,39 @@ impl Server {
             }
             None => None,
         };
+        let opened = Self::open_on(
+            config,
+            readiness,
+            face,
+            http_tls,
+            admin_addr,
+            metrics,
+            tier.as_ref(),
+        )
+        .await;
+        if let (Err(_), Some(tier)) = (&opened, &tier) {
+            // A refused start-up (another cluster's prefix, a port in use)
+            // closes the tier cache itself: left to the runtime's drop,
+            // foyer's writer tasks are cancelled and log a join error with
+            // a long backtrace after the refusal, burying it.
+            tier.close().await;
+        }
+        opened
+    }
+
+    /// Everything after the tier: the cluster (restored from the tier when
+    /// there is one), the coordinators and the listeners.
+    async fn open_on(
+        config: BrokerConfig,
+        readiness: Arc<http::Readiness>,
+        face: &http::AdminFace,
+        http_tls: Option<Arc<http::HttpTls>>,
+        admin_addr: SocketAddr,
+        metrics: Metrics,
+        tier: Option<&Arc<Tier>>,
+    ) -> anyhow::Result<Opened> {
         let restore_started = std::time::Instant::now();
-        let (cluster, restored) = match &tier {
+        let (cluster, restored) = match tier {
             Some(tier) => {
                 let progress = |detail: String| readiness.set_detail(health::TIER_RESTORE, detail);
                 let (cluster, restored) = Cluster::open_tiered(
@@ -432,7 +463,7 @@ impl Server {
                 async move { broker.transactions.run(stopped).await }
             }),
         ]);
-        if let Some(tier) = &tier {
+        if let Some(tier) = tier {
             tasks.push(tokio::spawn(tier.clone().run(stop.subscribe())));
             tasks.push(tokio::spawn(
                 tier.clone().run_recovery_point(stop.subscribe()),
