@@ -123,17 +123,15 @@ def parallel_txn_produce(bootstrap: str, topic: str, count: int, per_txn: int, p
     (records, seconds from the first start to the last end, sorted commit latencies, errors,
     CPU seconds of the producer processes together)."""
     ctx = multiprocessing.get_context("spawn")
-    manager = ctx.Manager()
-    ready, go = manager.Semaphore(0), manager.Event()
     share = (count // producers // per_txn) * per_txn
-    with ctx.Pool(producers) as pool:
+    with ctx.Manager() as manager, ctx.Pool(producers) as pool:
+        ready, go = manager.Semaphore(0), manager.Event()
         jobs = [pool.apply_async(txn_worker, (bootstrap, topic, share, per_txn, ready, go))
                 for _ in range(producers)]
         for _ in range(producers):
-            ready.acquire()
+            ready.acquire(timeout=60)
         go.set()
         results = [j.get(timeout=300) for j in jobs]
-    manager.shutdown()
     sent = sum(r[0] for r in results)
     span = max(r[2] for r in results) - min(r[1] for r in results)
     lat = sorted(x for r in results for x in r[3])
