@@ -108,7 +108,7 @@ pub(super) fn negotiate(headers: &HeaderMap) -> Result<&'static str, RestError> 
 /// empty body), parsed; `None` for an empty body.
 pub(super) struct V2Body<T>(pub(super) Option<T>);
 
-impl<T: DeserializeOwned> V2Body<T> {
+impl<T> V2Body<T> {
     /// The body, or 422 when the route needs one and it was empty.
     pub(super) fn required(self) -> Result<T, RestError> {
         self.0
